@@ -1,0 +1,34 @@
+# Shared by ci/demo, ci/test and bench/run: install what is missing, build.
+# Works as root or as a user with sudo; every step is idempotent.
+
+GATE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+GATE_BUILD=${GATE_BUILD:-$GATE_ROOT/build}
+
+# Debian packages gate needs to build, test and demo.
+GATE_PACKAGES=(
+  g++ cmake make pkg-config git
+  libcpp-httplib-dev libpq-dev libarchive-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev
+  libcli11-dev libfmt-dev libgtest-dev libgmock-dev
+  postgresql-15 postgresql-client-15 zstd tar python3
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "ci: installing ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+build_gate() {
+  cmake -S "$GATE_ROOT" -B "$GATE_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$GATE_BUILD" -j "$(nproc)" "$@"
+}

@@ -1,0 +1,62 @@
+#include "cli/commands.hpp"
+
+#include "cli/signals.hpp"
+#include "util/expected.hpp"
+
+#include <csignal>
+#include <cstdio>
+
+namespace gate::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> k_commands = {
+      {"run", "run the pipeline: back up, verify, record (a deploy runs this first)", run_options, run_command},
+      {"backup", "back up and verify outside a deploy (cron): a scheduled-* set, record untouched", backup_options,
+       backup_command},
+      {"verify", "re-verify a stored set (quick | default full read | deep test restore)", verify_options,
+       verify_command},
+      {"list", "the backup sets, newest first", list_options, list_command},
+      {"show", "one set in detail, with the exact rollback commands", show_options, show_command},
+      {"rollback", "restore databases and volumes from a set, then check them", rollback_options, rollback_command},
+      {"prune", "apply the retention policy", prune_options, prune_command},
+      {"check", "validate pipeline.yml and reach every target; changes nothing", check_options, check_command},
+      {"version", "versions of gate and the libraries and tools it uses", version_options, version_command},
+  };
+  return k_commands;
+}
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts, so that every thread inherits the mask.
+  start_signal_thread();
+
+  CLI::App app{"gate: a pre-flight gate that backs up, proves the backup restorable, and records it before a "
+               "deploy changes anything"};
+  app.require_subcommand(1);
+  Args args;
+  for (int i = 0; i < argc; ++i) args.command_line += (i ? " " : "") + std::string(argv[i]);
+  app.add_option("-c,--config", args.config, "the pipeline file")->capture_default_str();
+  app.add_flag("--json", args.output.json, "machine-readable JSON on stdout");
+  app.add_flag("-q,--quiet", args.output.quiet, "only failures and the verdict");
+  app.add_flag("-v,--verbose", args.output.verbose, "log every detail on stderr");
+  app.add_flag("--no-color", args.output.no_color, "no colours");
+  const Command* chosen = nullptr;
+  for (const auto& command : commands()) {
+    CLI::App* sub = app.add_subcommand(command.name, command.help);
+    sub->fallthrough();
+    command.options(*sub, args);
+    sub->callback([&chosen, &command] { chosen = &command; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  Console console(args.output);
+  int code = chosen->run(args, console);
+  stop_signal_thread();
+  return code;
+}
+
+} // namespace gate::cli

@@ -1,0 +1,87 @@
+// gate list [--all] [--json]
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "engine/backup_set.hpp"
+#include "engine/record.hpp"
+#include "util/text.hpp"
+#include "util/time.hpp"
+
+#include <fmt/format.h>
+
+namespace gate::cli {
+
+void list_options(CLI::App& sub, Args& args) {
+  sub.add_flag("--all", args.all, "include failed sets (kept for forensics)");
+}
+
+namespace {
+std::string age(const std::string& created) {
+  auto t = util::parse_iso8601_utc(created);
+  if (!t) return "?";
+  long long s = std::chrono::duration_cast<std::chrono::seconds>(util::Clock::now() - *t).count();
+  if (s < 120) return fmt::format("{}s", s);
+  if (s < 7200) return fmt::format("{}m", s / 60);
+  if (s < 172800) return fmt::format("{}h", s / 3600);
+  return fmt::format("{}d", s / 86400);
+}
+
+std::string short_commit(const nlohmann::json& git) {
+  if (!git.is_object() || !git.value("commit", nlohmann::json()).is_string()) return "-";
+  std::string c = git["commit"].get<std::string>().substr(0, 10);
+  if (git.value("dirty", false)) c += "+";
+  return c;
+}
+} // namespace
+
+int list_command(Args& args, Console& console) {
+  int code = 0;
+  auto config = load_config(args, console, code);
+  if (!config) return code;
+  engine::SetStore store(config->backup_root);
+  auto sets = store.list(args.all ? engine::IncludeFailed::yes : engine::IncludeFailed::no);
+  if (!sets) return report_error(console, sets.error());
+  auto record = engine::read_record_id(config->record);
+  std::string recorded = record && *record ? **record : "";
+  if (args.output.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : *sets) {
+      nlohmann::json j{{"id", s.id}, {"path", s.dir.string()}, {"failed", s.failed}, {"recorded", s.id == recorded}};
+      if (s.manifest) {
+        auto level = s.manifest->verified_level();
+        j["created_at"] = s.manifest->created_at;
+        j["kind"] = s.manifest->kind;
+        j["bytes"] = s.manifest->total_bytes();
+        j["verified"] = level ? nlohmann::json(engine::to_string(*level)) : nlohmann::json(nullptr);
+        j["git"] = s.manifest->git;
+        if (!s.manifest->failure.empty()) j["failure"] = s.manifest->failure;
+      } else {
+        j["problem"] = s.problem;
+      }
+      out.push_back(j);
+    }
+    console.json(out);
+    return 0;
+  }
+  if (sets->empty()) {
+    console.print(fmt::format("no backup sets in {}", config->backup_root.string()));
+    return 0;
+  }
+  console.print(fmt::format("{:<40} {:>5} {:>10} {:<9} {:<12} {}", "ID", "AGE", "SIZE", "VERIFIED", "GIT", "NOTE"));
+  for (const auto& s : *sets) {
+    std::string id = s.id + (s.id == recorded ? " *" : "");
+    if (!s.manifest) {
+      console.print(fmt::format("{:<40} {:>5} {:>10} {:<9} {:<12} {}", id, "?", "?", "-", "-",
+                                console.red("unreadable: " + s.problem)));
+      continue;
+    }
+    const auto& m = *s.manifest;
+    auto level = m.verified_level();
+    std::string verified = s.failed ? "FAILED" : level ? engine::to_string(*level) : "no";
+    std::string note = s.failed ? m.failure.substr(0, 80) : (s.id == recorded ? "recorded" : m.kind);
+    console.print(fmt::format("{:<40} {:>5} {:>10} {:<9} {:<12} {}", id, age(m.created_at),
+                              util::human_bytes(m.total_bytes()), verified, short_commit(m.git), note));
+  }
+  return 0;
+}
+
+} // namespace gate::cli

@@ -1,0 +1,44 @@
+// gate run and gate backup.
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/outputs.hpp"
+
+namespace gate::cli {
+
+void run_options(CLI::App& sub, Args& args) {
+  sub.add_option("--stage", args.stages, "run only this stage (repeatable)");
+  sub.add_flag("--dry-run", args.dry_run, "print the plan and change nothing");
+  sub.add_flag("--yes", args.yes, "do not ask (reserved: run never asks)");
+  sub.add_option("--junit", args.junit, "write a JUnit XML report (one testcase per step)");
+  sub.add_option("--dotenv", args.dotenv, "write GATE_BACKUP_ID=... for GitLab's dotenv reports");
+}
+
+void backup_options(CLI::App& sub, Args& args) {
+  sub.add_option("targets", args.targets, "databases and volumes to back up (default: all)");
+  sub.add_flag("--dry-run", args.dry_run, "print the plan and change nothing");
+  sub.add_option("--junit", args.junit, "write a JUnit XML report (one testcase per step)");
+  sub.add_option("--dotenv", args.dotenv, "write GATE_BACKUP_ID=... for GitLab's dotenv reports");
+}
+
+namespace {
+int run_mode(Args& args, Console& console, engine::RunMode mode) {
+  int code = 0;
+  auto config = load_config(args, console, code);
+  if (!config) return code;
+  engine::RunRequest request;
+  request.mode = mode;
+  request.only_stages = args.stages;
+  request.targets = args.targets;
+  request.dry_run = args.dry_run;
+  request.command_line = args.command_line;
+  engine::RunOutcome outcome = engine::run_pipeline(*config, request, console);
+  if (!args.dry_run) publish_outcome(*config, args, outcome, mode == engine::RunMode::deploy ? "run" : "backup");
+  console.verdict(outcome.ok, outcome.verdict, outcome_json(outcome));
+  return outcome.exit_code;
+}
+} // namespace
+
+int run_command(Args& args, Console& console) { return run_mode(args, console, engine::RunMode::deploy); }
+int backup_command(Args& args, Console& console) { return run_mode(args, console, engine::RunMode::scheduled); }
+
+} // namespace gate::cli

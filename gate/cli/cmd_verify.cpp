@@ -1,0 +1,78 @@
+// gate verify [ID|--last] [--quick|--deep]
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "engine/backup_set.hpp"
+#include "engine/lock.hpp"
+#include "engine/rollback.hpp"
+#include "steps/verify.hpp"
+#include "util/log.hpp"
+
+#include <fmt/format.h>
+
+namespace gate::cli {
+
+void verify_options(CLI::App& sub, Args& args) {
+  sub.add_option("id", args.id, "the set to verify (default: --last)");
+  sub.add_flag("--last", args.last, "the set .last-deployment-backup names (else the newest usable set)");
+  auto quick = sub.add_flag("--quick", args.quick, "structure, sizes and checksums only");
+  sub.add_flag("--deep", args.deep, "also restore databases into a scratch database and compare row counts")
+      ->excludes(quick);
+}
+
+int verify_command(Args& args, Console& console) {
+  int code = 0;
+  auto config = load_config(args, console, code);
+  if (!config) return code;
+  if (!args.id.empty() && args.last) return report_error(console, {util::ErrorKind::usage, "give an ID or --last, not both"});
+  auto lock = engine::RootLock::acquire(config->backup_root, config->lock_wait, args.command_line);
+  if (!lock) return report_error(console, lock.error());
+  std::string id = args.id;
+  if (id.empty()) {
+    auto last = engine::resolve_last_set(*config);
+    if (!last) return report_error(console, last.error());
+    id = *last;
+  }
+  engine::SetStore store(config->backup_root);
+  auto info = store.find(id);
+  if (!info) return report_error(console, info.error());
+  if (!info->manifest) return report_error(console, {util::ErrorKind::failed, "set '" + id + "': " + info->problem});
+  engine::StoredSet set(*info);
+  steps::RunContext ctx{*config, store};
+  ctx.set = &set;
+  ctx.progress = [&](const std::string& step, uint64_t done, uint64_t total) { console.step_progress(step, done, total); };
+  auto level = args.deep ? engine::VerifyLevel::deep : args.quick ? engine::VerifyLevel::quick : engine::VerifyLevel::full;
+  steps::VerifyStep verify("all", level);
+  console.step_started("verify", verify.label());
+  auto start = std::chrono::steady_clock::now();
+  auto result = verify.verify_set(ctx, set, false);
+  engine::StepReport report{"verify", verify.label() + " of " + id};
+  report.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  if (auto saved = set.save(); !saved) util::log_warn("unable to record the results in the manifest: {}", saved.error().message);
+  nlohmann::json result_json{{"set_id", id}, {"level", engine::to_string(level)}};
+  if (!result) {
+    report.ok = false;
+    report.summary = result.error().message;
+    console.step_finished(report);
+    result_json["exit_code"] = util::exit_code_for(result.error().kind);
+    console.verdict(false, "could not verify set " + id + ": " + result.error().message, result_json);
+    return util::exit_code_for(result.error().kind);
+  }
+  report.ok = result->outcome == steps::Outcome::passed;
+  report.summary = report.ok ? result->summary : result->reason;
+  report.bytes = result->bytes;
+  console.step_finished(report);
+  if (!report.ok) {
+    if (auto marked = set.mark_failed("verification failed: " + result->reason); !marked)
+      util::log_warn("{}", marked.error().message);
+    result_json["exit_code"] = 1;
+    console.verdict(false, fmt::format("FAILED: set {} is not restorable: {} (kept as .failed-{})", id, result->reason, id),
+                    result_json);
+    return 1;
+  }
+  result_json["exit_code"] = 0;
+  console.verdict(true, fmt::format("OK: set {} verified ({}): {}", id, engine::to_string(level), result->summary),
+                  result_json);
+  return 0;
+}
+
+} // namespace gate::cli

@@ -1,0 +1,69 @@
+// gate's commands: one file each, listed in one table (app.cpp), like ninja's
+// kTools. Every command returns the process exit code.
+#pragma once
+
+#include "cli/console.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace gate::cli {
+
+// Every option any command takes; each command binds the ones it uses.
+struct Args {
+  std::filesystem::path config = "pipeline.yml";
+  OutputOptions output;
+  std::string id;
+  bool last = false;
+  bool all = false;
+  bool quick = false;
+  bool deep = false;
+  bool dry_run = false;
+  bool yes = false;
+  bool env = false;
+  bool no_safety_backup = false;
+  std::string only;
+  std::vector<std::string> stages;
+  std::vector<std::string> targets;
+  std::vector<std::string> redirects; // NAME=DEST
+  std::string junit;
+  std::string dotenv;
+  std::string command_line;
+};
+
+struct Command {
+  const char* name;
+  const char* help;
+  void (*options)(CLI::App& sub, Args& args);
+  int (*run)(Args& args, Console& console);
+};
+
+// The table of commands.
+const std::vector<Command>& commands();
+
+// gate's main(): parses the command line and runs a command.
+int main(int argc, char** argv);
+
+void run_options(CLI::App& sub, Args& args);
+int run_command(Args& args, Console& console);
+void backup_options(CLI::App& sub, Args& args);
+int backup_command(Args& args, Console& console);
+void verify_options(CLI::App& sub, Args& args);
+int verify_command(Args& args, Console& console);
+void list_options(CLI::App& sub, Args& args);
+int list_command(Args& args, Console& console);
+void show_options(CLI::App& sub, Args& args);
+int show_command(Args& args, Console& console);
+void rollback_options(CLI::App& sub, Args& args);
+int rollback_command(Args& args, Console& console);
+void prune_options(CLI::App& sub, Args& args);
+int prune_command(Args& args, Console& console);
+void check_options(CLI::App& sub, Args& args);
+int check_command(Args& args, Console& console);
+void version_options(CLI::App& sub, Args& args);
+int version_command(Args& args, Console& console);
+
+} // namespace gate::cli

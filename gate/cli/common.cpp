@@ -1,0 +1,40 @@
+#include "cli/common.hpp"
+
+#include "util/log.hpp"
+
+namespace gate::cli {
+
+std::optional<config::PipelineConfig> load_config(const Args& args, Console& console, int& exit_code) {
+  auto config = config::load_pipeline(args.config);
+  if (!config) {
+    exit_code = report_error(console, config.error());
+    return std::nullopt;
+  }
+  return std::move(*config);
+}
+
+int report_error(Console& console, const util::Error& error) {
+  int code = util::exit_code_for(error.kind);
+  console.verdict(false, "gate: " + error.message, {{"exit_code", code}, {"error", error.message}});
+  return code;
+}
+
+nlohmann::json outcome_json(const engine::RunOutcome& o) {
+  nlohmann::json j;
+  j["exit_code"] = o.exit_code;
+  j["event"] = o.event;
+  j["set_id"] = o.set_id;
+  j["set_path"] = o.set_dir.empty() ? nlohmann::json() : nlohmann::json(o.set_dir.string());
+  j["git"] = o.git;
+  j["bytes"] = o.bytes;
+  j["duration_ms"] = o.duration_ms;
+  if (!o.ok) j["failure"] = {{"stage", o.failed_stage}, {"step", o.failed_step}, {"reason", o.reason}};
+  j["steps"] = nlohmann::json::array();
+  for (const auto& s : o.steps)
+    j["steps"].push_back({{"stage", s.stage}, {"step", s.step}, {"ok", s.ok}, {"summary", s.summary},
+                          {"bytes", s.bytes}, {"duration_ms", s.duration_ms}});
+  if (!o.rollback.is_null()) j["rollback"] = o.rollback;
+  return j;
+}
+
+} // namespace gate::cli

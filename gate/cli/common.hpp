@@ -1,0 +1,21 @@
+// Helpers the commands share: loading pipeline.yml with a clear error, and
+// the JSON form of an outcome.
+#pragma once
+
+#include "cli/commands.hpp"
+#include "config/pipeline.hpp"
+#include "engine/run.hpp"
+
+#include <optional>
+
+namespace gate::cli {
+
+// Loads the configuration; on error prints it and sets `exit_code` (2).
+std::optional<config::PipelineConfig> load_config(const Args& args, Console& console, int& exit_code);
+
+// Prints an error line with its exit code's meaning; returns the code.
+int report_error(Console& console, const util::Error& error);
+
+nlohmann::json outcome_json(const engine::RunOutcome& outcome);
+
+} // namespace gate::cli

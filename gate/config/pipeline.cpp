@@ -1,0 +1,364 @@
+#include "config/pipeline.hpp"
+
+#include "util/fs.hpp"
+#include "util/redact.hpp"
+#include "util/text.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace gate::config {
+
+using util::Result;
+
+const char* to_string(Compression c) {
+  switch (c) {
+  case Compression::zstd:
+    return "zstd";
+  case Compression::gzip:
+    return "gzip";
+  case Compression::none:
+    return "none";
+  }
+  return "zstd";
+}
+
+const char* to_string(DumpFormat f) {
+  switch (f) {
+  case DumpFormat::custom:
+    return "custom";
+  case DumpFormat::sql:
+    return "sql";
+  case DumpFormat::directory:
+    return "directory";
+  case DumpFormat::csv:
+    return "csv";
+  }
+  return "custom";
+}
+
+const DatabaseTarget* PipelineConfig::find_database(const std::string& name) const {
+  for (const auto& d : databases)
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+const VolumeTarget* PipelineConfig::find_volume(const std::string& name) const {
+  for (const auto& v : volumes)
+    if (v.name == name) return &v;
+  return nullptr;
+}
+
+std::vector<std::string> PipelineConfig::target_names() const {
+  std::vector<std::string> out;
+  for (const auto& d : databases) out.push_back(d.name);
+  for (const auto& v : volumes) out.push_back(v.name);
+  return out;
+}
+
+namespace {
+
+// Picks one of `choices` for a scalar, with a "did you mean" on a typo.
+template <typename E>
+Result<E> parse_choice(const Node& node, const std::vector<std::pair<std::string, E>>& choices,
+                       const std::string& what) {
+  TRY_ASSIGN(std::string s, node.as_string());
+  std::vector<std::string> names;
+  for (auto& [name, value] : choices) {
+    if (s == name) return value;
+    names.push_back(name);
+  }
+  std::string message = "invalid " + what + " '" + s + "' (expected ";
+  for (size_t i = 0; i < names.size(); ++i) message += (i ? ", " : "") + names[i];
+  message += ")";
+  if (auto guess = util::closest_match(s, names)) message += "; did you mean '" + *guess + "'?";
+  return std::unexpected(node.error(message));
+}
+
+Result<std::string> parse_target_name(const Node& node) {
+  TRY_ASSIGN(std::string name, node.as_string());
+  bool ok = !name.empty() && name.size() <= 64 && name != "all" && name[0] != '.' && name[0] != '-';
+  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
+  if (!ok)
+    return std::unexpected(node.error("invalid name '" + name +
+                                      "': use letters, digits, '_', '-', '.' (it becomes a file name); "
+                                      "'all' is reserved"));
+  return name;
+}
+
+std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
+  std::filesystem::path path(p);
+  return path.is_absolute() ? path : (base / path).lexically_normal();
+}
+
+const std::vector<std::pair<std::string, Compression>> k_compressions = {
+    {"zstd", Compression::zstd}, {"gzip", Compression::gzip}, {"none", Compression::none}};
+
+Result<VolumeTarget> parse_volume(const Node& node, const std::filesystem::path& base) {
+  TRY_ASSIGN(auto map, MapReader::open(node, "a volume"));
+  VolumeTarget v;
+  v.where = node.location();
+  TRY_ASSIGN(auto name_node, map.require("name"));
+  TRY_ASSIGN(v.name, parse_target_name(name_node));
+  auto path = map.take("path");
+  auto volume = map.take("volume");
+  if (path && volume)
+    return std::unexpected(volume->error("volume '" + v.name + "' has both 'path' and 'volume'; give one"));
+  if (!path && !volume)
+    return std::unexpected(node.error("volume '" + v.name + "' needs 'path' (a directory) or 'volume' (a named volume)"));
+  if (path) {
+    TRY_ASSIGN(std::string p, path->as_string());
+    if (p.empty()) return std::unexpected(path->error("empty path"));
+    v.path = resolve(base, p);
+  }
+  if (volume) TRY_ASSIGN(v.volume, volume->as_string());
+  if (auto n = map.take("compression")) TRY_ASSIGN(v.compression, parse_choice(*n, k_compressions, "compression"));
+  if (auto n = map.take("level")) TRY_ASSIGN(v.level, n->as_int(1, 19));
+  if (auto n = map.take("exclude")) TRY_ASSIGN(v.exclude, n->as_string_list());
+  if (auto n = map.take("min_size")) TRY_ASSIGN(v.min_size, n->as_size());
+  if (auto n = map.take("allow_empty")) TRY_ASSIGN(v.allow_empty, n->as_bool());
+  if (auto n = map.take("stop_containers")) {
+    std::string s = n->raw();
+    if (s == "pause") {
+      v.quiesce = Quiesce::pause;
+    } else {
+      TRY_ASSIGN(bool stop, n->as_bool());
+      v.quiesce = stop ? Quiesce::stop : Quiesce::none;
+    }
+  }
+  if (auto n = map.take("stop_timeout")) TRY_ASSIGN(v.stop_timeout, n->as_duration());
+  if (auto n = map.take("container_configs")) TRY_ASSIGN(v.container_configs, n->as_bool());
+  if (!v.path.empty() && (v.quiesce != Quiesce::none || v.container_configs))
+    return std::unexpected(node.error("volume '" + v.name +
+                                      "': stop_containers and container_configs need a named 'volume'"));
+  TRY(map.finish());
+  return v;
+}
+
+Result<DatabaseTarget> parse_database(const Node& node) {
+  TRY_ASSIGN(auto map, MapReader::open(node, "a database"));
+  DatabaseTarget d;
+  d.where = node.location();
+  TRY_ASSIGN(auto name_node, map.require("name"));
+  TRY_ASSIGN(d.name, parse_target_name(name_node));
+  TRY_ASSIGN(auto url_node, map.require("url"));
+  TRY_ASSIGN(d.url, url_node.as_string());
+  util::register_url_secrets(d.url);
+  if (d.url.empty()) return std::unexpected(url_node.error("database '" + d.name + "': empty url"));
+  if (auto n = map.take("formats")) {
+    d.formats.clear();
+    static const std::vector<std::pair<std::string, DumpFormat>> k_formats = {
+        {"custom", DumpFormat::custom}, {"sql", DumpFormat::sql}, {"directory", DumpFormat::directory},
+        {"csv", DumpFormat::csv}};
+    std::vector<Node> items = n->is_sequence() ? n->items() : std::vector<Node>{*n};
+    for (const auto& item : items) {
+      TRY_ASSIGN(DumpFormat f, parse_choice(item, k_formats, "format"));
+      if (std::find(d.formats.begin(), d.formats.end(), f) != d.formats.end())
+        return std::unexpected(item.error("format '" + std::string(to_string(f)) + "' listed twice"));
+      d.formats.push_back(f);
+    }
+    if (d.formats.empty()) return std::unexpected(n->error("database '" + d.name + "': formats is empty"));
+  }
+  if (auto n = map.take("globals")) TRY_ASSIGN(d.globals, n->as_bool());
+  if (auto n = map.take("schema_only")) TRY_ASSIGN(d.schema_only, n->as_bool());
+  if (auto n = map.take("tables")) TRY_ASSIGN(d.tables, n->as_string_list());
+  if (auto n = map.take("exclude_tables")) TRY_ASSIGN(d.exclude_tables, n->as_string_list());
+  if (auto n = map.take("min_size")) TRY_ASSIGN(d.min_size, n->as_size());
+  if (auto n = map.take("jobs")) TRY_ASSIGN(d.jobs, n->as_int(1, 64));
+  if (auto n = map.take("max_shrink")) TRY_ASSIGN(d.max_shrink, n->as_percent());
+  if (auto n = map.take("verify_url")) {
+    TRY_ASSIGN(d.verify_url, n->as_string());
+    util::register_url_secrets(d.verify_url);
+  }
+  if (auto n = map.take("mode")) {
+    static const std::vector<std::pair<std::string, RestoreMode>> k_modes = {{"clean", RestoreMode::clean},
+                                                                             {"recreate", RestoreMode::recreate}};
+    TRY_ASSIGN(d.mode, parse_choice(*n, k_modes, "restore mode"));
+  }
+  if (auto n = map.take("compression")) TRY_ASSIGN(d.compression, parse_choice(*n, k_compressions, "compression"));
+  if (auto n = map.take("connect_timeout")) TRY_ASSIGN(d.connect_timeout, n->as_duration());
+  if (d.schema_only && std::find(d.formats.begin(), d.formats.end(), DumpFormat::csv) != d.formats.end())
+    return std::unexpected(node.error("database '" + d.name + "': csv exports data; it cannot be schema_only"));
+  TRY(map.finish());
+  return d;
+}
+
+Result<Retention> parse_retention(const Node& node) {
+  TRY_ASSIGN(auto map, MapReader::open(node, "retention"));
+  Retention r;
+  if (auto n = map.take("keep_last")) TRY_ASSIGN(r.keep_last, n->as_int(0, 100000));
+  if (auto n = map.take("keep_daily")) TRY_ASSIGN(r.keep_daily, n->as_int(0, 100000));
+  if (auto n = map.take("keep_weekly")) TRY_ASSIGN(r.keep_weekly, n->as_int(0, 100000));
+  if (auto n = map.take("keep_monthly")) TRY_ASSIGN(r.keep_monthly, n->as_int(0, 100000));
+  TRY(map.finish());
+  if (r.keep_last + r.keep_daily + r.keep_weekly + r.keep_monthly == 0)
+    return std::unexpected(node.error("retention keeps nothing: set keep_last, keep_daily, keep_weekly or "
+                                      "keep_monthly above 0 (or remove 'retention' to keep every set)"));
+  return r;
+}
+
+Result<AlertConfig> parse_alert(const Node& node) {
+  TRY_ASSIGN(auto map, MapReader::open(node, "an alert"));
+  AlertConfig a;
+  a.where = node.location();
+  auto webhook = map.take("webhook");
+  auto command = map.take("command");
+  if (webhook && command) return std::unexpected(node.error("an alert has both 'webhook' and 'command'; give one"));
+  if (!webhook && !command) return std::unexpected(node.error("an alert needs 'webhook' (a URL) or 'command' (argv)"));
+  if (webhook) {
+    TRY_ASSIGN(a.webhook, webhook->as_string());
+    if (a.webhook.rfind("http://", 0) != 0 && a.webhook.rfind("https://", 0) != 0)
+      return std::unexpected(webhook->error("webhook must be an http:// or https:// URL"));
+    util::register_url_secrets(a.webhook);
+  }
+  if (command) {
+    TRY_ASSIGN(a.command, command->as_string_list());
+    if (a.command.empty() || a.command[0].empty()) return std::unexpected(command->error("empty command"));
+  }
+  if (auto n = map.take("format")) {
+    static const std::vector<std::pair<std::string, AlertFormat>> k_formats = {{"json", AlertFormat::json},
+                                                                               {"slack", AlertFormat::slack}};
+    TRY_ASSIGN(a.format, parse_choice(*n, k_formats, "alert format"));
+  }
+  if (auto n = map.take("on")) {
+    static const std::vector<std::pair<std::string, AlertEvent>> k_events = {
+        {"failure", AlertEvent::failure}, {"success", AlertEvent::success}, {"rollback", AlertEvent::rollback}};
+    a.on.clear();
+    std::vector<Node> items = n->is_sequence() ? n->items() : std::vector<Node>{*n};
+    for (const auto& item : items) {
+      TRY_ASSIGN(AlertEvent e, parse_choice(item, k_events, "alert event"));
+      a.on.push_back(e);
+    }
+  }
+  if (auto n = map.take("secret")) {
+    TRY_ASSIGN(a.secret, n->as_string());
+    util::register_secret(a.secret);
+  }
+  if (auto n = map.take("ca_file")) TRY_ASSIGN(a.ca_file, n->as_string());
+  if (auto n = map.take("timeout")) TRY_ASSIGN(a.timeout, n->as_duration());
+  if (auto n = map.take("retries")) TRY_ASSIGN(a.retries, n->as_int(0, 10));
+  TRY(map.finish());
+  return a;
+}
+
+Result<StageConfig> parse_stage(const Node& node) {
+  TRY_ASSIGN(auto map, MapReader::open(node, "a stage"));
+  StageConfig s;
+  s.where = node.location();
+  TRY_ASSIGN(auto name_node, map.require("name"));
+  TRY_ASSIGN(s.name, name_node.as_string());
+  if (s.name.empty()) return std::unexpected(name_node.error("empty stage name"));
+  if (auto n = map.take("parallel")) TRY_ASSIGN(s.parallel, n->as_bool());
+  TRY_ASSIGN(auto steps, map.require("steps"));
+  if (!steps.is_sequence() || steps.items().empty())
+    return std::unexpected(steps.error("stage '" + s.name + "': steps must be a non-empty list"));
+  for (const auto& step : steps.items()) {
+    if (!step.is_map()) return std::unexpected(step.error("a step is a mapping such as {backup: app}"));
+    s.steps.push_back(StepSpec{step});
+  }
+  TRY(map.finish());
+  return s;
+}
+
+} // namespace
+
+Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesystem::path& file_name) {
+  TRY_ASSIGN(Node root, Node::parse(text, file_name.string()));
+  if (root.is_null()) return std::unexpected(root.error("the pipeline file is empty"));
+  TRY_ASSIGN(auto map, MapReader::open(root, "the pipeline"));
+  PipelineConfig c;
+  c.file = file_name;
+  c.base_dir = std::filesystem::absolute(file_name).parent_path();
+  c.backup_root = c.base_dir / "backups";
+  c.record = c.base_dir / ".last-deployment-backup";
+
+  TRY_ASSIGN(auto version, map.require("version"));
+  TRY_ASSIGN(long long v, version.as_int(1, 1000));
+  if (v != 1) return std::unexpected(version.error("unsupported version " + std::to_string(v) + " (this gate reads version 1)"));
+  if (auto n = map.take("project")) TRY_ASSIGN(c.project, n->as_string());
+  if (auto n = map.take("environment")) TRY_ASSIGN(c.environment, n->as_string());
+  if (auto n = map.take("backup_root")) {
+    TRY_ASSIGN(std::string p, n->as_string());
+    if (p.empty()) return std::unexpected(n->error("empty backup_root"));
+    c.backup_root = resolve(c.base_dir, p);
+  }
+  if (auto n = map.take("record")) {
+    TRY_ASSIGN(std::string p, n->as_string());
+    if (p.empty()) return std::unexpected(n->error("empty record path"));
+    c.record = resolve(c.base_dir, p);
+  }
+  if (auto n = map.take("git_dir")) {
+    TRY_ASSIGN(std::string p, n->as_string());
+    c.git_dir = resolve(c.base_dir, p);
+  }
+  if (auto n = map.take("lock_wait")) TRY_ASSIGN(c.lock_wait, n->as_duration());
+  if (auto n = map.take("space_factor")) {
+    TRY_ASSIGN(c.space_factor, n->as_number());
+    if (c.space_factor < 0 || c.space_factor > 100)
+      return std::unexpected(n->error("space_factor must be between 0 and 100"));
+  }
+  if (auto n = map.take("pg_bindir")) TRY_ASSIGN(c.pg_bindir, n->as_string());
+  if (auto n = map.take("socket")) TRY_ASSIGN(c.engine_socket, n->as_string());
+  if (auto n = map.take("metrics_file")) {
+    TRY_ASSIGN(std::string p, n->as_string());
+    c.metrics_file = resolve(c.base_dir, p);
+  }
+  if (auto n = map.take("retention")) TRY_ASSIGN(c.retention, parse_retention(*n));
+
+  std::set<std::string> names;
+  auto check_unique = [&](const std::string& name, const Location& where) -> Result<void> {
+    if (!names.insert(name).second)
+      return util::fail(util::ErrorKind::config,
+                        where.to_string() + ": the name '" + name + "' is used twice (databases and volumes share names)");
+    return {};
+  };
+  if (auto n = map.take("databases")) {
+    if (!n->is_sequence()) return std::unexpected(n->error("databases must be a list"));
+    for (const auto& item : n->items()) {
+      TRY_ASSIGN(auto d, parse_database(item));
+      TRY(check_unique(d.name, d.where));
+      c.databases.push_back(std::move(d));
+    }
+  }
+  if (auto n = map.take("volumes")) {
+    if (!n->is_sequence()) return std::unexpected(n->error("volumes must be a list"));
+    for (const auto& item : n->items()) {
+      TRY_ASSIGN(auto vol, parse_volume(item, c.base_dir));
+      TRY(check_unique(vol.name, vol.where));
+      c.volumes.push_back(std::move(vol));
+    }
+  }
+  if (auto n = map.take("stages")) {
+    if (!n->is_sequence()) return std::unexpected(n->error("stages must be a list"));
+    std::set<std::string> stage_names;
+    for (const auto& item : n->items()) {
+      TRY_ASSIGN(auto s, parse_stage(item));
+      if (!stage_names.insert(s.name).second)
+        return std::unexpected(item.error("stage name '" + s.name + "' is used twice"));
+      c.stages.push_back(std::move(s));
+    }
+  }
+  if (auto n = map.take("alerts")) {
+    if (!n->is_sequence()) return std::unexpected(n->error("alerts must be a list"));
+    for (const auto& item : n->items()) {
+      TRY_ASSIGN(auto a, parse_alert(item));
+      c.alerts.push_back(std::move(a));
+    }
+  }
+  TRY(map.finish());
+  if (c.databases.empty() && c.volumes.empty())
+    return std::unexpected(root.error("nothing to back up: add 'databases' or 'volumes'"));
+  return c;
+}
+
+Result<PipelineConfig> load_pipeline(const std::filesystem::path& path) {
+  auto text = util::read_file(path);
+  if (!text)
+    return util::fail(util::ErrorKind::config, "unable to read configuration '" + path.string() + "': " +
+                                                   text.error().message.substr(text.error().message.rfind(": ") + 2) +
+                                                   "\nhint: pass --config FILE or run gate where pipeline.yml is");
+  return parse_pipeline(*text, path);
+}
+
+} // namespace gate::config

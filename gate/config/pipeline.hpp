@@ -1,0 +1,122 @@
+// pipeline.yml as typed structs. Parsing is strict: unknown keys, bad values
+// and unset ${VAR}s are config errors with file:line:col (exit 2).
+#pragma once
+
+#include "config/node.hpp"
+#include "util/expected.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gate::config {
+
+enum class Compression { zstd, gzip, none };
+enum class Quiesce { none, stop, pause };
+enum class DumpFormat { custom, sql, directory, csv };
+enum class RestoreMode { clean, recreate };
+
+const char* to_string(Compression c);
+const char* to_string(DumpFormat f);
+
+struct VolumeTarget {
+  std::string name;
+  Location where;
+  std::filesystem::path path; // a directory ...
+  std::string volume;         // ... or a Docker/Podman named volume
+  Compression compression = Compression::zstd;
+  int level = 0; // 0: the compression's fast default
+  std::vector<std::string> exclude;
+  uint64_t min_size = 512;
+  bool allow_empty = false;
+  Quiesce quiesce = Quiesce::none;
+  std::chrono::milliseconds stop_timeout{30000};
+  bool container_configs = false;
+};
+
+struct DatabaseTarget {
+  std::string name;
+  Location where;
+  std::string url; // holds secrets: never log it; util::sanitize_url() first
+  std::vector<DumpFormat> formats{DumpFormat::custom};
+  bool globals = false;
+  bool schema_only = false;
+  std::vector<std::string> tables;
+  std::vector<std::string> exclude_tables;
+  uint64_t min_size = 1024;
+  int jobs = 2;
+  std::optional<double> max_shrink; // fraction, 0.2 for 20%
+  std::string verify_url;           // where deep verify restores; default: same server
+  RestoreMode mode = RestoreMode::clean;
+  Compression compression = Compression::zstd;
+  std::chrono::milliseconds connect_timeout{10000};
+};
+
+struct Retention {
+  int keep_last = 0;
+  int keep_daily = 0;
+  int keep_weekly = 0;
+  int keep_monthly = 0;
+};
+
+enum class AlertEvent { failure, success, rollback };
+enum class AlertFormat { json, slack };
+
+struct AlertConfig {
+  Location where;
+  std::string webhook;              // URL (secret: may carry a token)
+  std::vector<std::string> command; // or argv receiving the JSON on stdin
+  AlertFormat format = AlertFormat::json;
+  std::vector<AlertEvent> on{AlertEvent::failure, AlertEvent::rollback};
+  std::string secret;  // HMAC key for X-Gate-Signature
+  std::string ca_file; // extra CA bundle for HTTPS
+  std::chrono::milliseconds timeout{10000};
+  int retries = 3;
+};
+
+// One step of a stage as written; the step registry decides its kind.
+struct StepSpec {
+  Node node;
+};
+
+struct StageConfig {
+  std::string name;
+  Location where;
+  bool parallel = false;
+  std::vector<StepSpec> steps;
+};
+
+struct PipelineConfig {
+  std::filesystem::path file; // the pipeline.yml read
+  std::filesystem::path base_dir; // relative paths resolve against this (the file's directory)
+  int version = 1;
+  std::string project;
+  std::string environment;
+  std::filesystem::path backup_root;
+  std::filesystem::path record;
+  std::optional<std::filesystem::path> git_dir;
+  std::chrono::milliseconds lock_wait{0};
+  double space_factor = 2.0;
+  std::string pg_bindir;
+  std::string engine_socket;
+  std::optional<Retention> retention;
+  std::vector<DatabaseTarget> databases;
+  std::vector<VolumeTarget> volumes;
+  std::vector<StageConfig> stages; // as written; empty means the default pipeline
+  std::vector<AlertConfig> alerts;
+  std::filesystem::path metrics_file;
+
+  const DatabaseTarget* find_database(const std::string& name) const;
+  const VolumeTarget* find_volume(const std::string& name) const;
+  std::vector<std::string> target_names() const;
+};
+
+// Parses pipeline.yml text; `file_name` is used in error locations and to
+// resolve relative paths.
+util::Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesystem::path& file_name);
+util::Result<PipelineConfig> load_pipeline(const std::filesystem::path& path);
+
+} // namespace gate::config

@@ -1,0 +1,39 @@
+#include "engine/git_info.hpp"
+
+#include "util/log.hpp"
+#include "util/process.hpp"
+
+namespace gate::engine {
+
+namespace {
+std::optional<std::string> git(const std::filesystem::path& dir, std::vector<std::string> args) {
+  util::ProcessSpec spec;
+  spec.argv = {"git", "-C", dir.string()};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.stderr_mode = util::StreamMode::pipe;
+  auto out = util::run_command(spec, std::chrono::seconds(30));
+  if (!out || !out->status.ok()) return std::nullopt;
+  std::string s = out->out;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+} // namespace
+
+nlohmann::json read_git_info(const std::filesystem::path& dir) {
+  if (util::find_in_path("git").empty()) {
+    util::log_debug("git is not installed: the set records no commit");
+    return nullptr;
+  }
+  auto inside = git(dir, {"rev-parse", "--is-inside-work-tree"});
+  if (!inside || *inside != "true") return nullptr;
+  nlohmann::json info;
+  auto commit = git(dir, {"rev-parse", "--verify", "-q", "HEAD"});
+  info["commit"] = commit ? nlohmann::json(*commit) : nlohmann::json(nullptr);
+  auto branch = git(dir, {"rev-parse", "--abbrev-ref", "HEAD"});
+  info["branch"] = branch && *branch != "HEAD" ? nlohmann::json(*branch) : nlohmann::json(nullptr);
+  auto status = git(dir, {"status", "--porcelain", "--untracked-files=no"});
+  info["dirty"] = status && !status->empty();
+  return info;
+}
+
+} // namespace gate::engine

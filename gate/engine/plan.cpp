@@ -1,0 +1,92 @@
+#include "engine/plan.hpp"
+
+#include "steps/check.hpp"
+#include "steps/record.hpp"
+#include "steps/registry.hpp"
+#include "steps/verify.hpp"
+#include "util/text.hpp"
+
+namespace gate::engine {
+
+namespace {
+
+PlannedStage default_preflight() {
+  PlannedStage s{"preflight", false, {}};
+  s.steps.push_back(std::make_unique<steps::CheckStep>(steps::CheckKind::connections, "", "", ""));
+  s.steps.push_back(std::make_unique<steps::CheckStep>(steps::CheckKind::disk_space, "", "", ""));
+  return s;
+}
+
+util::Result<PlannedStage> backup_stage(const config::PipelineConfig& config, const std::vector<std::string>& targets) {
+  PlannedStage s{"backup", true, {}};
+  for (const auto& t : targets) {
+    TRY_ASSIGN(auto step, steps::make_backup_step(t, config));
+    s.steps.push_back(std::move(step));
+  }
+  return s;
+}
+
+PlannedStage verify_stage() {
+  PlannedStage s{"verify", false, {}};
+  s.steps.push_back(std::make_unique<steps::VerifyStep>("all", VerifyLevel::full));
+  return s;
+}
+
+} // namespace
+
+util::Result<Plan> build_pipeline_plan(const config::PipelineConfig& config, const std::vector<std::string>& only) {
+  Plan plan;
+  if (config.stages.empty()) {
+    plan.push_back(default_preflight());
+    TRY_ASSIGN(auto backup, backup_stage(config, config.target_names()));
+    plan.push_back(std::move(backup));
+    plan.push_back(verify_stage());
+    PlannedStage record{"record", false, {}};
+    record.steps.push_back(std::make_unique<steps::RecordStep>());
+    plan.push_back(std::move(record));
+  } else {
+    for (const auto& stage : config.stages) {
+      PlannedStage s{stage.name, stage.parallel, {}};
+      for (const auto& spec : stage.steps) {
+        TRY_ASSIGN(auto made, steps::make_steps(spec, config));
+        for (auto& step : made) s.steps.push_back(std::move(step));
+      }
+      plan.push_back(std::move(s));
+    }
+  }
+  if (only.empty()) return plan;
+  std::vector<std::string> names;
+  for (const auto& s : plan) names.push_back(s.name);
+  for (const auto& wanted : only) {
+    if (std::find(names.begin(), names.end(), wanted) != names.end()) continue;
+    std::string message = "no stage '" + wanted + "' in " + config.file.string() + " (stages:";
+    for (const auto& n : names) message += " " + n;
+    message += ")";
+    if (auto guess = util::closest_match(wanted, names)) message += "; did you mean '" + *guess + "'?";
+    return util::fail(util::ErrorKind::usage, message);
+  }
+  Plan kept;
+  for (auto& s : plan)
+    if (std::find(only.begin(), only.end(), s.name) != only.end()) kept.push_back(std::move(s));
+  return kept;
+}
+
+util::Result<Plan> build_backup_plan(const config::PipelineConfig& config, const std::vector<std::string>& targets) {
+  Plan plan;
+  auto names = targets.empty() ? config.target_names() : targets;
+  auto backup = backup_stage(config, names);
+  if (!backup) return util::fail(util::ErrorKind::usage, backup.error().message);
+  plan.push_back(std::move(*backup));
+  plan.push_back(verify_stage());
+  return plan;
+}
+
+std::vector<std::string> planned_targets(const Plan& plan) {
+  std::vector<std::string> out;
+  for (const auto& stage : plan)
+    for (const auto& step : stage.steps)
+      for (const auto& t : step->targets()) out.push_back(t);
+  return out;
+}
+
+} // namespace gate::engine

@@ -1,0 +1,371 @@
+#include "engine/rollback.hpp"
+
+#include "engine/backup_set.hpp"
+#include "engine/lock.hpp"
+#include "engine/manifest.hpp"
+#include "engine/record.hpp"
+#include "engine/restore_doc.hpp"
+#include "steps/postgres_backup.hpp"
+#include "steps/postgres_rollback.hpp"
+#include "steps/verify.hpp"
+#include "steps/volume_backup.hpp"
+#include "steps/volume_restore.hpp"
+#include "steps/volume_source.hpp"
+#include "util/cancel.hpp"
+#include "util/log.hpp"
+#include "util/redact.hpp"
+#include "util/text.hpp"
+#include "util/time.hpp"
+
+#include <fmt/format.h>
+#include <mutex>
+#include <thread>
+
+namespace gate::engine {
+
+namespace fs = std::filesystem;
+
+util::Result<std::string> resolve_last_set(const config::PipelineConfig& config) {
+  SetStore store(config.backup_root);
+  TRY_ASSIGN(auto sets, store.list(IncludeFailed::no));
+  TRY_ASSIGN(auto record_id, read_record_id(config.record));
+  if (record_id) {
+    for (const auto& s : sets)
+      if (s.id == *record_id && s.manifest) return s.id;
+    util::log_warn("{} names set '{}', which is missing or unusable; using the newest usable set",
+                   config.record.string(), *record_id);
+  }
+  for (const auto& s : sets)
+    if (s.manifest && !s.failed) return s.id;
+  return util::fail("no usable backup set in '" + config.backup_root.string() + "'");
+}
+
+namespace {
+
+// One thing a rollback puts back.
+struct RestoreItem {
+  std::string target;
+  bool database = false;
+  const Artifact* artifact = nullptr;
+  const config::DatabaseTarget* db = nullptr;
+  const config::VolumeTarget* volume = nullptr;
+  fs::path dest; // volumes
+  std::string state = "untouched";
+  std::string detail;
+  std::string by_hand; // the command to finish by hand
+  bool ok = false;
+};
+
+std::string predicted(const Manifest& m, const RestoreItem& item) {
+  for (const auto& v : m.verifications)
+    if (v.ok && v.artifact == item.artifact->path && v.metrics.contains("restore_ms"))
+      return "about " + util::human_duration_ms(v.metrics["restore_ms"].get<long long>()) + " (measured by deep verify)";
+  if (!item.database) return "about " + util::human_duration_ms(std::max<long long>(1, static_cast<long long>(item.artifact->details.value("content_bytes", uint64_t{0}) / (200ull << 10)))) + " (estimated at 200 MB/s)";
+  return "unknown (no deep verify measured it)";
+}
+
+// Backs up the current state of everything the rollback will overwrite.
+util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, std::vector<RestoreItem>& items,
+                                          Reporter& reporter) {
+  SetStore store(config.backup_root);
+  Manifest base = base_manifest(config);
+  TRY_ASSIGN(auto pending, PendingSet::create(store, "pre-rollback", base));
+  steps::RunContext ctx{config, store};
+  ctx.set = pending.get();
+  ctx.open_set = [&]() -> util::Result<SetHandle*> { return pending.get(); };
+  std::vector<config::DatabaseTarget> dbs;
+  std::vector<config::VolumeTarget> vols;
+  dbs.reserve(items.size());
+  vols.reserve(items.size());
+  for (auto& item : items) {
+    std::unique_ptr<steps::Step> step;
+    if (item.database) {
+      config::DatabaseTarget t = *item.db;
+      t.formats = {config::DumpFormat::custom};
+      t.globals = false;
+      t.schema_only = false;
+      t.min_size = 0;
+      t.max_shrink.reset();
+      dbs.push_back(t);
+      step = std::make_unique<steps::PostgresBackupStep>(dbs.back());
+    } else {
+      std::error_code ec;
+      if (!fs::exists(item.dest, ec)) continue; // nothing there to lose
+      config::VolumeTarget t = item.volume ? *item.volume : config::VolumeTarget{};
+      t.name = item.target;
+      t.volume.clear();
+      t.path = item.dest;
+      t.allow_empty = true;
+      t.exclude.clear();
+      t.quiesce = config::Quiesce::none;
+      vols.push_back(t);
+      step = std::make_unique<steps::VolumeBackupStep>(vols.back());
+    }
+    reporter.step_started("safety snapshot", step->label());
+    auto start = std::chrono::steady_clock::now();
+    auto r = step->run(ctx);
+    StepReport report{"safety snapshot", step->label()};
+    report.duration_ms = util::elapsed_ms(start);
+    if (!r || r->outcome == steps::Outcome::failed) {
+      report.ok = false;
+      report.summary = r ? r->reason : r.error().message;
+      reporter.step_finished(report);
+      pending->mark_failed(report.summary);
+      return util::fail("the safety snapshot of '" + item.target + "' failed: " + report.summary);
+    }
+    report.summary = r->summary;
+    report.bytes = r->bytes;
+    reporter.step_finished(report);
+  }
+  steps::VerifyStep verify("all", VerifyLevel::quick);
+  if (pending->manifest().artifacts.empty()) {
+    pending->discard();
+    return std::string();
+  }
+  TRY_ASSIGN(auto v, verify.verify_set(ctx, *pending, false));
+  if (v.outcome == steps::Outcome::failed) {
+    pending->mark_failed(v.reason);
+    return util::fail("the safety snapshot failed verification: " + v.reason);
+  }
+  TRY(pending->seal());
+  return pending->id();
+}
+
+void restore_item(const config::PipelineConfig& config, const Manifest& m, const fs::path& set_dir, RestoreItem& item,
+                  Reporter& reporter) {
+  std::string label = "restore " + item.target;
+  auto progress = [&](uint64_t done) { reporter.step_progress(label, done, item.artifact->bytes()); };
+  if (item.database) {
+    auto r = steps::restore_database(config, *item.db, m, set_dir, progress);
+    if (r) {
+      item.ok = true;
+      item.state = "restored";
+      item.detail = fmt::format("from {}; tables and row counts match the manifest{}", r->used,
+                                r->note.empty() ? "" : " (" + r->note + ")");
+    } else {
+      item.state = item.db->mode == config::RestoreMode::recreate ? "unchanged (the new copy was dropped)"
+                                                                  : "unchanged (the restore transaction rolled back)";
+      if (r.error().message.find("but table") != std::string::npos || r.error().message.find("restored from") == 0)
+        item.state = "RESTORED BUT DIFFERENT from the manifest";
+      item.detail = r.error().message;
+    }
+  } else {
+    auto r = steps::restore_volume(*item.artifact, set_dir, item.dest, m.id, progress);
+    if (r) {
+      item.ok = true;
+      item.state = "restored";
+      item.detail = fmt::format("{} entries, {}; matches the manifest{}", r->entries, util::human_bytes(r->bytes),
+                                r->note.empty() ? "" : " (" + r->note + ")");
+    } else {
+      item.state = "unchanged (wholly old)";
+      item.detail = r.error().message;
+    }
+  }
+}
+
+} // namespace
+
+RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest& request, Reporter& reporter) {
+  RunOutcome out;
+  out.event = "rollback";
+  auto start = std::chrono::steady_clock::now();
+  auto fail_with = [&](int code, const std::string& reason) {
+    out.ok = false;
+    out.exit_code = code;
+    out.reason = reason;
+    out.verdict = (code == 4 ? "ROLLBACK FAILED: " : "ROLLBACK NOT DONE: ") + reason;
+    out.duration_ms = util::elapsed_ms(start);
+    return out;
+  };
+
+  std::optional<RootLock> lock;
+  if (!request.lock_held && !request.dry_run) {
+    auto l = RootLock::acquire(config.backup_root, config.lock_wait, request.command_line);
+    if (!l) return fail_with(util::exit_code_for(l.error().kind), l.error().message);
+    lock.emplace(std::move(*l));
+  }
+  std::string id = request.set_id;
+  if (id.empty()) {
+    auto last = resolve_last_set(config);
+    if (!last) return fail_with(1, last.error().message);
+    id = *last;
+  }
+  SetStore store(config.backup_root);
+  auto info = store.find(id);
+  if (!info) return fail_with(1, info.error().message);
+  if (info->failed || !info->manifest)
+    return fail_with(1, "set '" + id + "' is not usable (" +
+                            (info->manifest ? info->manifest->failure : info->problem) + ")");
+  const Manifest& m = *info->manifest;
+  out.set_id = id;
+  out.set_dir = info->dir;
+  out.git = m.git;
+
+  // Build the list of what is put back.
+  std::vector<RestoreItem> items;
+  std::vector<std::string> not_restored;
+  std::set<std::string> seen;
+  for (const auto& a : m.artifacts) {
+    if (seen.count(a.target)) continue;
+    if (a.kind == "globals") {
+      not_restored.push_back(fmt::format("{}: roles and tablespaces are not restored automatically; see RESTORE.md",
+                                         a.path));
+      continue;
+    }
+    RestoreItem item;
+    item.target = a.target;
+    if (a.kind == "database") {
+      if (request.only == RollbackOnly::volumes) continue;
+      auto candidates = steps::restore_candidates(m, a.target);
+      if (candidates.empty()) continue;
+      item.database = true;
+      item.artifact = candidates.front();
+      item.db = config.find_database(a.target);
+      if (!item.db) return fail_with(1, "database '" + a.target + "' is in the set but not in " + config.file.string() +
+                                            ": gate needs its url to restore it");
+    } else if (a.kind == "volume") {
+      if (request.only == RollbackOnly::databases) continue;
+      item.artifact = &a;
+      item.volume = config.find_volume(a.target);
+      if (auto it = request.redirect.find(a.target); it != request.redirect.end()) {
+        item.dest = fs::absolute(it->second);
+      } else if (item.volume) {
+        auto source = steps::resolve_volume_source(config, *item.volume);
+        item.dest = source ? source->path : item.volume->path;
+        if (item.dest.empty()) return fail_with(1, source.error().message);
+      } else {
+        return fail_with(1, "volume '" + a.target + "' is in the set but not in " + config.file.string() +
+                                "; restore it elsewhere with --target " + a.target + "=DIR");
+      }
+    } else {
+      continue;
+    }
+    seen.insert(a.target);
+    items.push_back(std::move(item));
+  }
+  for (const auto& [name, dest] : request.redirect)
+    if (!seen.count(name))
+      return fail_with(2, "--target " + name + ": the set holds no volume named '" + name + "'");
+  if (items.empty()) return fail_with(1, "set '" + id + "' holds nothing to restore with these options");
+
+  // 1. The set must still be what was verified (checksums at least).
+  {
+    steps::RunContext ctx{config, store};
+    StoredSet stored(*info);
+    ctx.set = &stored;
+    reporter.step_started("check set", "verify " + id + " (quick)");
+    auto vstart = std::chrono::steady_clock::now();
+    steps::VerifyStep verify("all", VerifyLevel::quick);
+    auto v = verify.verify_set(ctx, stored, false);
+    StepReport report{"check set", "verify " + id + " (quick)"};
+    report.duration_ms = util::elapsed_ms(vstart);
+    report.ok = v && v->outcome == steps::Outcome::passed;
+    report.summary = !v ? v.error().message : report.ok ? v->summary : v->reason;
+    reporter.step_finished(report);
+    if (!report.ok) return fail_with(1, "set '" + id + "' failed verification, nothing was changed: " + report.summary);
+  }
+
+  // 2. The plan.
+  std::string commit = m.git.is_object() && m.git.value("commit", nlohmann::json()).is_string()
+                           ? m.git["commit"].get<std::string>().substr(0, 12)
+                           : "none";
+  reporter.plan_line(fmt::format("rollback from set {} (created {}, git commit {}{})", id, m.created_at, commit,
+                                 m.git.is_object() && m.git.value("branch", nlohmann::json()).is_string()
+                                     ? " on " + m.git["branch"].get<std::string>()
+                                     : ""));
+  for (const auto& item : items) {
+    if (item.database)
+      reporter.plan_line(fmt::format("  replace database {} ({}) with {} ({}, {} mode); predicted {}", item.target,
+                                     util::sanitize_url(item.db->url), item.artifact->path,
+                                     util::human_bytes(item.artifact->bytes()),
+                                     item.db->mode == config::RestoreMode::recreate ? "recreate" : "clean",
+                                     predicted(m, item)));
+    else
+      reporter.plan_line(fmt::format("  replace directory {} with {} ({} entries, {}); predicted {}",
+                                     item.dest.string(), item.artifact->path,
+                                     item.artifact->details.value("entries", uint64_t{0}),
+                                     util::human_bytes(item.artifact->details.value("content_bytes", uint64_t{0})),
+                                     predicted(m, item)));
+  }
+  for (const auto& line : not_restored) reporter.plan_line("  not restored: " + line);
+  reporter.plan_line(request.safety_backup ? "  first: a safety snapshot (pre-rollback set) of everything replaced"
+                                           : "  no safety snapshot (--no-safety-backup): the current data will be lost");
+  if (request.dry_run) {
+    out.verdict = "dry run: nothing was changed";
+    out.duration_ms = util::elapsed_ms(start);
+    return out;
+  }
+  if (request.confirm && !request.confirm()) return fail_with(1, "cancelled; nothing was changed");
+
+  // 3. The safety snapshot, before anything changes.
+  std::string safety_id;
+  if (request.safety_backup) {
+    auto snap = safety_snapshot(config, items, reporter);
+    if (!snap) return fail_with(1, snap.error().message + "; nothing was changed");
+    safety_id = *snap;
+    if (!safety_id.empty())
+      reporter.event("safety_snapshot", fmt::format("safety snapshot {} holds the data as it was before", safety_id));
+  } else {
+    util::log_warn("rollback without a safety snapshot (--no-safety-backup): the data replaced is not kept");
+  }
+
+  // 4. Restore every target, concurrently.
+  for (const auto& item : items) reporter.step_started("restore", "restore " + item.target);
+  std::vector<std::thread> threads;
+  std::vector<long long> ms(items.size());
+  for (size_t i = 0; i < items.size(); ++i)
+    threads.emplace_back([&, i] {
+      auto s = std::chrono::steady_clock::now();
+      restore_item(config, m, info->dir, items[i], reporter);
+      ms[i] = util::elapsed_ms(s);
+    });
+  for (auto& t : threads) t.join();
+
+  bool all_ok = true;
+  nlohmann::json targets = nlohmann::json::array();
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto& item = items[i];
+    StepReport report{"restore", "restore " + item.target};
+    report.ok = item.ok;
+    report.duration_ms = ms[i];
+    report.summary = item.state + ": " + item.detail;
+    if (!item.ok) {
+      all_ok = false;
+      auto commands = plain_restore_commands(*item.artifact, info->dir);
+      std::string hint = fmt::format("gate rollback {} --only {} --yes", id, item.database ? "db" : "volumes");
+      report.summary += "\n  to finish by hand: " + hint + (commands.empty() ? "" : "  (or: " + commands.back() + ")");
+    }
+    reporter.step_finished(report);
+    out.steps.push_back(report);
+    targets.push_back({{"target", item.target}, {"ok", item.ok}, {"state", item.state}, {"detail", item.detail}});
+  }
+  out.rollback = {{"set", id}, {"safety_snapshot", safety_id}, {"targets", targets}};
+  out.duration_ms = util::elapsed_ms(start);
+  if (util::cancel_requested()) {
+    out.ok = false;
+    out.exit_code = 4;
+    out.reason = "interrupted during the rollback";
+    out.verdict = "ROLLBACK INTERRUPTED: see each target's state above" +
+                  (safety_id.empty() ? std::string() : "; the data before is in set " + safety_id);
+    return out;
+  }
+  if (!all_ok) {
+    out.ok = false;
+    out.exit_code = 4;
+    std::string failed;
+    for (const auto& item : items)
+      if (!item.ok) failed += (failed.empty() ? "" : ", ") + item.target;
+    out.reason = "could not restore " + failed;
+    out.verdict = "ROLLBACK FAILED for " + failed + " — see each target's state above" +
+                  (safety_id.empty() ? std::string() : "; the data before is in set " + safety_id);
+    return out;
+  }
+  out.ok = true;
+  out.exit_code = 0;
+  out.verdict = fmt::format("OK: rolled back to set {} (git commit {}) in {}; every target checked against the manifest{}",
+                            id, commit, util::human_duration_ms(out.duration_ms),
+                            safety_id.empty() ? "" : "; undo with: gate rollback " + safety_id);
+  return out;
+}
+
+} // namespace gate::engine

@@ -1,0 +1,334 @@
+#include "engine/run.hpp"
+
+#include "engine/backup_set.hpp"
+#include "engine/git_info.hpp"
+#include "engine/lock.hpp"
+#include "engine/plan.hpp"
+#include "engine/prune.hpp"
+#include "engine/record.hpp"
+#include "engine/rollback.hpp"
+#include "engine/version.hpp"
+#include "steps/verify.hpp"
+#include "util/cancel.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
+#include "util/time.hpp"
+
+#include <fmt/format.h>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+namespace gate::engine {
+
+namespace {
+
+struct StepRun {
+  util::Result<steps::StepResult> result = steps::StepResult{};
+  long long ms = 0;
+};
+
+StepRun run_step(steps::Step& step, steps::RunContext& ctx) {
+  StepRun r;
+  auto start = std::chrono::steady_clock::now();
+  try {
+    r.result = step.run(ctx);
+  } catch (const std::exception& e) {
+    r.result = util::fail(std::string("internal error: ") + e.what());
+  }
+  r.ms = util::elapsed_ms(start);
+  return r;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+// Fills the outcome for a failure and picks its exit code.
+void set_failure(RunOutcome& out, const std::string& stage, const std::string& step, const util::Error& error) {
+  out.ok = false;
+  out.failed_stage = stage;
+  out.failed_step = step;
+  out.reason = error.message;
+  out.exit_code = util::exit_code_for(error.kind);
+  out.event = error.kind == util::ErrorKind::interrupted ? "interrupted" : "failure";
+}
+
+} // namespace
+
+Manifest base_manifest(const config::PipelineConfig& config) {
+  Manifest m;
+  m.project = config.project;
+  m.environment = config.environment;
+  m.gate_version = k_gate_version;
+  m.host = host_name();
+  m.git = read_git_info(config.git_dir ? *config.git_dir : std::filesystem::current_path());
+  return m;
+}
+
+RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& request, Reporter& reporter) {
+  RunOutcome out;
+  auto run_start = std::chrono::steady_clock::now();
+  auto plan = request.mode == RunMode::deploy ? build_pipeline_plan(config, request.only_stages)
+                                              : build_backup_plan(config, request.targets);
+  if (!plan) {
+    set_failure(out, "", "", plan.error());
+    out.verdict = "gate: " + plan.error().message;
+    return out;
+  }
+  SetStore store(config.backup_root);
+  steps::RunContext ctx{config, store};
+  ctx.dry_run = request.dry_run;
+
+  if (request.dry_run) {
+    for (const auto& stage : *plan) {
+      reporter.plan_line(fmt::format("stage {}{}:", stage.name, stage.parallel ? " (parallel)" : ""));
+      for (const auto& step : stage.steps) reporter.plan_line(fmt::format("  {}: {}", step->label(), step->plan(ctx)));
+    }
+    bool has_record = request.mode == RunMode::deploy;
+    reporter.plan_line(fmt::format("then: seal the verified set under {}{}", config.backup_root.string(),
+                                   has_record ? " and write " + config.record.string() : ""));
+    out.verdict = "dry run: nothing was changed";
+    return out;
+  }
+
+  auto lock = RootLock::acquire(config.backup_root, config.lock_wait, request.command_line);
+  if (!lock) {
+    set_failure(out, "", "", lock.error());
+    out.verdict = "gate: " + lock.error().message;
+    return out;
+  }
+  if (auto recovered = store.recover_leftovers(); recovered)
+    for (const auto& id : *recovered)
+      util::log_warn("set '{}' was left unfinished by a gate that died; kept as .failed-{} for forensics", id, id);
+
+  if (auto sets = store.list(IncludeFailed::no); sets)
+    for (const auto& s : *sets)
+      if (s.manifest && !s.failed) {
+        ctx.previous = s.manifest;
+        break;
+      }
+
+  Manifest base = base_manifest(config);
+  out.git = base.git;
+  std::string kind = request.mode == RunMode::deploy ? "pre-deployment" : "scheduled";
+  std::unique_ptr<PendingSet> pending;
+  std::mutex set_mutex;
+  ctx.open_set = [&]() -> util::Result<SetHandle*> {
+    std::lock_guard guard(set_mutex);
+    if (!pending) {
+      TRY_ASSIGN(pending, PendingSet::create(store, kind, base));
+      util::log_info("writing backup set '{}' in {}", pending->id(), pending->dir().string());
+      reporter.event("set_started", pending->id());
+    }
+    ctx.set = pending.get();
+    return pending.get();
+  };
+  bool recorded = false;
+  auto seal = [&]() -> util::Result<void> {
+    if (!pending) return util::fail("no backup set was written before the record step");
+    if (!pending->sealed()) {
+      // Nothing leaves unverified: whatever no verify step covered is read back now.
+      steps::VerifyStep verify("all", VerifyLevel::full);
+      TRY_ASSIGN(auto r, verify.verify_set(ctx, *pending, true));
+      if (r.outcome == steps::Outcome::failed) return util::fail("verification failed: " + r.reason);
+      pending->set_timing("backup_and_verify_ms", util::elapsed_ms(run_start));
+      TRY_ASSIGN(auto dir, pending->seal());
+      out.set_dir = dir;
+      out.set_id = pending->id();
+      reporter.event("set_sealed", fmt::format("backup set {} sealed at {}", pending->id(), dir.string()));
+    }
+    if (request.mode == RunMode::deploy && !recorded) {
+      TRY(write_record(config.record, pending->manifest(), pending->dir()));
+      recorded = true;
+      util::log_info("recorded set '{}' in {}", pending->id(), config.record.string());
+      reporter.event("recorded", fmt::format("{} now points at {}", config.record.string(), pending->id()));
+    }
+    return {};
+  };
+  ctx.seal_and_record = seal;
+  ctx.progress = [&](const std::string& step, uint64_t done, uint64_t total) {
+    reporter.step_progress(step, done, total);
+  };
+
+  std::optional<util::Error> failure;
+  bool rollback_requested = false;
+  for (auto& stage : *plan) {
+    reporter.stage_started(stage.name, stage.steps.size(), stage.parallel);
+    // A migration must never run before the set protecting it is sealed and recorded.
+    bool has_exec = std::any_of(stage.steps.begin(), stage.steps.end(),
+                                [](const auto& s) { return s->category() == steps::StepCategory::exec; });
+    if (has_exec && pending && !pending->sealed()) {
+      if (auto r = seal(); !r) {
+        failure = r.error();
+        set_failure(out, stage.name, "record", r.error());
+        break;
+      }
+    }
+    std::vector<StepRun> runs(stage.steps.size());
+    for (const auto& step : stage.steps) reporter.step_started(stage.name, step->label());
+    if (stage.parallel && stage.steps.size() > 1) {
+      std::vector<std::thread> threads;
+      for (size_t i = 0; i < stage.steps.size(); ++i)
+        threads.emplace_back([&, i] { runs[i] = run_step(*stage.steps[i], ctx); });
+      for (auto& t : threads) t.join();
+    }
+    for (size_t i = 0; i < stage.steps.size(); ++i) {
+      auto& step = *stage.steps[i];
+      if (!stage.parallel || stage.steps.size() == 1) {
+        if (failure) break; // a sequential stage stops at its first failure
+        runs[i] = run_step(step, ctx);
+      }
+      StepReport report{stage.name, step.label()};
+      report.duration_ms = runs[i].ms;
+      if (!runs[i].result) {
+        report.ok = false;
+        report.summary = runs[i].result.error().message;
+        if (!failure) {
+          failure = runs[i].result.error().with_context(fmt::format("stage '{}' step '{}'", stage.name, step.label()));
+          set_failure(out, stage.name, step.label(), runs[i].result.error());
+        }
+      } else if (runs[i].result->outcome == steps::Outcome::failed) {
+        report.ok = false;
+        report.summary = runs[i].result->reason;
+        if (!failure) {
+          failure = util::Error{util::ErrorKind::failed, runs[i].result->reason};
+          set_failure(out, stage.name, step.label(), *failure);
+          rollback_requested = runs[i].result->rollback_requested;
+        }
+      } else {
+        report.summary = runs[i].result->summary;
+        report.bytes = runs[i].result->bytes;
+        out.bytes += report.bytes;
+      }
+      out.steps.push_back(report);
+      reporter.step_finished(report);
+    }
+    if (util::cancel_requested() && !failure) {
+      failure = util::Error{util::ErrorKind::interrupted, "interrupted by a signal"};
+      set_failure(out, stage.name, "", *failure);
+    }
+    if (failure) break;
+  }
+
+  if (!failure && pending && !(pending->sealed() && (recorded || request.mode != RunMode::deploy))) {
+    if (auto r = seal(); !r) {
+      failure = r.error();
+      set_failure(out, "record", "record", r.error());
+    }
+  }
+  if (!failure && !pending && request.only_stages.empty())
+    util::log_warn("this pipeline backed nothing up: no set was written and the record was left alone");
+
+  if (failure && pending && !pending->sealed()) {
+    if (failure->kind == util::ErrorKind::interrupted || util::cancel_requested()) {
+      util::log_warn("interrupted: removing the unfinished set '{}'; the record is untouched", pending->id());
+      pending->discard();
+    } else {
+      pending->mark_failed(failure->message);
+    }
+  }
+  if (pending && pending->sealed()) {
+    out.set_id = pending->id();
+    out.set_dir = pending->dir();
+  }
+
+  if (failure && rollback_requested && pending && pending->sealed()) {
+    // The migration failed (or was interrupted): put the data back as this run saved it.
+    util::CancelShield shield;
+    util::reset_cancel();
+    util::log_warn("{}: rolling back to set '{}'", out.reason, pending->id());
+    RollbackRequest rb;
+    rb.set_id = pending->id();
+    rb.lock_held = true;
+    rb.confirm = [] { return true; };
+    RunOutcome rolled = rollback(config, rb, reporter);
+    out.rollback = {{"set", pending->id()}, {"ok", rolled.ok}, {"verdict", rolled.verdict}};
+    out.event = "rollback";
+    out.exit_code = rolled.ok ? 1 : 4;
+    out.verdict = rolled.ok ? fmt::format("FAILED: {}; data rolled back to set {} and checked", out.reason, pending->id())
+                            : fmt::format("FAILED: {}; ROLLBACK FAILED: {}", out.reason, rolled.reason);
+    out.duration_ms = util::elapsed_ms(run_start);
+    return out;
+  }
+
+  if (!failure && config.retention && pending && pending->sealed()) {
+    auto pruned = prune_sets(config, PruneMode::apply, reporter);
+    if (!pruned) util::log_warn("retention: {}", pruned.error().message);
+  }
+
+  out.duration_ms = util::elapsed_ms(run_start);
+  if (!failure) {
+    out.ok = true;
+    out.event = "success";
+    out.exit_code = 0;
+    if (pending)
+      out.verdict = fmt::format("OK: set {} verified ({}){} in {}; the deploy may proceed", pending->id(),
+                                util::human_bytes(pending->manifest().total_bytes()),
+                                request.mode == RunMode::deploy ? " and recorded" : "",
+                                util::human_duration_ms(out.duration_ms));
+    else out.verdict = fmt::format("OK: all checks passed in {}", util::human_duration_ms(out.duration_ms));
+    if (request.mode == RunMode::scheduled && pending)
+      out.verdict = fmt::format("OK: set {} verified ({}) in {}", pending->id(),
+                                util::human_bytes(pending->manifest().total_bytes()),
+                                util::human_duration_ms(out.duration_ms));
+  } else if (out.event == "interrupted") {
+    out.verdict = "INTERRUPTED: partial backup removed, record untouched";
+  } else {
+    out.verdict = fmt::format("FAILED{}: {} — the deploy must not proceed",
+                              out.failed_stage.empty() ? "" : " in stage '" + out.failed_stage + "'", out.reason);
+  }
+  return out;
+}
+
+RunOutcome check_pipeline(const config::PipelineConfig& config, Reporter& reporter) {
+  RunOutcome out;
+  auto start = std::chrono::steady_clock::now();
+  auto plan = build_pipeline_plan(config, {});
+  if (!plan) {
+    set_failure(out, "", "", plan.error());
+    out.verdict = "gate: " + plan.error().message;
+    return out;
+  }
+  SetStore store(config.backup_root);
+  steps::RunContext ctx{config, store};
+  ctx.dry_run = true;
+  for (auto& stage : *plan) {
+    for (auto& step : stage.steps) {
+      reporter.step_started(stage.name, step->label());
+      auto step_start = std::chrono::steady_clock::now();
+      StepReport report{stage.name, step->label()};
+      util::Result<steps::StepResult> r = steps::StepResult{};
+      if (auto pre = step->check(ctx); !pre) r = std::unexpected(pre.error());
+      else if (step->category() == steps::StepCategory::check) r = step->run(ctx);
+      else r = steps::passed("ready: " + step->plan(ctx));
+      report.duration_ms = util::elapsed_ms(step_start);
+      if (!r || r->outcome == steps::Outcome::failed) {
+        report.ok = false;
+        report.summary = r ? r->reason : r.error().message;
+        if (out.ok) {
+          out.ok = false;
+          out.exit_code = 1;
+          out.event = "failure";
+          out.failed_stage = stage.name;
+          out.failed_step = step->label();
+          out.reason = report.summary;
+        }
+      } else {
+        report.summary = r->summary;
+      }
+      out.steps.push_back(report);
+      reporter.step_finished(report);
+    }
+  }
+  out.duration_ms = util::elapsed_ms(start);
+  out.verdict = out.ok ? fmt::format("OK: configuration valid and every target reachable ({})",
+                                     util::human_duration_ms(out.duration_ms))
+                       : fmt::format("FAILED: {}", out.reason);
+  if (out.ok) out.event = "success";
+  return out;
+}
+
+} // namespace gate::engine

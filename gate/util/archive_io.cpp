@@ -1,0 +1,158 @@
+#include "util/archive_io.hpp"
+
+#include "util/fs.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace gate::util {
+
+Result<std::unique_ptr<HashingFileOutput>> HashingFileOutput::create(const std::filesystem::path& path) {
+  auto out = std::make_unique<HashingFileOutput>();
+  out->m_path = path;
+  out->m_fd.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!out->m_fd) return fail("unable to create '" + path.string() + "': " + errno_text(errno));
+  return out;
+}
+
+Result<void> HashingFileOutput::write(const void* data, size_t size) {
+  auto r = write_all(m_fd.get(), data, size, m_path.string());
+  if (!r) {
+    if (m_error.empty()) m_error = r.error().message;
+    return r;
+  }
+  m_hash.update(data, size);
+  m_bytes += size;
+  return {};
+}
+
+Result<void> HashingFileOutput::check() const {
+  if (!m_error.empty()) return fail(m_error);
+  return {};
+}
+
+Result<StreamTotals> HashingFileOutput::finish() {
+  TRY(check());
+  if (::fsync(m_fd.get()) != 0) return fail("unable to fsync '" + m_path.string() + "': " + errno_text(errno));
+  m_fd.reset();
+  return StreamTotals{m_bytes, m_hash.hex_digest()};
+}
+
+Result<std::unique_ptr<HashingFileInput>> HashingFileInput::open(const std::filesystem::path& path) {
+  auto in = std::make_unique<HashingFileInput>();
+  in->m_path = path;
+  in->m_fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in->m_fd) return fail("unable to read '" + path.string() + "': " + errno_text(errno));
+  struct stat st {};
+  if (::fstat(in->m_fd.get(), &st) == 0) in->m_size = static_cast<uint64_t>(st.st_size);
+  ::posix_fadvise(in->m_fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  return in;
+}
+
+ssize_t HashingFileInput::read(void* buf, size_t size) {
+  while (true) {
+    ssize_t n = ::read(m_fd.get(), buf, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      m_error = "unable to read '" + m_path.string() + "': " + errno_text(errno);
+      return -1;
+    }
+    m_hash.update(buf, static_cast<size_t>(n));
+    m_bytes += static_cast<uint64_t>(n);
+    return n;
+  }
+}
+
+Result<void> HashingFileInput::check() const {
+  if (!m_error.empty()) return fail(m_error);
+  return {};
+}
+
+Result<StreamTotals> HashingFileInput::finish() {
+  std::vector<char> buf(1 << 16);
+  while (true) {
+    ssize_t n = read(buf.data(), buf.size());
+    if (n < 0) return fail(m_error);
+    if (n == 0) break;
+  }
+  m_fd.reset();
+  return StreamTotals{m_bytes, m_hash.hex_digest()};
+}
+
+Result<void> set_write_codec(struct archive* a, const CodecOptions& options) {
+  int r = ARCHIVE_OK;
+  switch (options.codec) {
+  case Codec::zstd: {
+    r = archive_write_add_filter_zstd(a);
+    if (r != ARCHIVE_OK) break;
+    int level = options.level > 0 ? options.level : 3;
+    unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
+                                           : std::max(1u, std::thread::hardware_concurrency());
+    r = archive_write_set_filter_option(a, "zstd", "compression-level", std::to_string(level).c_str());
+    if (r == ARCHIVE_OK && threads > 1)
+      r = archive_write_set_filter_option(a, "zstd", "threads", std::to_string(threads).c_str());
+    break;
+  }
+  case Codec::gzip: {
+    r = archive_write_add_filter_gzip(a);
+    int level = options.level > 0 ? options.level : 6;
+    if (r == ARCHIVE_OK)
+      r = archive_write_set_filter_option(a, "gzip", "compression-level", std::to_string(level).c_str());
+    break;
+  }
+  case Codec::none:
+    r = archive_write_add_filter_none(a);
+    break;
+  }
+  if (r != ARCHIVE_OK) return fail(std::string("unable to set up compression: ") + archive_error_string(a));
+  return {};
+}
+
+namespace {
+la_ssize_t write_cb(struct archive*, void* client, const void* buf, size_t n) {
+  auto* out = static_cast<HashingFileOutput*>(client);
+  if (!out->write(buf, n)) return -1;
+  return static_cast<la_ssize_t>(n);
+}
+
+struct ReadClient {
+  HashingFileInput* in;
+  std::vector<char> buf = std::vector<char>(1 << 20);
+};
+
+la_ssize_t read_cb(struct archive*, void* client, const void** out) {
+  auto* c = static_cast<ReadClient*>(client);
+  *out = c->buf.data();
+  return c->in->read(c->buf.data(), c->buf.size());
+}
+
+int close_read_cb(struct archive*, void* client) {
+  delete static_cast<ReadClient*>(client);
+  return ARCHIVE_OK;
+}
+} // namespace
+
+Result<void> open_write(struct archive* a, HashingFileOutput& out, const std::filesystem::path& path) {
+  archive_write_set_bytes_in_last_block(a, 1); // no padding after the compressed stream
+  if (archive_write_open2(a, &out, nullptr, write_cb, nullptr, nullptr) != ARCHIVE_OK)
+    return fail(archive_failure("write", path, a));
+  return {};
+}
+
+Result<void> open_read(struct archive* a, HashingFileInput& in, const std::filesystem::path& path) {
+  auto* client = new ReadClient{&in};
+  if (archive_read_open2(a, client, nullptr, read_cb, nullptr, close_read_cb) != ARCHIVE_OK)
+    return fail(archive_failure("read", path, a));
+  return {};
+}
+
+std::string archive_failure(const std::string& verb, const std::filesystem::path& path, struct archive* a) {
+  const char* msg = archive_error_string(a);
+  return "unable to " + verb + " '" + path.string() + "': " + (msg ? msg : "unknown libarchive error");
+}
+
+} // namespace gate::util

@@ -1,0 +1,52 @@
+// Small filesystem helpers with durable writes: everything gate reports as
+// written has been fsynced, and files that must never be seen half-written are
+// replaced atomically.
+#pragma once
+
+#include "util/expected.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace gate::util {
+
+namespace fs = std::filesystem;
+
+// strerror(errnum) as a std::string.
+std::string errno_text(int errnum);
+
+// Writes all of `data` to `fd`, retrying on EINTR and short writes.
+Result<void> write_all(int fd, const void* data, size_t size, const std::string& what);
+
+// Reads a whole (small) file.
+Result<std::string> read_file(const fs::path& path);
+
+// Replaces `path` with `content`: temp file beside it, fsync, rename, fsync of
+// the directory. Readers see the old or the new content, never a mix.
+Result<void> write_file_atomic(const fs::path& path, std::string_view content, mode_t mode);
+
+// Creates `path` (and missing parents) with `mode` for the leaf. Existing is fine.
+Result<void> make_dirs(const fs::path& path, mode_t mode);
+
+// fsyncs one file or directory.
+Result<void> fsync_path(const fs::path& path);
+
+// fsyncs every file and directory under `root`, then `root` itself.
+Result<void> fsync_tree(const fs::path& root);
+
+// Removes `path` recursively; a missing path is fine.
+Result<void> remove_tree(const fs::path& path);
+
+// Bytes available to an unprivileged writer on the filesystem holding `path`.
+Result<uint64_t> free_bytes(const fs::path& path);
+
+// Sum of the sizes of regular files under `root` (not following symlinks).
+Result<uint64_t> tree_bytes(const fs::path& root);
+
+// True when `path` is a directory containing no entries.
+bool is_empty_dir(const fs::path& path);
+
+} // namespace gate::util

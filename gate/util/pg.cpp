@@ -1,0 +1,261 @@
+#include "util/pg.hpp"
+
+#include "util/cancel.hpp"
+#include "util/fd.hpp"
+#include "util/fs.hpp"
+
+#include <libpq-fe.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <unistd.h>
+
+namespace gate::util {
+
+namespace {
+
+std::string quote_keyword_value(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+std::string trim_message(std::string m) {
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  // libpq messages span lines ("FATAL: ...\nDETAIL: ..."); keep them on one.
+  for (auto& c : m)
+    if (c == '\n') c = ' ';
+  return m;
+}
+
+} // namespace
+
+Result<ConnInfo> ConnInfo::parse(const std::string& conninfo) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+  if (!opts) {
+    std::string message = err ? trim_message(err) : "out of memory";
+    if (err) PQfreemem(err);
+    return fail("invalid database URL: " + message);
+  }
+  ConnInfo info;
+  for (PQconninfoOption* o = opts; o->keyword; ++o)
+    if (o->val && *o->val) info.options[o->keyword] = o->val;
+  PQconninfoFree(opts);
+  return info;
+}
+
+std::string ConnInfo::without_password() const {
+  std::string out;
+  for (const auto& [k, v] : options) {
+    if (k == "password") continue;
+    if (!out.empty()) out.push_back(' ');
+    out += k + "=" + quote_keyword_value(v);
+  }
+  return out;
+}
+
+std::string ConnInfo::with_password() const {
+  std::string out;
+  for (const auto& [k, v] : options) {
+    if (!out.empty()) out.push_back(' ');
+    out += k + "=" + quote_keyword_value(v);
+  }
+  return out;
+}
+
+std::string ConnInfo::get(const std::string& key) const {
+  auto it = options.find(key);
+  return it == options.end() ? std::string() : it->second;
+}
+
+ConnInfo ConnInfo::with_dbname(const std::string& dbname) const {
+  ConnInfo copy = *this;
+  copy.options["dbname"] = dbname;
+  return copy;
+}
+
+std::string ConnInfo::describe() const {
+  std::string user = get("user");
+  if (user.empty()) {
+    const char* env = std::getenv("PGUSER");
+    user = env ? env : "";
+  }
+  std::string host = get("host").empty() ? get("hostaddr") : get("host");
+  if (host.empty()) host = "local socket";
+  std::string port = get("port");
+  std::string db = get("dbname");
+  if (db.empty()) db = user;
+  return (user.empty() ? "" : user + "@") + host + (port.empty() ? "" : ":" + port) + "/" + db;
+}
+
+struct PgConnection::Impl {
+  PGconn* conn = nullptr;
+  ~Impl() {
+    if (conn) PQfinish(conn);
+  }
+};
+
+// Cancels the running query if the user interrupts gate.
+class QueryCancelGuard {
+public:
+  explicit QueryCancelGuard(PGconn* conn) : m_cancel(PQgetCancel(conn)) {
+    if (m_cancel)
+      m_hook = add_cancel_hook([c = m_cancel] {
+        char err[256];
+        PQcancel(c, err, sizeof err);
+      });
+  }
+  ~QueryCancelGuard() {
+    if (m_hook) remove_cancel_hook(m_hook);
+    if (m_cancel) PQfreeCancel(m_cancel);
+  }
+
+private:
+  PGcancel* m_cancel = nullptr;
+  int m_hook = 0;
+};
+
+Result<std::unique_ptr<PgConnection>> PgConnection::connect(const ConnInfo& info_in, std::chrono::milliseconds timeout,
+                                                            const std::string& application_name) {
+  ConnInfo info = info_in;
+  if (!info.options.count("connect_timeout")) {
+    long long seconds = std::max<long long>(2, (timeout.count() + 999) / 1000); // libpq's minimum is 2 s
+    info.options["connect_timeout"] = std::to_string(seconds);
+  }
+  if (!info.options.count("application_name")) info.options["application_name"] = application_name;
+  auto c = std::unique_ptr<PgConnection>(new PgConnection());
+  c->m_impl = std::make_unique<Impl>();
+  c->m_describe = info.describe();
+  c->m_impl->conn = PQconnectdb(info.with_password().c_str());
+  if (!c->m_impl->conn) return fail("unable to connect to " + c->m_describe + ": out of memory");
+  if (PQstatus(c->m_impl->conn) != CONNECTION_OK)
+    return fail("unable to connect to " + c->m_describe + ": " + trim_message(PQerrorMessage(c->m_impl->conn)));
+  return c;
+}
+
+PgConnection::~PgConnection() = default;
+
+int PgConnection::server_version() const { return PQserverVersion(m_impl->conn); }
+
+Result<std::vector<PgRow>> PgConnection::query(const std::string& sql) {
+  PGresult* res;
+  {
+    QueryCancelGuard guard(m_impl->conn);
+    res = PQexec(m_impl->conn, sql.c_str());
+  }
+  std::unique_ptr<PGresult, decltype(&PQclear)> own(res, PQclear);
+  auto status = PQresultStatus(res);
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    if (cancel_requested()) return fail(ErrorKind::interrupted, "interrupted");
+    return fail("query failed on " + m_describe + ": " + trim_message(PQerrorMessage(m_impl->conn)));
+  }
+  std::vector<PgRow> rows;
+  int n = PQntuples(res), cols = PQnfields(res);
+  rows.reserve(static_cast<size_t>(n));
+  for (int r = 0; r < n; ++r) {
+    PgRow row;
+    for (int col = 0; col < cols; ++col)
+      row.push_back(PQgetisnull(res, r, col) ? std::nullopt : std::optional<std::string>(PQgetvalue(res, r, col)));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+Result<void> PgConnection::execute(const std::string& sql) {
+  TRY(query(sql));
+  return {};
+}
+
+Result<std::optional<std::string>> PgConnection::scalar(const std::string& sql) {
+  TRY_ASSIGN(auto rows, query(sql));
+  if (rows.size() != 1 || rows[0].size() != 1)
+    return fail("expected one value from the query, got " + std::to_string(rows.size()) + " row(s)" +
+                (rows.empty() ? "" : " of " + std::to_string(rows[0].size()) + " column(s)"));
+  return rows[0][0];
+}
+
+Result<uint64_t> PgConnection::copy_out(const std::string& sql,
+                                        const std::function<Result<void>(const char*, size_t)>& sink) {
+  QueryCancelGuard guard(m_impl->conn);
+  PGresult* res = PQexec(m_impl->conn, sql.c_str());
+  std::unique_ptr<PGresult, decltype(&PQclear)> own(res, PQclear);
+  if (PQresultStatus(res) != PGRES_COPY_OUT)
+    return fail("COPY failed on " + m_describe + ": " + trim_message(PQerrorMessage(m_impl->conn)));
+  uint64_t total = 0;
+  std::optional<Error> sink_error;
+  while (true) {
+    char* buf = nullptr;
+    int n = PQgetCopyData(m_impl->conn, &buf, 0);
+    if (n == -1) break;
+    if (n == -2) return fail("COPY failed on " + m_describe + ": " + trim_message(PQerrorMessage(m_impl->conn)));
+    if (!sink_error) {
+      auto r = sink(buf, static_cast<size_t>(n));
+      if (!r) sink_error = r.error(); // keep draining so the connection stays usable
+    }
+    total += static_cast<uint64_t>(n);
+    PQfreemem(buf);
+  }
+  while (PGresult* r = PQgetResult(m_impl->conn)) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> own_r(r, PQclear);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+      if (cancel_requested()) return fail(ErrorKind::interrupted, "interrupted");
+      return fail("COPY failed on " + m_describe + ": " + trim_message(PQresultErrorMessage(r)));
+    }
+  }
+  if (sink_error) return std::unexpected(*sink_error);
+  return total;
+}
+
+std::string PgConnection::quote_identifier(const std::string& name) const {
+  char* q = PQescapeIdentifier(m_impl->conn, name.c_str(), name.size());
+  std::string out = q ? q : "\"\"";
+  if (q) PQfreemem(q);
+  return out;
+}
+
+std::string PgConnection::quote_literal(const std::string& value) const {
+  char* q = PQescapeLiteral(m_impl->conn, value.c_str(), value.size());
+  std::string out = q ? q : "''";
+  if (q) PQfreemem(q);
+  return out;
+}
+
+std::string libpq_version() {
+  int v = PQlibVersion();
+  return std::to_string(v / 10000) + "." + std::to_string(v % 100);
+}
+
+Result<std::unique_ptr<PassFile>> PassFile::create(const ConnInfo& info) {
+  auto file = std::unique_ptr<PassFile>(new PassFile());
+  std::string password = info.get("password");
+  if (password.empty()) return file;
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/gate-pgpass-XXXXXX";
+  int raw = ::mkstemp(tmpl.data()); // created 0600
+  if (raw < 0) return fail("unable to create a password file: " + errno_text(errno));
+  UniqueFd fd(raw);
+  std::string escaped;
+  for (char c : password) {
+    if (c == ':' || c == '\\') escaped.push_back('\\');
+    escaped.push_back(c);
+  }
+  std::string line = "*:*:*:*:" + escaped + "\n";
+  auto r = write_all(fd.get(), line.data(), line.size(), tmpl);
+  if (!r) {
+    ::unlink(tmpl.c_str());
+    return std::unexpected(r.error());
+  }
+  file->m_path = tmpl;
+  return file;
+}
+
+PassFile::~PassFile() {
+  if (!m_path.empty()) ::unlink(m_path.c_str());
+}
+
+} // namespace gate::util

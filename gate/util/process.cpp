@@ -1,0 +1,322 @@
+#include "util/process.hpp"
+
+#include "util/cancel.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <mutex>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace gate::util {
+
+namespace {
+
+constexpr size_t k_tail_limit = 16 * 1024;
+constexpr auto k_kill_grace = std::chrono::seconds(5);
+
+std::mutex g_tail_mutex;
+
+void append_tail(std::string& tail, std::string_view data) {
+  std::lock_guard lock(g_tail_mutex);
+  tail.append(data);
+  if (tail.size() > k_tail_limit) tail.erase(0, tail.size() - k_tail_limit);
+}
+
+Result<std::pair<UniqueFd, UniqueFd>> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return fail("unable to create a pipe: " + errno_text(errno));
+  return std::pair{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+} // namespace
+
+std::string ExitStatus::describe() const {
+  if (timed_out) return "timed out";
+  if (signal != 0) return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  return "exited " + std::to_string(code);
+}
+
+// Drains one of the child's output pipes on its own thread, so that a child
+// writing much to stderr never blocks on a full pipe.
+struct Process::Reader {
+  UniqueFd fd;
+  bool to_log = false;
+  std::string prefix;
+  std::shared_ptr<std::string> tail;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+
+  void run() {
+    std::string pending;
+    char buf[8192];
+    while (true) {
+      pollfd p{fd.get(), POLLIN, 0};
+      int r = ::poll(&p, 1, stop.load() ? 0 : 100);
+      if (r < 0 && errno == EINTR) continue;
+      if (r == 0) {
+        if (stop.load()) break;
+        continue;
+      }
+      ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      std::string_view chunk(buf, static_cast<size_t>(n));
+      if (tail) append_tail(*tail, chunk);
+      if (to_log) {
+        pending.append(chunk);
+        size_t nl;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+          log_info("{}{}", prefix, pending.substr(0, nl));
+          pending.erase(0, nl + 1);
+        }
+      }
+    }
+    if (to_log && !pending.empty()) log_info("{}{}", prefix, pending);
+  }
+};
+
+std::filesystem::path find_in_path(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  size_t pos = 0;
+  while (pos <= dirs.size()) {
+    size_t end = dirs.find(':', pos);
+    if (end == std::string::npos) end = dirs.size();
+    std::filesystem::path candidate = std::filesystem::path(dirs.substr(pos, end - pos)) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    pos = end + 1;
+  }
+  return {};
+}
+
+Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
+  if (spec.argv.empty()) return fail("unable to start a process: empty command");
+  std::filesystem::path program = find_in_path(spec.argv[0]);
+  if (program.empty()) return fail("unable to run '" + spec.argv[0] + "': not found in PATH");
+
+  // Everything the child needs is built before fork: only async-signal-safe
+  // calls are allowed between fork and exec in a threaded program.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string_view entry(*e);
+    std::string_view name = entry.substr(0, entry.find('='));
+    bool drop = spec.env.count(std::string(name)) > 0;
+    for (const auto& u : spec.unset_env) drop = drop || name == u;
+    if (!drop) env_strings.emplace_back(entry);
+  }
+  for (const auto& [k, v] : spec.env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_strings = spec.argv;
+  std::vector<char*> argv;
+  for (auto& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  auto proc = std::unique_ptr<Process>(new Process());
+  UniqueFd child_in, child_out, child_err;
+  if (spec.stdin_mode == StreamMode::pipe) {
+    TRY_ASSIGN(auto p, make_pipe());
+    child_in = std::move(p.first);
+    proc->m_stdin = std::move(p.second);
+  }
+  if (spec.stdout_mode == StreamMode::pipe || spec.stdout_mode == StreamMode::log) {
+    TRY_ASSIGN(auto p, make_pipe());
+    child_out = std::move(p.second);
+    proc->m_stdout = std::move(p.first);
+  }
+  UniqueFd err_read;
+  if (spec.stderr_mode != StreamMode::inherit) {
+    TRY_ASSIGN(auto p, make_pipe());
+    child_err = std::move(p.second);
+    err_read = std::move(p.first);
+  }
+  UniqueFd exec_err_read, exec_err_write;
+  {
+    TRY_ASSIGN(auto p, make_pipe());
+    exec_err_read = std::move(p.first);
+    exec_err_write = std::move(p.second);
+  }
+  const char* cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+  int stdin_src = spec.stdin_mode == StreamMode::fd ? spec.stdin_fd : child_in.get();
+  int stdout_src = spec.stdout_mode == StreamMode::fd ? spec.stdout_fd : child_out.get();
+
+  pid_t pid = ::fork();
+  if (pid < 0) return fail("unable to start '" + spec.argv[0] + "': " + errno_text(errno));
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    int devnull = ::open("/dev/null", O_RDWR);
+    auto report = [&](const char* what) {
+      int e = errno;
+      [[maybe_unused]] ssize_t w = ::write(exec_err_write.get(), what, std::strlen(what));
+      w = ::write(exec_err_write.get(), ": ", 2);
+      const char* msg = std::strerror(e);
+      w = ::write(exec_err_write.get(), msg, std::strlen(msg));
+      ::_exit(127);
+    };
+    if (::dup2(stdin_src >= 0 ? stdin_src : devnull, 0) < 0) report("dup2");
+    if (spec.stdout_mode == StreamMode::inherit) {
+    } else if (::dup2(stdout_src >= 0 ? stdout_src : devnull, 1) < 0) {
+      report("dup2");
+    }
+    if (spec.stderr_mode != StreamMode::inherit && ::dup2(child_err.get(), 2) < 0) report("dup2");
+    if (cwd && ::chdir(cwd) != 0) report("unable to change directory");
+    ::execve(program.c_str(), argv.data(), envp.data());
+    report("unable to execute");
+  }
+  proc->m_pid = pid;
+  ::setpgid(pid, pid); // also from the parent: no window where the group does not exist
+  register_process_group(pid);
+  exec_err_write.reset();
+  child_in.reset();
+  child_out.reset();
+  child_err.reset();
+
+  char buf[512];
+  ssize_t n;
+  do n = ::read(exec_err_read.get(), buf, sizeof buf);
+  while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    ::waitpid(pid, nullptr, 0);
+    proc->m_reaped = true;
+    unregister_process_group(pid);
+    return fail("unable to run '" + program.string() + "': " + std::string(buf, static_cast<size_t>(n)));
+  }
+  proc->m_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+
+  proc->m_stderr_tail = std::make_shared<std::string>();
+  auto add_reader = [&](UniqueFd fd, bool to_log, std::shared_ptr<std::string> tail) {
+    auto reader = std::make_unique<Reader>();
+    reader->fd = std::move(fd);
+    reader->to_log = to_log;
+    reader->prefix = spec.log_prefix;
+    reader->tail = std::move(tail);
+    Reader* raw = reader.get();
+    reader->thread = std::thread([raw] { raw->run(); });
+    proc->m_readers.push_back(std::move(reader));
+  };
+  if (err_read) add_reader(std::move(err_read), spec.stderr_mode == StreamMode::log, proc->m_stderr_tail);
+  if (spec.stdout_mode == StreamMode::log) add_reader(std::move(proc->m_stdout), true, nullptr);
+  return proc;
+}
+
+void Process::kill_group(int sig) {
+  if (m_pid > 0 && !m_reaped) ::kill(-m_pid, sig);
+}
+
+void Process::stop_readers() {
+  for (auto& r : m_readers) {
+    r->stop.store(true);
+    if (r->thread.joinable()) r->thread.join();
+  }
+}
+
+Result<ExitStatus> Process::wait(std::optional<std::chrono::milliseconds> timeout) {
+  ExitStatus status;
+  if (m_reaped) return fail("process already reaped");
+  auto wait_exit = [&](int timeout_ms) -> bool {
+    if (m_pidfd) {
+      pollfd p{m_pidfd.get(), POLLIN, 0};
+      int r;
+      do r = ::poll(&p, 1, timeout_ms);
+      while (r < 0 && errno == EINTR);
+      return r > 0;
+    }
+    // Without pidfd (old kernels): poll the child's state.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (timeout_ms < 0 || std::chrono::steady_clock::now() < deadline) {
+      siginfo_t info{};
+      if (::waitid(P_PID, static_cast<id_t>(m_pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+          info.si_pid == m_pid)
+        return true;
+      ::usleep(20000);
+    }
+    return false;
+  };
+  // Waits in slices so that a timeout or an interrupt is noticed; a group
+  // that ignores SIGTERM gets SIGKILL after a grace period.
+  auto deadline = timeout ? std::optional(std::chrono::steady_clock::now() + *timeout) : std::nullopt;
+  std::optional<std::chrono::steady_clock::time_point> kill_at;
+  while (!wait_exit(100)) {
+    auto now = std::chrono::steady_clock::now();
+    if (!kill_at && deadline && now >= *deadline) {
+      status.timed_out = true;
+      kill_group(SIGTERM);
+      kill_at = now + k_kill_grace;
+    }
+    if (!kill_at && cancel_requested()) {
+      kill_group(SIGTERM);
+      kill_at = now + k_kill_grace;
+    }
+    if (kill_at && now >= *kill_at) kill_group(SIGKILL);
+  }
+  int raw = 0;
+  pid_t r;
+  do r = ::waitpid(m_pid, &raw, 0);
+  while (r < 0 && errno == EINTR);
+  m_reaped = true;
+  unregister_process_group(m_pid);
+  if (kill_at) ::kill(-m_pid, SIGKILL); // stragglers of a stopped group
+  stop_readers();
+  if (r < 0) return fail("unable to wait for process: " + errno_text(errno));
+  if (WIFEXITED(raw)) status.code = WEXITSTATUS(raw);
+  if (WIFSIGNALED(raw)) status.signal = WTERMSIG(raw);
+  return status;
+}
+
+std::string Process::stderr_tail() const {
+  if (!m_stderr_tail) return {};
+  std::lock_guard lock(g_tail_mutex);
+  std::string t = *m_stderr_tail;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  return t;
+}
+
+Process::~Process() {
+  if (!m_reaped && m_pid > 0) {
+    ::kill(-m_pid, SIGKILL);
+    ::waitpid(m_pid, nullptr, 0);
+    unregister_process_group(m_pid);
+  }
+  m_stdin.reset();
+  m_stdout.reset();
+  stop_readers();
+}
+
+Result<CommandOutput> run_command(const ProcessSpec& spec_in,
+                                  std::optional<std::chrono::milliseconds> timeout) {
+  ProcessSpec spec = spec_in;
+  spec.stdout_mode = StreamMode::pipe;
+  if (spec.stderr_mode == StreamMode::log) spec.stderr_mode = StreamMode::pipe;
+  TRY_ASSIGN(auto proc, Process::start(spec));
+  CommandOutput out;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(proc->stdout_fd(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (out.out.size() < (8u << 20)) out.out.append(buf, static_cast<size_t>(n));
+  }
+  proc->close_stdout();
+  TRY_ASSIGN(out.status, proc->wait(timeout));
+  out.err = proc->stderr_tail();
+  return out;
+}
+
+} // namespace gate::util

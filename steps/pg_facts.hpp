@@ -1,0 +1,63 @@
+// What a database holds at one moment: server version, size, extensions and
+// every table with its exact row count and size, read inside one snapshot so
+// the manifest says exactly what the dump contains.
+#pragma once
+
+#include "util/expected.hpp"
+#include "util/pg.hpp"
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace gate::steps {
+
+struct TableFacts {
+  std::string schema;
+  std::string name;
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  bool partitioned = false; // a partitioned parent: its rows live in its partitions
+  std::string qualified() const { return schema + "." + name; }
+};
+
+struct DatabaseFacts {
+  std::string database;
+  int server_version_num = 0;
+  std::string server_version;
+  int64_t database_size = 0;
+  bool superuser = false;
+  std::string role;
+  std::vector<std::pair<std::string, std::string>> extensions; // name, version
+  std::vector<TableFacts> tables;
+};
+
+// True when `schema.name` is selected by the target's tables/exclude_tables
+// globs (a pattern without a dot matches the table name in any schema).
+bool table_selected(const std::string& schema, const std::string& name, const std::vector<std::string>& tables,
+                    const std::vector<std::string>& exclude);
+
+// Reads the facts on `conn` (inside whatever transaction it is in), counting
+// rows of the selected tables exactly.
+util::Result<DatabaseFacts> read_database_facts(util::PgConnection& conn, const std::vector<std::string>& tables,
+                                                const std::vector<std::string>& exclude, bool count_rows);
+
+nlohmann::json to_json(const DatabaseFacts& facts);
+// The tables from an artifact's details ({"tables": [...]}).
+std::vector<TableFacts> tables_from_json(const nlohmann::json& details);
+
+// A connection holding a REPEATABLE READ transaction whose snapshot was
+// exported for pg_dump --snapshot. The snapshot lives as long as this object.
+class ExportedSnapshot {
+public:
+  static util::Result<ExportedSnapshot> open(std::unique_ptr<util::PgConnection> conn);
+  const std::string& id() const { return m_id; }
+  util::PgConnection& connection() { return *m_conn; }
+
+private:
+  std::unique_ptr<util::PgConnection> m_conn;
+  std::string m_id;
+};
+
+} // namespace gate::steps

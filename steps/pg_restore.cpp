@@ -1,0 +1,80 @@
+#include "steps/pg_restore.hpp"
+
+#include "steps/pg_facts.hpp"
+#include "util/command_stream.hpp"
+#include "util/log.hpp"
+
+#include <fmt/format.h>
+#include <map>
+
+namespace gate::steps {
+
+bool restorable_format(const std::string& format) {
+  return format == "custom" || format == "directory" || format == "sql";
+}
+
+util::Result<void> restore_artifact(const RestoreRequest& r) {
+  const auto& a = *r.artifact;
+  TRY_ASSIGN(auto auth, ChildAuth::create(r.into));
+  util::ProcessSpec spec;
+  std::string dbname = "--dbname=" + r.into.without_password();
+  auto file = r.set_dir / a.path;
+  bool streamed = a.compression != "none" && a.format != "directory" &&
+                  !(a.format == "custom" && a.compression == "gzip");
+  if (a.format == "custom" || a.format == "directory") {
+    spec.argv = {r.tools.tool("pg_restore").string(), "--no-password", "--exit-on-error", dbname};
+    spec.log_prefix = "pg_restore: ";
+    if (r.style == RestoreStyle::replace) {
+      spec.argv.insert(spec.argv.end(), {"--clean", "--if-exists"});
+    } else if (!r.keep_owners) {
+      spec.argv.insert(spec.argv.end(), {"--no-owner", "--no-acl"});
+    }
+    // Parallel restore needs a seekable file; one transaction excludes parallelism.
+    if (!streamed && r.jobs > 1) spec.argv.push_back("--jobs=" + std::to_string(r.jobs));
+    else if (r.style == RestoreStyle::replace) spec.argv.push_back("--single-transaction");
+    if (!streamed) spec.argv.push_back(file.string());
+  } else if (a.format == "sql") {
+    spec.argv = {r.tools.tool("psql").string(), "--no-password", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1",
+                 "--single-transaction", dbname};
+    spec.log_prefix = "psql: ";
+    streamed = true;
+  } else {
+    return util::fail("a " + a.format + " backup cannot be restored automatically");
+  }
+  spec.stdout_mode = util::StreamMode::null;
+  auth.apply(spec);
+  if (streamed) {
+    TRY_ASSIGN(auto fed, util::file_to_command(file, spec, r.progress));
+    if (!fed.status.ok())
+      return util::fail(fmt::format("{} {}: {}", spec.argv[0], fed.status.describe(), fed.stderr_tail));
+    if (fed.file.sha256 != a.files.front().sha256)
+      return util::fail("'" + a.path + "' changed since it was verified (checksum mismatch while restoring)");
+    return {};
+  }
+  TRY_ASSIGN(auto proc, util::Process::start(spec));
+  TRY_ASSIGN(auto status, proc->wait());
+  if (!status.ok()) return util::fail(fmt::format("{} {}: {}", spec.argv[0], status.describe(), proc->stderr_tail()));
+  return {};
+}
+
+util::Result<std::string> compare_with_manifest(util::PgConnection& conn, const engine::Artifact& artifact) {
+  auto expected = tables_from_json(artifact.details);
+  TRY_ASSIGN(auto facts, read_database_facts(conn, {}, {}, true));
+  std::map<std::string, int64_t> actual;
+  for (const auto& t : facts.tables) actual[t.qualified()] = t.rows;
+  for (const auto& t : expected) {
+    auto it = actual.find(t.qualified());
+    if (it == actual.end()) return fmt::format("table {} is missing after the restore", t.qualified());
+    if (!t.partitioned && it->second != t.rows)
+      return fmt::format("table {} has {} rows after the restore, the manifest says {}", t.qualified(), it->second,
+                         t.rows);
+    actual.erase(it);
+  }
+  // Tables the backup filtered out (tables/exclude_tables) are not expected;
+  // otherwise an extra table means the restore did not replace everything.
+  if (!actual.empty() && !artifact.details.value("filtered", false))
+    return fmt::format("table {} exists after the restore but not in the backup", actual.begin()->first);
+  return std::string();
+}
+
+} // namespace gate::steps

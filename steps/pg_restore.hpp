@@ -1,0 +1,40 @@
+// Putting a database artifact into a database with the real tools — shared by
+// deep verification (into a scratch database) and rollback (into the real
+// one) — and checking the result against the manifest's tables and rows.
+#pragma once
+
+#include "engine/manifest.hpp"
+#include "steps/pg_target.hpp"
+
+#include <filesystem>
+#include <functional>
+
+namespace gate::steps {
+
+enum class RestoreStyle {
+  scratch, // a fresh, empty database: no --clean, no owners or grants
+  replace, // an existing database: --clean --if-exists, in one transaction where the format allows
+};
+
+struct RestoreRequest {
+  const engine::Artifact* artifact = nullptr;
+  std::filesystem::path set_dir;
+  util::ConnInfo into; // the database to restore into
+  PgTools tools;
+  RestoreStyle style = RestoreStyle::scratch;
+  int jobs = 1;
+  bool keep_owners = false; // scratch style: keep owners and grants (a rollback's new database)
+  std::function<void(uint64_t)> progress;
+};
+
+// Restores a custom, directory or sql artifact. Fails with the tool's error.
+util::Result<void> restore_artifact(const RestoreRequest& request);
+
+// True when this artifact format can be restored by restore_artifact.
+bool restorable_format(const std::string& format);
+
+// Compares the tables and exact row counts in `conn`'s database with the
+// artifact's manifest entry. Returns the first difference, empty when equal.
+util::Result<std::string> compare_with_manifest(util::PgConnection& conn, const engine::Artifact& artifact);
+
+} // namespace gate::steps

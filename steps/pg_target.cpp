@@ -1,0 +1,71 @@
+#include "steps/pg_target.hpp"
+
+#include "util/redact.hpp"
+
+#include <mutex>
+
+namespace gate::steps {
+
+util::Result<PgTarget> PgTarget::open(const config::PipelineConfig& config, const config::DatabaseTarget& target) {
+  PgTarget t;
+  t.m_config = &config;
+  t.m_target = &target;
+  auto conn = util::ConnInfo::parse(target.url);
+  if (!conn)
+    return util::fail("database '" + target.name + "': " + conn.error().message + " (url: " +
+                      util::sanitize_url(target.url) + ")");
+  t.m_conn = std::move(*conn);
+  return t;
+}
+
+std::string PgTarget::describe() const { return "database '" + m_target->name + "' (" + m_conn.describe() + ")"; }
+
+std::string PgTarget::sanitized_url() const { return util::sanitize_url(m_target->url); }
+
+util::Result<std::unique_ptr<util::PgConnection>> PgTarget::connect(const std::string& purpose) const {
+  return connect_to(m_conn, purpose);
+}
+
+util::Result<std::unique_ptr<util::PgConnection>> PgTarget::connect_to(const util::ConnInfo& info,
+                                                                        const std::string& purpose) const {
+  auto c = util::PgConnection::connect(info, m_target->connect_timeout, "gate " + purpose);
+  if (!c) {
+    std::string message = c.error().message;
+    const std::string prefix = "unable to connect to " + info.describe() + ": ";
+    if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
+    return util::fail("unable to connect to database '" + m_target->name + "' (" + info.describe() + "): " + message);
+  }
+  return c;
+}
+
+util::Result<PgTools> PgTarget::tools_for(int server_version_num) const {
+  // Probing binaries costs a few process starts; do it once per directory list.
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  auto tools = select_pg_tools(pg_tool_candidates(m_config->pg_bindir), server_version_num / 10000);
+  if (!tools)
+    return util::fail(describe() + " runs PostgreSQL " + pg_version_string(server_version_num) + ": " +
+                      tools.error().message);
+  return tools;
+}
+
+util::Result<ChildAuth> ChildAuth::create(const util::ConnInfo& info) {
+  ChildAuth auth;
+  TRY_ASSIGN(auto file, util::PassFile::create(info));
+  auth.m_passfile = std::move(file);
+  return auth;
+}
+
+void ChildAuth::apply(util::ProcessSpec& spec) const {
+  if (m_passfile && !m_passfile->path().empty()) {
+    spec.env["PGPASSFILE"] = m_passfile->path();
+    spec.unset_env.push_back("PGPASSWORD");
+  }
+}
+
+std::string pg_version_string(int v) {
+  if (v >= 100000) return std::to_string(v / 10000) + "." + std::to_string(v % 10000);
+  return std::to_string(v / 10000) + "." + std::to_string((v / 100) % 100) + "." + std::to_string(v % 100);
+}
+
+} // namespace gate::steps

@@ -1,0 +1,348 @@
+#include "steps/postgres_backup.hpp"
+
+#include "steps/pg_facts.hpp"
+#include "steps/pg_target.hpp"
+#include "util/command_stream.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+#include "util/sha256.hpp"
+#include "util/text.hpp"
+#include "util/redact.hpp"
+#include "util/time.hpp"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <fmt/format.h>
+#include <map>
+#include <set>
+
+namespace gate::steps {
+
+namespace fs = std::filesystem;
+using config::Compression;
+using config::DumpFormat;
+
+namespace {
+
+util::Codec codec_of(Compression c) {
+  return c == Compression::gzip ? util::Codec::gzip : c == Compression::none ? util::Codec::none : util::Codec::zstd;
+}
+
+std::string decompress_prefix(const std::string& file, Compression c) {
+  if (c == Compression::zstd) return fmt::format("zstd -dc '{}' | ", file);
+  if (c == Compression::gzip) return fmt::format("gzip -dc '{}' | ", file);
+  return fmt::format("cat '{}' | ", file);
+}
+
+// A file name for a table's CSV export: only safe characters, unique.
+std::string csv_file_name(const TableFacts& t, std::set<std::string>& used) {
+  std::string base;
+  for (char c : t.schema + "." + t.name)
+    base.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ? c : '_');
+  std::string name = base;
+  for (int n = 2; used.count(name); ++n) name = base + "-" + std::to_string(n);
+  used.insert(name);
+  return name;
+}
+
+struct DumpContext {
+  const PgTarget& pg;
+  const PgTools& tools;
+  const ChildAuth& auth;
+  ExportedSnapshot& snapshot;
+  const DatabaseFacts& facts;
+  engine::SetHandle& set;
+  RunContext& ctx;
+  std::string step;
+  nlohmann::json base_details;
+};
+
+util::ProcessSpec pg_dump_spec(const DumpContext& dc, std::vector<std::string> extra) {
+  util::ProcessSpec spec;
+  spec.argv = {dc.tools.tool("pg_dump").string(), "--no-password", "--dbname=" + dc.pg.conninfo().without_password(),
+               "--snapshot=" + dc.snapshot.id()};
+  for (const auto& t : dc.pg.target().tables) spec.argv.push_back("--table=" + t);
+  for (const auto& t : dc.pg.target().exclude_tables) spec.argv.push_back("--exclude-table=" + t);
+  spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
+  spec.log_prefix = "pg_dump: ";
+  dc.auth.apply(spec);
+  return spec;
+}
+
+engine::Artifact new_artifact(const DumpContext& dc, const std::string& format, Compression compression,
+                              const std::string& path) {
+  engine::Artifact a;
+  a.target = dc.pg.target().name;
+  a.kind = "database";
+  a.format = format;
+  a.compression = to_string(compression);
+  a.path = path;
+  a.details = dc.base_details;
+  return a;
+}
+
+std::function<void(uint64_t)> progress_fn(DumpContext& dc) {
+  uint64_t expected = static_cast<uint64_t>(dc.facts.database_size);
+  return [&dc, expected](uint64_t done) {
+    if (dc.ctx.progress) dc.ctx.progress(dc.step, done, expected);
+  };
+}
+
+// custom, sql, schema and globals: one stream from one command into one file.
+util::Result<engine::Artifact> dump_stream(DumpContext& dc, const std::string& format, util::ProcessSpec spec,
+                                           Compression compression, const std::string& path,
+                                           std::vector<std::string> restore) {
+  util::CodecOptions codec{codec_of(compression), 0, 0};
+  auto start = std::chrono::steady_clock::now();
+  auto written = util::command_to_file(spec, dc.set.dir() / path, codec, progress_fn(dc));
+  if (!written) return std::unexpected(written.error().with_context(dc.pg.describe() + ": " + format + " dump"));
+  engine::Artifact a = new_artifact(dc, format, compression, path);
+  a.files.push_back({path, written->bytes, written->sha256});
+  a.details["raw_bytes"] = written->raw_bytes;
+  a.details["duration_ms"] = util::elapsed_ms(start);
+  a.details["restore"] = std::move(restore);
+  return a;
+}
+
+util::Result<engine::Artifact> dump_custom(DumpContext& dc) {
+  Compression c = dc.pg.target().compression;
+  // PG15's pg_dump only has gzip inside; zstd outside is faster (bench/results.md)
+  // and stays restorable with `zstd -dc | pg_restore`.
+  bool outside = c == Compression::zstd;
+  std::string path = "databases/" + dc.pg.target().name + ".dump" + (outside ? ".zst" : "");
+  std::string level = c == Compression::gzip ? "6" : "0";
+  auto spec = pg_dump_spec(dc, {"--format=custom", "--compress=" + level});
+  std::string file = "{set}/" + path;
+  std::string restore_args = "--clean --if-exists --single-transaction --exit-on-error --dbname=\"$DATABASE_URL\"";
+  std::vector<std::string> restore;
+  if (outside) restore.push_back(fmt::format("zstd -dc '{}' | pg_restore {}", file, restore_args));
+  else restore.push_back(fmt::format("pg_restore {} '{}'", restore_args, file));
+  return dump_stream(dc, "custom", spec, outside ? c : Compression::none, path, restore);
+}
+
+util::Result<engine::Artifact> dump_sql(DumpContext& dc) {
+  Compression c = dc.pg.target().compression;
+  std::string path = "databases/" + dc.pg.target().name + ".sql" + util::codec_suffix(codec_of(c));
+  // --clean --if-exists: the plain dump can replace an existing database's objects (seed 004's fallback).
+  auto spec = pg_dump_spec(dc, {"--format=plain", "--clean", "--if-exists"});
+  std::vector<std::string> restore = {decompress_prefix("{set}/" + path, c) +
+                                      "psql --single-transaction -v ON_ERROR_STOP=1 --dbname=\"$DATABASE_URL\""};
+  return dump_stream(dc, "sql", spec, c, path, restore);
+}
+
+util::Result<engine::Artifact> dump_schema(DumpContext& dc) {
+  std::string path = "databases/" + dc.pg.target().name + ".schema.sql";
+  auto spec = pg_dump_spec(dc, {"--format=plain", "--schema-only"});
+  std::vector<std::string> restore = {"# reference only: the schema without data",
+                                      fmt::format("less '{{set}}/{}'", path)};
+  return dump_stream(dc, "schema", spec, Compression::none, path, restore);
+}
+
+util::Result<engine::Artifact> dump_globals(DumpContext& dc) {
+  std::string path = "databases/" + dc.pg.target().name + ".globals.sql";
+  util::ProcessSpec spec;
+  spec.argv = {dc.tools.tool("pg_dumpall").string(), "--no-password", "--globals-only",
+               "--dbname=" + dc.pg.conninfo().without_password()};
+  if (!dc.facts.superuser) {
+    spec.argv.push_back("--no-role-passwords");
+    util::log_warn("{}: role '{}' is not a superuser: roles are dumped without their passwords "
+                   "(pg_dumpall --no-role-passwords)",
+                   dc.pg.describe(), dc.facts.role);
+  }
+  spec.log_prefix = "pg_dumpall: ";
+  dc.auth.apply(spec);
+  std::vector<std::string> restore = {
+      "# roles and tablespaces of the whole server: review before applying (existing roles make some statements fail)",
+      fmt::format("psql -v ON_ERROR_STOP=0 --dbname=\"$DATABASE_URL\" -f '{{set}}/{}'", path)};
+  TRY_ASSIGN(auto a, dump_stream(dc, "globals", spec, Compression::none, path, restore));
+  a.kind = "globals";
+  a.details["role_passwords"] = dc.facts.superuser;
+  return a;
+}
+
+util::Result<engine::Artifact> dump_directory(DumpContext& dc) {
+  const auto& t = dc.pg.target();
+  std::string path = "databases/" + t.name + ".dir";
+  // pg_dump -Fd compresses each file itself (gzip only in PG15); level 1 keeps it fast.
+  std::string level = t.compression == Compression::none ? "0" : t.compression == Compression::gzip ? "6" : "1";
+  auto spec = pg_dump_spec(dc, {"--format=directory", "--jobs=" + std::to_string(t.jobs), "--compress=" + level,
+                                "--file=" + (dc.set.dir() / path).string()});
+  auto start = std::chrono::steady_clock::now();
+  TRY_ASSIGN(auto proc, util::Process::start(spec));
+  proc->close_stdout();
+  TRY_ASSIGN(auto status, proc->wait());
+  if (!status.ok()) {
+    (void)util::remove_tree(dc.set.dir() / path);
+    return util::fail(dc.pg.describe() + ": directory dump: pg_dump " + status.describe() + ": " + proc->stderr_tail());
+  }
+  ::chmod((dc.set.dir() / path).c_str(), 0700);
+  engine::Artifact a = new_artifact(dc, "directory", t.compression == Compression::none ? Compression::none : Compression::gzip, path);
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dc.set.dir() / path))
+    if (entry.is_regular_file()) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    ::chmod(f.c_str(), 0600);
+    TRY_ASSIGN(std::string sha, util::sha256_file(f));
+    a.files.push_back({fs::relative(f, dc.set.dir()).string(), fs::file_size(f), sha});
+  }
+  a.details["duration_ms"] = util::elapsed_ms(start);
+  a.details["restore"] = std::vector<std::string>{fmt::format(
+      "pg_restore --clean --if-exists --exit-on-error --jobs={} --dbname=\"$DATABASE_URL\" '{{set}}/{}'", t.jobs, path)};
+  return a;
+}
+
+util::Result<engine::Artifact> dump_csv(DumpContext& dc) {
+  const auto& t = dc.pg.target();
+  std::string dir = "databases/" + t.name + ".csv";
+  TRY(util::make_dirs(dc.set.dir() / dir, 0700));
+  engine::Artifact a = new_artifact(dc, "csv", t.compression, dir);
+  auto& conn = dc.snapshot.connection();
+  std::set<std::string> used;
+  nlohmann::json exports = nlohmann::json::array();
+  uint64_t done = 0;
+  auto start = std::chrono::steady_clock::now();
+  util::CodecOptions codec{codec_of(t.compression), 0, 0};
+  std::vector<std::string> restore = {"# each table, into an existing (empty) table of the same name:"};
+  for (const auto& table : dc.facts.tables) {
+    if (table.partitioned) continue; // its partitions are exported one by one
+    std::string file = dir + "/" + csv_file_name(table, used) + ".csv" + util::codec_suffix(codec.codec);
+    TRY_ASSIGN(auto writer, util::CompressedWriter::create(dc.set.dir() / file, codec));
+    std::string sql = "COPY " + conn.quote_identifier(table.schema) + "." + conn.quote_identifier(table.name) +
+                      " TO STDOUT WITH (FORMAT csv, HEADER true)";
+    auto copied = conn.copy_out(sql, [&](const char* data, size_t size) -> util::Result<void> {
+      done += size;
+      if (dc.ctx.progress) dc.ctx.progress(dc.step, done, static_cast<uint64_t>(dc.facts.database_size));
+      return writer->write(data, size);
+    });
+    if (!copied)
+      return std::unexpected(copied.error().with_context(dc.pg.describe() + ": csv export of " + table.qualified()));
+    TRY_ASSIGN(auto written, writer->finish());
+    a.files.push_back({file, written.bytes, written.sha256});
+    exports.push_back({{"file", file}, {"schema", table.schema}, {"table", table.name}, {"rows", table.rows}});
+    restore.push_back(fmt::format("{}psql --dbname=\"$DATABASE_URL\" -c \"\\copy {}.{} FROM STDIN WITH (FORMAT csv, "
+                                  "HEADER true)\"",
+                                  decompress_prefix("{set}/" + file, t.compression), conn.quote_identifier(table.schema),
+                                  conn.quote_identifier(table.name)));
+  }
+  a.details["csv_files"] = exports;
+  a.details["duration_ms"] = util::elapsed_ms(start);
+  a.details["restore"] = restore;
+  return a;
+}
+
+} // namespace
+
+std::string shrink_violation(const config::DatabaseTarget& target, const engine::Artifact& artifact,
+                             const engine::Manifest& previous) {
+  if (!target.max_shrink) return {};
+  double limit = *target.max_shrink;
+  const engine::Artifact* before = nullptr;
+  for (const auto& a : previous.artifacts)
+    if (a.target == artifact.target && a.format == artifact.format && a.kind == artifact.kind) before = &a;
+  if (!before) return {};
+  auto shrank = [&](double old_v, double new_v) { return old_v > 0 && (old_v - new_v) / old_v > limit; };
+  uint64_t old_raw = before->details.value("raw_bytes", before->bytes());
+  uint64_t new_raw = artifact.details.value("raw_bytes", artifact.bytes());
+  if (shrank(static_cast<double>(old_raw), static_cast<double>(new_raw)))
+    return fmt::format("the {} dump shrank from {} to {} ({:.0f}%) since set '{}', more than max_shrink {:.0f}%",
+                       artifact.format, util::human_bytes(old_raw), util::human_bytes(new_raw),
+                       100.0 * (static_cast<double>(old_raw) - static_cast<double>(new_raw)) / static_cast<double>(old_raw),
+                       previous.id, limit * 100);
+  std::map<std::string, int64_t> now;
+  for (const auto& t : tables_from_json(artifact.details)) now[t.qualified()] = t.rows;
+  for (const auto& t : tables_from_json(before->details)) {
+    auto it = now.find(t.qualified());
+    int64_t rows = it == now.end() ? 0 : it->second;
+    if (shrank(static_cast<double>(t.rows), static_cast<double>(rows)))
+      return fmt::format("table {} {} from {} to {} rows since set '{}', more than max_shrink {:.0f}%", t.qualified(),
+                         it == now.end() ? "disappeared, down" : "shrank", t.rows, rows, previous.id, limit * 100);
+  }
+  return {};
+}
+
+util::Result<void> PostgresBackupStep::check(const RunContext& ctx) const {
+  TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, m_target));
+  TRY_ASSIGN(auto conn, pg.connect("check"));
+  TRY(pg.tools_for(conn->server_version()));
+  return {};
+}
+
+std::string PostgresBackupStep::plan(const RunContext& ctx) const {
+  std::string formats;
+  for (auto f : m_target.formats) formats += std::string(formats.empty() ? "" : ", ") + to_string(f);
+  if (m_target.globals) formats += ", globals";
+  if (m_target.schema_only) formats += ", schema";
+  return fmt::format("dump database {} ({}) from one snapshot, with exact row counts", util::sanitize_url(m_target.url),
+                     formats);
+}
+
+util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
+  TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, m_target));
+  TRY_ASSIGN(auto conn, pg.connect("backup"));
+  TRY_ASSIGN(PgTools tools, pg.tools_for(conn->server_version()));
+  TRY_ASSIGN(auto snapshot, ExportedSnapshot::open(std::move(conn)));
+  auto facts = read_database_facts(snapshot.connection(), m_target.tables, m_target.exclude_tables, true);
+  if (!facts) return std::unexpected(facts.error().with_context(pg.describe()));
+  TRY_ASSIGN(engine::SetHandle * set, ctx.open_set());
+  TRY(util::make_dirs(set->dir() / "databases", 0700));
+  TRY_ASSIGN(auto auth, ChildAuth::create(pg.conninfo()));
+
+  DumpContext dc{pg, tools, auth, snapshot, *facts, *set, ctx, label(), to_json(*facts)};
+  dc.base_details["source"] = pg.sanitized_url();
+  dc.base_details["snapshot"] = snapshot.id();
+  dc.base_details["pg_dump_version"] = tools.version;
+  dc.base_details["min_size"] = m_target.min_size;
+  dc.base_details["filtered"] = !m_target.tables.empty() || !m_target.exclude_tables.empty();
+  util::log_info("{}: {} runs PostgreSQL {}, {} in {} tables; snapshot {}; pg_dump {} from {}", label(),
+                 pg.describe(), facts->server_version, util::human_bytes(static_cast<uint64_t>(facts->database_size)),
+                 facts->tables.size(), snapshot.id(), tools.version, tools.bindir.string());
+
+  std::vector<std::string> done;
+  uint64_t bytes = 0;
+  auto record = [&](engine::Artifact a, bool check_size) -> std::optional<std::string> {
+    if (!check_size) a.details["min_size"] = 0;
+    bytes += a.bytes();
+    done.push_back(fmt::format("{} {}", a.format, util::human_bytes(a.bytes())));
+    std::string problem;
+    if (check_size && a.bytes() < m_target.min_size)
+      problem = fmt::format("{}: the {} dump is {}, below min_size {}", pg.describe(), a.format,
+                            util::human_bytes(a.bytes()), util::human_bytes(m_target.min_size));
+    if (problem.empty() && ctx.previous) {
+      std::string shrink = shrink_violation(m_target, a, *ctx.previous);
+      if (!shrink.empty()) problem = pg.describe() + ": " + shrink;
+    }
+    set->add_artifact(std::move(a));
+    if (problem.empty()) return std::nullopt;
+    return problem;
+  };
+  for (DumpFormat format : m_target.formats) {
+    util::Result<engine::Artifact> a = format == DumpFormat::custom      ? dump_custom(dc)
+                                       : format == DumpFormat::sql       ? dump_sql(dc)
+                                       : format == DumpFormat::directory ? dump_directory(dc)
+                                                                         : dump_csv(dc);
+    if (!a) return std::unexpected(a.error());
+    if (auto problem = record(std::move(*a), format != DumpFormat::csv)) return failed(*problem);
+  }
+  if (m_target.schema_only) {
+    TRY_ASSIGN(auto a, dump_schema(dc));
+    if (auto problem = record(std::move(a), false)) return failed(*problem);
+  }
+  if (m_target.globals) {
+    TRY_ASSIGN(auto a, dump_globals(dc));
+    if (auto problem = record(std::move(a), false)) return failed(*problem);
+  }
+  std::string list;
+  for (const auto& d : done) list += (list.empty() ? "" : ", ") + d;
+  return passed(fmt::format("{} tables, {} rows: {}", facts->tables.size(),
+                            [&] {
+                              int64_t rows = 0;
+                              for (const auto& t : facts->tables) rows += t.rows;
+                              return rows;
+                            }(),
+                            list),
+                bytes);
+}
+
+} // namespace gate::steps

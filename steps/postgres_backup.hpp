@@ -1,0 +1,30 @@
+// `backup: NAME` for a database: every configured format dumped from one
+// exported snapshot (pg_dump --snapshot), streamed through gate (hashed,
+// counted, compressed) into the set, with the snapshot's table list and exact
+// row counts in the manifest.
+#pragma once
+
+#include "steps/step.hpp"
+
+namespace gate::steps {
+
+class PostgresBackupStep : public Step {
+public:
+  explicit PostgresBackupStep(const config::DatabaseTarget& target) : m_target(target) {}
+  std::string label() const override { return "backup " + m_target.name; }
+  StepCategory category() const override { return StepCategory::backup; }
+  util::Result<void> check(const RunContext& ctx) const override;
+  util::Result<StepResult> run(RunContext& ctx) override;
+  std::string plan(const RunContext& ctx) const override;
+  std::vector<std::string> targets() const override { return {m_target.name}; }
+
+private:
+  const config::DatabaseTarget& m_target;
+};
+
+// Fails when the dump or a table shrank more than the target's max_shrink
+// against the same target in `previous`. Returns the reason, empty when fine.
+std::string shrink_violation(const config::DatabaseTarget& target, const engine::Artifact& artifact,
+                             const engine::Manifest& previous);
+
+} // namespace gate::steps

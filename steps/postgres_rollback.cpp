@@ -1,0 +1,288 @@
+#include "steps/postgres_rollback.hpp"
+
+#include "steps/pg_facts.hpp"
+#include "steps/pg_restore.hpp"
+#include "steps/pg_target.hpp"
+#include "util/cancel.hpp"
+#include "util/command_stream.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+#include "util/redact.hpp"
+#include "util/text.hpp"
+#include "util/time.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <fmt/format.h>
+#include <set>
+#include <thread>
+#include <unistd.h>
+
+namespace gate::steps {
+
+namespace fs = std::filesystem;
+
+std::vector<const engine::Artifact*> restore_candidates(const engine::Manifest& m, const std::string& target) {
+  std::vector<const engine::Artifact*> out;
+  for (const char* format : {"custom", "directory", "sql"})
+    for (const auto& a : m.artifacts)
+      if (a.target == target && a.kind == "database" && a.format == format) out.push_back(&a);
+  return out;
+}
+
+namespace {
+
+// Statements run before the dump's own: block new connections (when gate's
+// role may), end other sessions (those it may end), then open the
+// transaction and drop the tables created since the backup.
+std::string clean_prelude(util::PgConnection& conn, const engine::Artifact& a) {
+  std::string sql;
+  sql += R"SQL(
+DO $gate$ BEGIN
+  EXECUTE format('ALTER DATABASE %I ALLOW_CONNECTIONS false', current_database());
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE WARNING 'gate: not allowed to block new connections to this database';
+END $gate$;
+DO $gate$ DECLARE p int; BEGIN
+  FOR p IN SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() LOOP
+    BEGIN PERFORM pg_terminate_backend(p);
+    EXCEPTION WHEN insufficient_privilege THEN RAISE WARNING 'gate: not allowed to end session %', p; END;
+  END LOOP;
+END $gate$;
+BEGIN;
+)SQL";
+  if (a.details.value("filtered", false)) return sql; // a partial backup leaves other tables alone
+  std::set<std::string> in_backup;
+  for (const auto& t : tables_from_json(a.details)) in_backup.insert(t.qualified());
+  auto now = read_database_facts(conn, {}, {}, false);
+  if (!now) return sql;
+  for (const auto& t : now->tables)
+    if (!in_backup.count(t.qualified()))
+      sql += "DROP TABLE IF EXISTS " + conn.quote_identifier(t.schema) + "." + conn.quote_identifier(t.name) +
+             " CASCADE;\n";
+  return sql;
+}
+
+util::Result<void> allow_connections(PgTarget& pg, const std::string& dbname) {
+  util::CancelShield shield;
+  TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
+  return admin->execute("ALTER DATABASE " + admin->quote_identifier(dbname) + " ALLOW_CONNECTIONS true");
+}
+
+// The dump as SQL (pg_restore's script for custom and directory dumps, the
+// file itself for sql dumps) goes to psql after the prelude; COMMIT is sent
+// only once the whole script went through: one transaction, all or nothing.
+util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engine::Artifact& a,
+                                 const fs::path& set_dir, const std::function<void(uint64_t)>& progress) {
+  std::string prelude;
+  std::string dbname;
+  {
+    TRY_ASSIGN(auto conn, pg.connect("rollback"));
+    prelude = clean_prelude(*conn, a);
+    TRY_ASSIGN(auto current, conn->scalar("SELECT current_database()"));
+    dbname = current.value_or("");
+  }
+  TRY_ASSIGN(auto auth, ChildAuth::create(pg.conninfo()));
+  util::ProcessSpec psql;
+  psql.argv = {tools.tool("psql").string(), "--no-password", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1",
+               "--dbname=" + pg.conninfo().without_password()};
+  psql.stdin_mode = util::StreamMode::pipe;
+  psql.stdout_mode = util::StreamMode::null;
+  psql.log_prefix = "psql: ";
+  auth.apply(psql);
+  TRY_ASSIGN(auto psql_proc, util::Process::start(psql));
+  struct Reenable {
+    PgTarget& pg;
+    std::string db;
+    ~Reenable() {
+      if (auto r = allow_connections(pg, db); !r)
+        util::log_error("could not allow connections to database '{}' again: {}; run: ALTER DATABASE \"{}\" "
+                        "ALLOW_CONNECTIONS true",
+                        db, r.error().message, db);
+    }
+  } reenable{pg, dbname};
+
+  uint64_t total = 0;
+  auto feed = [&](const char* d, size_t n) -> util::Result<void> {
+    TRY(util::write_all(psql_proc->stdin_fd(), d, n, "psql stdin"));
+    total += n;
+    if (progress) progress(total);
+    return {};
+  };
+  util::Result<void> fed = feed(prelude.data(), prelude.size());
+  bool script_ok = false;
+  std::string script_error;
+  std::string sha;
+  if (fed && a.format == "sql") {
+    auto read = util::read_compressed(set_dir / a.path, feed);
+    if (!read) script_error = read.error().message;
+    else {
+      sha = read->sha256;
+      script_ok = true;
+    }
+  } else if (fed) {
+    util::ProcessSpec script;
+    script.argv = {tools.tool("pg_restore").string(), "--clean", "--if-exists", "--file=-"};
+    if (a.format == "directory") script.argv.push_back((set_dir / a.path).string());
+    script.stdin_mode = a.format == "directory" ? util::StreamMode::null : util::StreamMode::pipe;
+    script.stdout_mode = util::StreamMode::pipe;
+    script.log_prefix = "pg_restore: ";
+    TRY_ASSIGN(auto restore_proc, util::Process::start(script));
+    std::thread feeder;
+    util::Result<util::ReadFile> read = util::ReadFile{};
+    if (a.format != "directory") {
+      feeder = std::thread([&] {
+        int in = restore_proc->stdin_fd();
+        read = util::read_compressed(set_dir / a.path, [&](const char* d, size_t n) -> util::Result<void> {
+          auto w = util::write_all(in, d, n, "pg_restore stdin");
+          return w; // pg_restore reads its whole input; an early exit shows in its status
+        });
+        restore_proc->close_stdin();
+      });
+    }
+    std::vector<char> buf(1 << 20);
+    while (true) {
+      ssize_t n = ::read(restore_proc->stdout_fd(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      if (fed) fed = feed(buf.data(), static_cast<size_t>(n));
+    }
+    restore_proc->close_stdout();
+    if (feeder.joinable()) feeder.join();
+    TRY_ASSIGN(auto status, restore_proc->wait());
+    if (!read) script_error = read.error().message;
+    else if (!status.ok()) script_error = "pg_restore " + status.describe() + ": " + restore_proc->stderr_tail();
+    else {
+      script_ok = true;
+      if (a.format != "directory") sha = read->sha256;
+    }
+  }
+  if (script_ok && !sha.empty() && sha != a.files.front().sha256) {
+    script_ok = false;
+    script_error = "'" + a.path + "' changed since it was verified (checksum mismatch)";
+  }
+  if (fed && script_ok) {
+    std::string commit = "COMMIT;\n";
+    fed = feed(commit.data(), commit.size());
+  }
+  psql_proc->close_stdin();
+  TRY_ASSIGN(auto psql_status, psql_proc->wait());
+  if (util::cancel_requested()) return util::fail(util::ErrorKind::interrupted, "interrupted; nothing was committed");
+  if (!script_ok) return util::fail(script_error + " (nothing was committed)");
+  if (!psql_status.ok())
+    return util::fail(fmt::format("psql {}: {} (the transaction was rolled back)", psql_status.describe(),
+                                  util::redact(psql_proc->stderr_tail())));
+  if (!fed) return std::unexpected(fed.error());
+  return {};
+}
+
+// Restores into <db>_gate_new, then swaps names in one transaction.
+util::Result<void> recreate_restore(PgTarget& pg, const PgTools& tools, const engine::Artifact& a,
+                                    const fs::path& set_dir, const std::function<void(uint64_t)>& progress) {
+  TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
+  std::string dbname = pg.conninfo().get("dbname");
+  if (dbname.empty()) return util::fail("mode: recreate needs the database name in the URL");
+  std::string fresh = dbname.substr(0, 50) + "_gate_new";
+  std::string old = dbname.substr(0, 50) + "_gate_old";
+  auto q = [&](const std::string& n) { return admin->quote_identifier(n); };
+  TRY_ASSIGN(auto props, admin->query("SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, "
+                                      "datctype FROM pg_database WHERE datname = " + admin->quote_literal(dbname)));
+  std::string create = "CREATE DATABASE " + q(fresh) + " TEMPLATE template0";
+  if (!props.empty())
+    create += " OWNER " + q(props[0][0].value_or("")) + " ENCODING " + admin->quote_literal(props[0][1].value_or("UTF8")) +
+              " LC_COLLATE " + admin->quote_literal(props[0][2].value_or("C")) + " LC_CTYPE " +
+              admin->quote_literal(props[0][3].value_or("C"));
+  TRY(admin->execute("DROP DATABASE IF EXISTS " + q(fresh) + " WITH (FORCE)"));
+  TRY(admin->execute(create));
+  struct DropFresh {
+    util::PgConnection& admin;
+    std::string sql;
+    bool armed = true;
+    ~DropFresh() {
+      util::CancelShield shield;
+      if (armed) (void)admin.execute(sql);
+    }
+  } drop_fresh{*admin, "DROP DATABASE IF EXISTS " + q(fresh) + " WITH (FORCE)"};
+
+  RestoreRequest request;
+  request.artifact = &a;
+  request.set_dir = set_dir;
+  request.into = pg.conninfo().with_dbname(fresh);
+  request.tools = tools;
+  request.style = RestoreStyle::scratch;
+  request.keep_owners = true;
+  request.jobs = pg.target().jobs;
+  request.progress = progress;
+  TRY(restore_artifact(request));
+  {
+    TRY_ASSIGN(auto check, pg.connect_to(request.into, "rollback"));
+    TRY_ASSIGN(std::string diff, compare_with_manifest(*check, a));
+    if (!diff.empty()) return util::fail("the restored copy differs from the manifest: " + diff);
+  }
+  util::CancelShield shield; // the swap and the cleanup run to completion
+  if (!props.empty()) {
+    TRY(admin->execute("ALTER DATABASE " + q(dbname) + " ALLOW_CONNECTIONS false"));
+    (void)admin->execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " +
+                         admin->quote_literal(dbname));
+    TRY(admin->execute("DROP DATABASE IF EXISTS " + q(old) + " WITH (FORCE)"));
+    auto swapped = admin->execute("BEGIN; ALTER DATABASE " + q(dbname) + " RENAME TO " + q(old) + "; ALTER DATABASE " +
+                                  q(fresh) + " RENAME TO " + q(dbname) + "; COMMIT;");
+    if (!swapped) {
+      (void)admin->execute("ROLLBACK");
+      (void)admin->execute("ALTER DATABASE " + q(dbname) + " ALLOW_CONNECTIONS true");
+      return std::unexpected(swapped.error());
+    }
+    drop_fresh.armed = false;
+    if (auto r = admin->execute("DROP DATABASE " + q(old) + " WITH (FORCE)"); !r)
+      util::log_warn("restored, but the old database '{}' could not be dropped: {}", old, r.error().message);
+  } else {
+    TRY(admin->execute("ALTER DATABASE " + q(fresh) + " RENAME TO " + q(dbname)));
+    drop_fresh.armed = false;
+  }
+  return {};
+}
+
+} // namespace
+
+util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfig& config,
+                                                     const config::DatabaseTarget& target,
+                                                     const engine::Manifest& manifest, const fs::path& set_dir,
+                                                     const std::function<void(uint64_t)>& progress) {
+  auto candidates = restore_candidates(manifest, target.name);
+  if (candidates.empty())
+    return util::fail("the set holds no custom, directory or sql dump of database '" + target.name + "'");
+  TRY_ASSIGN(auto pg, PgTarget::open(config, target));
+  int dump_major = std::atoi(candidates.front()->details.value("pg_dump_version", std::string("0")).c_str());
+  int server = 0;
+  {
+    auto probe = pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback");
+    if (!probe) return std::unexpected(probe.error());
+    server = (*probe)->server_version();
+  }
+  TRY_ASSIGN(PgTools tools, pg.tools_for(std::max(server, dump_major * 10000)));
+  DatabaseRestoreResult result;
+  auto start = std::chrono::steady_clock::now();
+  std::string first_error;
+  for (const auto* a : candidates) {
+    util::log_info("rollback {}: restoring {} ({} mode)", target.name, a->path,
+                   target.mode == config::RestoreMode::recreate ? "recreate" : "clean");
+    auto r = target.mode == config::RestoreMode::recreate ? recreate_restore(pg, tools, *a, set_dir, progress)
+                                                          : clean_restore(pg, tools, *a, set_dir, progress);
+    if (!r) {
+      if (r.error().kind == util::ErrorKind::interrupted) return std::unexpected(r.error());
+      util::log_warn("rollback {}: restoring {} failed: {}", target.name, a->path, r.error().message);
+      if (first_error.empty()) first_error = a->path + ": " + r.error().message;
+      continue; // seed 004: fall back to the next format (the plain SQL dump)
+    }
+    TRY_ASSIGN(auto conn, pg.connect("rollback"));
+    TRY_ASSIGN(std::string diff, compare_with_manifest(*conn, *a));
+    if (!diff.empty()) return util::fail("restored from " + a->path + ", but " + diff);
+    result.used = a->path;
+    if (!first_error.empty()) result.note = "fell back to " + a->path + " after " + first_error;
+    result.ms = util::elapsed_ms(start);
+    return result;
+  }
+  return util::fail("every dump failed to restore; first: " + first_error);
+}
+
+} // namespace gate::steps

@@ -1,0 +1,306 @@
+#include "steps/postgres_verify.hpp"
+
+#include "steps/pg_facts.hpp"
+#include "steps/pg_restore.hpp"
+#include "steps/pg_target.hpp"
+#include "util/cancel.hpp"
+#include "util/command_stream.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
+#include "util/time.hpp"
+
+#include <csignal>
+#include <fmt/format.h>
+#include <set>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "util/fd.hpp"
+#include "util/fs.hpp"
+
+namespace gate::steps {
+
+namespace fs = std::filesystem;
+
+void CsvRecordCounter::feed(const char* data, size_t size) {
+  for (size_t i = 0; i < size; ++i) {
+    char c = data[i];
+    if (c == '"') m_in_quotes = !m_in_quotes; // "" inside quotes toggles twice
+    if (c == '\n' && !m_in_quotes) {
+      ++m_records;
+      m_pending = false;
+    } else {
+      m_pending = true;
+    }
+  }
+}
+
+std::string scratch_database_name(const std::string& set_id) {
+  std::string name = "gate_verify_";
+  for (char c : set_id) name.push_back(std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_');
+  return name.substr(0, 63);
+}
+
+namespace {
+
+// Reads a plain-text dump completely and checks pg_dump's end marker: a
+// truncated file lacks it even when no compression layer could tell.
+util::Result<Finding> verify_text_dump(const engine::Artifact& a, const fs::path& set_dir, const std::string& marker,
+                                       const util::ProgressFn& progress) {
+  const auto& file = a.files.front();
+  std::string tail;
+  auto read = util::read_compressed(set_dir / file.path, [&](const char* data, size_t size) -> util::Result<void> {
+    tail.append(data, size);
+    if (tail.size() > 4096) tail.erase(0, tail.size() - 4096);
+    return {};
+  });
+  if (!read) {
+    if (read.error().kind == util::ErrorKind::interrupted) return std::unexpected(read.error());
+    return finding_failed(read.error().message);
+  }
+  if (progress) progress(read->bytes);
+  if (read->sha256 != file.sha256)
+    return finding_failed(fmt::format("'{}' fails its checksum: sha256 {} but the manifest says {}", file.path,
+                                      read->sha256, file.sha256));
+  if (tail.find(marker) == std::string::npos)
+    return finding_failed(fmt::format("'{}' is truncated: it does not end with '{}'", file.path, marker));
+  return finding_ok(fmt::format("{} decompressed to {}, complete", util::human_bytes(read->bytes),
+                                util::human_bytes(read->raw_bytes)));
+}
+
+util::Result<Finding> verify_csv(const engine::Artifact& a, const fs::path& set_dir, const util::ProgressFn& progress) {
+  uint64_t done = 0;
+  for (const auto& e : a.details.value("csv_files", nlohmann::json::array())) {
+    std::string path = e.value("file", "");
+    const engine::StoredFile* file = nullptr;
+    for (const auto& f : a.files)
+      if (f.path == path) file = &f;
+    if (!file) return finding_failed("'" + path + "' is not among the artifact's files");
+    CsvRecordCounter counter;
+    auto read = util::read_compressed(set_dir / path, [&](const char* data, size_t size) -> util::Result<void> {
+      counter.feed(data, size);
+      return {};
+    });
+    if (!read) {
+      if (read.error().kind == util::ErrorKind::interrupted) return std::unexpected(read.error());
+      return finding_failed(read.error().message);
+    }
+    done += read->bytes;
+    if (progress) progress(done);
+    if (read->sha256 != file->sha256)
+      return finding_failed(fmt::format("'{}' fails its checksum: sha256 {} but the manifest says {}", path,
+                                        read->sha256, file->sha256));
+    uint64_t rows = e.value("rows", uint64_t{0});
+    uint64_t records = counter.records();
+    if (records == 0 || records - 1 != rows)
+      return finding_failed(fmt::format("'{}' holds {} rows, the snapshot counted {}", path,
+                                        records == 0 ? 0 : records - 1, rows));
+  }
+  return finding_ok(fmt::format("{} CSV files read, row counts match the snapshot", a.files.size()));
+}
+
+// TABLE DATA entries of a custom dump's table of contents.
+std::set<std::string> toc_tables(const std::string& listing) {
+  std::set<std::string> out;
+  for (const auto& line : util::split(listing, '\n')) {
+    // "3345; 0 16390 TABLE DATA public orders gate"
+    size_t pos = line.find(" TABLE DATA ");
+    if (line.empty() || line[0] == ';' || pos == std::string::npos) continue;
+    auto parts = util::split(line.substr(pos + 12), ' ');
+    if (parts.size() >= 2) out.insert(parts[0] + "." + parts[1]);
+  }
+  return out;
+}
+
+util::Result<Finding> verify_custom(const engine::Artifact& a, const fs::path& set_dir, const PgTools& tools,
+                                    const util::ProgressFn& progress) {
+  const auto& file = a.files.front();
+  // Every block read and decompressed: pg_restore --list alone misses truncation.
+  util::ProcessSpec spec;
+  spec.argv = {tools.tool("pg_restore").string(), "--file=/dev/null"};
+  spec.log_prefix = "pg_restore: ";
+  TRY_ASSIGN(auto fed, util::file_to_command(set_dir / file.path, spec, progress));
+  if (fed.file.sha256 != file.sha256)
+    return finding_failed(fmt::format("'{}' fails its checksum: sha256 {} but the manifest says {}", file.path,
+                                      fed.file.sha256, file.sha256));
+  if (!fed.status.ok())
+    return finding_failed(fmt::format("pg_restore cannot read '{}' ({}): {}", file.path, fed.status.describe(),
+                                      fed.stderr_tail));
+  // The table of contents must name every table the snapshot listed.
+  util::UniqueFd toc(::memfd_create("gate-toc", MFD_CLOEXEC));
+  if (!toc) return util::fail("unable to create a memory file: " + util::errno_text(errno));
+  util::ProcessSpec list = spec;
+  list.argv = {tools.tool("pg_restore").string(), "--list"};
+  list.stdout_mode = util::StreamMode::fd;
+  list.stdout_fd = toc.get();
+  TRY_ASSIGN(auto listed, util::file_to_command(set_dir / file.path, list, nullptr));
+  if (!listed.status.ok())
+    return finding_failed(fmt::format("pg_restore --list cannot read '{}': {}", file.path, listed.stderr_tail));
+  std::string listing;
+  ::lseek(toc.get(), 0, SEEK_SET);
+  char buf[65536];
+  for (ssize_t n; (n = ::read(toc.get(), buf, sizeof buf)) > 0;) listing.append(buf, static_cast<size_t>(n));
+  auto present = toc_tables(listing);
+  for (const auto& t : tables_from_json(a.details))
+    if (!t.partitioned && !present.count(t.qualified()))
+      return finding_failed(fmt::format("'{}' has no data for table {}", file.path, t.qualified()));
+  return finding_ok(fmt::format("{} read back by pg_restore, {} tables' data present", util::human_bytes(file.bytes),
+                                present.size()));
+}
+
+util::Result<Finding> verify_directory(const engine::Artifact& a, const fs::path& set_dir, const PgTools& tools) {
+  TRY_ASSIGN(Finding quick, verify_files_quick(a, set_dir));
+  if (!quick.ok) return quick;
+  util::ProcessSpec spec;
+  spec.argv = {tools.tool("pg_restore").string(), "--file=/dev/null", (set_dir / a.path).string()};
+  spec.log_prefix = "pg_restore: ";
+  spec.stdout_mode = util::StreamMode::null;
+  TRY_ASSIGN(auto proc, util::Process::start(spec));
+  TRY_ASSIGN(auto status, proc->wait());
+  if (util::cancel_requested()) return util::fail(util::ErrorKind::interrupted, "interrupted");
+  if (!status.ok())
+    return finding_failed(fmt::format("pg_restore cannot read '{}' ({}): {}", a.path, status.describe(),
+                                      proc->stderr_tail()));
+  return finding_ok(fmt::format("{} files checksummed and read back by pg_restore", a.files.size()));
+}
+
+// The artifact a deep verification restores for a target: custom, else
+// directory, else sql.
+const engine::Artifact* deep_candidate(const engine::Manifest& m, const std::string& target) {
+  for (const char* format : {"custom", "directory", "sql"})
+    for (const auto& a : m.artifacts)
+      if (a.target == target && a.kind == "database" && a.format == format) return &a;
+  return nullptr;
+}
+
+// Drops scratch databases left by gate processes on this host that died
+// (SIGKILL leaves no chance to clean up).
+void drop_stale_scratch(util::PgConnection& admin, const std::string& host) {
+  auto rows = admin.query("SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+                          "WHERE datname LIKE 'gate\\_verify\\_%'");
+  if (!rows) return;
+  for (auto& row : *rows) {
+    std::string comment = row[1].value_or("");
+    std::string prefix = "gate pid=";
+    if (comment.rfind(prefix, 0) != 0) continue;
+    pid_t pid = std::atoi(comment.c_str() + prefix.size());
+    size_t at = comment.find(" host=");
+    if (at == std::string::npos || comment.substr(at + 6) != host) continue;
+    if (pid > 0 && (pid == ::getpid() || ::kill(pid, 0) == 0)) continue;
+    util::log_warn("dropping scratch database '{}' left by gate pid {}, which is no longer running", *row[0], pid);
+    (void)admin.execute("DROP DATABASE IF EXISTS " + admin.quote_identifier(*row[0]) + " WITH (FORCE)");
+  }
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set_dir, const RunContext& ctx,
+                                  const PgTarget& pg, const util::ProgressFn& progress) {
+  const auto& target = pg.target();
+  util::ConnInfo server = pg.conninfo();
+  if (!target.verify_url.empty()) {
+    auto parsed = util::ConnInfo::parse(target.verify_url);
+    if (!parsed) return util::fail("database '" + target.name + "': verify_url: " + parsed.error().message);
+    server = *parsed;
+  }
+  TRY_ASSIGN(auto admin, pg.connect_to(server, "verify"));
+  TRY_ASSIGN(PgTools tools, pg.tools_for(admin->server_version()));
+  std::string host = host_name();
+  drop_stale_scratch(*admin, host);
+  std::string scratch = scratch_database_name(ctx.set ? ctx.set->id() : set_dir.filename().string());
+  std::string quoted = admin->quote_identifier(scratch);
+  TRY(admin->execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
+  auto created = admin->execute("CREATE DATABASE " + quoted + " TEMPLATE template0");
+  if (!created) return util::fail("unable to create scratch database '" + scratch + "': " + created.error().message +
+                                  "\nhint: the role needs CREATEDB, or set verify_url: to a server where it has it");
+  (void)admin->execute("COMMENT ON DATABASE " + quoted + " IS " +
+                       admin->quote_literal("gate pid=" + std::to_string(::getpid()) + " host=" + host));
+  util::log_info("deep verify: restoring '{}' into scratch database '{}'", a.path, scratch);
+
+  // Dropped on every path out, interrupts included.
+  struct Dropper {
+    util::PgConnection& admin;
+    std::string quoted;
+    std::string name;
+    ~Dropper() {
+      util::CancelShield shield;
+      auto r = admin.execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
+      if (!r) util::log_error("unable to drop scratch database '{}': {}", name, r.error().message);
+      else util::log_info("deep verify: dropped scratch database '{}'", name);
+    }
+  } dropper{*admin, quoted, scratch};
+
+  RestoreRequest request;
+  request.artifact = &a;
+  request.set_dir = set_dir;
+  request.into = server.with_dbname(scratch);
+  request.tools = tools;
+  request.style = RestoreStyle::scratch;
+  request.jobs = target.jobs;
+  request.progress = progress;
+  auto start = std::chrono::steady_clock::now();
+  auto restored = restore_artifact(request);
+  long long restore_ms = util::elapsed_ms(start);
+  if (!restored) {
+    if (util::cancel_requested()) return util::fail(util::ErrorKind::interrupted, "interrupted");
+    return finding_failed("the test restore into '" + scratch + "' failed: " + restored.error().message);
+  }
+  TRY_ASSIGN(auto check, pg.connect_to(request.into, "verify"));
+  TRY_ASSIGN(std::string difference, compare_with_manifest(*check, a));
+  check.reset();
+  if (!difference.empty()) return finding_failed("after the test restore: " + difference);
+  Finding f = finding_ok(fmt::format("restored into a scratch database in {}; {} tables and their row counts match",
+                                     util::human_duration_ms(restore_ms), tables_from_json(a.details).size()));
+  f.metrics["restore_ms"] = restore_ms;
+  return f;
+}
+
+} // namespace
+
+util::Result<Finding> verify_database(const engine::Artifact& a, const fs::path& set_dir, engine::VerifyLevel level,
+                                      const RunContext& ctx, const util::ProgressFn& progress) {
+  if (level == engine::VerifyLevel::quick) return verify_files_quick(a, set_dir);
+  Finding sizes = verify_sizes(a, set_dir);
+  if (!sizes.ok) return sizes;
+  Finding full;
+  std::optional<PgTarget> pg;
+  if (a.format == "sql" || a.format == "schema") {
+    TRY_ASSIGN(full, verify_text_dump(a, set_dir, "-- PostgreSQL database dump complete", progress));
+  } else if (a.format == "globals") {
+    TRY_ASSIGN(full, verify_text_dump(a, set_dir, "-- PostgreSQL database cluster dump complete", progress));
+  } else if (a.format == "csv") {
+    TRY_ASSIGN(full, verify_csv(a, set_dir, progress));
+  } else {
+    const config::DatabaseTarget* target = ctx.config.find_database(a.target);
+    if (!target)
+      return util::fail("database '" + a.target + "' is not in " + ctx.config.file.string() +
+                        ": its connection is needed to pick a pg_restore that reads this dump");
+    TRY_ASSIGN(pg, PgTarget::open(ctx.config, *target));
+    // pg_restore must read what pg_dump wrote: at least the dump's major version.
+    int dump_major = std::atoi(a.details.value("pg_dump_version", std::string("0")).c_str());
+    TRY_ASSIGN(PgTools tools, pg->tools_for(dump_major * 10000));
+    TRY_ASSIGN(full, a.format == "custom" ? verify_custom(a, set_dir, tools, progress)
+                                          : verify_directory(a, set_dir, tools));
+  }
+  if (!full.ok || level != engine::VerifyLevel::deep) return full;
+  // One test restore per database, from its best restorable format.
+  const engine::Artifact* candidate = ctx.set ? nullptr : &a;
+  engine::Manifest manifest;
+  if (ctx.set) {
+    manifest = ctx.set->manifest();
+    candidate = deep_candidate(manifest, a.target);
+  }
+  if (!candidate || candidate->path != a.path) return full;
+  if (!pg) {
+    const config::DatabaseTarget* target = ctx.config.find_database(a.target);
+    if (!target) return util::fail("database '" + a.target + "' is not in " + ctx.config.file.string());
+    TRY_ASSIGN(pg, PgTarget::open(ctx.config, *target));
+  }
+  return verify_deep(a, set_dir, ctx, *pg, progress);
+}
+
+} // namespace gate::steps

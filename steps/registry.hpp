@@ -1,0 +1,33 @@
+// The explicit tables of what gate can do: step kinds (the first key of a
+// step in pipeline.yml) and artifact kinds (how each kind of backup is
+// verified). A new step kind is one row here.
+#pragma once
+
+#include "steps/step.hpp"
+#include "steps/verify_common.hpp"
+#include "util/tar.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gate::steps {
+
+using Steps = std::vector<std::unique_ptr<Step>>;
+
+// Builds the step(s) of one pipeline.yml mapping ({backup: all} gives one per
+// target); errors carry file:line:col.
+util::Result<Steps> make_steps(const config::StepSpec& spec, const config::PipelineConfig& config);
+
+// The backup step for one target (database or volume).
+util::Result<std::unique_ptr<Step>> make_backup_step(const std::string& target, const config::PipelineConfig& config);
+
+// Verifies one artifact at `level` with the function its kind registers.
+util::Result<Finding> verify_artifact(const engine::Artifact& artifact, const std::filesystem::path& set_dir,
+                                      engine::VerifyLevel level, const RunContext& ctx,
+                                      const util::ProgressFn& progress);
+
+// The step kinds, for "did you mean" and docs.
+std::vector<std::string> step_kind_names();
+
+} // namespace gate::steps

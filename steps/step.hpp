@@ -1,0 +1,71 @@
+// The step interface: every unit of work a pipeline, `gate backup`,
+// `gate verify` or `gate rollback` performs. Steps see the configuration, the
+// set they work on and util/, never the CLI.
+#pragma once
+
+#include "config/pipeline.hpp"
+#include "engine/backup_set.hpp"
+#include "engine/manifest.hpp"
+#include "util/expected.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace gate::steps {
+
+enum class Outcome { passed, failed };
+
+// What the runner must know about a step to order the run around it.
+enum class StepCategory { check, backup, verify, record, exec };
+
+struct StepResult {
+  Outcome outcome = Outcome::passed;
+  std::string summary; // one line: what was done ("12.3 MiB custom dump, 14 tables")
+  std::string reason;  // why it failed
+  uint64_t bytes = 0;
+  bool rollback_requested = false; // an exec step with on_failure: rollback failed
+};
+
+inline StepResult passed(std::string summary, uint64_t bytes = 0) {
+  return StepResult{Outcome::passed, std::move(summary), {}, bytes, false};
+}
+inline StepResult failed(std::string reason) { return StepResult{Outcome::failed, {}, std::move(reason), 0, false}; }
+
+// Everything a step may use while it runs.
+struct RunContext {
+  const config::PipelineConfig& config;
+  engine::SetStore& store;
+  // The set being written or examined; open_set() creates it on first use.
+  engine::SetHandle* set = nullptr;
+  std::function<util::Result<engine::SetHandle*>()> open_set;
+  // The newest usable set before this run (for max_shrink), if any.
+  std::optional<engine::Manifest> previous;
+  // Called by the record step: seal the set (verifying what is unverified)
+  // and write the record.
+  std::function<util::Result<void>()> seal_and_record;
+  // Progress of the running step: bytes done and expected (0: unknown).
+  std::function<void(const std::string& step, uint64_t done, uint64_t total)> progress;
+  bool dry_run = false;
+};
+
+class Step {
+public:
+  virtual ~Step() = default;
+  // "backup app", "check connections", "verify all (deep)".
+  virtual std::string label() const = 0;
+  virtual StepCategory category() const = 0;
+  // Pre-flight: binaries, paths, credentials. Changes nothing.
+  virtual util::Result<void> check(const RunContext& ctx) const = 0;
+  // A negative verdict (checksum mismatch) is Outcome::failed; an Error means
+  // the step could not decide (connection refused, disk full).
+  virtual util::Result<StepResult> run(RunContext& ctx) = 0;
+  // One line for --dry-run: what run() would do.
+  virtual std::string plan(const RunContext& ctx) const = 0;
+  // Targets this step backs up (disk-space estimates, --only filters).
+  virtual std::vector<std::string> targets() const { return {}; }
+};
+
+} // namespace gate::steps

@@ -1,0 +1,30 @@
+// Restoring a volume archive: extracted with libarchive's secure flags into a
+// staging directory beside the destination, checked against the manifest
+// (checksum, entry count, bytes), then swapped in with one atomic rename
+// exchange. The destination is at every moment wholly old or wholly new; the
+// old data is removed only after the swap.
+#pragma once
+
+#include "engine/manifest.hpp"
+#include "util/expected.hpp"
+#include "util/tar.hpp"
+
+#include <filesystem>
+
+namespace gate::steps {
+
+struct VolumeRestoreResult {
+  uint64_t entries = 0;
+  uint64_t bytes = 0;
+  std::string note; // e.g. "the destination did not exist; created"
+};
+
+// Restores `artifact` (a volume archive in `set_dir`) into `dest`.
+util::Result<VolumeRestoreResult> restore_volume(const engine::Artifact& artifact, const std::filesystem::path& set_dir,
+                                                 const std::filesystem::path& dest, const std::string& set_id,
+                                                 const util::ProgressFn& progress);
+
+// The staging directory used for `dest` ("<parent>/.<name>.gate-staging").
+std::filesystem::path staging_path(const std::filesystem::path& dest);
+
+} // namespace gate::steps

@@ -1,0 +1,14 @@
+// Verification of a volume archive: quick (sizes, checksum) or full (every
+// entry and byte read back by libarchive while the file is hashed, entry
+// count and byte total compared with the manifest).
+#pragma once
+
+#include "steps/verify_common.hpp"
+#include "util/tar.hpp"
+
+namespace gate::steps {
+
+util::Result<Finding> verify_volume(const engine::Artifact& artifact, const std::filesystem::path& set_dir,
+                                    engine::VerifyLevel level, const util::ProgressFn& progress);
+
+} // namespace gate::steps
