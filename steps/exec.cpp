@@ -85,7 +85,10 @@ util::Result<std::unique_ptr<Step>> make_exec_step(const config::Node& node, con
     cwd = std::filesystem::path(c).is_absolute() ? std::filesystem::path(c) : config.base_dir / c;
   }
   std::optional<std::chrono::milliseconds> timeout;
-  if (auto n = map.take("timeout")) TRY_ASSIGN(timeout, n->as_duration());
+  if (auto n = map.take("timeout")) {
+    TRY_ASSIGN(auto t, n->as_duration());
+    if (t.count() > 0) timeout = t; // 0: no limit
+  }
   OnFailure on_failure = OnFailure::abort;
   if (auto n = map.take("on_failure")) {
     TRY_ASSIGN(std::string s, n->as_string());

@@ -24,6 +24,7 @@ public:
   util::Result<void> check(const RunContext& ctx) const override;
   util::Result<StepResult> run(RunContext& ctx) override;
   std::string plan(const RunContext& ctx) const override;
+  bool needs_earlier_backup() const override { return m_on_failure == OnFailure::rollback; }
 
 private:
   std::vector<std::string> m_argv;

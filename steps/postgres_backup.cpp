@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <map>
 #include <set>
+#include <thread>
 
 namespace gate::steps {
 
@@ -51,7 +52,7 @@ struct DumpContext {
   const PgTools& tools;
   const ChildAuth& auth;
   ExportedSnapshot& snapshot;
-  const DatabaseFacts& facts;
+  DatabaseFacts facts; // the superuser flag and size at first; tables once counted
   engine::SetHandle& set;
   RunContext& ctx;
   std::string step;
@@ -83,7 +84,7 @@ engine::Artifact new_artifact(const DumpContext& dc, const std::string& format, 
 }
 
 std::function<void(uint64_t)> progress_fn(DumpContext& dc) {
-  uint64_t expected = static_cast<uint64_t>(dc.facts.database_size);
+  uint64_t expected = static_cast<uint64_t>(dc.facts.database_size); // pg_database_size: a rough total
   return [&dc, expected](uint64_t done) {
     if (dc.ctx.progress) dc.ctx.progress(dc.step, done, expected);
   };
@@ -282,67 +283,86 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, m_target));
   TRY_ASSIGN(auto conn, pg.connect("backup"));
   TRY_ASSIGN(PgTools tools, pg.tools_for(conn->server_version()));
+  DatabaseFacts early; // what needs no table lock
+  {
+    TRY_ASSIGN(auto rows, conn->query("SELECT pg_database_size(current_database()), "
+                                      "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user), current_user"));
+    early.database_size = std::atoll(rows[0][0].value_or("0").c_str());
+    early.superuser = rows[0][1].value_or("f") == "t";
+    early.role = rows[0][2].value_or("");
+  }
   TRY_ASSIGN(auto snapshot, ExportedSnapshot::open(std::move(conn)));
-  auto facts = read_database_facts(snapshot.connection(), m_target.tables, m_target.exclude_tables, true);
-  if (!facts) return std::unexpected(facts.error().with_context(pg.describe()));
   TRY_ASSIGN(engine::SetHandle * set, ctx.open_set());
   TRY(util::make_dirs(set->dir() / "databases", 0700));
   TRY_ASSIGN(auto auth, ChildAuth::create(pg.conninfo()));
+  DumpContext dc{pg, tools, auth, snapshot, early, *set, ctx, label(), nlohmann::json::object()};
+  util::log_info("{}: {}, snapshot {}, pg_dump {} from {}", label(), pg.describe(), snapshot.id(), tools.version,
+                 tools.bindir.string());
 
-  DumpContext dc{pg, tools, auth, snapshot, *facts, *set, ctx, label(), to_json(*facts)};
-  dc.base_details["source"] = pg.sanitized_url();
-  dc.base_details["snapshot"] = snapshot.id();
-  dc.base_details["pg_dump_version"] = tools.version;
-  dc.base_details["min_size"] = m_target.min_size;
-  dc.base_details["filtered"] = !m_target.tables.empty() || !m_target.exclude_tables.empty();
-  util::log_info("{}: {} runs PostgreSQL {}, {} in {} tables; snapshot {}; pg_dump {} from {}", label(),
-                 pg.describe(), facts->server_version, util::human_bytes(static_cast<uint64_t>(facts->database_size)),
-                 facts->tables.size(), snapshot.id(), tools.version, tools.bindir.string());
+  // Counting rows reads every table: it runs on the snapshot's own connection
+  // while pg_dump streams, so the two overlap instead of adding up.
+  std::optional<util::Result<DatabaseFacts>> counted;
+  std::thread counter([&] {
+    counted = read_database_facts(snapshot.connection(), m_target.tables, m_target.exclude_tables, true);
+  });
+  std::vector<engine::Artifact> made;
+  std::optional<util::Error> dump_error;
+  auto dump = [&](util::Result<engine::Artifact> a) {
+    if (!a) dump_error = a.error();
+    else made.push_back(std::move(*a));
+  };
+  for (DumpFormat format : m_target.formats) {
+    if (dump_error) break;
+    if (format == DumpFormat::custom) dump(dump_custom(dc));
+    else if (format == DumpFormat::sql) dump(dump_sql(dc));
+    else if (format == DumpFormat::directory) dump(dump_directory(dc));
+  }
+  if (!dump_error && m_target.schema_only) dump(dump_schema(dc));
+  if (!dump_error && m_target.globals) dump(dump_globals(dc));
+  if (dump_error) snapshot.connection().cancel(); // do not wait for a count nobody needs
+  counter.join();
+  if (dump_error) return std::unexpected(*dump_error);
+  if (!*counted) return std::unexpected(counted->error().with_context(pg.describe()));
+  const DatabaseFacts& facts = **counted;
+  dc.facts = facts;
+  if (std::find(m_target.formats.begin(), m_target.formats.end(), DumpFormat::csv) != m_target.formats.end()) {
+    // CSV exports come from the same snapshot, table by table, over libpq.
+    TRY_ASSIGN(auto csv, dump_csv(dc));
+    made.push_back(std::move(csv));
+  }
+  nlohmann::json base = to_json(facts);
+  base["source"] = pg.sanitized_url();
+  base["snapshot"] = snapshot.id();
+  base["pg_dump_version"] = tools.version;
+  base["filtered"] = !m_target.tables.empty() || !m_target.exclude_tables.empty();
+  util::log_info("{}: PostgreSQL {}, {} in {} tables", label(), facts.server_version,
+                 util::human_bytes(static_cast<uint64_t>(facts.database_size)), facts.tables.size());
 
   std::vector<std::string> done;
   uint64_t bytes = 0;
-  auto record = [&](engine::Artifact a, bool check_size) -> std::optional<std::string> {
-    if (!check_size) a.details["min_size"] = 0;
+  std::optional<std::string> problem;
+  for (auto& a : made) {
+    bool sized = a.format == "custom" || a.format == "sql" || a.format == "directory";
+    for (auto& [key, value] : base.items())
+      if (!a.details.contains(key)) a.details[key] = value;
+    a.details["min_size"] = sized ? m_target.min_size : 0;
     bytes += a.bytes();
     done.push_back(fmt::format("{} {}", a.format, util::human_bytes(a.bytes())));
-    std::string problem;
-    if (check_size && a.bytes() < m_target.min_size)
+    if (!problem && sized && a.bytes() < m_target.min_size)
       problem = fmt::format("{}: the {} dump is {}, below min_size {}", pg.describe(), a.format,
                             util::human_bytes(a.bytes()), util::human_bytes(m_target.min_size));
-    if (problem.empty() && ctx.previous) {
+    if (!problem && ctx.previous) {
       std::string shrink = shrink_violation(m_target, a, *ctx.previous);
       if (!shrink.empty()) problem = pg.describe() + ": " + shrink;
     }
     set->add_artifact(std::move(a));
-    if (problem.empty()) return std::nullopt;
-    return problem;
-  };
-  for (DumpFormat format : m_target.formats) {
-    util::Result<engine::Artifact> a = format == DumpFormat::custom      ? dump_custom(dc)
-                                       : format == DumpFormat::sql       ? dump_sql(dc)
-                                       : format == DumpFormat::directory ? dump_directory(dc)
-                                                                         : dump_csv(dc);
-    if (!a) return std::unexpected(a.error());
-    if (auto problem = record(std::move(*a), format != DumpFormat::csv)) return failed(*problem);
   }
-  if (m_target.schema_only) {
-    TRY_ASSIGN(auto a, dump_schema(dc));
-    if (auto problem = record(std::move(a), false)) return failed(*problem);
-  }
-  if (m_target.globals) {
-    TRY_ASSIGN(auto a, dump_globals(dc));
-    if (auto problem = record(std::move(a), false)) return failed(*problem);
-  }
+  if (problem) return failed(*problem);
+  int64_t rows = 0;
+  for (const auto& t : facts.tables) rows += t.rows;
   std::string list;
   for (const auto& d : done) list += (list.empty() ? "" : ", ") + d;
-  return passed(fmt::format("{} tables, {} rows: {}", facts->tables.size(),
-                            [&] {
-                              int64_t rows = 0;
-                              for (const auto& t : facts->tables) rows += t.rows;
-                              return rows;
-                            }(),
-                            list),
-                bytes);
+  return passed(fmt::format("{} tables, {} rows: {}", facts.tables.size(), rows, list), bytes);
 }
 
 } // namespace gate::steps

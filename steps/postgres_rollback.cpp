@@ -32,14 +32,15 @@ std::vector<const engine::Artifact*> restore_candidates(const engine::Manifest& 
 
 namespace {
 
-// Statements run before the dump's own: block new connections (when gate's
-// role may), end other sessions (those it may end), then open the
-// transaction and drop the tables created since the backup.
+// Statements run before the dump's own: block new connections (CONNECTION
+// LIMIT 0: the only block that keeps this session, which is already in;
+// superusers are exempt), end other sessions (those gate's role may end),
+// then open the transaction and drop the tables created since the backup.
 std::string clean_prelude(util::PgConnection& conn, const engine::Artifact& a) {
   std::string sql;
   sql += R"SQL(
 DO $gate$ BEGIN
-  EXECUTE format('ALTER DATABASE %I ALLOW_CONNECTIONS false', current_database());
+  EXECUTE format('ALTER DATABASE %I CONNECTION LIMIT 0', current_database());
 EXCEPTION WHEN insufficient_privilege THEN
   RAISE WARNING 'gate: not allowed to block new connections to this database';
 END $gate$;
@@ -63,10 +64,10 @@ BEGIN;
   return sql;
 }
 
-util::Result<void> allow_connections(PgTarget& pg, const std::string& dbname) {
+util::Result<void> restore_connection_limit(PgTarget& pg, const std::string& dbname, const std::string& limit) {
   util::CancelShield shield;
   TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
-  return admin->execute("ALTER DATABASE " + admin->quote_identifier(dbname) + " ALLOW_CONNECTIONS true");
+  return admin->execute("ALTER DATABASE " + admin->quote_identifier(dbname) + " CONNECTION LIMIT " + limit);
 }
 
 // The dump as SQL (pg_restore's script for custom and directory dumps, the
@@ -76,11 +77,14 @@ util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engin
                                  const fs::path& set_dir, const std::function<void(uint64_t)>& progress) {
   std::string prelude;
   std::string dbname;
+  std::string limit;
   {
     TRY_ASSIGN(auto conn, pg.connect("rollback"));
     prelude = clean_prelude(*conn, a);
-    TRY_ASSIGN(auto current, conn->scalar("SELECT current_database()"));
-    dbname = current.value_or("");
+    TRY_ASSIGN(auto rows, conn->query("SELECT current_database(), datconnlimit FROM pg_database "
+                                      "WHERE datname = current_database()"));
+    dbname = rows.at(0)[0].value_or("");
+    limit = rows.at(0)[1].value_or("-1");
   }
   TRY_ASSIGN(auto auth, ChildAuth::create(pg.conninfo()));
   util::ProcessSpec psql;
@@ -94,13 +98,14 @@ util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engin
   struct Reenable {
     PgTarget& pg;
     std::string db;
+    std::string limit;
     ~Reenable() {
-      if (auto r = allow_connections(pg, db); !r)
+      if (auto r = restore_connection_limit(pg, db, limit); !r)
         util::log_error("could not allow connections to database '{}' again: {}; run: ALTER DATABASE \"{}\" "
-                        "ALLOW_CONNECTIONS true",
-                        db, r.error().message, db);
+                        "CONNECTION LIMIT {}",
+                        db, r.error().message, db, limit);
     }
-  } reenable{pg, dbname};
+  } reenable{pg, dbname, limit};
 
   uint64_t total = 0;
   auto feed = [&](const char* d, size_t n) -> util::Result<void> {

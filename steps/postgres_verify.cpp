@@ -215,6 +215,7 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
   std::string quoted = admin->quote_identifier(scratch);
   TRY(admin->execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
   auto created = admin->execute("CREATE DATABASE " + quoted + " TEMPLATE template0");
+  if (!created && created.error().kind == util::ErrorKind::interrupted) return std::unexpected(created.error());
   if (!created) return util::fail("unable to create scratch database '" + scratch + "': " + created.error().message +
                                   "\nhint: the role needs CREATEDB, or set verify_url: to a server where it has it");
   (void)admin->execute("COMMENT ON DATABASE " + quoted + " IS " +

@@ -44,7 +44,8 @@ struct StepKind {
   StepFactory make;
 };
 
-// Every step kind pipeline.yml accepts; the key is the step's first key.
+// Every step kind pipeline.yml accepts, found by the key that names it
+// ({backup: app}, {check: sql, database: app, ...}).
 const StepKind k_step_kinds[] = {
     {"check", one<make_check_step>},   {"backup", make_backup_from_node}, {"verify", one<make_verify_step>},
     {"record", one<make_record_step>}, {"exec", one<make_exec_step>},

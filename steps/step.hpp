@@ -66,6 +66,9 @@ public:
   virtual std::string plan(const RunContext& ctx) const = 0;
   // Targets this step backs up (disk-space estimates, --only filters).
   virtual std::vector<std::string> targets() const { return {}; }
+  // True when the step relies on a set made earlier in the same run (an exec
+  // step that rolls back on failure).
+  virtual bool needs_earlier_backup() const { return false; }
 };
 
 } // namespace gate::steps

@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   // Before any thread starts, so that every thread inherits the mask.
   start_signal_thread();
+  struct StopSignals {
+    ~StopSignals() { stop_signal_thread(); }
+  } stop_signals;
 
   CLI::App app{"gate: a pre-flight gate that backs up, proves the backup restorable, and records it before a "
                "deploy changes anything"};
@@ -54,9 +57,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   Console console(args.output);
-  int code = chosen->run(args, console);
-  stop_signal_thread();
-  return code;
+  return chosen->run(args, console);
 }
 
 } // namespace gate::cli

@@ -5,6 +5,7 @@
 #include "engine/lock.hpp"
 #include "engine/rollback.hpp"
 #include "steps/verify.hpp"
+#include "util/cancel.hpp"
 #include "util/log.hpp"
 
 #include <fmt/format.h>
@@ -47,6 +48,11 @@ int verify_command(Args& args, Console& console) {
   auto result = verify.verify_set(ctx, set, false);
   engine::StepReport report{"verify", verify.label() + " of " + id};
   report.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  if (util::cancel_requested()) {
+    console.verdict(false, "INTERRUPTED: verification of set " + id + " stopped; the set is unchanged",
+                    {{"set_id", id}, {"exit_code", 130}});
+    return 130;
+  }
   if (auto saved = set.save(); !saved) util::log_warn("unable to record the results in the manifest: {}", saved.error().message);
   nlohmann::json result_json{{"set_id", id}, {"level", engine::to_string(level)}};
   if (!result) {

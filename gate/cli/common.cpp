@@ -22,7 +22,7 @@ int report_error(Console& console, const util::Error& error) {
 nlohmann::json outcome_json(const engine::RunOutcome& o) {
   nlohmann::json j;
   j["exit_code"] = o.exit_code;
-  j["event"] = o.event;
+  j["outcome"] = o.event;
   j["set_id"] = o.set_id;
   j["set_path"] = o.set_dir.empty() ? nlohmann::json() : nlohmann::json(o.set_dir.string());
   j["git"] = o.git;

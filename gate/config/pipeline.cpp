@@ -114,7 +114,11 @@ Result<VolumeTarget> parse_volume(const Node& node, const std::filesystem::path&
   }
   if (volume) TRY_ASSIGN(v.volume, volume->as_string());
   if (auto n = map.take("compression")) TRY_ASSIGN(v.compression, parse_choice(*n, k_compressions, "compression"));
-  if (auto n = map.take("level")) TRY_ASSIGN(v.level, n->as_int(1, 19));
+  if (auto n = map.take("level")) {
+    TRY_ASSIGN(v.level, n->as_int(1, 19));
+    if (v.compression == Compression::gzip && v.level > 9)
+      return std::unexpected(n->error("gzip levels go from 1 to 9"));
+  }
   if (auto n = map.take("exclude")) TRY_ASSIGN(v.exclude, n->as_string_list());
   if (auto n = map.take("min_size")) TRY_ASSIGN(v.min_size, n->as_size());
   if (auto n = map.take("allow_empty")) TRY_ASSIGN(v.allow_empty, n->as_bool());
@@ -178,8 +182,6 @@ Result<DatabaseTarget> parse_database(const Node& node) {
   }
   if (auto n = map.take("compression")) TRY_ASSIGN(d.compression, parse_choice(*n, k_compressions, "compression"));
   if (auto n = map.take("connect_timeout")) TRY_ASSIGN(d.connect_timeout, n->as_duration());
-  if (d.schema_only && std::find(d.formats.begin(), d.formats.end(), DumpFormat::csv) != d.formats.end())
-    return std::unexpected(node.error("database '" + d.name + "': csv exports data; it cannot be schema_only"));
   TRY(map.finish());
   return d;
 }
@@ -295,10 +297,13 @@ Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesy
   if (auto n = map.take("lock_wait")) TRY_ASSIGN(c.lock_wait, n->as_duration());
   if (auto n = map.take("space_factor")) {
     TRY_ASSIGN(c.space_factor, n->as_number());
-    if (c.space_factor < 0 || c.space_factor > 100)
-      return std::unexpected(n->error("space_factor must be between 0 and 100"));
+    if (c.space_factor < 0 || c.space_factor > 1e6)
+      return std::unexpected(n->error("space_factor must be between 0 and 1000000"));
   }
-  if (auto n = map.take("pg_bindir")) TRY_ASSIGN(c.pg_bindir, n->as_string());
+  if (auto n = map.take("pg_bindir")) {
+    TRY_ASSIGN(std::string p, n->as_string());
+    c.pg_bindir = resolve(c.base_dir, p).string();
+  }
   if (auto n = map.take("socket")) TRY_ASSIGN(c.engine_socket, n->as_string());
   if (auto n = map.take("metrics_file")) {
     TRY_ASSIGN(std::string p, n->as_string());

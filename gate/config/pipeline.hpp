@@ -43,7 +43,7 @@ struct DatabaseTarget {
   std::string url; // holds secrets: never log it; util::sanitize_url() first
   std::vector<DumpFormat> formats{DumpFormat::custom};
   bool globals = false;
-  bool schema_only = false;
+  bool schema_only = false; // also write a schema-only SQL dump (NAME.schema.sql) for reference
   std::vector<std::string> tables;
   std::vector<std::string> exclude_tables;
   uint64_t min_size = 1024;

@@ -32,6 +32,32 @@ PlannedStage verify_stage() {
   return s;
 }
 
+// Backups and verifications come before the set is sealed (at a record step
+// or before the first exec step); a rolling-back exec step needs a backup
+// before it.
+util::Result<void> validate_order(const Plan& plan, const config::PipelineConfig& config) {
+  bool sealed = false, backed_up = false;
+  for (const auto& stage : plan) {
+    std::string where = stage.where.line ? stage.where.to_string() + ": " : config.file.string() + ": ";
+    for (const auto& step : stage.steps) {
+      auto category = step->category();
+      if ((category == steps::StepCategory::backup || category == steps::StepCategory::verify) && sealed)
+        return util::fail(util::ErrorKind::config,
+                          where + "stage '" + stage.name + "': '" + step->label() +
+                              "' comes after the set was sealed by a record or exec step; move it before them");
+      if (category == steps::StepCategory::backup) backed_up = true;
+      if (step->needs_earlier_backup() && !backed_up)
+        return util::fail(util::ErrorKind::config, where + "stage '" + stage.name + "': '" + step->label() +
+                                                       "' rolls back on failure, but no backup step comes before it");
+    }
+    for (const auto& step : stage.steps)
+      if (backed_up &&
+          (step->category() == steps::StepCategory::exec || step->category() == steps::StepCategory::record))
+        sealed = true; // an exec step before any backup (a pre-check) seals nothing
+  }
+  return {};
+}
+
 } // namespace
 
 util::Result<Plan> build_pipeline_plan(const config::PipelineConfig& config, const std::vector<std::string>& only) {
@@ -46,7 +72,7 @@ util::Result<Plan> build_pipeline_plan(const config::PipelineConfig& config, con
     plan.push_back(std::move(record));
   } else {
     for (const auto& stage : config.stages) {
-      PlannedStage s{stage.name, stage.parallel, {}};
+      PlannedStage s{stage.name, stage.parallel, {}, stage.where};
       for (const auto& spec : stage.steps) {
         TRY_ASSIGN(auto made, steps::make_steps(spec, config));
         for (auto& step : made) s.steps.push_back(std::move(step));
@@ -54,6 +80,7 @@ util::Result<Plan> build_pipeline_plan(const config::PipelineConfig& config, con
       plan.push_back(std::move(s));
     }
   }
+  TRY(validate_order(plan, config));
   if (only.empty()) return plan;
   std::vector<std::string> names;
   for (const auto& s : plan) names.push_back(s.name);
@@ -68,6 +95,16 @@ util::Result<Plan> build_pipeline_plan(const config::PipelineConfig& config, con
   Plan kept;
   for (auto& s : plan)
     if (std::find(only.begin(), only.end(), s.name) != only.end()) kept.push_back(std::move(s));
+  // A migration that rolls back needs this run's own backup.
+  bool backed_up = false;
+  for (const auto& s : kept)
+    for (const auto& step : s.steps) {
+      if (step->category() == steps::StepCategory::backup) backed_up = true;
+      if (step->needs_earlier_backup() && !backed_up)
+        return util::fail(util::ErrorKind::usage,
+                          "stage '" + s.name + "': '" + step->label() +
+                              "' rolls back on failure, but the stages selected with --stage make no backup first");
+    }
   return kept;
 }
 

@@ -16,6 +16,7 @@ struct PlannedStage {
   std::string name;
   bool parallel = false;
   std::vector<std::unique_ptr<steps::Step>> steps;
+  config::Location where; // in pipeline.yml (empty for the default pipeline)
 };
 
 using Plan = std::vector<PlannedStage>;

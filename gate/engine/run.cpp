@@ -94,6 +94,16 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
     return out;
   }
 
+  // A migration that cannot even start must stop the run before any backup work.
+  for (const auto& stage : *plan)
+    for (const auto& step : stage.steps)
+      if (step->category() == steps::StepCategory::exec)
+        if (auto r = step->check(ctx); !r) {
+          set_failure(out, stage.name, step->label(), r.error());
+          out.verdict = fmt::format("FAILED in stage '{}': {} — the deploy must not proceed", stage.name, r.error().message);
+          return out;
+        }
+
   auto lock = RootLock::acquire(config.backup_root, config.lock_wait, request.command_line);
   if (!lock) {
     set_failure(out, "", "", lock.error());
@@ -252,6 +262,11 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
                             : fmt::format("FAILED: {}; ROLLBACK FAILED: {}", out.reason, rolled.reason);
     out.duration_ms = util::elapsed_ms(run_start);
     return out;
+  }
+
+  if (util::cancel_requested() && failure) {
+    out.exit_code = 130;
+    out.event = "interrupted";
   }
 
   if (!failure && config.retention && pending && pending->sealed()) {

@@ -108,7 +108,7 @@ Result<void> set_write_codec(struct archive* a, const CodecOptions& options) {
     r = archive_write_add_filter_none(a);
     break;
   }
-  if (r != ARCHIVE_OK) return fail(std::string("unable to set up compression: ") + archive_error_string(a));
+  if (r != ARCHIVE_OK) return fail("unable to set up compression: " + archive_message(a));
   return {};
 }
 

@@ -97,6 +97,17 @@ private:
 Result<void> set_write_codec(struct archive* a, const CodecOptions& options);
 Result<void> open_write(struct archive* a, HashingFileOutput& out, const std::filesystem::path& path);
 Result<void> open_read(struct archive* a, HashingFileInput& in, const std::filesystem::path& path);
+// An entry's name, or "?" when a damaged archive has none.
+inline std::string entry_name(struct archive_entry* e) {
+  const char* n = e ? archive_entry_pathname(e) : nullptr;
+  return n ? n : "?";
+}
+// libarchive's last error message, never null.
+inline std::string archive_message(struct archive* a, const char* fallback = "unknown libarchive error") {
+  const char* m = archive_error_string(a);
+  return m ? m : fallback;
+}
+
 // "unable to <verb> '<path>': <libarchive's message>"
 std::string archive_failure(const std::string& verb, const std::filesystem::path& path, struct archive* a);
 

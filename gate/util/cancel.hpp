@@ -1,4 +1,4 @@
-// Cooperative cancellation. A signal thread (engine/signals) calls
+// Cooperative cancellation. A signal thread (cli/signals) calls
 // request_cancel(); long loops poll cancel_requested(); child processes
 // register their process group so that they are stopped at once.
 #pragma once

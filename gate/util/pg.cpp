@@ -3,6 +3,7 @@
 #include "util/cancel.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
+#include "util/log.hpp"
 
 #include <libpq-fe.h>
 
@@ -135,12 +136,23 @@ Result<std::unique_ptr<PgConnection>> PgConnection::connect(const ConnInfo& info
   if (!c->m_impl->conn) return fail("unable to connect to " + c->m_describe + ": out of memory");
   if (PQstatus(c->m_impl->conn) != CONNECTION_OK)
     return fail("unable to connect to " + c->m_describe + ": " + trim_message(PQerrorMessage(c->m_impl->conn)));
+  // Server notices ("... does not exist, skipping") are detail, not news.
+  PQsetNoticeProcessor(
+      c->m_impl->conn, [](void*, const char* message) { log_debug("postgres: {}", trim_message(message)); }, nullptr);
   return c;
 }
 
 PgConnection::~PgConnection() = default;
 
 int PgConnection::server_version() const { return PQserverVersion(m_impl->conn); }
+
+void PgConnection::cancel() {
+  if (PGcancel* c = PQgetCancel(m_impl->conn)) {
+    char err[256];
+    PQcancel(c, err, sizeof err);
+    PQfreeCancel(c);
+  }
+}
 
 Result<std::vector<PgRow>> PgConnection::query(const std::string& sql) {
   PGresult* res;

@@ -51,6 +51,9 @@ public:
   // Streams `COPY ... TO STDOUT` data to `sink` chunk by chunk.
   Result<uint64_t> copy_out(const std::string& sql, const std::function<Result<void>(const char*, size_t)>& sink);
 
+  // Asks the server to cancel whatever this connection runs now (thread-safe).
+  void cancel();
+
   int server_version() const; // e.g. 150014
   std::string quote_identifier(const std::string& name) const;
   std::string quote_literal(const std::string& value) const;

@@ -115,7 +115,7 @@ Result<TarStats> tar_create(const std::filesystem::path& source, const std::file
         TRY_ASSIGN(std::string note,
                    copy_file_data(w, abs, archive_entry_size(e), before, buf, stats, options.progress, out_path));
         if (!note.empty()) {
-          std::string rel = archive_entry_pathname(e);
+          std::string rel = entry_name(e);
           log_warn("{}: {}", (source / rel).lexically_normal().string(), note);
           stats.changed.push_back(rel + ": " + note);
         }
@@ -130,11 +130,11 @@ Result<TarStats> tar_create(const std::filesystem::path& source, const std::file
     int r = archive_read_next_header2(d, entry.get());
     if (r == ARCHIVE_EOF) break;
     if (r == ARCHIVE_WARN) {
-      std::string msg = archive_error_string(d) ? archive_error_string(d) : "warning";
-      log_warn("{}: {}", archive_entry_pathname(entry.get()) ? archive_entry_pathname(entry.get()) : root, msg);
+      std::string msg = archive_message(d, "warning");
+      log_warn("{}: {}", entry_name(entry.get()), msg);
       stats.warnings.push_back(msg);
     } else if (r != ARCHIVE_OK) {
-      std::string msg = archive_error_string(d) ? archive_error_string(d) : "unreadable entry";
+      std::string msg = archive_message(d, "unreadable entry");
       // A file that vanished between listing and reading is a change, not a fatal error.
       if (r == ARCHIVE_FAILED) {
         log_warn("{}", msg);
@@ -143,7 +143,7 @@ Result<TarStats> tar_create(const std::filesystem::path& source, const std::file
       }
       return fail("unable to archive '" + source.string() + "': " + msg);
     }
-    std::string abs = archive_entry_pathname(entry.get());
+    std::string abs = entry_name(entry.get());
     std::string rel;
     if (abs == root) rel = ".";
     else if (abs.size() > root.size() && abs.compare(0, root.size(), root) == 0)

@@ -66,24 +66,24 @@ Result<TarStats> tar_extract(const std::filesystem::path& archive_path, const st
     r = archive_write_header(w, entry);
     if (r < ARCHIVE_WARN)
       return fail("unable to extract '" + name + "' from '" + archive_path.string() + "': " +
-                  (archive_error_string(w) ? archive_error_string(w) : "refused"));
+                  archive_message(w, "refused"));
     while (true) {
       la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
       if (n < 0) return fail(archive_failure("read", archive_path, a));
       if (n == 0) break;
       if (archive_write_data(w, buf.data(), static_cast<size_t>(n)) < 0)
         return fail("unable to write '" + target + "': " +
-                    (archive_error_string(w) ? archive_error_string(w) : "write failed"));
+                    archive_message(w, "write failed"));
       stats.content_bytes += static_cast<uint64_t>(n);
       if (options.progress) options.progress(stats.content_bytes);
     }
     if (archive_write_finish_entry(w) < ARCHIVE_WARN)
-      return fail("unable to finish '" + target + "': " + (archive_error_string(w) ? archive_error_string(w) : "failed"));
+      return fail("unable to finish '" + target + "': " + archive_message(w, "failed"));
   }
   // Directory modes and times are applied at close (after their contents).
   if (archive_write_close(w) < ARCHIVE_WARN)
     return fail("unable to finish extraction into '" + dest.string() + "': " +
-                (archive_error_string(w) ? archive_error_string(w) : "failed"));
+                archive_message(w, "failed"));
   TRY(in->check());
   reader.reset();
   TRY_ASSIGN(auto totals, in->finish());

@@ -25,8 +25,7 @@ Result<TarStats> tar_read(const std::filesystem::path& archive_path, const Progr
     if (archive_entry_filetype(entry) == AE_IFREG) ++stats.files;
     while (true) {
       la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
-      if (n < 0) return fail(archive_failure("read", archive_path, a) + " (in entry '" +
-                             archive_entry_pathname(entry) + "')");
+      if (n < 0) return fail(archive_failure("read", archive_path, a) + " (in entry '" + entry_name(entry) + "')");
       if (n == 0) break;
       stats.content_bytes += static_cast<uint64_t>(n);
       if (progress) progress(in->bytes_read());

@@ -1,0 +1,345 @@
+// The engine end to end with directory volumes: sets that other people's
+// tools accept, failures that leave the record alone, the lock, interrupts,
+// dry runs, stage selection and pruning.
+#include "integration/harness.hpp"
+#include "util/fd.hpp"
+#include "util/process.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+using namespace gate::test;
+using ::testing::HasSubstr;
+
+namespace {
+
+const char* k_volume_pipeline = R"(project: test
+environment: ci
+volumes:
+  - name: data
+    path: ./data
+)";
+
+std::string set_dir(const TempDir& t) { return (t / "backups" / newest_set(t / "backups")).string(); }
+
+// Blocks until a name matching `prefix` is created in `dir` (inotify, no polling).
+std::string wait_for_creation(const fs::path& dir, const std::string& prefix) {
+  gate::util::UniqueFd fd(inotify_init1(IN_CLOEXEC));
+  int wd = inotify_add_watch(fd.get(), dir.c_str(), IN_CREATE | IN_MOVED_TO);
+  EXPECT_GE(wd, 0);
+  for (const auto& e : fs::directory_iterator(dir)) // it may already be there
+    if (e.path().filename().string().rfind(prefix, 0) == 0) return e.path().filename().string();
+  alignas(inotify_event) char buf[4096];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n <= 0) return {};
+    for (char* p = buf; p < buf + n;) {
+      auto* ev = reinterpret_cast<inotify_event*>(p);
+      std::string name = ev->len ? ev->name : "";
+      if (name.rfind(prefix, 0) == 0) return name;
+      p += sizeof(inotify_event) + ev->len;
+    }
+  }
+}
+
+} // namespace
+
+TEST(Engine, SetPassesSha256sumAndTarGivesTheSameTree) {
+  TempDir t;
+  make_sample_tree(t / "data");
+  write_pipeline(t.path(), k_volume_pipeline);
+  auto r = run_gate({"run"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.out, HasSubstr("OK: set pre-deployment-"));
+  std::string set = set_dir(t);
+  EXPECT_EQ(sh("sha256sum -c checksums.sha256", set).exit_code, 0);
+  auto x = sh("mkdir out && tar --zstd -xpf " + set + "/volumes/data.tar.zst -C out && "
+              "diff -r --no-dereference data out && "
+              "diff <(cd data && find . -printf '%m %y %l %p\\n' | sort) <(cd out && find . -printf '%m %y %l %p\\n' | sort) && "
+              "test $(stat -c %h out/hardlink-to-file0) = 2",
+              t.path());
+  EXPECT_EQ(x.exit_code, 0) << x.all();
+  // Files 0600, directories 0700.
+  EXPECT_EQ(sh("find " + set + " -type f ! -perm 600 | wc -l").out, "0\n");
+  EXPECT_EQ(sh("find " + set + " -type d ! -perm 700 | wc -l").out, "0\n");
+  for (const char* f : {"manifest.json", "checksums.sha256", "RESTORE.md", "gate.log"})
+    EXPECT_TRUE(fs::exists(fs::path(set) / f)) << f;
+  auto manifest = nlohmann::json::parse(read_file(fs::path(set) / "manifest.json"));
+  EXPECT_EQ(manifest["status"], "complete");
+  EXPECT_EQ(manifest["artifacts"][0]["details"]["files"].get<int>(), 40 + 4); // docs, blob, secret, run.sh, hard link
+  auto record = nlohmann::json::parse(read_file(t / ".last-deployment-backup"));
+  EXPECT_EQ(record["id"], manifest["id"]);
+  EXPECT_EQ(record["artifacts"][0]["sha256"], manifest["artifacts"][0]["files"][0]["sha256"]);
+}
+
+TEST(Engine, GzipAndUncompressedArchivesAreReadByTar) {
+  TempDir t;
+  make_sample_tree(t / "data", 5);
+  write_pipeline(t.path(), R"(volumes:
+  - {name: gz, path: ./data, compression: gzip, exclude: ["docs/deep/**"]}
+  - {name: plain, path: ./data, compression: none}
+)");
+  auto r = run_gate({"run"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  std::string set = set_dir(t);
+  EXPECT_EQ(sh("gzip -t volumes/gz.tar.gz && tar -tzf volumes/gz.tar.gz | grep -c deeper || true", set).out, "0\n");
+  EXPECT_EQ(sh("tar -tf volumes/plain.tar | grep -c deeper/secret.txt", set).out, "1\n");
+}
+
+TEST(Engine, FlippedByteMakesVerifyFailAndTheSetUnusable) {
+  TempDir t;
+  make_sample_tree(t / "data");
+  write_pipeline(t.path(), k_volume_pipeline);
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string set = set_dir(t);
+  std::string id = newest_set(t / "backups");
+  auto archive = fs::path(set) / "volumes/data.tar.zst";
+  {
+    gate::util::UniqueFd fd(::open(archive.c_str(), O_RDWR));
+    off_t middle = static_cast<off_t>(fs::file_size(archive) / 2);
+    char c;
+    ASSERT_EQ(::pread(fd.get(), &c, 1, middle), 1);
+    c ^= 0x20;
+    ASSERT_EQ(::pwrite(fd.get(), &c, 1, middle), 1);
+  }
+  auto quick = run_gate({"verify", id, "--quick"}, t.path());
+  EXPECT_EQ(quick.exit_code, 1) << quick.all();
+  EXPECT_THAT(quick.all(), HasSubstr("checksum"));
+  EXPECT_TRUE(fs::exists(t / "backups" / (".failed-" + id)));
+  EXPECT_THAT(run_gate({"list"}, t.path()).out, ::testing::Not(HasSubstr(id)));
+  EXPECT_THAT(run_gate({"list", "--all"}, t.path()).out, HasSubstr("FAILED"));
+}
+
+TEST(Engine, FullVerifyCatchesAFlippedByteTooAndRollbackRefusesIt) {
+  TempDir t;
+  make_sample_tree(t / "data");
+  write_pipeline(t.path(), k_volume_pipeline);
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string set = set_dir(t);
+  auto archive = fs::path(set) / "volumes/data.tar.zst";
+  ASSERT_EQ(sh("printf 'X' | dd of=" + archive.string() + " bs=1 seek=200 conv=notrunc status=none").exit_code, 0);
+  write_file(t / "data" / "new.txt", "after the backup\n");
+  auto rb = run_gate({"rollback", "--last", "--yes"}, t.path());
+  EXPECT_EQ(rb.exit_code, 1) << rb.all();
+  EXPECT_THAT(rb.all(), HasSubstr("nothing was changed"));
+  EXPECT_TRUE(fs::exists(t / "data" / "new.txt"));
+  auto v = run_gate({"verify", "--last"}, t.path());
+  EXPECT_EQ(v.exit_code, 1) << v.all();
+}
+
+TEST(Engine, BadInputFailsClearlyAndLeavesTheRecordAlone) {
+  TempDir t;
+  make_sample_tree(t / "data");
+  write_pipeline(t.path(), k_volume_pipeline);
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string record = read_file(t / ".last-deployment-backup");
+
+  // A missing path.
+  write_pipeline(t.path(), "volumes:\n  - name: data\n    path: ./missing\n");
+  auto missing = run_gate({"run"}, t.path());
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.all(), HasSubstr("missing': No such file or directory"));
+  EXPECT_EQ(read_file(t / ".last-deployment-backup"), record);
+
+  // An empty directory: seed 000's 0-byte backups.
+  fs::create_directories(t / "empty");
+  write_pipeline(t.path(), "volumes:\n  - name: data\n    path: ./empty\n");
+  auto empty = run_gate({"run"}, t.path());
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_THAT(empty.all(), HasSubstr("is empty"));
+  EXPECT_EQ(read_file(t / ".last-deployment-backup"), record);
+  EXPECT_THAT(run_gate({"list", "--all"}, t.path()).out, HasSubstr("FAILED"));
+
+  // A bad key.
+  write_pipeline(t.path(), "volumes:\n  - name: data\n    path: ./data\n    compresion: gzip\n");
+  auto bad = run_gate({"run"}, t.path());
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.all(), HasSubstr("pipeline.yml:5:5: unknown key 'compresion' in a volume (did you mean 'compression'?)"));
+  EXPECT_EQ(read_file(t / ".last-deployment-backup"), record);
+
+  // An unset variable.
+  write_pipeline(t.path(), "volumes:\n  - name: data\n    path: ${GATE_TEST_UNSET_DIR}\n");
+  auto unset = run_gate({"run"}, t.path());
+  EXPECT_EQ(unset.exit_code, 2);
+  EXPECT_THAT(unset.all(), HasSubstr("pipeline.yml:4:11: environment variable 'GATE_TEST_UNSET_DIR' is not set"));
+
+  // An archive under min_size.
+  write_file(t / "tiny" / "a", "x");
+  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./tiny, min_size: 1MiB}\n");
+  auto small = run_gate({"run"}, t.path());
+  EXPECT_EQ(small.exit_code, 1);
+  EXPECT_THAT(small.all(), HasSubstr("below min_size 1.0 MiB"));
+  EXPECT_EQ(read_file(t / ".last-deployment-backup"), record);
+}
+
+TEST(Engine, AllowEmptyAcceptsAnEmptyDirectory) {
+  TempDir t;
+  fs::create_directories(t / "empty");
+  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./empty, allow_empty: true}\n");
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+}
+
+TEST(Engine, ASecondRunExits3NamingTheHolder) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  ASSERT_EQ(::mkfifo((t / "ready").c_str(), 0600), 0);
+  ASSERT_EQ(::mkfifo((t / "release").c_str(), 0600), 0);
+  write_pipeline(t.path(), std::string(k_volume_pipeline) + R"(stages:
+  - name: backup
+    steps: [{backup: data}, {verify: all}]
+  - name: hold
+    steps: [{exec: ["sh", "-c", "echo ready > ready; cat release > /dev/null"]}]
+)");
+  gate::util::ProcessSpec spec;
+  spec.argv = {gate_binary(), "run"};
+  spec.cwd = t.path();
+  spec.stdout_mode = gate::util::StreamMode::null;
+  auto first = gate::util::Process::start(spec);
+  ASSERT_TRUE(first.has_value());
+  // Opening the FIFO blocks until the first run's exec step writes to it.
+  EXPECT_EQ(read_file(t / "ready"), "ready\n");
+  auto second = run_gate({"run"}, t.path());
+  EXPECT_EQ(second.exit_code, 3) << second.all();
+  EXPECT_THAT(second.all(), HasSubstr("another gate (pid " + std::to_string((*first)->pid())));
+  write_file(t / "release", "go\n");
+  auto status = (*first)->wait();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->code, 0) << (*first)->stderr_tail();
+}
+
+TEST(Engine, ALockLeftByADeadProcessIsTakenOverWithAWarning) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), k_volume_pipeline);
+  write_file(t / "backups" / ".gate.lock", "pid=999999 started=2026-01-01T00:00:00Z command=gate run\n");
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.err, HasSubstr("taking over the lock"));
+  EXPECT_THAT(r.err, HasSubstr("999999"));
+}
+
+TEST(Engine, SigintDuringALargeBackupLeavesNoSetAndTheRecordUntouched) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), k_volume_pipeline);
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string record = read_file(t / ".last-deployment-backup");
+  std::string good = newest_set(t / "backups");
+  // A sparse file large enough that archiving it takes many seconds.
+  ASSERT_EQ(sh("truncate -s 40G data/huge.img", t.path()).exit_code, 0);
+  write_pipeline(t.path(), std::string(k_volume_pipeline) + "stages:\n  - name: backup\n    steps: [{backup: data}]\n");
+  gate::util::ProcessSpec spec;
+  spec.argv = {gate_binary(), "run"};
+  spec.cwd = t.path();
+  spec.stdout_mode = gate::util::StreamMode::pipe;
+  auto run = gate::util::Process::start(spec);
+  ASSERT_TRUE(run.has_value());
+  std::string partial = wait_for_creation(t / "backups", ".partial-");
+  ASSERT_FALSE(partial.empty());
+  ASSERT_FALSE(wait_for_creation(t / "backups" / partial, "volumes").empty());
+  ASSERT_FALSE(wait_for_creation(t / "backups" / partial / "volumes", "data.tar").empty());
+  ::kill((*run)->pid(), SIGINT);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read((*run)->stdout_fd(), buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  auto status = (*run)->wait();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->code, 130) << out << (*run)->stderr_tail();
+  EXPECT_THAT(out, HasSubstr("INTERRUPTED"));
+  EXPECT_EQ(read_file(t / ".last-deployment-backup"), record);
+  EXPECT_EQ(newest_set(t / "backups"), good);
+  EXPECT_FALSE(fs::exists(t / "backups" / partial));
+  EXPECT_EQ(sh("ls -a backups | grep -c '^.partial-' || true", t.path()).out, "0\n");
+}
+
+TEST(Engine, DryRunAndStageSelectionChangeNothing) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), k_volume_pipeline);
+  auto dry = run_gate({"run", "--dry-run"}, t.path());
+  EXPECT_EQ(dry.exit_code, 0) << dry.all();
+  EXPECT_THAT(dry.out, HasSubstr("archive "));
+  EXPECT_FALSE(fs::exists(t / "backups"));
+  auto pre = run_gate({"run", "--stage", "preflight"}, t.path());
+  EXPECT_EQ(pre.exit_code, 0) << pre.all();
+  EXPECT_FALSE(fs::exists(t / ".last-deployment-backup"));
+  EXPECT_TRUE(newest_set(t / "backups").empty());
+  auto unknown = run_gate({"run", "--stage", "bakup"}, t.path());
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.all(), HasSubstr("did you mean 'backup'?"));
+  auto check = run_gate({"check"}, t.path());
+  EXPECT_EQ(check.exit_code, 0) << check.all();
+  EXPECT_FALSE(fs::exists(t / ".last-deployment-backup"));
+}
+
+TEST(Engine, TheFirstFailedCheckStopsTheRun) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), std::string(k_volume_pipeline) + R"(stages:
+  - name: gatekeeper
+    steps: [{exec: ["false"]}]
+  - name: backup
+    steps: [{backup: data}]
+)");
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("FAILED in stage 'gatekeeper'"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("backup data")));
+  EXPECT_TRUE(newest_set(t / "backups").empty());
+}
+
+TEST(Engine, PruneDryRunListsAndDeletesNothing) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), k_volume_pipeline);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  EXPECT_EQ(sh("ls backups | wc -l", t.path()).out, "3\n");
+  write_pipeline(t.path(), std::string(k_volume_pipeline) + "retention: {keep_last: 1}\n");
+  auto dry = run_gate({"prune", "--dry-run"}, t.path());
+  EXPECT_EQ(dry.exit_code, 0) << dry.all();
+  EXPECT_EQ(sh("echo \"$OUT\" | grep -c 'would remove'", {}, {{"OUT", dry.out}}).out, "2\n");
+  EXPECT_EQ(sh("ls backups | wc -l", t.path()).out, "3\n");
+  auto real = run_gate({"prune"}, t.path());
+  EXPECT_EQ(real.exit_code, 0) << real.all();
+  EXPECT_EQ(sh("ls backups | wc -l", t.path()).out, "1\n");
+  auto record = nlohmann::json::parse(read_file(t / ".last-deployment-backup"));
+  EXPECT_TRUE(fs::exists(t / "backups" / record["id"].get<std::string>()));
+}
+
+TEST(Engine, JsonAndEnvOutputsAreMachineReadable) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), k_volume_pipeline);
+  auto r = run_gate({"--json", "run"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  std::string last = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
+  auto result = nlohmann::json::parse(last);
+  EXPECT_EQ(result["event"], "result");
+  EXPECT_EQ(result["ok"], true);
+  std::string id = result["set_id"];
+  auto env = run_gate({"show", "--last", "--env"}, t.path());
+  EXPECT_THAT(env.out, HasSubstr("GATE_BACKUP_ID='" + id + "'"));
+  auto list = nlohmann::json::parse(run_gate({"--json", "list"}, t.path()).out);
+  EXPECT_EQ(list[0]["id"], id);
+  EXPECT_EQ(list[0]["verified"], "full");
+}
+
+TEST(Engine, RunsInTheSameSecondGetDistinctIds) {
+  TempDir t;
+  make_sample_tree(t / "data", 2);
+  write_pipeline(t.path(), k_volume_pipeline);
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  ASSERT_EQ(run_gate({"backup"}, t.path()).exit_code, 0);
+  EXPECT_EQ(sh("ls backups | sort -u | wc -l", t.path()).out, "3\n");
+  EXPECT_EQ(sh("ls backups | grep -c scheduled-", t.path()).out, "1\n");
+}

@@ -1,0 +1,218 @@
+#include "integration/harness.hpp"
+
+#include "util/process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <cstdlib>
+#include <fstream>
+#include <netinet/in.h>
+#include <sstream>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace gate::test {
+
+std::string gate_binary() { return GATE_BINARY; }
+fs::path source_dir() { return GATE_SOURCE_DIR; }
+
+CommandResult run(const std::vector<std::string>& argv, const fs::path& cwd,
+                  const std::map<std::string, std::string>& env) {
+  util::ProcessSpec spec;
+  spec.argv = argv;
+  spec.cwd = cwd;
+  spec.env = env;
+  spec.stdout_mode = util::StreamMode::pipe;
+  spec.stderr_mode = util::StreamMode::pipe;
+  CommandResult r;
+  auto out = util::run_command(spec, std::chrono::minutes(10));
+  if (!out) {
+    r.err = out.error().message;
+    return r;
+  }
+  r.exit_code = out->status.signal ? 128 + out->status.signal : out->status.code;
+  r.out = out->out;
+  r.err = out->err;
+  return r;
+}
+
+CommandResult sh(const std::string& script, const fs::path& cwd, const std::map<std::string, std::string>& env) {
+  return run({"bash", "-c", "set -euo pipefail\n" + script}, cwd, env);
+}
+
+CommandResult run_gate(const std::vector<std::string>& args, const fs::path& cwd,
+                   const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv{gate_binary(), "--no-color"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, cwd, env);
+}
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "gate-test-XXXXXX").string();
+  char* made = ::mkdtemp(tmpl.data());
+  if (!made) throw std::runtime_error("mkdtemp failed");
+  m_path = made;
+  fs::permissions(m_path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+}
+
+TempDir::~TempDir() {
+  if (std::getenv("GATE_TEST_KEEP")) return; // for debugging a failure by hand
+  std::error_code ec;
+  fs::remove_all(m_path, ec);
+}
+
+void write_file(const fs::path& path, const std::string& content) {
+  fs::create_directories(path.parent_path());
+  std::ofstream f(path, std::ios::binary);
+  f << content;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void make_sample_tree(const fs::path& root, int files) {
+  fs::create_directories(root / "docs" / "deep" / "deeper");
+  for (int i = 0; i < files; ++i) {
+    std::string text;
+    for (int j = 0; j < 50 + i * 7; ++j) text += "line " + std::to_string(j) + " of file " + std::to_string(i) + "\n";
+    write_file(root / "docs" / ("file" + std::to_string(i) + ".txt"), text);
+  }
+  std::string binary;
+  unsigned x = 12345;
+  for (int i = 0; i < 300000; ++i) {
+    x = x * 1103515245 + 12345;
+    binary.push_back(static_cast<char>(x >> 16));
+  }
+  write_file(root / "blob.bin", binary);
+  write_file(root / "docs" / "deep" / "deeper" / "secret.txt", "mode 600\n");
+  fs::permissions(root / "docs" / "deep" / "deeper" / "secret.txt", fs::perms::owner_read | fs::perms::owner_write);
+  write_file(root / "run.sh", "#!/bin/sh\necho hi\n");
+  fs::permissions(root / "run.sh", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  fs::create_symlink("docs/file0.txt", root / "link-to-file0");
+  fs::create_symlink("/nonexistent/target", root / "dangling");
+  fs::create_hard_link(root / "docs" / "file0.txt", root / "hardlink-to-file0");
+  fs::create_directories(root / "empty-dir");
+}
+
+namespace {
+int free_port() {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  ::close(s);
+  return port;
+}
+} // namespace
+
+namespace {
+PgServer g_server;
+}
+
+PgServer& PgServer::get() {
+  if (!g_server.m_started) g_server.start();
+  return g_server;
+}
+
+void PgServer::stop_if_started() { g_server.stop(); }
+
+void PgServer::start() {
+  m_dir = fs::path("/tmp") / ("gate-pg-" + std::to_string(::getpid()));
+  m_port = free_port();
+  m_password = "pw-" + std::to_string(::getpid()) + "-Secr3t";
+  auto r = run({(source_dir() / "ci" / "pg-sandbox").string(), "start", m_dir.string(), std::to_string(m_port), m_password});
+  if (r.exit_code != 0) {
+    std::fprintf(stderr, "unable to start PostgreSQL for the tests: %s\n", r.all().c_str());
+    std::abort(); // tests needing PostgreSQL must fail, not skip
+  }
+  auto dirs = run({"bash", "-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1"});
+  m_bindir = dirs.out.substr(0, dirs.out.find('\n'));
+  m_started = true;
+}
+
+void PgServer::stop() {
+  if (!m_started) return;
+  run({(source_dir() / "ci" / "pg-sandbox").string(), "stop", m_dir.string()});
+  m_started = false;
+}
+
+std::string PgServer::url(const std::string& db) const {
+  return "postgresql://gate:" + m_password + "@127.0.0.1:" + std::to_string(m_port) + "/" + db;
+}
+
+CommandResult PgServer::psql(const std::string& db, const std::string& sql, bool check) const {
+  auto r = run({m_bindir + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-h", "127.0.0.1", "-p",
+                std::to_string(m_port), "-U", "gate", "-d", db, "-c", sql},
+               {}, {{"PGPASSWORD", m_password}});
+  if (check) EXPECT_EQ(r.exit_code, 0) << "psql failed: " << sql << "\n" << r.all();
+  return r;
+}
+
+std::string PgServer::value(const std::string& db, const std::string& sql) const {
+  auto r = psql(db, sql);
+  std::string v = r.out;
+  while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+  return v;
+}
+
+void PgServer::create_database(const std::string& name) const {
+  psql("postgres", "DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)");
+  psql("postgres", "CREATE DATABASE \"" + name + "\"");
+}
+
+void fill_sample_database(const std::string& db, int n) {
+  auto& pg = PgServer::get();
+  pg.psql(db, "CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, note text, created timestamptz "
+              "DEFAULT now())");
+  pg.psql(db, "CREATE TABLE orders (id serial PRIMARY KEY, customer_id int REFERENCES customers, total "
+              "numeric(10,2), items jsonb, raw bytea)");
+  pg.psql(db, "CREATE TABLE empty_table (id int)");
+  pg.psql(db, "CREATE SCHEMA billing");
+  pg.psql(db, "CREATE TABLE billing.invoices (id bigint PRIMARY KEY, amount int)");
+  pg.psql(db, "INSERT INTO customers (name, note) SELECT 'customer ' || g, CASE WHEN g % 10 = 0 THEN "
+              "E'multi\\nline, \"quoted\"' ELSE NULL END FROM generate_series(1, " + std::to_string(n) + ") g");
+  pg.psql(db, "INSERT INTO orders (customer_id, total, items, raw) SELECT 1 + g % " + std::to_string(n) +
+              ", g / 7.0, jsonb_build_object('sku', g), decode(md5(g::text), 'hex') FROM generate_series(1, " +
+              std::to_string(2 * n) + ") g");
+  pg.psql(db, "INSERT INTO billing.invoices SELECT g, g FROM generate_series(1, 100) g");
+}
+
+void write_pipeline(const fs::path& dir, const std::string& body) {
+  write_file(dir / "pipeline.yml", "version: 1\n" + body);
+}
+
+std::string newest_set(const fs::path& root) {
+  std::string best;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.empty() || name[0] == '.' || !e.is_directory()) continue;
+    if (name > best) best = name;
+  }
+  return best;
+}
+
+} // namespace gate::test
+
+namespace {
+class PgEnvironment : public ::testing::Environment {
+public:
+  void TearDown() override { gate::test::PgServer::stop_if_started(); }
+};
+} // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new PgEnvironment);
+  return RUN_ALL_TESTS();
+}

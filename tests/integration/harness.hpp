@@ -1,0 +1,87 @@
+// What integration tests share: running the real gate binary and other
+// people's tools, temporary directories, and one real PostgreSQL server the
+// harness starts itself (ci/pg-sandbox: initdb as a non-root user, loopback).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace gate::test {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  std::string all() const { return out + err; }
+};
+
+// Runs argv to completion (no shell), stdin from /dev/null.
+CommandResult run(const std::vector<std::string>& argv, const fs::path& cwd = {},
+                  const std::map<std::string, std::string>& env = {});
+// Runs a bash script.
+CommandResult sh(const std::string& script, const fs::path& cwd = {},
+                 const std::map<std::string, std::string>& env = {});
+// Runs the built gate binary.
+CommandResult run_gate(const std::vector<std::string>& args, const fs::path& cwd,
+                   const std::map<std::string, std::string>& env = {});
+std::string gate_binary();
+fs::path source_dir();
+
+// A directory removed with everything in it when the test ends.
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  const fs::path& path() const { return m_path; }
+  fs::path operator/(const std::string& p) const { return m_path / p; }
+
+private:
+  fs::path m_path;
+};
+
+void write_file(const fs::path& path, const std::string& content);
+std::string read_file(const fs::path& path);
+// A directory tree with text files, a binary, a symlink, a hard link and modes.
+void make_sample_tree(const fs::path& root, int files = 40);
+
+// The PostgreSQL server for the whole test run.
+class PgServer {
+public:
+  static PgServer& get();
+  int port() const { return m_port; }
+  const std::string& password() const { return m_password; }
+  // postgresql://gate:PASSWORD@127.0.0.1:PORT/db
+  std::string url(const std::string& db) const;
+  // Runs SQL with psql; fails the test on error when `check`.
+  CommandResult psql(const std::string& db, const std::string& sql, bool check = true) const;
+  // The single value of a query, trimmed.
+  std::string value(const std::string& db, const std::string& sql) const;
+  void create_database(const std::string& name) const; // dropped first if it exists
+  std::string bindir() const { return m_bindir; }
+  void start();
+  void stop();
+  static void stop_if_started();
+
+private:
+  fs::path m_dir;
+  int m_port = 0;
+  std::string m_password;
+  std::string m_bindir;
+  bool m_started = false;
+};
+
+// Fills `db` with tables customers (n rows), orders (2n rows), an empty table
+// and some awkward data (quotes, newlines inside text, jsonb, bytea).
+void fill_sample_database(const std::string& db, int n);
+
+// A pipeline.yml with the given body under `version: 1`.
+void write_pipeline(const fs::path& dir, const std::string& body);
+
+// The id of the only (or newest) usable set under dir/backups.
+std::string newest_set(const fs::path& backup_root);
+
+} // namespace gate::test

@@ -1,3 +1,0 @@
-#include <gtest/gtest.h>
-TEST(Placeholder, Builds) { EXPECT_TRUE(true); }
-int main(int c,char**v){return 0;}

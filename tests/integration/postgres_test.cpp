@@ -1,0 +1,350 @@
+// PostgreSQL against a real server: every format restores with the plain
+// tools, one snapshot for dumps and row counts, damaged dumps fail default
+// verification, deep verify restores for real and cleans up, bad input
+// fails clearly, secrets never leak.
+#include "integration/harness.hpp"
+#include "util/process.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <sys/inotify.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace gate::test;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+std::string db_pipeline(const std::string& db, const std::string& extra = "") {
+  return "project: shop\ndatabases:\n  - name: app\n    url: " + PgServer::get().url(db) + "\n" + extra;
+}
+
+nlohmann::json manifest_of(const fs::path& root) {
+  return nlohmann::json::parse(read_file(root / newest_set(root) / "manifest.json"));
+}
+
+int64_t rows_in_manifest(const nlohmann::json& artifact, const std::string& qualified) {
+  for (const auto& t : artifact["details"]["tables"])
+    if (t["schema"].get<std::string>() + "." + t["name"].get<std::string>() == qualified) return t["rows"];
+  return -1;
+}
+
+std::string counts(const std::string& db) {
+  return PgServer::get().value(db, "SELECT (SELECT count(*) FROM customers) || '/' || (SELECT count(*) FROM orders) "
+                                   "|| '/' || (SELECT count(*) FROM billing.invoices) || '/' || (SELECT count(*) FROM empty_table)");
+}
+
+std::map<std::string, std::string> pg_env() {
+  return {{"PGPASSWORD", PgServer::get().password()}, {"PGHOST", "127.0.0.1"},
+          {"PGPORT", std::to_string(PgServer::get().port())}, {"PGUSER", "gate"},
+          {"PATH", PgServer::get().bindir() + ":" + std::string(std::getenv("PATH"))}};
+}
+
+} // namespace
+
+TEST(Postgres, EveryFormatRestoresWithThePlainTools) {
+  auto& pg = PgServer::get();
+  pg.create_database("fmt_src");
+  fill_sample_database("fmt_src", 500);
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("fmt_src", "    formats: [custom, sql, directory, csv]\n    globals: true\n    schema_only: true\n"));
+  auto r = run_gate({"run"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  std::string set = (t / "backups" / newest_set(t / "backups")).string();
+  EXPECT_EQ(sh("sha256sum -c --quiet checksums.sha256", set).exit_code, 0);
+  std::string expected = counts("fmt_src");
+  EXPECT_EQ(expected, "500/1000/100/0");
+
+  for (const char* db : {"fmt_custom", "fmt_sql", "fmt_dir", "fmt_csv"}) pg.create_database(db);
+  auto env = pg_env();
+  EXPECT_EQ(sh("zstd -dc databases/app.dump.zst | pg_restore --exit-on-error -d fmt_custom", set, env).exit_code, 0);
+  EXPECT_EQ(sh("zstd -dc databases/app.sql.zst | psql -q -v ON_ERROR_STOP=1 -d fmt_sql >/dev/null", set, env).exit_code, 0);
+  EXPECT_EQ(sh("pg_restore --exit-on-error -j 2 -d fmt_dir databases/app.dir", set, env).exit_code, 0);
+  auto csv = sh("psql -q -v ON_ERROR_STOP=1 -d fmt_csv -f databases/app.schema.sql >/dev/null && "
+                "for t in public.customers public.orders billing.invoices public.empty_table; do "
+                "  psql -q -v ON_ERROR_STOP=1 -d fmt_csv -c \"\\copy $t FROM PROGRAM 'zstd -dc databases/app.csv/$t.csv.zst' "
+                "WITH (FORMAT csv, HEADER true)\"; done",
+                set, env);
+  EXPECT_EQ(csv.exit_code, 0) << csv.all();
+  for (const char* db : {"fmt_custom", "fmt_sql", "fmt_dir", "fmt_csv"}) EXPECT_EQ(counts(db), expected) << db;
+  EXPECT_EQ(pg.value("fmt_csv", "SELECT note FROM customers WHERE id = 10"), "multi\nline, \"quoted\"");
+  EXPECT_THAT(read_file(fs::path(set) / "databases/app.globals.sql"), HasSubstr("CREATE ROLE gate"));
+
+  auto m = manifest_of(t / "backups");
+  for (const auto& a : m["artifacts"]) {
+    if (a["format"] == "custom") {
+      EXPECT_EQ(rows_in_manifest(a, "public.orders"), 1000);
+      EXPECT_EQ(rows_in_manifest(a, "billing.invoices"), 100);
+      EXPECT_THAT(a["details"]["server_version"].get<std::string>(), HasSubstr("15"));
+      EXPECT_FALSE(a["details"]["extensions"].empty());
+    }
+  }
+  auto show = run_gate({"show", "--last"}, t.path());
+  EXPECT_THAT(show.out, HasSubstr("public.orders: 1000 rows"));
+  EXPECT_THAT(show.out, HasSubstr("extensions: plpgsql"));
+}
+
+TEST(Postgres, DumpAndRowCountsComeFromOneSnapshotWhileWritesGoOn) {
+  auto& pg = PgServer::get();
+  pg.create_database("snap");
+  fill_sample_database("snap", 2000);
+  // A writer committing row after row for the whole backup.
+  gate::util::ProcessSpec writer;
+  writer.argv = {pg.bindir() + "/psql", "-X", "-q", "-h", "127.0.0.1", "-p", std::to_string(pg.port()), "-U", "gate",
+                 "-d", "snap", "-c",
+                 "DO $$ BEGIN FOR i IN 1..200000 LOOP INSERT INTO orders (customer_id, total) VALUES (1, i); "
+                 "COMMIT; END LOOP; END $$"};
+  writer.env = {{"PGPASSWORD", pg.password()}};
+  writer.stdout_mode = gate::util::StreamMode::null;
+  auto w = gate::util::Process::start(writer);
+  ASSERT_TRUE(w.has_value());
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("snap", "    formats: [custom, csv]\nstages:\n  - name: b\n    steps: [{backup: app}, {verify: all, deep: true}]\n"));
+  auto r = run_gate({"run"}, t.path());
+  (*w)->kill_group(SIGTERM);
+  (void)(*w)->wait();
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  auto m = manifest_of(t / "backups");
+  int64_t recorded = rows_in_manifest(m["artifacts"][0], "public.orders");
+  EXPECT_GE(recorded, 4000);
+  // The dump holds exactly the counted rows: restore it and count.
+  pg.create_database("snap_check");
+  std::string set = (t / "backups" / newest_set(t / "backups")).string();
+  ASSERT_EQ(sh("zstd -dc databases/app.dump.zst | pg_restore -d snap_check", set, pg_env()).exit_code, 0);
+  EXPECT_EQ(pg.value("snap_check", "SELECT count(*) FROM orders"), std::to_string(recorded));
+  // And the CSV export, from the same snapshot, has the same rows.
+  EXPECT_EQ(sh("zstd -dc databases/app.csv/public.orders.csv.zst | tail -n +2 | wc -l", set).out,
+            std::to_string(recorded) + "\n");
+}
+
+TEST(Postgres, DamagedDumpsFailDefaultVerificationEvenWithAMatchingChecksum) {
+  auto& pg = PgServer::get();
+  pg.create_database("damage");
+  fill_sample_database("damage", 3000);
+  for (const char* compression : {"gzip", "zstd"}) {
+    for (const char* damage : {"truncate", "flip"}) {
+      TempDir t;
+      write_pipeline(t.path(), db_pipeline("damage", std::string("    compression: ") + compression + "\n"));
+      ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+      std::string id = newest_set(t / "backups");
+      fs::path set = t / "backups" / id;
+      std::string file = std::string("databases/app.dump") + (std::string(compression) == "zstd" ? ".zst" : "");
+      std::string cmd = std::string(damage) == "truncate"
+                            ? "truncate -s $(( $(stat -c %s " + file + ") * 2 / 3 )) " + file
+                            : "printf '\\xff\\x00\\xff' | dd of=" + file + " bs=1 seek=$(( $(stat -c %s " + file +
+                                  ") / 2 )) conv=notrunc status=none";
+      ASSERT_EQ(sh(cmd, set).exit_code, 0);
+      // Make the manifest agree with the damaged file, as a tool that only
+      // checksums what it wrote would (db-backup#114): the read-back must still fail.
+      auto m = nlohmann::json::parse(read_file(set / "manifest.json"));
+      std::string sha = sh("sha256sum " + file + " | cut -d' ' -f1", set).out;
+      sha.pop_back();
+      for (auto& a : m["artifacts"]) {
+        a["files"][0]["sha256"] = sha;
+        a["files"][0]["bytes"] = fs::file_size(set / file);
+        a["bytes"] = fs::file_size(set / file);
+      }
+      write_file(set / "manifest.json", m.dump(2));
+      auto quick = run_gate({"verify", id, "--quick"}, t.path());
+      EXPECT_EQ(quick.exit_code, 0) << compression << " " << damage << ": quick only checks the checksum";
+      auto full = run_gate({"verify", id}, t.path());
+      EXPECT_EQ(full.exit_code, 1) << compression << " " << damage << "\n" << full.all();
+    }
+  }
+}
+
+TEST(Postgres, DeepVerifyRestoresIntoAScratchDatabaseAndDropsIt) {
+  auto& pg = PgServer::get();
+  pg.create_database("deep");
+  fill_sample_database("deep", 1000);
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("deep", "    formats: [custom, sql]\nstages:\n  - name: b\n    steps: [{backup: app}, {verify: all, deep: true}]\n"));
+  auto r = run_gate({"run"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  auto m = manifest_of(t / "backups");
+  bool measured = false;
+  for (const auto& v : m["verifications"])
+    if (v["level"] == "deep" && v["metrics"].contains("restore_ms")) measured = true;
+  EXPECT_TRUE(measured);
+  EXPECT_EQ(pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"), "0");
+  auto again = run_gate({"verify", "--last", "--deep"}, t.path());
+  EXPECT_EQ(again.exit_code, 0) << again.all();
+  EXPECT_EQ(pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"), "0");
+}
+
+TEST(Postgres, AKilledDeepVerifyLeavesNoScratchDatabaseBehind) {
+  auto& pg = PgServer::get();
+  pg.create_database("deepkill");
+  fill_sample_database("deepkill", 20000);
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("deepkill"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  fs::path base = fs::path("/tmp") / ("gate-pg-" + std::to_string(::getpid())) / "data" / "base";
+  for (int sig : {SIGINT, SIGKILL}) {
+    int fd = inotify_init1(IN_CLOEXEC);
+    ASSERT_GE(inotify_add_watch(fd, base.c_str(), IN_CREATE), 0);
+    gate::util::ProcessSpec spec;
+    spec.argv = {gate_binary(), "verify", "--last", "--deep"};
+    spec.cwd = t.path();
+    spec.stdout_mode = gate::util::StreamMode::null;
+    auto p = gate::util::Process::start(spec);
+    ASSERT_TRUE(p.has_value());
+    char buf[4096];
+    ASSERT_GT(::read(fd, buf, sizeof buf), 0); // CREATE DATABASE made its directory
+    ::close(fd);
+    ::kill((*p)->pid(), sig);
+    auto status = (*p)->wait();
+    ASSERT_TRUE(status.has_value());
+    if (sig == SIGINT) {
+      EXPECT_EQ(status->code, 130) << (*p)->stderr_tail();
+      EXPECT_EQ(pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"), "0");
+    } else {
+      // SIGKILL leaves no chance to clean up: the next deep verify drops it.
+      auto next = run_gate({"verify", "--last", "--deep"}, t.path());
+      EXPECT_EQ(next.exit_code, 0) << next.all();
+      EXPECT_EQ(pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"), "0");
+    }
+  }
+}
+
+TEST(Postgres, BadInputFailsClearlyAndRecordsNothing) {
+  auto& pg = PgServer::get();
+  pg.create_database("badin");
+  fill_sample_database("badin", 100);
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("badin"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string record = read_file(t / ".last-deployment-backup");
+  auto expect_failure = [&](const std::string& body, const std::string& message) {
+    write_pipeline(t.path(), body);
+    auto r = run_gate({"run"}, t.path());
+    EXPECT_EQ(r.exit_code, 1) << body << "\n" << r.all();
+    EXPECT_THAT(r.all(), HasSubstr(message)) << body;
+    EXPECT_THAT(r.all(), Not(HasSubstr(pg.password())));
+    EXPECT_EQ(read_file(t / ".last-deployment-backup"), record);
+  };
+  std::string port = std::to_string(pg.port());
+  expect_failure("databases:\n  - {name: app, url: 'postgresql://gate:WrongPassw0rd@127.0.0.1:" + port + "/badin'}\n",
+                 "unable to connect to database 'app' (gate@127.0.0.1:" + port + "/badin): connection to server at");
+  expect_failure("databases:\n  - {name: app, url: 'postgresql://gate:x@127.0.0.1:1/badin'}\n",
+                 "unable to connect to database 'app'");
+  expect_failure("databases:\n  - {name: app, url: 'postgresql://gate:x@10.255.255.1:5432/badin', connect_timeout: 2s}\n",
+                 "unable to connect to database 'app'");
+  expect_failure("databases:\n  - {name: app, url: '" + pg.url("no_such_db") + "'}\n", "database \"no_such_db\" does not exist");
+  expect_failure(db_pipeline("badin") + "space_factor: 100000\n", "not enough disk space");
+  expect_failure(db_pipeline("badin", "    min_size: 100MiB\n"), "below min_size 100.0 MiB");
+  expect_failure(db_pipeline("badin") + "stages:\n  - name: pre\n    steps: [{check: sql, database: app, query: 'SELECT count(*) FROM customers', expect: '0'}]\n",
+                 "returned '100', expected '0'");
+  auto wrong = run_gate({"run"}, t.path());
+  EXPECT_THAT(wrong.all(), Not(HasSubstr("WrongPassw0rd")));
+}
+
+TEST(Postgres, PgDumpDyingMidDumpIsNeverAccepted) {
+  auto& pg = PgServer::get();
+  pg.create_database("dying");
+  fill_sample_database("dying", 100);
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("dying"));
+  // Hold a lock pg_dump must wait for, then end pg_dump's session while it waits.
+  gate::util::ProcessSpec holder;
+  holder.argv = {pg.bindir() + "/psql", "-X", "-q", "-At", "-h", "127.0.0.1", "-p", std::to_string(pg.port()), "-U",
+                 "gate", "-d", "dying"};
+  holder.env = {{"PGPASSWORD", pg.password()}};
+  holder.stdin_mode = gate::util::StreamMode::pipe;
+  auto h = gate::util::Process::start(holder);
+  ASSERT_TRUE(h.has_value());
+  std::string lock = "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n";
+  ASSERT_EQ(::write((*h)->stdin_fd(), lock.data(), lock.size()), static_cast<ssize_t>(lock.size()));
+  char buf[64];
+  ASSERT_GT(::read((*h)->stdout_fd(), buf, sizeof buf), 0); // "locked": the lock is held
+  gate::util::ProcessSpec spec;
+  spec.argv = {gate_binary(), "run"};
+  spec.cwd = t.path();
+  spec.stdout_mode = gate::util::StreamMode::pipe;
+  auto run = gate::util::Process::start(spec);
+  ASSERT_TRUE(run.has_value());
+  // Server-side wait for pg_dump to block on the lock, then terminate it.
+  auto killed = pg.value("postgres", R"(DO $$ DECLARE n int := 0; BEGIN
+      LOOP
+        PERFORM pg_stat_clear_snapshot(); -- a transaction otherwise sees one cached view
+        PERFORM pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock';
+        EXIT WHEN FOUND OR n > 6000;
+        n := n + 1;
+        PERFORM pg_sleep(0.01);
+      END LOOP;
+    END $$; SELECT 'done')");
+  EXPECT_EQ(killed, "done");
+  (*h)->close_stdin(); // releases the lock
+  (void)(*h)->wait();
+  std::string out;
+  for (ssize_t n; (n = ::read((*run)->stdout_fd(), buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  auto status = (*run)->wait();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->code, 1) << out;
+  EXPECT_THAT(out, HasSubstr("pg_dump exited 1"));
+  EXPECT_FALSE(fs::exists(t / ".last-deployment-backup"));
+  EXPECT_TRUE(newest_set(t / "backups").empty());
+  EXPECT_EQ(sh("ls -a backups | grep -c '^.failed-'", t.path()).out, "1\n");
+  EXPECT_EQ(sh("ls backups/.failed-*/databases/ 2>/dev/null | wc -l", t.path()).out, "0\n");
+}
+
+TEST(Postgres, SecretsNeverReachFilesOrOutput) {
+  auto& pg = PgServer::get();
+  pg.create_database("secrets");
+  fill_sample_database("secrets", 50);
+  TempDir t;
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '${DATABASE_URL}', formats: [custom, sql, csv], globals: true}\n");
+  std::map<std::string, std::string> env{{"DATABASE_URL", pg.url("secrets")}};
+  std::string passfiles_before = sh("ls /tmp | grep -c gate-pgpass || true").out;
+  auto r = run_gate({"--verbose", "--json", "run"}, t.path(), env);
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.all(), Not(HasSubstr(pg.password())));
+  EXPECT_EQ(sh("grep -rl -- \"$PW\" . | wc -l", t.path(), {{"PW", pg.password()}}).out, "0\n");
+  auto show = run_gate({"show", "--last"}, t.path(), env);
+  EXPECT_THAT(show.out, HasSubstr("postgresql://gate:***@127.0.0.1"));
+  EXPECT_THAT(show.all(), Not(HasSubstr(pg.password())));
+  EXPECT_EQ(sh("ls /tmp | grep -c gate-pgpass || true").out, passfiles_before); // the password files are gone
+}
+
+TEST(Postgres, MaxShrinkStopsABackupThatLostData) {
+  auto& pg = PgServer::get();
+  pg.create_database("shrink");
+  fill_sample_database("shrink", 1000);
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("shrink", "    max_shrink: 20%\n"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  // A table losing half its rows barely moves the dump's size: the per-table check catches it.
+  pg.psql("shrink", "DELETE FROM billing.invoices WHERE id % 2 = 0");
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("table billing.invoices shrank from 100 to 50 rows"));
+  // And a dump that shrank as a whole.
+  pg.psql("shrink", "DELETE FROM orders WHERE id % 2 = 0");
+  auto whole = run_gate({"run"}, t.path());
+  EXPECT_EQ(whole.exit_code, 1) << whole.all();
+  EXPECT_THAT(whole.all(), HasSubstr("the custom dump shrank from"));
+}
+
+TEST(Postgres, GlobalsFallBackWithoutSuperuser) {
+  auto& pg = PgServer::get();
+  pg.psql("postgres", "DROP ROLE IF EXISTS app_owner");
+  pg.psql("postgres", "CREATE ROLE app_owner LOGIN PASSWORD 'OwnerPw-123'");
+  pg.create_database("nonsuper");
+  pg.psql("postgres", "ALTER DATABASE nonsuper OWNER TO app_owner");
+  TempDir t;
+  std::string url = "postgresql://app_owner:OwnerPw-123@127.0.0.1:" + std::to_string(pg.port()) + "/nonsuper";
+  pg.psql("nonsuper", "SET ROLE app_owner; CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 500)");
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url + "', globals: true, min_size: 0}\n");
+  auto r = run_gate({"run"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.err, HasSubstr("is not a superuser"));
+  std::string globals = read_file(t / "backups" / newest_set(t / "backups") / "databases/app.globals.sql");
+  EXPECT_THAT(globals, HasSubstr("CREATE ROLE app_owner"));
+  EXPECT_THAT(globals, Not(HasSubstr("SCRAM-SHA-256")));
+}

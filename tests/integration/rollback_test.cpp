@@ -1,0 +1,263 @@
+// Rollback against a real database and real directories: everything comes
+// back as it was, dry runs change nothing, archives cannot escape, failed
+// migrations roll back, a killed restore leaves the target wholly old, and
+// the safety snapshot undoes a rollback.
+#include "integration/harness.hpp"
+#include "util/fd.hpp"
+#include "util/process.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace gate::test;
+using ::testing::HasSubstr;
+
+namespace {
+
+std::string pipeline(const std::string& db, const std::string& extra = "") {
+  return "databases:\n  - name: app\n    url: " + PgServer::get().url(db) +
+         "\n    formats: [custom, sql]\nvolumes:\n  - name: files\n    path: ./files\n" + extra;
+}
+
+std::string table_state(const std::string& db) {
+  bool invoices = PgServer::get().value(db, "SELECT to_regclass('billing.invoices') IS NOT NULL") == "t";
+  return PgServer::get().value(db, "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY table_schema, table_name) FROM "
+                                   "information_schema.tables WHERE table_schema IN ('public', 'billing')") +
+         " " +
+         PgServer::get().value(db, "SELECT (SELECT count(*) FROM customers) || '/' || (SELECT count(*) FROM orders) || "
+                                   "'/' || " + std::string(invoices ? "(SELECT count(*) FROM billing.invoices)" : "'-'"));
+}
+
+std::string tree_state(const fs::path& dir) {
+  return sh("cd '" + dir.string() + "' && find . -printf '%m %y %s %l %p\\n' | sort && find . -type f -exec sha256sum {} + | sort").out;
+}
+
+void damage(const std::string& db, const fs::path& files) {
+  auto& pg = PgServer::get();
+  pg.psql(db, "DELETE FROM orders WHERE id % 3 = 0");
+  pg.psql(db, "DROP TABLE billing.invoices");
+  pg.psql(db, "CREATE TABLE added_later (id int); INSERT INTO added_later VALUES (1)");
+  fs::remove(files / "docs" / "file3.txt");
+  write_file(files / "docs" / "added.txt", "new\n");
+  fs::permissions(files / "run.sh", fs::perms::owner_read);
+  fs::remove_all(files / "empty-dir");
+}
+
+} // namespace
+
+TEST(Rollback, PutsEveryRowAndFileBackAndTheSafetySnapshotUndoesIt) {
+  auto& pg = PgServer::get();
+  pg.create_database("rb_full");
+  fill_sample_database("rb_full", 800);
+  TempDir t;
+  make_sample_tree(t / "files");
+  write_pipeline(t.path(), pipeline("rb_full"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string tables_before = table_state("rb_full");
+  std::string files_before = tree_state(t / "files");
+  damage("rb_full", t / "files");
+  std::string tables_damaged = table_state("rb_full");
+  std::string files_damaged = tree_state(t / "files");
+  ASSERT_NE(tables_damaged, tables_before);
+
+  auto dry = run_gate({"rollback", "--last", "--dry-run"}, t.path());
+  EXPECT_EQ(dry.exit_code, 0) << dry.all();
+  EXPECT_THAT(dry.out, HasSubstr("replace database app"));
+  EXPECT_EQ(table_state("rb_full"), tables_damaged);
+  EXPECT_EQ(tree_state(t / "files"), files_damaged);
+
+  auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(table_state("rb_full"), tables_before);
+  EXPECT_EQ(tree_state(t / "files"), files_before);
+  EXPECT_EQ(sh("ls -a | grep -c gate-staging || true", t.path()).out, "0\n");
+  // Connections are allowed again.
+  EXPECT_EQ(pg.value("postgres", "SELECT datconnlimit FROM pg_database WHERE datname = 'rb_full'"), "-1");
+
+  // The safety snapshot holds the damaged state: rolling back to it undoes the rollback.
+  std::string safety = sh("ls backups | grep pre-rollback-", t.path()).out;
+  ASSERT_FALSE(safety.empty());
+  safety.pop_back();
+  auto undo = run_gate({"rollback", safety, "--yes", "--no-safety-backup"}, t.path());
+  ASSERT_EQ(undo.exit_code, 0) << undo.all();
+  EXPECT_EQ(table_state("rb_full"), tables_damaged);
+  EXPECT_EQ(tree_state(t / "files"), files_damaged);
+}
+
+TEST(Rollback, RecreateModeAndOnlyAndTargetOptions) {
+  auto& pg = PgServer::get();
+  pg.create_database("rb_recreate");
+  fill_sample_database("rb_recreate", 300);
+  TempDir t;
+  make_sample_tree(t / "files", 5);
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + pg.url("rb_recreate") +
+                               "', mode: recreate}\nvolumes:\n  - {name: files, path: ./files}\n");
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string before = table_state("rb_recreate");
+  std::string files_before = tree_state(t / "files");
+  damage("rb_recreate", t / "files");
+  std::string files_damaged = tree_state(t / "files");
+  auto r = run_gate({"rollback", "--last", "--yes", "--only", "db"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(table_state("rb_recreate"), before);
+  EXPECT_EQ(tree_state(t / "files"), files_damaged); // --only db left the files alone
+  auto elsewhere = run_gate({"rollback", "--last", "--yes", "--only", "volumes", "--target", "files=" + (t / "check").string()}, t.path());
+  ASSERT_EQ(elsewhere.exit_code, 0) << elsewhere.all();
+  EXPECT_EQ(tree_state(t / "check"), files_before);
+  EXPECT_EQ(tree_state(t / "files"), files_damaged);
+}
+
+TEST(Rollback, ArchivesCannotWriteOutsideTheTarget) {
+  TempDir t;
+  make_sample_tree(t / "files", 3);
+  write_pipeline(t.path(), "volumes:\n  - {name: files, path: ./files}\n");
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string id = newest_set(t / "backups");
+  fs::path set = t / "backups" / id;
+  std::string files_before = tree_state(t / "files");
+  const char* attacks[] = {
+      // ../ climbing out
+      "ti = tarfile.TarInfo('../escaped.txt'); ti.size = 4; tf.addfile(ti, io.BytesIO(b'evil'))",
+      // an absolute path
+      "ti = tarfile.TarInfo(OUTSIDE + '/absolute.txt'); ti.size = 4; tf.addfile(ti, io.BytesIO(b'evil'))",
+      // a symlink to outside, then a file written through it
+      "ti = tarfile.TarInfo('link'); ti.type = tarfile.SYMTYPE; ti.linkname = OUTSIDE; tf.addfile(ti)\n"
+      "ti = tarfile.TarInfo('link/through.txt'); ti.size = 4; tf.addfile(ti, io.BytesIO(b'evil'))",
+  };
+  fs::create_directories(t / "outside");
+  for (const char* attack : attacks) {
+    std::string script = std::string("import tarfile, io, sys\nOUTSIDE = sys.argv[1]\n"
+                                      "tf = tarfile.open(sys.argv[2], 'w', format=tarfile.PAX_FORMAT)\n"
+                                      "ti = tarfile.TarInfo('.'); ti.type = tarfile.DIRTYPE; ti.mode = 0o755; tf.addfile(ti)\n"
+                                      "ti = tarfile.TarInfo('ok.txt'); ti.size = 2; tf.addfile(ti, io.BytesIO(b'ok'))\n") +
+                         attack + "\ntf.close()\n";
+    write_file(t / "attack.py", script);
+    // Replace the archive and make the manifest and checksums agree, so only
+    // the extraction itself can stop it.
+    auto made = sh("python3 attack.py '" + (t / "outside").string() + "' evil.tar && zstd -q -f evil.tar -o evil.tar.zst && "
+                   "cp evil.tar.zst '" + (set / "volumes/files.tar.zst").string() + "'", t.path());
+    ASSERT_EQ(made.exit_code, 0) << made.all();
+    auto m = nlohmann::json::parse(read_file(set / "manifest.json"));
+    auto& a = m["artifacts"][0];
+    std::string sha = sh("sha256sum volumes/files.tar.zst | cut -d' ' -f1", set).out;
+    sha.pop_back();
+    a["files"][0]["sha256"] = sha;
+    a["files"][0]["bytes"] = fs::file_size(set / "volumes/files.tar.zst");
+    a["details"]["entries"] = std::stoi(sh("tar -tf evil.tar | wc -l", t.path()).out);
+    a["details"]["content_bytes"] = std::stoi(sh("python3 -c \"import tarfile; print(sum(m.size for m in tarfile.open('evil.tar') if m.isfile()))\"", t.path()).out);
+    a["details"]["min_size"] = 0;
+    write_file(set / "manifest.json", m.dump(2));
+    write_file(set / "checksums.sha256", sha + "  volumes/files.tar.zst\n");
+    auto r = run_gate({"rollback", id, "--yes", "--no-safety-backup"}, t.path());
+    EXPECT_EQ(r.exit_code, 4) << attack << "\n" << r.all();
+    EXPECT_THAT(r.all(), HasSubstr("unchanged"));
+    EXPECT_TRUE(fs::is_empty(t / "outside")) << attack;
+    EXPECT_FALSE(fs::exists(t / "escaped.txt")) << attack;
+    EXPECT_FALSE(fs::exists(t / "backups" / "escaped.txt")) << attack;
+    EXPECT_EQ(tree_state(t / "files"), files_before) << attack;
+  }
+}
+
+TEST(Rollback, AFailedMigrationIsRolledBackAndTheRecordKept) {
+  auto& pg = PgServer::get();
+  pg.create_database("rb_migrate");
+  fill_sample_database("rb_migrate", 400);
+  TempDir t;
+  make_sample_tree(t / "files", 3);
+  std::string before = table_state("rb_migrate");
+  std::string psql = pg.bindir() + "/psql -X -q -h 127.0.0.1 -p " + std::to_string(pg.port()) + " -U gate -d rb_migrate";
+  write_pipeline(t.path(), pipeline("rb_migrate", "stages:\n  - name: backup\n    parallel: true\n"
+                                                  "    steps: [{backup: app}, {backup: files}]\n"
+                                                  "  - name: verify\n    steps: [{verify: all}]\n"
+                                                  "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", \"" + psql +
+                                                  " -c 'DELETE FROM orders' && rm files/blob.bin && exit 3\"]\n"
+                                                  "        env: {PGPASSWORD: \"" + pg.password() + "\"}\n"
+                                                  "        on_failure: rollback\n"));
+  std::string files_before = tree_state(t / "files");
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_THAT(r.out, HasSubstr("exited 3"));
+  EXPECT_THAT(r.out, HasSubstr("data rolled back"));
+  EXPECT_EQ(table_state("rb_migrate"), before);
+  EXPECT_EQ(tree_state(t / "files"), files_before);
+  auto record = nlohmann::json::parse(read_file(t / ".last-deployment-backup"));
+  EXPECT_TRUE(record["id"].get<std::string>().rfind("pre-deployment-", 0) == 0);
+  EXPECT_TRUE(fs::exists(t / "backups" / record["id"].get<std::string>()));
+}
+
+TEST(Rollback, AnInterruptedMigrationIsRolledBack) {
+  auto& pg = PgServer::get();
+  pg.create_database("rb_sigint");
+  fill_sample_database("rb_sigint", 400);
+  TempDir t;
+  make_sample_tree(t / "files", 3);
+  ASSERT_EQ(::mkfifo((t / "ready").c_str(), 0600), 0);
+  std::string before = table_state("rb_sigint");
+  std::string psql = pg.bindir() + "/psql -X -q -h 127.0.0.1 -p " + std::to_string(pg.port()) + " -U gate -d rb_sigint";
+  write_pipeline(t.path(), pipeline("rb_sigint", "stages:\n  - name: backup\n    steps: [{backup: all}, {verify: all}]\n"
+                                                 "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", \"" + psql +
+                                                 " -c 'DELETE FROM customers CASCADE' -c 'TRUNCATE orders, customers' && echo go > ready && exec sleep 600\"]\n"
+                                                 "        env: {PGPASSWORD: \"" + pg.password() + "\"}\n"
+                                                 "        on_failure: rollback\n"));
+  gate::util::ProcessSpec spec;
+  spec.argv = {gate_binary(), "run"};
+  spec.cwd = t.path();
+  spec.stdout_mode = gate::util::StreamMode::pipe;
+  auto run = gate::util::Process::start(spec);
+  ASSERT_TRUE(run.has_value());
+  EXPECT_EQ(read_file(t / "ready"), "go\n"); // the migration has destroyed the data
+  ::kill((*run)->pid(), SIGINT);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read((*run)->stdout_fd(), buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  auto status = (*run)->wait();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->code, 1) << out << (*run)->stderr_tail();
+  EXPECT_THAT(out, HasSubstr("interrupted"));
+  EXPECT_EQ(table_state("rb_sigint"), before);
+}
+
+TEST(Rollback, KillingARestoreLeavesTheTargetWhollyOldAndASecondRollbackWorks) {
+  TempDir t;
+  make_sample_tree(t / "files", 10);
+  ASSERT_EQ(sh("head -c 60000000 /dev/urandom > files/large.bin", t.path()).exit_code, 0);
+  write_pipeline(t.path(), "volumes:\n  - {name: files, path: ./files}\n");
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string original = tree_state(t / "files");
+
+  fs::remove(t / "files" / "large.bin");
+  write_file(t / "files" / "after.txt", "after\n");
+  std::string damaged = tree_state(t / "files");
+  gate::util::UniqueFd fd(inotify_init1(IN_CLOEXEC));
+  ASSERT_GE(inotify_add_watch(fd.get(), t.path().c_str(), IN_CREATE), 0);
+  gate::util::ProcessSpec spec;
+  spec.argv = {gate_binary(), "rollback", "--last", "--yes", "--no-safety-backup"};
+  spec.cwd = t.path();
+  spec.stdout_mode = gate::util::StreamMode::null;
+  auto run = gate::util::Process::start(spec);
+  ASSERT_TRUE(run.has_value());
+  alignas(inotify_event) char buf[4096];
+  bool staging = false;
+  while (!staging) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ASSERT_GT(n, 0);
+    for (char* p = buf; p < buf + n;) {
+      auto* ev = reinterpret_cast<inotify_event*>(p);
+      if (ev->len && std::string(ev->name).find("gate-staging") != std::string::npos) staging = true;
+      p += sizeof(inotify_event) + ev->len;
+    }
+  }
+  ::kill((*run)->pid(), SIGKILL);
+  (void)(*run)->wait();
+  EXPECT_EQ(tree_state(t / "files"), damaged); // wholly old
+  auto again = run_gate({"rollback", "--last", "--yes", "--no-safety-backup"}, t.path());
+  ASSERT_EQ(again.exit_code, 0) << again.all();
+  EXPECT_EQ(tree_state(t / "files"), original);
+  EXPECT_EQ(sh("ls -a | grep -c gate-staging || true", t.path()).out, "0\n");
+}
