@@ -7,6 +7,7 @@
 #include "engine/prune.hpp"
 #include "engine/record.hpp"
 #include "engine/rollback.hpp"
+#include "engine/runner.hpp"
 #include "engine/version.hpp"
 #include "steps/verify.hpp"
 #include "util/cancel.hpp"
@@ -22,23 +23,6 @@
 namespace gate::engine {
 
 namespace {
-
-struct StepRun {
-  util::Result<steps::StepResult> result = steps::StepResult{};
-  long long ms = 0;
-};
-
-StepRun run_step(steps::Step& step, steps::RunContext& ctx) {
-  StepRun r;
-  auto start = std::chrono::steady_clock::now();
-  try {
-    r.result = step.run(ctx);
-  } catch (const std::exception& e) {
-    r.result = util::fail(std::string("internal error: ") + e.what());
-  }
-  r.ms = util::elapsed_ms(start);
-  return r;
-}
 
 std::string host_name() {
   char buf[256] = {};
@@ -163,65 +147,19 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
     reporter.step_progress(step, done, total);
   };
 
-  std::optional<util::Error> failure;
-  bool rollback_requested = false;
-  for (auto& stage : *plan) {
-    reporter.stage_started(stage.name, stage.steps.size(), stage.parallel);
-    // A migration must never run before the set protecting it is sealed and recorded.
+  // A migration must never run before the set protecting it is sealed and recorded.
+  auto seal_before_exec = [&](const PlannedStage& stage) -> util::Result<void> {
     bool has_exec = std::any_of(stage.steps.begin(), stage.steps.end(),
                                 [](const auto& s) { return s->category() == steps::StepCategory::exec; });
-    if (has_exec && pending && !pending->sealed()) {
-      if (auto r = seal(); !r) {
-        failure = r.error();
-        set_failure(out, stage.name, "record", r.error());
-        break;
-      }
-    }
-    std::vector<StepRun> runs(stage.steps.size());
-    for (const auto& step : stage.steps) reporter.step_started(stage.name, step->label());
-    if (stage.parallel && stage.steps.size() > 1) {
-      std::vector<std::thread> threads;
-      for (size_t i = 0; i < stage.steps.size(); ++i)
-        threads.emplace_back([&, i] { runs[i] = run_step(*stage.steps[i], ctx); });
-      for (auto& t : threads) t.join();
-    }
-    for (size_t i = 0; i < stage.steps.size(); ++i) {
-      auto& step = *stage.steps[i];
-      if (!stage.parallel || stage.steps.size() == 1) {
-        if (failure) break; // a sequential stage stops at its first failure
-        runs[i] = run_step(step, ctx);
-      }
-      StepReport report{stage.name, step.label()};
-      report.duration_ms = runs[i].ms;
-      if (!runs[i].result) {
-        report.ok = false;
-        report.summary = runs[i].result.error().message;
-        if (!failure) {
-          failure = runs[i].result.error().with_context(fmt::format("stage '{}' step '{}'", stage.name, step.label()));
-          set_failure(out, stage.name, step.label(), runs[i].result.error());
-        }
-      } else if (runs[i].result->outcome == steps::Outcome::failed) {
-        report.ok = false;
-        report.summary = runs[i].result->reason;
-        if (!failure) {
-          failure = util::Error{util::ErrorKind::failed, runs[i].result->reason};
-          set_failure(out, stage.name, step.label(), *failure);
-          rollback_requested = runs[i].result->rollback_requested;
-        }
-      } else {
-        report.summary = runs[i].result->summary;
-        report.bytes = runs[i].result->bytes;
-        out.bytes += report.bytes;
-      }
-      out.steps.push_back(report);
-      reporter.step_finished(report);
-    }
-    if (util::cancel_requested() && !failure) {
-      failure = util::Error{util::ErrorKind::interrupted, "interrupted by a signal"};
-      set_failure(out, stage.name, "", *failure);
-    }
-    if (failure) break;
-  }
+    if (has_exec && pending && !pending->sealed()) return seal();
+    return {};
+  };
+  StagesResult stages = run_stages(*plan, ctx, reporter, seal_before_exec);
+  out.steps = stages.reports;
+  out.bytes = stages.bytes;
+  std::optional<util::Error> failure = stages.failure;
+  bool rollback_requested = stages.rollback_requested;
+  if (failure) set_failure(out, stages.failed_stage, stages.failed_step, *failure);
 
   if (!failure && pending && !(pending->sealed() && (recorded || request.mode != RunMode::deploy))) {
     if (auto r = seal(); !r) {
