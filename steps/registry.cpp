@@ -8,6 +8,7 @@
 #include "steps/verify.hpp"
 #include "steps/volume_backup.hpp"
 #include "steps/volume_verify.hpp"
+#include "util/fs.hpp"
 #include "util/text.hpp"
 
 namespace gate::steps {
@@ -60,6 +61,19 @@ util::Result<Finding> verify_volume_artifact(const engine::Artifact& a, const st
   return verify_volume(a, dir, level, progress);
 }
 
+// Container configurations: present, checksummed, and (full) valid JSON.
+util::Result<Finding> verify_container_configs(const engine::Artifact& a, const std::filesystem::path& dir,
+                                               engine::VerifyLevel level, const RunContext&, const util::ProgressFn&) {
+  TRY_ASSIGN(Finding quick, verify_files_quick(a, dir));
+  if (!quick.ok || level == engine::VerifyLevel::quick) return quick;
+  for (const auto& f : a.files) {
+    TRY_ASSIGN(std::string text, util::read_file(dir / f.path));
+    if (nlohmann::json::parse(text, nullptr, false).is_discarded())
+      return finding_failed("'" + f.path + "' is not valid JSON");
+  }
+  return finding_ok(quick.note + ", valid JSON");
+}
+
 struct ArtifactKind {
   const char* kind;
   VerifyFn verify;
@@ -70,6 +84,7 @@ const ArtifactKind k_artifact_kinds[] = {
     {"volume", verify_volume_artifact},
     {"database", verify_database},
     {"globals", verify_database},
+    {"containers", verify_container_configs},
 };
 
 } // namespace

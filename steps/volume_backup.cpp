@@ -1,6 +1,8 @@
 #include "steps/volume_backup.hpp"
 
+#include "steps/quiesce.hpp"
 #include "steps/volume_source.hpp"
+#include "util/sha256.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/tar.hpp"
@@ -45,6 +47,32 @@ std::vector<std::string> plain_restore(const config::VolumeTarget& target, const
 
 } // namespace
 
+// Saves the inspect JSON of the containers using `volume` (secrets masked)
+// into containers/NAME.json, seed 000's container_configs.
+util::Result<void> save_container_configs(ContainerEngine& engine, const std::string& target,
+                                          const std::string& volume, engine::SetHandle& set) {
+  TRY_ASSIGN(auto users, engine.containers_using(volume));
+  if (users.empty()) return {};
+  TRY(util::make_dirs(set.dir() / "containers", 0700));
+  engine::Artifact a;
+  a.target = target;
+  a.kind = "containers";
+  a.format = "json";
+  a.compression = "none";
+  a.path = "containers";
+  for (const auto& c : users) {
+    TRY_ASSIGN(auto inspect, engine.inspect_container(c.id));
+    std::string file = "containers/" + c.name + ".json";
+    std::string text = mask_container_secrets(inspect).dump(2) + "\n";
+    TRY(util::write_file_atomic(set.dir() / file, text, 0600));
+    a.files.push_back({file, text.size(), util::sha256_hex(text)});
+  }
+  a.details["containers"] = users.size();
+  a.details["restore"] = std::vector<std::string>{"# the containers' configurations, for reference (secrets masked)"};
+  set.add_artifact(std::move(a));
+  return {};
+}
+
 util::Result<void> VolumeBackupStep::check(const RunContext& ctx) const {
   TRY(resolve_volume_source(ctx.config, m_target));
   return {};
@@ -71,8 +99,21 @@ util::Result<StepResult> VolumeBackupStep::run(RunContext& ctx) {
     if (ctx.progress) ctx.progress(step, done, expected);
   };
   auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<Quiescer> quiet;
+  if (source.engine && m_target.quiesce != config::Quiesce::none) {
+    auto q = Quiescer::begin(source.engine, source.volume, m_target.quiesce, m_target.stop_timeout);
+    if (!q) return std::unexpected(q.error().with_context("volume '" + m_target.name + "'"));
+    quiet = std::move(*q);
+  }
   util::log_info("{}: archiving '{}' into {}", step, source.path.string(), relative);
   auto stats = util::tar_create(source.path, archive, options);
+  std::optional<util::Error> resume_error;
+  nlohmann::json stopped = nlohmann::json::array();
+  if (quiet) {
+    // The containers come back as soon as the archive is written, before verification.
+    if (auto r = quiet->resume(); !r) resume_error = r.error();
+    stopped = quiet->facts();
+  }
   if (!stats) return std::unexpected(stats.error().with_context("volume '" + m_target.name + "'"));
   long long ms = util::elapsed_ms(start);
 
@@ -94,7 +135,12 @@ util::Result<StepResult> VolumeBackupStep::run(RunContext& ctx) {
   d["changed_while_read"] = stats->changed;
   d["duration_ms"] = ms;
   d["restore"] = plain_restore(m_target, source.path.string(), relative);
+  d["containers_stopped"] = stopped;
   set->add_artifact(artifact);
+  if (resume_error)
+    return failed("volume '" + m_target.name + "' was archived, but containers did not come back: " +
+                  resume_error->message);
+  if (m_target.container_configs && source.engine) TRY(save_container_configs(*source.engine, m_target.name, source.volume, *set));
 
   if (!m_target.allow_empty) {
     if (stats->entries <= 1)

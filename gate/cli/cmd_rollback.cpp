@@ -17,6 +17,8 @@ void rollback_options(CLI::App& sub, Args& args) {
   sub.add_flag("--dry-run", args.dry_run, "show the plan and change nothing");
   sub.add_flag("--yes", args.yes, "do not ask for confirmation (required without a terminal)");
   sub.add_flag("--no-safety-backup", args.no_safety_backup, "skip the pre-rollback snapshot of the current data");
+  sub.add_option("--junit", args.junit, "write a JUnit XML report (one testcase per target)");
+  sub.add_option("--dotenv", args.dotenv, "write GATE_BACKUP_ID=... for GitLab's dotenv reports");
 }
 
 int rollback_command(Args& args, Console& console) {

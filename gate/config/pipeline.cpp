@@ -200,7 +200,7 @@ Result<Retention> parse_retention(const Node& node) {
   return r;
 }
 
-Result<AlertConfig> parse_alert(const Node& node) {
+Result<AlertConfig> parse_alert(const Node& node, const std::filesystem::path& base) {
   TRY_ASSIGN(auto map, MapReader::open(node, "an alert"));
   AlertConfig a;
   a.where = node.location();
@@ -237,7 +237,10 @@ Result<AlertConfig> parse_alert(const Node& node) {
     TRY_ASSIGN(a.secret, n->as_string());
     util::register_secret(a.secret);
   }
-  if (auto n = map.take("ca_file")) TRY_ASSIGN(a.ca_file, n->as_string());
+  if (auto n = map.take("ca_file")) {
+    TRY_ASSIGN(std::string ca, n->as_string());
+    a.ca_file = resolve(base, ca).string();
+  }
   if (auto n = map.take("timeout")) TRY_ASSIGN(a.timeout, n->as_duration());
   if (auto n = map.take("retries")) TRY_ASSIGN(a.retries, n->as_int(0, 10));
   TRY(map.finish());
@@ -347,7 +350,7 @@ Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesy
   if (auto n = map.take("alerts")) {
     if (!n->is_sequence()) return std::unexpected(n->error("alerts must be a list"));
     for (const auto& item : n->items()) {
-      TRY_ASSIGN(auto a, parse_alert(item));
+      TRY_ASSIGN(auto a, parse_alert(item, c.base_dir));
       c.alerts.push_back(std::move(a));
     }
   }

@@ -7,6 +7,7 @@
 #include "engine/restore_doc.hpp"
 #include "steps/postgres_backup.hpp"
 #include "steps/postgres_rollback.hpp"
+#include "steps/quiesce.hpp"
 #include "steps/verify.hpp"
 #include "steps/volume_backup.hpp"
 #include "steps/volume_restore.hpp"
@@ -50,6 +51,7 @@ struct RestoreItem {
   const config::DatabaseTarget* db = nullptr;
   const config::VolumeTarget* volume = nullptr;
   fs::path dest; // volumes
+  steps::VolumeSource source; // a named volume's engine, to stop and restart its users
   std::string state = "untouched";
   std::string detail;
   std::string by_hand; // the command to finish by hand
@@ -150,7 +152,25 @@ void restore_item(const config::PipelineConfig& config, const Manifest& m, const
       item.detail = r.error().message;
     }
   } else {
+    // A named volume's users are stopped for the swap and started again afterwards.
+    std::unique_ptr<steps::Quiescer> quiet;
+    if (item.source.engine) {
+      auto q = steps::Quiescer::begin(item.source.engine, item.source.volume, config::Quiesce::stop,
+                                      item.volume ? item.volume->stop_timeout : std::chrono::seconds(30));
+      if (!q) {
+        item.state = "unchanged (wholly old)";
+        item.detail = q.error().message;
+        return;
+      }
+      quiet = std::move(*q);
+    }
     auto r = steps::restore_volume(*item.artifact, set_dir, item.dest, m.id, progress);
+    if (quiet)
+      if (auto resumed = quiet->resume(); !resumed) {
+        item.state = r ? "restored, but its containers did not start" : "unchanged (wholly old)";
+        item.detail = resumed.error().message;
+        return;
+      }
     if (r) {
       item.ok = true;
       item.state = "restored";
@@ -230,9 +250,16 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
       if (auto it = request.redirect.find(a.target); it != request.redirect.end()) {
         item.dest = fs::absolute(it->second);
       } else if (item.volume) {
-        auto source = steps::resolve_volume_source(config, *item.volume);
-        item.dest = source ? source->path : item.volume->path;
-        if (item.dest.empty()) return fail_with(1, source.error().message);
+        if (!request.dry_run || item.volume->volume.empty()) {
+          auto source = steps::resolve_volume_for_restore(config, *item.volume,
+                                                          a.details.value("source_facts", nlohmann::json::object()));
+          if (!source) return fail_with(1, source.error().message + "; nothing was changed");
+          item.source = *source;
+          item.dest = source->path;
+        } else {
+          auto source = steps::resolve_volume_source(config, *item.volume);
+          item.dest = source ? source->path : fs::path("(named volume " + item.volume->volume + ", to be created)");
+        }
       } else {
         return fail_with(1, "volume '" + a.target + "' is in the set but not in " + config.file.string() +
                                 "; restore it elsewhere with --target " + a.target + "=DIR");

@@ -1,0 +1,106 @@
+#include "steps/alert.hpp"
+
+#include "util/fs.hpp"
+#include "util/http.hpp"
+#include "util/log.hpp"
+#include "util/process.hpp"
+#include "util/redact.hpp"
+#include "util/sha256.hpp"
+
+#include <fmt/format.h>
+#include <thread>
+#include <unistd.h>
+
+namespace gate::steps {
+
+namespace {
+
+std::string slack_text(const nlohmann::json& p) {
+  bool ok = p.value("ok", false);
+  std::string where = p.value("project", "");
+  if (!p.value("environment", "").empty()) where += where.empty() ? p.value("environment", "") : "/" + p.value("environment", "");
+  std::string icon = ok ? ":white_check_mark:" : ":rotating_light:";
+  std::string text = fmt::format("{} gate {} {}{}: {}", icon, p.value("command", "run"), ok ? "passed" : "FAILED",
+                                 where.empty() ? "" : " on " + where, p.value("verdict", ""));
+  if (p.contains("set") && p["set"].is_object() && !p["set"].value("id", "").empty())
+    text += fmt::format("\nset: {}", p["set"].value("id", ""));
+  if (p.contains("git") && p["git"].is_object() && p["git"].value("commit", nlohmann::json()).is_string())
+    text += fmt::format("\ncommit: {} ({})", p["git"]["commit"].get<std::string>().substr(0, 12),
+                        p["git"].value("branch", nlohmann::json()).is_string() ? p["git"]["branch"].get<std::string>() : "-");
+  text += fmt::format("\nhost: {}", p.value("host", ""));
+  return text;
+}
+
+bool send_webhook(const config::AlertConfig& alert, const std::string& body) {
+  util::HttpOptions options;
+  options.timeout = alert.timeout;
+  options.ca_file = alert.ca_file;
+  auto client = util::HttpClient::for_url(alert.webhook, options);
+  std::string where = util::sanitize_url(alert.webhook);
+  if (!client) {
+    util::log_warn("alert to {} not sent: {}", where, client.error().message);
+    return false;
+  }
+  std::map<std::string, std::string> headers{{"User-Agent", "gate"}};
+  if (!alert.secret.empty()) headers["X-Gate-Signature"] = "sha256=" + util::hmac_sha256_hex(alert.secret, body);
+  std::string path = util::url_path(alert.webhook);
+  auto deadline = std::chrono::steady_clock::now() + alert.timeout * (alert.retries + 1) + std::chrono::seconds(10);
+  auto backoff = std::chrono::milliseconds(200);
+  std::string last;
+  for (int attempt = 0; attempt <= alert.retries; ++attempt) {
+    auto r = client->post(path, body, "application/json", headers);
+    if (r && r->status >= 200 && r->status < 300) {
+      util::log_info("alert delivered to {} ({})", where, r->status);
+      return true;
+    }
+    last = r ? fmt::format("HTTP {}", r->status) : r.error().message;
+    bool retryable = !r || r->status >= 500;
+    if (!retryable || attempt == alert.retries || std::chrono::steady_clock::now() + backoff > deadline) break;
+    util::log_info("alert to {} failed ({}); retrying in {} ms", where, last, backoff.count());
+    std::this_thread::sleep_for(backoff); // bounded backoff between delivery attempts
+    backoff *= 2;
+  }
+  util::log_warn("alert to {} not delivered: {}", where, util::redact(last));
+  return false;
+}
+
+bool run_command(const config::AlertConfig& alert, const std::string& body) {
+  util::ProcessSpec spec;
+  spec.argv = alert.command;
+  spec.stdin_mode = util::StreamMode::pipe;
+  spec.stdout_mode = util::StreamMode::log;
+  spec.log_prefix = "alert: ";
+  auto proc = util::Process::start(spec);
+  if (!proc) {
+    util::log_warn("alert command not run: {}", proc.error().message);
+    return false;
+  }
+  auto written = util::write_all((*proc)->stdin_fd(), body.data(), body.size(), "alert command stdin");
+  (*proc)->close_stdin();
+  auto status = (*proc)->wait(alert.timeout);
+  if (!written || !status || !status->ok()) {
+    util::log_warn("alert command '{}' failed: {}", alert.command[0],
+                   !status ? status.error().message : !written ? written.error().message : status->describe());
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+std::string alert_body(const config::AlertConfig& alert, const nlohmann::json& payload) {
+  if (alert.format == config::AlertFormat::json) return util::redact(payload.dump());
+  std::string text = slack_text(payload);
+  nlohmann::json slack{{"text", text},
+                       {"blocks", nlohmann::json::array({{{"type", "section"},
+                                                          {"text", {{"type", "mrkdwn"}, {"text", text}}}}})}};
+  return util::redact(slack.dump());
+}
+
+bool deliver_alert(const config::AlertConfig& alert, const nlohmann::json& payload) {
+  std::string body = alert_body(alert, payload);
+  if (!alert.webhook.empty()) return send_webhook(alert, body);
+  return run_command(alert, body);
+}
+
+} // namespace gate::steps

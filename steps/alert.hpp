@@ -1,0 +1,24 @@
+// Alerts: a JSON (or Slack) payload POSTed to a webhook, signed with
+// X-Gate-Signature: sha256=<HMAC-SHA256 of the exact body> when a secret is
+// set, retried with backoff on connection errors and 5xx; or the JSON handed
+// to a command on stdin (sendmail -t, a pager CLI). A delivery problem is a
+// warning: it never changes a verdict or an exit code.
+#pragma once
+
+#include "config/pipeline.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace gate::steps {
+
+// The body sent for `payload` in the alert's format (json as is; slack: a
+// `text` summary plus blocks).
+std::string alert_body(const config::AlertConfig& alert, const nlohmann::json& payload);
+
+// Delivers one alert; returns false (after logging a warning) when it could
+// not be delivered. Never throws, never blocks longer than the alert's
+// timeout times its attempts.
+bool deliver_alert(const config::AlertConfig& alert, const nlohmann::json& payload);
+
+} // namespace gate::steps

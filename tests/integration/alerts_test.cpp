@@ -1,0 +1,206 @@
+// Alerts and CI outputs against a real HTTP server on loopback: payloads,
+// HMAC signatures checked with openssl, Slack text, retries, unreachable
+// receivers, JUnit read by Python's XML parser, GitHub Actions files.
+#include "integration/harness.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+using namespace gate::test;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+// A webhook receiver: records every request; answers the statuses queued
+// (then 200).
+class Receiver {
+public:
+  Receiver() {
+    m_server.Post(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(m_mutex);
+      m_bodies.push_back(req.body);
+      m_signatures.push_back(req.get_header_value("X-Gate-Signature"));
+      m_paths.push_back(req.path + (req.params.empty() ? "" : "?"));
+      int status = 200;
+      if (!m_statuses.empty()) {
+        status = m_statuses.front();
+        m_statuses.erase(m_statuses.begin());
+      }
+      res.status = status;
+      res.set_content("{}", "application/json");
+    });
+    m_port = m_server.bind_to_any_port("127.0.0.1");
+    m_thread = std::thread([this] { m_server.listen_after_bind(); });
+  }
+  ~Receiver() {
+    m_server.stop();
+    m_thread.join();
+  }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(m_port) + path; }
+  void answer(std::vector<int> statuses) { m_statuses = std::move(statuses); }
+  std::vector<std::string> bodies() {
+    std::lock_guard lock(m_mutex);
+    return m_bodies;
+  }
+  std::vector<std::string> signatures() {
+    std::lock_guard lock(m_mutex);
+    return m_signatures;
+  }
+
+private:
+  httplib::Server m_server;
+  int m_port = 0;
+  std::thread m_thread;
+  std::mutex m_mutex;
+  std::vector<std::string> m_bodies, m_signatures, m_paths;
+  std::vector<int> m_statuses;
+};
+
+const char* k_secret = "hmac-Secret-42";
+const char* k_token = "tok-SuperSecret-77";
+
+} // namespace
+
+TEST(Alerts, FailureWebhookCarriesTheFactsAndAVerifiableSignature) {
+  Receiver receiver;
+  TempDir t;
+  write_pipeline(t.path(), "project: shop\nenvironment: prod\nvolumes:\n  - {name: data, path: ./missing}\nalerts:\n"
+                           "  - webhook: " + receiver.url("/hook?token=" + std::string(k_token)) +
+                               "\n    secret: " + k_secret + "\n    on: [failure]\n");
+  auto r = run_gate({"--verbose", "run"}, t.path());
+  EXPECT_EQ(r.exit_code, 1);
+  auto bodies = receiver.bodies();
+  ASSERT_EQ(bodies.size(), 1u) << r.all();
+  auto p = nlohmann::json::parse(bodies[0]);
+  EXPECT_EQ(p["project"], "shop");
+  EXPECT_EQ(p["environment"], "prod");
+  EXPECT_EQ(p["event"], "failure");
+  EXPECT_EQ(p["ok"], false);
+  EXPECT_EQ(p["failed"]["stage"], "preflight");
+  EXPECT_THAT(p["failed"]["reason"].get<std::string>(), HasSubstr("missing"));
+  EXPECT_FALSE(p["host"].get<std::string>().empty());
+  EXPECT_FALSE(p["gate_version"].get<std::string>().empty());
+  // The signature, checked by a tool nobody here wrote.
+  write_file(t / "body", bodies[0]);
+  auto mac = sh("openssl dgst -sha256 -hmac \"$KEY\" -r body | cut -d' ' -f1", t.path(), {{"KEY", k_secret}});
+  std::string expected = mac.out.substr(0, mac.out.find('\n'));
+  EXPECT_EQ(receiver.signatures()[0], "sha256=" + expected);
+  // No secret anywhere: body, output.
+  EXPECT_THAT(bodies[0], Not(HasSubstr(k_token)));
+  EXPECT_THAT(bodies[0], Not(HasSubstr(k_secret)));
+  EXPECT_THAT(r.all(), Not(HasSubstr(k_token)));
+  EXPECT_THAT(r.all(), Not(HasSubstr(k_secret)));
+}
+
+TEST(Alerts, SlackFormatRetriesAndSuccessEvents) {
+  Receiver receiver;
+  receiver.answer({500, 502});
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), "project: shop\nvolumes:\n  - {name: data, path: ./data}\nalerts:\n"
+                           "  - {webhook: '" + receiver.url("/slack") + "', format: slack, on: [success], retries: 3}\n");
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  auto bodies = receiver.bodies();
+  ASSERT_EQ(bodies.size(), 3u); // 500, 502, then 200
+  auto slack = nlohmann::json::parse(bodies.back());
+  EXPECT_THAT(slack["text"].get<std::string>(), HasSubstr("gate run passed on shop"));
+  EXPECT_THAT(slack["text"].get<std::string>(), HasSubstr("pre-deployment-"));
+}
+
+TEST(Alerts, AnUnreachableReceiverNeverChangesTheVerdict) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data}\nalerts:\n"
+                           "  - {webhook: 'http://127.0.0.1:1/hook', on: [success, failure], retries: 1, timeout: 1s}\n");
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.err, HasSubstr("not delivered"));
+}
+
+TEST(Alerts, CommandAlertsGetTheJsonOnStdin) {
+  TempDir t;
+  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./missing}\nalerts:\n"
+                           "  - {command: ['sh', '-c', 'cat > alert.json'], on: [failure]}\n");
+  EXPECT_EQ(run_gate({"run"}, t.path()).exit_code, 1);
+  auto p = nlohmann::json::parse(read_file(t / "alert.json"));
+  EXPECT_EQ(p["event"], "failure");
+}
+
+TEST(CiOutputs, JunitGithubDotenvAndMetrics) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), "project: shop\nmetrics_file: ./gate.prom\nvolumes:\n  - {name: data, path: ./data}\n");
+  std::map<std::string, std::string> env{{"GITHUB_ACTIONS", "true"},
+                                         {"GITHUB_STEP_SUMMARY", (t / "summary.md").string()},
+                                         {"GITHUB_OUTPUT", (t / "output.txt").string()}};
+  auto ok = run_gate({"run", "--junit", "report.xml", "--dotenv", "gate.env"}, t.path(), env);
+  ASSERT_EQ(ok.exit_code, 0) << ok.all();
+  auto xml = sh("python3 -c \"import xml.etree.ElementTree as E; r = E.parse('report.xml').getroot(); "
+                "print(r.get('tests'), r.get('failures'), len(r.iter('testcase').__next__().attrib))\"",
+                t.path());
+  EXPECT_EQ(xml.exit_code, 0) << xml.all();
+  EXPECT_EQ(xml.out.substr(0, 4), "5 0 ");
+  std::string id = newest_set(t / "backups");
+  EXPECT_THAT(read_file(t / "output.txt"), HasSubstr("backup_id=" + id));
+  EXPECT_THAT(read_file(t / "output.txt"), HasSubstr("backup_path=" + (t / "backups" / id).string()));
+  EXPECT_THAT(read_file(t / "summary.md"), HasSubstr("### gate run: passed"));
+  EXPECT_THAT(read_file(t / "gate.env"), HasSubstr("GATE_BACKUP_ID=" + id));
+  std::string prom = read_file(t / "gate.prom");
+  EXPECT_THAT(prom, HasSubstr("gate_last_run_success{project=\"shop\",environment=\"\",command=\"run\"} 1"));
+
+  write_pipeline(t.path(), "project: shop\nmetrics_file: ./gate.prom\nvolumes:\n  - {name: data, path: ./missing}\n");
+  auto bad = run_gate({"run", "--junit", "report.xml"}, t.path(), env);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.out, HasSubstr("::error title=gate run::FAILED"));
+  auto failures = sh("python3 -c \"import xml.etree.ElementTree as E; r = E.parse('report.xml').getroot(); "
+                     "print(r.get('failures'), r.find('.//failure').get('message')[:40])\"",
+                     t.path());
+  EXPECT_THAT(failures.out, HasSubstr("1 volume 'data': unable to read"));
+  std::string prom2 = read_file(t / "gate.prom");
+  EXPECT_THAT(prom2, HasSubstr("gate_last_run_success{project=\"shop\",environment=\"\",command=\"run\"} 0"));
+  // The last success time survives the failed run.
+  auto success_line = [](const std::string& text) {
+    size_t pos = text.find("gate_last_success_timestamp_seconds{");
+    return text.substr(pos, text.find('\n', pos) - pos);
+  };
+  EXPECT_EQ(success_line(prom2), success_line(prom));
+}
+
+TEST(Alerts, HttpsVerifiesTheServerAndAcceptsACustomCa) {
+  TempDir t;
+  auto cert = sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 -subj /CN=127.0.0.1 "
+                 "-addext subjectAltName=IP:127.0.0.1 2>/dev/null",
+                 t.path());
+  ASSERT_EQ(cert.exit_code, 0) << cert.all();
+  httplib::SSLServer server((t / "cert.pem").c_str(), (t / "key.pem").c_str());
+  std::atomic<int> received{0};
+  server.Post("/hook", [&](const httplib::Request&, httplib::Response& res) {
+    ++received;
+    res.status = 204;
+  });
+  int port = server.bind_to_any_port("127.0.0.1");
+  std::thread thread([&] { server.listen_after_bind(); });
+  make_sample_tree(t / "data", 2);
+  std::string url = "https://127.0.0.1:" + std::to_string(port) + "/hook";
+  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data}\nalerts:\n  - {webhook: '" + url +
+                               "', on: [success], retries: 0}\n");
+  auto untrusted = run_gate({"run"}, t.path());
+  EXPECT_EQ(untrusted.exit_code, 0);
+  EXPECT_THAT(untrusted.err, HasSubstr("not delivered"));
+  EXPECT_EQ(received.load(), 0);
+  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data}\nalerts:\n  - {webhook: '" + url +
+                               "', on: [success], retries: 0, ca_file: ./cert.pem}\n");
+  auto trusted = run_gate({"run"}, t.path());
+  EXPECT_EQ(trusted.exit_code, 0) << trusted.all();
+  EXPECT_EQ(received.load(), 1) << trusted.all();
+  server.stop();
+  thread.join();
+}
