@@ -61,7 +61,8 @@ util::Result<ContainerEngine> ContainerEngine::connect(const std::string& config
       continue;
     }
     util::HttpOptions options;
-    options.timeout = std::chrono::seconds(30);
+    // Local calls, but a stop waits for the container's own timeout: be generous.
+    options.timeout = std::chrono::minutes(10);
     auto client = util::HttpClient::for_unix_socket(socket, options);
     auto r = client.get(std::string(k_api) + "/version");
     if (!r) {

@@ -1,5 +1,6 @@
 #include "steps/pg_target.hpp"
 
+#include "util/cancel.hpp"
 #include "util/redact.hpp"
 
 #include <mutex>
@@ -43,6 +44,7 @@ util::Result<PgTools> PgTarget::tools_for(int server_version_num) const {
   static std::mutex mutex;
   std::lock_guard lock(mutex);
   auto tools = select_pg_tools(pg_tool_candidates(m_config->pg_bindir), server_version_num / 10000);
+  if (util::cancel_requested()) return util::fail(util::ErrorKind::interrupted, "interrupted");
   if (!tools)
     return util::fail(describe() + " runs PostgreSQL " + pg_version_string(server_version_num) + ": " +
                       tools.error().message);

@@ -32,6 +32,18 @@ std::vector<const engine::Artifact*> restore_candidates(const engine::Manifest& 
 
 namespace {
 
+std::vector<std::string> extra_tables(util::PgConnection& conn, const engine::Artifact& a) {
+  std::vector<std::string> out;
+  if (a.details.value("filtered", false)) return out; // a partial backup leaves other tables alone
+  std::set<std::string> in_backup;
+  for (const auto& t : tables_from_json(a.details)) in_backup.insert(t.qualified());
+  auto now = read_database_facts(conn, {}, {}, false);
+  if (!now) return out;
+  for (const auto& t : now->tables)
+    if (!in_backup.count(t.qualified())) out.push_back(t.qualified());
+  return out;
+}
+
 // Statements run before the dump's own: block new connections (CONNECTION
 // LIMIT 0: the only block that keeps this session, which is already in;
 // superusers are exempt), end other sessions (those gate's role may end),
@@ -52,15 +64,11 @@ DO $gate$ DECLARE p int; BEGIN
 END $gate$;
 BEGIN;
 )SQL";
-  if (a.details.value("filtered", false)) return sql; // a partial backup leaves other tables alone
-  std::set<std::string> in_backup;
-  for (const auto& t : tables_from_json(a.details)) in_backup.insert(t.qualified());
-  auto now = read_database_facts(conn, {}, {}, false);
-  if (!now) return sql;
-  for (const auto& t : now->tables)
-    if (!in_backup.count(t.qualified()))
-      sql += "DROP TABLE IF EXISTS " + conn.quote_identifier(t.schema) + "." + conn.quote_identifier(t.name) +
-             " CASCADE;\n";
+  for (const auto& qualified : extra_tables(conn, a)) {
+    size_t dot = qualified.find('.');
+    sql += "DROP TABLE IF EXISTS " + conn.quote_identifier(qualified.substr(0, dot)) + "." +
+           conn.quote_identifier(qualified.substr(dot + 1)) + " CASCADE;\n";
+  }
   return sql;
 }
 
@@ -173,10 +181,11 @@ util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engin
   psql_proc->close_stdin();
   TRY_ASSIGN(auto psql_status, psql_proc->wait());
   if (util::cancel_requested()) return util::fail(util::ErrorKind::interrupted, "interrupted; nothing was committed");
-  if (!script_ok) return util::fail(script_error + " (nothing was committed)");
+  // psql stopping on an error is the root cause; a broken pipe to it only follows from it.
   if (!psql_status.ok())
     return util::fail(fmt::format("psql {}: {} (the transaction was rolled back)", psql_status.describe(),
                                   util::redact(psql_proc->stderr_tail())));
+  if (!script_ok) return util::fail(script_error + " (nothing was committed)");
   if (!fed) return std::unexpected(fed.error());
   return {};
 }
@@ -248,6 +257,14 @@ util::Result<void> recreate_restore(PgTarget& pg, const PgTools& tools, const en
 }
 
 } // namespace
+
+util::Result<std::vector<std::string>> tables_created_since(const config::PipelineConfig& config,
+                                                            const config::DatabaseTarget& target,
+                                                            const engine::Artifact& artifact) {
+  TRY_ASSIGN(auto pg, PgTarget::open(config, target));
+  TRY_ASSIGN(auto conn, pg.connect("rollback plan"));
+  return extra_tables(*conn, artifact);
+}
 
 util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfig& config,
                                                      const config::DatabaseTarget& target,

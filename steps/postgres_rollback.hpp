@@ -29,6 +29,12 @@ util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfi
                                                      const std::filesystem::path& set_dir,
                                                      const std::function<void(uint64_t)>& progress);
 
+// Tables in the live database that the backup does not hold: a clean
+// rollback drops them (empty for a backup limited by tables/exclude_tables).
+util::Result<std::vector<std::string>> tables_created_since(const config::PipelineConfig& config,
+                                                            const config::DatabaseTarget& target,
+                                                            const engine::Artifact& artifact);
+
 // The artifacts a database rollback may use, best first (custom, directory, sql).
 std::vector<const engine::Artifact*> restore_candidates(const engine::Manifest& manifest, const std::string& target);
 

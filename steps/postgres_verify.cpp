@@ -119,7 +119,12 @@ util::Result<Finding> verify_custom(const engine::Artifact& a, const fs::path& s
   util::ProcessSpec spec;
   spec.argv = {tools.tool("pg_restore").string(), "--file=/dev/null"};
   spec.log_prefix = "pg_restore: ";
-  TRY_ASSIGN(auto fed, util::file_to_command(set_dir / file.path, spec, progress));
+  auto fed_or = util::file_to_command(set_dir / file.path, spec, progress);
+  if (!fed_or) {
+    if (fed_or.error().kind == util::ErrorKind::interrupted) return std::unexpected(fed_or.error());
+    return finding_failed(fed_or.error().message); // a damaged file that cannot even be decompressed
+  }
+  auto& fed = *fed_or;
   if (fed.file.sha256 != file.sha256)
     return finding_failed(fmt::format("'{}' fails its checksum: sha256 {} but the manifest says {}", file.path,
                                       fed.file.sha256, file.sha256));
@@ -133,7 +138,12 @@ util::Result<Finding> verify_custom(const engine::Artifact& a, const fs::path& s
   list.argv = {tools.tool("pg_restore").string(), "--list"};
   list.stdout_mode = util::StreamMode::fd;
   list.stdout_fd = toc.get();
-  TRY_ASSIGN(auto listed, util::file_to_command(set_dir / file.path, list, nullptr));
+  auto listed_or = util::file_to_command(set_dir / file.path, list, nullptr);
+  if (!listed_or) {
+    if (listed_or.error().kind == util::ErrorKind::interrupted) return std::unexpected(listed_or.error());
+    return finding_failed(listed_or.error().message);
+  }
+  auto& listed = *listed_or;
   if (!listed.status.ok())
     return finding_failed(fmt::format("pg_restore --list cannot read '{}': {}", file.path, listed.stderr_tail));
   std::string listing;

@@ -5,7 +5,9 @@
 #include "util/text.hpp"
 #include "util/time.hpp"
 
+#include <atomic>
 #include <fmt/format.h>
+#include <thread>
 
 namespace gate::steps {
 
@@ -35,45 +37,77 @@ util::Result<StepResult> VerifyStep::run(RunContext& ctx) {
 
 util::Result<StepResult> VerifyStep::verify_set(RunContext& ctx, engine::SetHandle& set, bool only_unverified) {
   engine::Manifest manifest = set.manifest();
-  int checked = 0;
-  uint64_t bytes = 0;
-  std::vector<std::string> notes;
+  std::vector<const engine::Artifact*> todo;
   for (const auto& artifact : manifest.artifacts) {
     if (m_target != "all" && artifact.target != m_target) continue;
-    if (only_unverified) {
-      bool done = false;
-      for (const auto& v : manifest.verifications)
-        if (v.artifact == artifact.path && v.ok) done = true;
-      if (done) continue;
+    bool done = false;
+    for (const auto& v : manifest.verifications)
+      if (only_unverified && v.artifact == artifact.path && v.ok) done = true;
+    if (!done) todo.push_back(&artifact);
+  }
+  if (todo.empty() && !only_unverified) {
+    if (m_target != "all") return failed("the set holds no backup of '" + m_target + "'");
+    return failed("the set holds no backups to verify");
+  }
+
+  // Artifacts are independent: verify them side by side, one per core
+  // (a database read back by pg_restore while a volume is read by libarchive).
+  struct Outcome {
+    std::optional<util::Result<Finding>> finding;
+    long long ms = 0;
+  };
+  std::vector<Outcome> outcomes(todo.size());
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> progressed{0};
+  std::string step = label();
+  auto worker = [&] {
+    for (size_t i; (i = next++) < todo.size();) {
+      const auto& artifact = *todo[i];
+      auto start = std::chrono::steady_clock::now();
+      util::log_info("{}: {} ({}, {})", step, artifact.path, to_string(m_level), util::human_bytes(artifact.bytes()));
+      uint64_t last = 0;
+      util::ProgressFn progress = [&](uint64_t done) {
+        progressed += done - std::min(done, last);
+        last = done;
+        if (ctx.progress) ctx.progress(step, progressed.load(), 0);
+      };
+      try {
+        outcomes[i].finding = verify_artifact(artifact, set.dir(), m_level, ctx, progress);
+      } catch (const std::exception& e) {
+        outcomes[i].finding = util::Result<Finding>(util::fail(std::string("internal error: ") + e.what()));
+      }
+      outcomes[i].ms = util::elapsed_ms(start);
     }
-    auto start = std::chrono::steady_clock::now();
-    std::string step = label();
-    uint64_t total = artifact.bytes();
-    util::ProgressFn progress = [&](uint64_t done) {
-      if (ctx.progress) ctx.progress(step, bytes + done, 0);
-    };
-    util::log_info("{}: {} ({}, {})", step, artifact.path, to_string(m_level), util::human_bytes(total));
-    auto finding = verify_artifact(artifact, set.dir(), m_level, ctx, progress);
+  };
+  size_t threads = std::min<size_t>(todo.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const auto& artifact = *todo[i];
+    auto& finding = *outcomes[i].finding;
     if (!finding) return std::unexpected(finding.error().with_context("verify '" + artifact.path + "'"));
     engine::Verification v;
     v.artifact = artifact.path;
     v.level = m_level;
     v.ok = finding->ok;
     v.reason = finding->ok ? finding->note : finding->reason;
-    v.duration_ms = util::elapsed_ms(start);
+    v.duration_ms = outcomes[i].ms;
     v.at = util::iso8601_utc(util::Clock::now());
     v.metrics = finding->metrics;
     set.add_verification(v);
+  }
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const auto& artifact = *todo[i];
+    const auto& finding = *outcomes[i].finding;
     if (!finding->ok) return failed(fmt::format("{} ({}): {}", artifact.path, to_string(m_level), finding->reason));
-    util::log_info("{}: {} ok: {} in {}", step, artifact.path, finding->note, util::human_duration_ms(v.duration_ms));
-    ++checked;
-    bytes += total;
+    util::log_info("{}: {} ok: {} in {}", step, artifact.path, finding->note, util::human_duration_ms(outcomes[i].ms));
+    bytes += artifact.bytes();
   }
-  if (checked == 0 && !only_unverified) {
-    if (m_target != "all") return failed("the set holds no backup of '" + m_target + "'");
-    return failed("the set holds no backups to verify");
-  }
-  return passed(fmt::format("{} backup(s), {} verified ({})", checked, util::human_bytes(bytes), to_string(m_level)),
+  return passed(fmt::format("{} backup(s), {} verified ({})", todo.size(), util::human_bytes(bytes), to_string(m_level)),
                 bytes);
 }
 

@@ -70,8 +70,8 @@ util::Result<SetInfo> SetStore::find(const std::string& id) const {
     if (s.id == id) return s;
   std::string hint;
   for (auto& s : sets)
-    if (!s.failed) {
-      hint = "\nhint: the newest set is '" + s.id + "'; `gate list` shows them all";
+    if (!s.failed && s.manifest && s.manifest->kind != "pre-rollback") {
+      hint = "\nhint: the newest backup is '" + s.id + "'; `gate list` shows them all";
       break;
     }
   return util::fail("no backup set '" + id + "' in '" + m_root.string() + "'" + hint);

@@ -32,6 +32,9 @@ util::Result<PruneResult> prune_sets(const config::PipelineConfig& config, Prune
       continue;
     }
     auto created = util::parse_iso8601_utc(s.manifest->created_at);
+    // A pre-rollback snapshot is the only copy of the data a rollback replaced: keep it a week at least.
+    if (s.manifest->kind == "pre-rollback" && created && util::Clock::now() - *created < std::chrono::hours(24 * 7))
+      protect.insert(s.id);
     usable.push_back({s.id, s.manifest->kind, created.value_or(util::Clock::time_point{})});
     if (!newest_verified && s.manifest->verified_level()) newest_verified = &s;
   }

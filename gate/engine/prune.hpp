@@ -1,6 +1,7 @@
 // `gate prune` and retention after a successful run: removes the sets the
-// policy does not keep, never the set the record points to nor the newest
-// verified one, and keeps the three newest failed sets for forensics.
+// policy does not keep, never the set the record points to, the newest
+// verified one, or a pre-rollback snapshot younger than a week, and keeps the
+// three newest failed sets for forensics.
 #pragma once
 
 #include "config/pipeline.hpp"

@@ -18,6 +18,7 @@
 #include "util/text.hpp"
 #include "util/time.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <mutex>
 #include <thread>
@@ -28,16 +29,22 @@ namespace fs = std::filesystem;
 
 util::Result<std::string> resolve_last_set(const config::PipelineConfig& config) {
   SetStore store(config.backup_root);
-  TRY_ASSIGN(auto sets, store.list(IncludeFailed::no));
+  TRY_ASSIGN(auto sets, store.list(IncludeFailed::yes));
   TRY_ASSIGN(auto record_id, read_record_id(config.record));
   if (record_id) {
     for (const auto& s : sets)
-      if (s.id == *record_id && s.manifest) return s.id;
-    util::log_warn("{} names set '{}', which is missing or unusable; using the newest usable set",
-                   config.record.string(), *record_id);
+      if (s.id == *record_id && s.manifest && !s.failed) return s.id;
+    // Never fall back silently: the newest set may hold the very data being rolled back from.
+    return util::fail(config.record.string() + " names set '" + *record_id +
+                      "', which is missing or failed verification\nhint: pick a set from `gate list` and pass its id");
   }
+  // No record: the newest set made before a deploy or by a schedule; a
+  // pre-rollback snapshot holds the data a rollback replaced, never the default.
   for (const auto& s : sets)
-    if (s.manifest && !s.failed) return s.id;
+    if (s.manifest && !s.failed && s.manifest->kind != "pre-rollback") {
+      util::log_warn("there is no {}: using the newest set, '{}'", config.record.string(), s.id);
+      return s.id;
+    }
   return util::fail("no usable backup set in '" + config.backup_root.string() + "'");
 }
 
@@ -108,6 +115,10 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
     auto r = step->run(ctx);
     StepReport report{"safety snapshot", step->label()};
     report.duration_ms = util::elapsed_ms(start);
+    if (util::cancel_requested() || (!r && r.error().kind == util::ErrorKind::interrupted)) {
+      pending->discard();
+      return util::fail(util::ErrorKind::interrupted, "interrupted during the safety snapshot");
+    }
     if (!r || r->outcome == steps::Outcome::failed) {
       report.ok = false;
       report.summary = r ? r->reason : r.error().message;
@@ -198,12 +209,6 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
     return out;
   };
 
-  std::optional<RootLock> lock;
-  if (!request.lock_held && !request.dry_run) {
-    auto l = RootLock::acquire(config.backup_root, config.lock_wait, request.command_line);
-    if (!l) return fail_with(util::exit_code_for(l.error().kind), l.error().message);
-    lock.emplace(std::move(*l));
-  }
   std::string id = request.set_id;
   if (id.empty()) {
     auto last = resolve_last_set(config);
@@ -226,12 +231,13 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
   std::vector<std::string> not_restored;
   std::set<std::string> seen;
   for (const auto& a : m.artifacts) {
-    if (seen.count(a.target)) continue;
     if (a.kind == "globals") {
+      if (request.only == RollbackOnly::volumes) continue;
       not_restored.push_back(fmt::format("{}: roles and tablespaces are not restored automatically; see RESTORE.md",
                                          a.path));
       continue;
     }
+    if (seen.count(a.target)) continue;
     RestoreItem item;
     item.target = a.target;
     if (a.kind == "database") {
@@ -301,6 +307,12 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
                                      ? " on " + m.git["branch"].get<std::string>()
                                      : ""));
   for (const auto& item : items) {
+    if (item.database && item.db->mode == config::RestoreMode::clean)
+      if (auto extra = steps::tables_created_since(config, *item.db, *item.artifact); extra && !extra->empty()) {
+        std::string list;
+        for (const auto& t : *extra) list += (list.empty() ? "" : ", ") + t;
+        reporter.plan_line("  tables created since the backup will be dropped from " + item.target + ": " + list);
+      }
     if (item.database)
       reporter.plan_line(fmt::format("  replace database {} ({}) with {} ({}, {} mode); predicted {}", item.target,
                                      util::sanitize_url(item.db->url), item.artifact->path,
@@ -315,8 +327,15 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
                                      predicted(m, item)));
   }
   for (const auto& line : not_restored) reporter.plan_line("  not restored: " + line);
-  reporter.plan_line(request.safety_backup ? "  first: a safety snapshot (pre-rollback set) of everything replaced"
-                                           : "  no safety snapshot (--no-safety-backup): the current data will be lost");
+  bool anything_to_snapshot = std::any_of(items.begin(), items.end(), [](const RestoreItem& i) {
+    std::error_code ec;
+    return i.database || fs::exists(i.dest, ec);
+  });
+  if (!anything_to_snapshot)
+    reporter.plan_line("  nothing is replaced: every destination is new");
+  else
+    reporter.plan_line(request.safety_backup ? "  first: a safety snapshot (pre-rollback set) of everything replaced"
+                                             : "  no safety snapshot (--no-safety-backup): the current data will be lost");
   if (request.dry_run) {
     out.verdict = "dry run: nothing was changed";
     out.duration_ms = util::elapsed_ms(start);
@@ -324,11 +343,23 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
   }
   if (request.confirm && !request.confirm()) return fail_with(1, "cancelled; nothing was changed");
 
+  // The lock is taken only now, so a prompt left open blocks nobody; the set
+  // must still be there (a prune may have run meanwhile), and every restore
+  // checks its file's SHA-256 again while it reads it.
+  std::optional<RootLock> lock;
+  if (!request.lock_held) {
+    auto l = RootLock::acquire(config.backup_root, config.lock_wait, request.command_line);
+    if (!l) return fail_with(util::exit_code_for(l.error().kind), l.error().message);
+    lock.emplace(std::move(*l));
+    if (auto again = store.find(id); !again || again->failed)
+      return fail_with(1, "set '" + id + "' disappeared or failed while waiting for confirmation; nothing was changed");
+  }
+
   // 3. The safety snapshot, before anything changes.
   std::string safety_id;
   if (request.safety_backup) {
     auto snap = safety_snapshot(config, items, reporter);
-    if (!snap) return fail_with(1, snap.error().message + "; nothing was changed");
+    if (!snap) return fail_with(util::exit_code_for(snap.error().kind), snap.error().message + "; nothing was changed");
     safety_id = *snap;
     if (!safety_id.empty())
       reporter.event("safety_snapshot", fmt::format("safety snapshot {} holds the data as it was before", safety_id));
@@ -359,8 +390,13 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
     if (!item.ok) {
       all_ok = false;
       auto commands = plain_restore_commands(*item.artifact, info->dir);
-      std::string hint = fmt::format("gate rollback {} --only {} --yes", id, item.database ? "db" : "volumes");
-      report.summary += "\n  to finish by hand: " + hint + (commands.empty() ? "" : "  (or: " + commands.back() + ")");
+      std::string hint = fmt::format("gate rollback {} --only {} --yes{}", id, item.database ? "db" : "volumes",
+                                     request.safety_backup ? "" : " --no-safety-backup");
+      report.summary += "\n  to finish by hand: " + hint;
+      if (!commands.empty()) {
+        report.summary += "\n  or with plain tools (RESTORE.md in the set):";
+        for (const auto& c : commands) report.summary += "\n    " + c;
+      }
     }
     reporter.step_finished(report);
     out.steps.push_back(report);
@@ -389,6 +425,12 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
   }
   out.ok = true;
   out.exit_code = 0;
+  if (!request.redirect.empty() && request.redirect.size() == items.size()) {
+    std::string where;
+    for (const auto& [name, dest] : request.redirect) where += (where.empty() ? "" : ", ") + name + " -> " + dest.string();
+    out.verdict = fmt::format("OK: restored set {} elsewhere ({}) and checked it; the live data was not touched", id, where);
+    return out;
+  }
   out.verdict = fmt::format("OK: rolled back to set {} (git commit {}) in {}; every target checked against the manifest{}",
                             id, commit, util::human_duration_ms(out.duration_ms),
                             safety_id.empty() ? "" : "; undo with: gate rollback " + safety_id);

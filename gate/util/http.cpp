@@ -80,6 +80,8 @@ HttpClient HttpClient::for_unix_socket(const std::string& socket_path, HttpOptio
   c.m_impl->client->set_address_family(AF_UNIX);
   apply(*c.m_impl->client, options);
   c.m_impl->where = "unix socket " + socket_path;
+  // httplib would send the socket path as Host; Go servers (Docker, Podman) reject that.
+  options.headers.emplace("Host", "localhost");
   c.m_impl->options = std::move(options);
   return c;
 }

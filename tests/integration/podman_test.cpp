@@ -1,0 +1,186 @@
+// Named volumes through a real Podman engine (its Docker-compatible API on a
+// private socket, ci/podman-sandbox): resolution by name, the compose-prefix
+// suggestion, no engine, containers stopped or paused while archived and
+// running again afterwards, container configs, rollback into a removed volume.
+#include "integration/harness.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+#include <unistd.h>
+
+using namespace gate::test;
+using ::testing::HasSubstr;
+
+namespace {
+
+class Podman : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    s_dir = "/tmp/gate-podman-" + std::to_string(::getpid());
+    auto r = run({(source_dir() / "ci" / "podman-sandbox").string(), "start", s_dir});
+    // Podman must run here: failing (not skipping) keeps CI honest.
+    ASSERT_EQ(r.exit_code, 0) << "unable to start Podman for the tests:\n" << r.all();
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("export ", 0) != 0) continue;
+      auto eq = line.find('=');
+      std::string value = line.substr(eq + 1);
+      if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"')) value = value.substr(1, value.size() - 2);
+      s_env[line.substr(7, eq - 7)] = value;
+    }
+    s_socket = s_env["GATE_PODMAN_SOCKET"];
+    ASSERT_FALSE(s_socket.empty()) << r.out;
+  }
+  static void TearDownTestSuite() { run({(source_dir() / "ci" / "podman-sandbox").string(), "stop", s_dir}); }
+
+  static CommandResult podman(const std::string& args) { return sh("podman " + args, {}, s_env); }
+  static std::string podman_out(const std::string& args) {
+    auto r = podman(args);
+    EXPECT_EQ(r.exit_code, 0) << "podman " << args << "\n" << r.all();
+    std::string out = r.out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+  // A compose-style volume with a few files; returns its mountpoint.
+  static std::string make_volume(const std::string& name) {
+    podman("rm -f -t 0 -a >/dev/null");
+    podman("volume rm -f " + name + " >/dev/null 2>&1 || true");
+    podman_out("volume create --label com.docker.compose.project=local-dev-setup --label tier=wiki " + name);
+    std::string mountpoint = podman_out("volume inspect --format '{{.Mountpoint}}' " + name);
+    make_sample_tree(mountpoint, 5);
+    return mountpoint;
+  }
+  std::string pipeline(const std::string& volume, const std::string& extra = "") const {
+    return "socket: unix://" + s_socket + "\nvolumes:\n  - name: confluence\n    volume: " + volume + "\n" + extra;
+  }
+
+  static inline std::string s_dir;
+  static inline std::string s_socket;
+  static inline std::map<std::string, std::string> s_env;
+};
+
+const std::string k_volume = "local-dev-setup_confluence_data";
+
+} // namespace
+
+TEST_F(Podman, ResolvesANamedVolumeAndRecordsTheEngine) {
+  std::string mountpoint = make_volume(k_volume);
+  TempDir t;
+  write_pipeline(t.path(), pipeline(k_volume));
+  auto r = run_gate({"run"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  std::string set = (t / "backups" / newest_set(t / "backups")).string();
+  auto m = nlohmann::json::parse(read_file(fs::path(set) / "manifest.json"));
+  auto facts = m["artifacts"][0]["details"]["source_facts"];
+  EXPECT_EQ(facts["engine"], "Podman Engine");
+  EXPECT_EQ(facts["volume"], k_volume);
+  EXPECT_EQ(facts["labels"]["tier"], "wiki");
+  EXPECT_EQ(facts["driver"], "local");
+  EXPECT_FALSE(facts["engine_version"].get<std::string>().empty());
+  auto x = sh("mkdir out && tar --zstd -xf " + set + "/volumes/confluence.tar.zst -C out && diff -r --no-dereference '" +
+                  mountpoint + "' out",
+              t.path());
+  EXPECT_EQ(x.exit_code, 0) << x.all();
+}
+
+TEST_F(Podman, AMissingVolumeSuggestsTheComposePrefixedName) {
+  make_volume(k_volume);
+  TempDir t;
+  write_pipeline(t.path(), pipeline("confluence_data"));
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.all(), HasSubstr("no Podman Engine volume named 'confluence_data'; did you mean "
+                                 "'local-dev-setup_confluence_data'?"));
+  EXPECT_THAT(r.all(), HasSubstr("compose prefixes volume names"));
+  EXPECT_TRUE(newest_set(t / "backups").empty());
+  EXPECT_FALSE(fs::exists(t / ".last-deployment-backup"));
+}
+
+TEST_F(Podman, WithoutAnEngineTheErrorNamesEverySocketTried) {
+  TempDir t;
+  write_file(t / "not-a-socket", "");
+  write_pipeline(t.path(), "socket: " + (t / "not-a-socket").string() + "\nvolumes:\n  - {name: c, volume: " + k_volume + "}\n");
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.all(), HasSubstr("no container engine reachable; tried:"));
+  EXPECT_THAT(r.all(), HasSubstr("not-a-socket: not a socket"));
+  // Without `socket:`, every usual place is named.
+  write_pipeline(t.path(), "volumes:\n  - {name: c, volume: " + k_volume + "}\n");
+  auto defaults = run_gate({"run"}, t.path(), {{"DOCKER_HOST", "unix:///nonexistent/docker.sock"}, {"XDG_RUNTIME_DIR", "/nonexistent-xdg"}});
+  EXPECT_EQ(defaults.exit_code, 1);
+  EXPECT_THAT(defaults.all(), HasSubstr("/nonexistent/docker.sock: does not exist"));
+  EXPECT_THAT(defaults.all(), HasSubstr("/run/podman/podman.sock"));
+  EXPECT_THAT(defaults.all(), HasSubstr("/nonexistent-xdg/podman/podman.sock"));
+  EXPECT_TRUE(newest_set(t / "backups").empty());
+}
+
+TEST_F(Podman, ContainersAreStoppedWhileArchivedAndStartedAgainEvenAfterAFailure) {
+  std::string mountpoint = make_volume(k_volume);
+  podman_out("run -d --name wiki --network none -e DB_PASSWORD=hunter2-secret -v " + k_volume +
+             ":/data localhost/gate-busybox:latest sh -c 'date >> /data/starts; exec sleep 600'");
+  podman_out("run -d --name idle --network none -v " + k_volume + ":/data localhost/gate-busybox:latest sleep 600");
+  podman_out("stop -t 0 idle"); // a stopped user stays stopped
+  TempDir t;
+  write_pipeline(t.path(), pipeline(k_volume, "    stop_containers: true\n    stop_timeout: 2s\n    container_configs: true\n"));
+  auto r = run_gate({"run"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), "running");
+  EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' idle"), "exited");
+  // Started once before the backup and once after it: it was stopped in between.
+  EXPECT_EQ(sh("wc -l < '" + mountpoint + "/starts'").out, "2\n");
+  std::string set = (t / "backups" / newest_set(t / "backups")).string();
+  EXPECT_EQ(sh("tar --zstd -xOf " + set + "/volumes/confluence.tar.zst starts | wc -l").out, "1\n");
+  auto m = nlohmann::json::parse(read_file(fs::path(set) / "manifest.json"));
+  auto stopped = m["artifacts"][0]["details"]["containers_stopped"];
+  ASSERT_EQ(stopped.size(), 1u);
+  EXPECT_EQ(stopped[0]["name"], "wiki");
+  EXPECT_EQ(stopped[0]["action"], "stopped");
+  std::string config = read_file(fs::path(set) / "containers" / "wiki.json");
+  EXPECT_THAT(config, HasSubstr("DB_PASSWORD=***"));
+  EXPECT_THAT(config, ::testing::Not(HasSubstr("hunter2-secret")));
+
+  // A backup that fails after the archive still brings the container back.
+  write_pipeline(t.path(), pipeline(k_volume, "    stop_containers: true\n    stop_timeout: 2s\n    min_size: 1GiB\n"));
+  auto failed = run_gate({"run"}, t.path());
+  EXPECT_EQ(failed.exit_code, 1) << failed.all();
+  EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), "running");
+  EXPECT_EQ(sh("wc -l < '" + mountpoint + "/starts'").out, "3\n");
+}
+
+TEST_F(Podman, PausedWhileArchivedThenUnpaused) {
+  make_volume(k_volume);
+  podman_out("run -d --name wiki --network none -v " + k_volume + ":/data localhost/gate-busybox:latest sleep 600");
+  TempDir t;
+  write_pipeline(t.path(), pipeline(k_volume, "    stop_containers: pause\n"));
+  auto r = run_gate({"run"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), "running");
+  auto m = nlohmann::json::parse(read_file(t / "backups" / newest_set(t / "backups") / "manifest.json"));
+  EXPECT_EQ(m["artifacts"][0]["details"]["containers_stopped"][0]["action"], "paused");
+}
+
+TEST_F(Podman, RollbackRecreatesARemovedVolumeAndRestartsItsUsers) {
+  std::string mountpoint = make_volume(k_volume);
+  TempDir t;
+  write_pipeline(t.path(), pipeline(k_volume, "    stop_timeout: 2s\n"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string before = sh("cd '" + mountpoint + "' && find . -printf '%m %y %s %p\\n' | sort").out;
+  podman_out("volume rm " + k_volume);
+  auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(podman_out("volume inspect --format '{{index .Labels \"tier\"}}' " + k_volume), "wiki");
+  std::string restored = podman_out("volume inspect --format '{{.Mountpoint}}' " + k_volume);
+  EXPECT_EQ(sh("cd '" + restored + "' && find . -printf '%m %y %s %p\\n' | sort").out, before);
+
+  // And with a user running: stopped for the swap, started again.
+  podman_out("run -d --name wiki --network none -v " + k_volume + ":/data localhost/gate-busybox:latest sleep 600");
+  write_file(fs::path(restored) / "after.txt", "after the backup\n");
+  auto again = run_gate({"rollback", "--last", "--yes"}, t.path());
+  ASSERT_EQ(again.exit_code, 0) << again.all();
+  EXPECT_FALSE(fs::exists(fs::path(restored) / "after.txt"));
+  EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), "running");
+  EXPECT_EQ(podman_out("exec wiki cat /data/docs/file0.txt | head -n 1"), "line 0 of file 0");
+}
