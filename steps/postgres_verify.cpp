@@ -202,12 +202,6 @@ void drop_stale_scratch(util::PgConnection& admin, const std::string& host) {
   }
 }
 
-std::string host_name() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
 util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set_dir, const RunContext& ctx,
                                   const PgTarget& pg, const util::ProgressFn& progress) {
   const auto& target = pg.target();
@@ -219,7 +213,7 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
   }
   TRY_ASSIGN(auto admin, pg.connect_to(server, "verify"));
   TRY_ASSIGN(PgTools tools, pg.tools_for(admin->server_version()));
-  std::string host = host_name();
+  std::string host = util::host_name();
   drop_stale_scratch(*admin, host);
   std::string scratch = scratch_database_name(ctx.set ? ctx.set->id() : set_dir.filename().string());
   std::string quoted = admin->quote_identifier(scratch);

@@ -24,15 +24,11 @@ int verify_command(Args& args, Console& console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
-  if (!args.id.empty() && args.last) return report_error(console, {util::ErrorKind::usage, "give an ID or --last, not both"});
   auto lock = engine::RootLock::acquire(config->backup_root, config->lock_wait, args.command_line);
   if (!lock) return report_error(console, lock.error());
-  std::string id = args.id;
-  if (id.empty()) {
-    auto last = engine::resolve_last_set(*config);
-    if (!last) return report_error(console, last.error());
-    id = *last;
-  }
+  auto chosen = chosen_set(args, *config);
+  if (!chosen) return report_error(console, chosen.error());
+  std::string id = *chosen;
   engine::SetStore store(config->backup_root);
   auto info = store.find(id);
   if (!info) return report_error(console, info.error());

@@ -1,5 +1,6 @@
 #include "cli/common.hpp"
 
+#include "engine/rollback.hpp"
 #include "util/log.hpp"
 
 namespace gate::cli {
@@ -11,6 +12,12 @@ std::optional<config::PipelineConfig> load_config(const Args& args, Console& con
     return std::nullopt;
   }
   return std::move(*config);
+}
+
+util::Result<std::string> chosen_set(const Args& args, const config::PipelineConfig& config) {
+  if (!args.id.empty() && args.last) return util::fail(util::ErrorKind::usage, "give an ID or --last, not both");
+  if (!args.id.empty()) return args.id;
+  return engine::resolve_last_set(config);
 }
 
 int report_error(Console& console, const util::Error& error) {

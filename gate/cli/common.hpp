@@ -16,6 +16,9 @@ std::optional<config::PipelineConfig> load_config(const Args& args, Console& con
 // Prints an error line with its exit code's meaning; returns the code.
 int report_error(Console& console, const util::Error& error);
 
+// The set a command works on: the ID given, else --last (the record's set).
+util::Result<std::string> chosen_set(const Args& args, const config::PipelineConfig& config);
+
 nlohmann::json outcome_json(const engine::RunOutcome& outcome);
 
 } // namespace gate::cli

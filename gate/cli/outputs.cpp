@@ -17,12 +17,6 @@ namespace gate::cli {
 
 namespace {
 
-std::string host_name() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
 nlohmann::json alert_payload(const config::PipelineConfig& config, const engine::RunOutcome& o,
                              const std::string& command) {
   nlohmann::json p;
@@ -44,7 +38,7 @@ nlohmann::json alert_payload(const config::PipelineConfig& config, const engine:
     p["steps"].push_back({{"stage", s.stage}, {"step", s.step}, {"ok", s.ok}, {"summary", s.summary},
                           {"bytes", s.bytes}, {"duration_ms", s.duration_ms}});
   if (!o.rollback.is_null()) p["rollback"] = o.rollback;
-  p["host"] = host_name();
+  p["host"] = util::host_name();
   p["gate_version"] = engine::k_gate_version;
   p["timestamp"] = util::iso8601_utc(util::Clock::now());
   return p;

@@ -11,6 +11,7 @@
 #include "engine/version.hpp"
 #include "steps/verify.hpp"
 #include "util/cancel.hpp"
+#include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
@@ -24,12 +25,6 @@ namespace gate::engine {
 
 namespace {
 
-std::string host_name() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
 // Fills the outcome for a failure and picks its exit code.
 void set_failure(RunOutcome& out, const std::string& stage, const std::string& step, const util::Error& error) {
   out.ok = false;
@@ -40,6 +35,14 @@ void set_failure(RunOutcome& out, const std::string& stage, const std::string& s
   out.event = error.kind == util::ErrorKind::interrupted ? "interrupted" : "failure";
 }
 
+// The outcome of a command that failed before it started (bad plan, lock).
+RunOutcome failed_before_start(const util::Error& error) {
+  RunOutcome out;
+  set_failure(out, "", "", error);
+  out.verdict = "gate: " + error.message;
+  return out;
+}
+
 } // namespace
 
 Manifest base_manifest(const config::PipelineConfig& config) {
@@ -47,7 +50,7 @@ Manifest base_manifest(const config::PipelineConfig& config) {
   m.project = config.project;
   m.environment = config.environment;
   m.gate_version = k_gate_version;
-  m.host = host_name();
+  m.host = util::host_name();
   m.git = read_git_info(config.git_dir ? *config.git_dir : std::filesystem::current_path());
   return m;
 }
@@ -57,11 +60,7 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
   auto run_start = std::chrono::steady_clock::now();
   auto plan = request.mode == RunMode::deploy ? build_pipeline_plan(config, request.only_stages)
                                               : build_backup_plan(config, request.targets);
-  if (!plan) {
-    set_failure(out, "", "", plan.error());
-    out.verdict = "gate: " + plan.error().message;
-    return out;
-  }
+  if (!plan) return failed_before_start(plan.error());
   SetStore store(config.backup_root);
   steps::RunContext ctx{config, store};
   ctx.dry_run = request.dry_run;
@@ -89,11 +88,7 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
         }
 
   auto lock = RootLock::acquire(config.backup_root, config.lock_wait, request.command_line);
-  if (!lock) {
-    set_failure(out, "", "", lock.error());
-    out.verdict = "gate: " + lock.error().message;
-    return out;
-  }
+  if (!lock) return failed_before_start(lock.error());
   if (auto recovered = store.recover_leftovers(); recovered)
     for (const auto& id : *recovered)
       util::log_warn("set '{}' was left unfinished by a gate that died; kept as .failed-{} for forensics", id, id);
@@ -240,11 +235,7 @@ RunOutcome check_pipeline(const config::PipelineConfig& config, Reporter& report
   RunOutcome out;
   auto start = std::chrono::steady_clock::now();
   auto plan = build_pipeline_plan(config, {});
-  if (!plan) {
-    set_failure(out, "", "", plan.error());
-    out.verdict = "gate: " + plan.error().message;
-    return out;
-  }
+  if (!plan) return failed_before_start(plan.error());
   SetStore store(config.backup_root);
   steps::RunContext ctx{config, store};
   ctx.dry_run = true;

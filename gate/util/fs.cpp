@@ -133,6 +133,12 @@ Result<uint64_t> tree_bytes(const fs::path& root) {
   return total;
 }
 
+std::string host_name() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
 bool is_empty_dir(const fs::path& path) {
   std::error_code ec;
   return fs::is_directory(path, ec) && fs::is_empty(path, ec);

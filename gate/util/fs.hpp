@@ -46,6 +46,9 @@ Result<uint64_t> free_bytes(const fs::path& path);
 // Sum of the sizes of regular files under `root` (not following symlinks).
 Result<uint64_t> tree_bytes(const fs::path& root);
 
+// This machine's host name (manifests, alerts, scratch-database owners).
+std::string host_name();
+
 // True when `path` is a directory containing no entries.
 bool is_empty_dir(const fs::path& path);
 
