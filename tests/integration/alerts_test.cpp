@@ -204,3 +204,14 @@ TEST(Alerts, HttpsVerifiesTheServerAndAcceptsACustomCa) {
   server.stop();
   thread.join();
 }
+
+// The GitHub action and workflow checked by action-validator and actionlint,
+// the action's steps run as a runner would, and the GitLab template run by
+// gitlab-ci-local against this gate and a throwaway PostgreSQL: a good
+// pipeline passes, a failing check blocks the deploy, rollback restores.
+TEST(CiTemplates, ValidatorsAcceptThemAndAFailingGateBlocksTheDeploy) {
+  auto r = run({(source_dir() / "ci" / "check-ci-templates").string(), gate_binary()}, source_dir());
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("all 9 checks passed"));
+  EXPECT_THAT(r.all(), HasSubstr("a failing check fails gate:pre-deploy and deploy never runs"));
+}
