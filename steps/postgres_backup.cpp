@@ -94,7 +94,7 @@ std::function<void(uint64_t)> progress_fn(DumpContext& dc) {
 util::Result<engine::Artifact> dump_stream(DumpContext& dc, const std::string& format, util::ProcessSpec spec,
                                            Compression compression, const std::string& path,
                                            std::vector<std::string> restore) {
-  util::CodecOptions codec{codec_of(compression), 0, 0};
+  util::CodecOptions codec{codec_of(compression), 0, dc.ctx.compression_threads};
   auto start = std::chrono::steady_clock::now();
   auto written = util::command_to_file(spec, dc.set.dir() / path, codec, progress_fn(dc));
   if (!written) return std::unexpected(written.error().with_context(dc.pg.describe() + ": " + format + " dump"));
@@ -204,7 +204,7 @@ util::Result<engine::Artifact> dump_csv(DumpContext& dc) {
   nlohmann::json exports = nlohmann::json::array();
   uint64_t done = 0;
   auto start = std::chrono::steady_clock::now();
-  util::CodecOptions codec{codec_of(t.compression), 0, 0};
+  util::CodecOptions codec{codec_of(t.compression), 0, dc.ctx.compression_threads};
   std::vector<std::string> restore = {"# each table, into an existing (empty) table of the same name:"};
   for (const auto& table : dc.facts.tables) {
     if (table.partitioned) continue; // its partitions are exported one by one

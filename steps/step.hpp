@@ -49,6 +49,10 @@ struct RunContext {
   // Progress of the running step: bytes done and expected (0: unknown).
   std::function<void(const std::string& step, uint64_t done, uint64_t total)> progress;
   bool dry_run = false;
+  // Compression threads each stream may use: the cores shared among the
+  // steps running at once (a parallel stage sets it), so the whole run uses
+  // about one thread per core and memory stays bounded.
+  int compression_threads = 0; // 0: one per core
 };
 
 class Step {

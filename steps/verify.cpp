@@ -32,7 +32,23 @@ std::string VerifyStep::plan(const RunContext&) const {
 
 util::Result<StepResult> VerifyStep::run(RunContext& ctx) {
   if (!ctx.set) return failed("there is no backup set to verify: no backup step ran before this verify step");
-  return verify_set(ctx, *ctx.set, false);
+  return verify_set(ctx, *ctx.set, m_skip_verified);
+}
+
+std::string VerifiedBackupStep::plan(const RunContext& ctx) const {
+  return m_backup->plan(ctx) + fmt::format("; then read it back ({})", to_string(m_level));
+}
+
+util::Result<StepResult> VerifiedBackupStep::run(RunContext& ctx) {
+  TRY_ASSIGN(StepResult backup, m_backup->run(ctx));
+  if (backup.outcome == Outcome::failed || !ctx.set) return backup;
+  for (const auto& target : m_backup->targets()) {
+    VerifyStep verify(target, m_level);
+    TRY_ASSIGN(StepResult verified, verify.verify_set(ctx, *ctx.set, true));
+    if (verified.outcome == Outcome::failed) return verified;
+  }
+  backup.summary += "; verified";
+  return backup;
 }
 
 util::Result<StepResult> VerifyStep::verify_set(RunContext& ctx, engine::SetHandle& set, bool only_unverified) {
@@ -49,6 +65,7 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext& ctx, engine::SetHand
     if (m_target != "all") return failed("the set holds no backup of '" + m_target + "'");
     return failed("the set holds no backups to verify");
   }
+  if (todo.empty()) return passed("every backup was already verified as it was written");
 
   // Artifacts are independent: verify them side by side, one per core
   // (a database read back by pg_restore while a volume is read by libarchive).

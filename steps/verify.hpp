@@ -10,7 +10,11 @@ namespace gate::steps {
 
 class VerifyStep : public Step {
 public:
-  VerifyStep(std::string target, engine::VerifyLevel level) : m_target(std::move(target)), m_level(level) {}
+  // With `skip_verified`, artifacts that already passed a verification (the
+  // default pipeline verifies each backup as soon as it is written) are
+  // not read again.
+  VerifyStep(std::string target, engine::VerifyLevel level, bool skip_verified = false)
+      : m_target(std::move(target)), m_level(level), m_skip_verified(skip_verified) {}
   std::string label() const override;
   StepCategory category() const override { return StepCategory::verify; }
   util::Result<void> check(const RunContext& ctx) const override;
@@ -23,6 +27,26 @@ public:
 
 private:
   std::string m_target; // "all" or a target name
+  engine::VerifyLevel m_level;
+  bool m_skip_verified = false;
+};
+
+// A backup step followed at once by the verification of what it wrote: in a
+// parallel stage the read-back of a small target overlaps the backup of a
+// large one instead of waiting for it.
+class VerifiedBackupStep : public Step {
+public:
+  VerifiedBackupStep(std::unique_ptr<Step> backup, engine::VerifyLevel level)
+      : m_backup(std::move(backup)), m_level(level) {}
+  std::string label() const override { return m_backup->label(); }
+  StepCategory category() const override { return StepCategory::backup; }
+  util::Result<void> check(const RunContext& ctx) const override { return m_backup->check(ctx); }
+  util::Result<StepResult> run(RunContext& ctx) override;
+  std::string plan(const RunContext& ctx) const override;
+  std::vector<std::string> targets() const override { return m_backup->targets(); }
+
+private:
+  std::unique_ptr<Step> m_backup;
   engine::VerifyLevel m_level;
 };
 

@@ -93,6 +93,7 @@ util::Result<StepResult> VolumeBackupStep::run(RunContext& ctx) {
   uint64_t expected = util::tree_bytes(source.path).value_or(0);
   util::TarCreateOptions options;
   options.codec = volume_codec(m_target);
+  options.codec.threads = ctx.compression_threads;
   options.exclude = m_target.exclude;
   std::string step = label();
   options.progress = [&](uint64_t done) {

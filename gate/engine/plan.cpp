@@ -17,18 +17,20 @@ PlannedStage default_preflight() {
   return s;
 }
 
+// Every target at once, each read back as soon as it is written.
 util::Result<PlannedStage> backup_stage(const config::PipelineConfig& config, const std::vector<std::string>& targets) {
   PlannedStage s{"backup", true, {}};
   for (const auto& t : targets) {
     TRY_ASSIGN(auto step, steps::make_backup_step(t, config));
-    s.steps.push_back(std::move(step));
+    s.steps.push_back(std::make_unique<steps::VerifiedBackupStep>(std::move(step), VerifyLevel::full));
   }
   return s;
 }
 
+// Whatever is not verified yet (nothing, normally) is read back here.
 PlannedStage verify_stage() {
   PlannedStage s{"verify", false, {}};
-  s.steps.push_back(std::make_unique<steps::VerifyStep>("all", VerifyLevel::full));
+  s.steps.push_back(std::make_unique<steps::VerifyStep>("all", VerifyLevel::full, true));
   return s;
 }
 

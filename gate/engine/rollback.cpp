@@ -86,8 +86,9 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
   std::vector<config::VolumeTarget> vols;
   dbs.reserve(items.size());
   vols.reserve(items.size());
+  std::vector<std::unique_ptr<steps::Step>> snapshot_steps;
+  std::vector<std::string> names;
   for (auto& item : items) {
-    std::unique_ptr<steps::Step> step;
     if (item.database) {
       config::DatabaseTarget t = *item.db;
       t.formats = {config::DumpFormat::custom};
@@ -96,7 +97,7 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
       t.min_size = 0;
       t.max_shrink.reset();
       dbs.push_back(t);
-      step = std::make_unique<steps::PostgresBackupStep>(dbs.back());
+      snapshot_steps.push_back(std::make_unique<steps::PostgresBackupStep>(dbs.back()));
     } else {
       std::error_code ec;
       if (!fs::exists(item.dest, ec)) continue; // nothing there to lose
@@ -108,27 +109,43 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
       t.exclude.clear();
       t.quiesce = config::Quiesce::none;
       vols.push_back(t);
-      step = std::make_unique<steps::VolumeBackupStep>(vols.back());
+      snapshot_steps.push_back(std::make_unique<steps::VolumeBackupStep>(vols.back()));
     }
-    reporter.step_started("safety snapshot", step->label());
-    auto start = std::chrono::steady_clock::now();
-    auto r = step->run(ctx);
-    StepReport report{"safety snapshot", step->label()};
-    report.duration_ms = util::elapsed_ms(start);
-    if (util::cancel_requested() || (!r && r.error().kind == util::ErrorKind::interrupted)) {
-      pending->discard();
-      return util::fail(util::ErrorKind::interrupted, "interrupted during the safety snapshot");
-    }
-    if (!r || r->outcome == steps::Outcome::failed) {
-      report.ok = false;
-      report.summary = r ? r->reason : r.error().message;
-      reporter.step_finished(report);
-      pending->mark_failed(report.summary);
-      return util::fail("the safety snapshot of '" + item.target + "' failed: " + report.summary);
-    }
-    report.summary = r->summary;
-    report.bytes = r->bytes;
+    names.push_back(item.target);
+  }
+  // Every target at once, as a backup stage would.
+  std::vector<util::Result<steps::StepResult>> results(snapshot_steps.size(), steps::StepResult{});
+  std::vector<long long> ms(snapshot_steps.size());
+  ctx.compression_threads =
+      static_cast<int>(std::max<size_t>(1, std::max(1u, std::thread::hardware_concurrency()) / std::max<size_t>(1, snapshot_steps.size())));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < snapshot_steps.size(); ++i) {
+    reporter.step_started("safety snapshot", snapshot_steps[i]->label());
+    threads.emplace_back([&, i] {
+      auto start = std::chrono::steady_clock::now();
+      results[i] = snapshot_steps[i]->run(ctx);
+      ms[i] = util::elapsed_ms(start);
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (util::cancel_requested()) {
+    pending->discard();
+    return util::fail(util::ErrorKind::interrupted, "interrupted during the safety snapshot");
+  }
+  std::optional<std::string> problem;
+  for (size_t i = 0; i < snapshot_steps.size(); ++i) {
+    auto& r = results[i];
+    StepReport report{"safety snapshot", snapshot_steps[i]->label()};
+    report.duration_ms = ms[i];
+    report.ok = r && r->outcome == steps::Outcome::passed;
+    report.summary = !r ? r.error().message : report.ok ? r->summary : r->reason;
+    report.bytes = r && report.ok ? r->bytes : 0;
     reporter.step_finished(report);
+    if (!report.ok && !problem) problem = "the safety snapshot of '" + names[i] + "' failed: " + report.summary;
+  }
+  if (problem) {
+    pending->mark_failed(*problem);
+    return util::fail(*problem);
   }
   steps::VerifyStep verify("all", VerifyLevel::quick);
   if (pending->manifest().artifacts.empty()) {

@@ -47,6 +47,8 @@ StagesResult run_stages(Plan& plan, steps::RunContext& ctx, Reporter& reporter,
     std::vector<StepRun> runs(stage.steps.size());
     for (const auto& step : stage.steps) reporter.step_started(stage.name, step->label());
     bool concurrent = stage.parallel && stage.steps.size() > 1;
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    ctx.compression_threads = static_cast<int>(std::max<size_t>(1, cores / (concurrent ? stage.steps.size() : 1)));
     if (concurrent) {
       std::vector<std::thread> threads;
       for (size_t i = 0; i < stage.steps.size(); ++i)

@@ -20,7 +20,7 @@ const char* codec_suffix(Codec codec);
 
 struct CodecOptions {
   Codec codec = Codec::zstd;
-  int level = 0;   // 0: a fast default (zstd 3, gzip 6)
+  int level = 0;   // 0: a fast default (zstd 1, gzip 6)
   int threads = 0; // zstd worker threads; 0: one per core
 };
 
