@@ -28,6 +28,12 @@ install_packages() {
   fi
 }
 
+# Node.js and npm run the CI-template validators (ci/check-ci-templates).
+install_node() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && return 0
+  install_packages nodejs npm
+}
+
 build_gate() {
   cmake -S "$GATE_ROOT" -B "$GATE_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$GATE_BUILD" -j "$(nproc)" "$@"

@@ -36,7 +36,7 @@ bool send_webhook(const config::AlertConfig& alert, const std::string& body) {
   options.timeout = alert.timeout;
   options.ca_file = alert.ca_file;
   auto client = util::HttpClient::for_url(alert.webhook, options);
-  std::string where = util::sanitize_url(alert.webhook);
+  std::string where = util::describe_endpoint(alert.webhook);
   if (!client) {
     util::log_warn("alert to {} not sent: {}", where, client.error().message);
     return false;

@@ -1,6 +1,7 @@
 #include "steps/container_engine.hpp"
 
 #include "util/log.hpp"
+#include "util/redact.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -221,7 +222,9 @@ nlohmann::json mask_container_secrets(nlohmann::json inspect) {
       if (!e.is_string()) continue;
       std::string s = e.get<std::string>();
       size_t eq = s.find('=');
-      if (eq != std::string::npos && secret_name(s.substr(0, eq))) e = s.substr(0, eq) + "=***";
+      if (eq == std::string::npos) continue;
+      if (secret_name(s.substr(0, eq))) e = s.substr(0, eq) + "=***";
+      else e = s.substr(0, eq + 1) + util::sanitize_url(s.substr(eq + 1)); // postgres://user:pw@... in DATABASE_URL
     }
   }
   return inspect;

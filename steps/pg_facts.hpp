@@ -31,6 +31,7 @@ struct DatabaseFacts {
   std::string role;
   std::vector<std::pair<std::string, std::string>> extensions; // name, version
   std::vector<TableFacts> tables;
+  std::vector<std::pair<std::string, bool>> views; // schema.name, materialized
 };
 
 // True when `schema.name` is selected by the target's tables/exclude_tables

@@ -2,6 +2,7 @@
 
 #include "steps/pg_facts.hpp"
 #include "steps/pg_target.hpp"
+#include "steps/postgres_verify.hpp"
 #include "util/command_stream.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -57,6 +58,12 @@ struct DumpContext {
   RunContext& ctx;
   std::string step;
   nlohmann::json base_details;
+  bool read_back = false; // read custom dumps back while pg_dump writes them
+  struct Early {
+    util::Result<CustomReadBack> read = CustomReadBack{};
+    long long ms = 0;
+  };
+  std::map<std::string, Early> read_backs; // by artifact path
 };
 
 util::ProcessSpec pg_dump_spec(const DumpContext& dc, std::vector<std::string> extra) {
@@ -96,7 +103,21 @@ util::Result<engine::Artifact> dump_stream(DumpContext& dc, const std::string& f
                                            std::vector<std::string> restore) {
   util::CodecOptions codec{codec_of(compression), 0, dc.ctx.compression_threads};
   auto start = std::chrono::steady_clock::now();
-  auto written = util::command_to_file(spec, dc.set.dir() / path, codec, progress_fn(dc));
+  // A custom dump is read back by pg_restore while pg_dump still writes it.
+  util::GrowthSignal growth;
+  std::thread reader;
+  bool follow = dc.read_back && format == "custom";
+  DumpContext::Early early;
+  if (follow)
+    reader = std::thread([&] {
+      auto read_start = std::chrono::steady_clock::now();
+      early.read = read_back_custom(dc.set.dir() / path, dc.tools, nullptr, &growth);
+      early.ms = util::elapsed_ms(read_start);
+    });
+  auto written = util::command_to_file(spec, dc.set.dir() / path, codec, progress_fn(dc), follow ? &growth : nullptr);
+  growth.finish(written.has_value());
+  if (reader.joinable()) reader.join();
+  if (follow && written) dc.read_backs[path] = early;
   if (!written) return std::unexpected(written.error().with_context(dc.pg.describe() + ": " + format + " dump"));
   engine::Artifact a = new_artifact(dc, format, compression, path);
   a.files.push_back({path, written->bytes, written->sha256});
@@ -296,6 +317,7 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   TRY(util::make_dirs(set->dir() / "databases", 0700));
   TRY_ASSIGN(auto auth, ChildAuth::create(pg.conninfo()));
   DumpContext dc{pg, tools, auth, snapshot, early, *set, ctx, label(), nlohmann::json::object()};
+  dc.read_back = m_read_back == ReadBack::while_writing;
   util::log_info("{}: {}, snapshot {}, pg_dump {} from {}", label(), pg.describe(), snapshot.id(), tools.version,
                  tools.bindir.string());
 
@@ -355,7 +377,28 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
       std::string shrink = shrink_violation(m_target, a, *ctx.previous);
       if (!shrink.empty()) problem = pg.describe() + ": " + shrink;
     }
+    std::string path = a.path;
+    engine::Artifact stored = a;
     set->add_artifact(std::move(a));
+    if (auto it = dc.read_backs.find(path); it != dc.read_backs.end() && !problem) {
+      // The read-back happened while writing; the table of contents needs the counted tables.
+      auto& early_read = it->second.read;
+      if (!early_read && early_read.error().kind == util::ErrorKind::interrupted) return std::unexpected(early_read.error());
+      Finding f = !early_read ? finding_failed(early_read.error().message) : early_read->finding;
+      if (f.ok && early_read->sha256 != stored.files.front().sha256)
+        f = finding_failed(fmt::format("'{}' read back with sha256 {}, written with {}", path, early_read->sha256,
+                                       stored.files.front().sha256));
+      if (f.ok) TRY_ASSIGN(f, check_custom_toc(stored, set->dir(), tools));
+      engine::Verification v;
+      v.artifact = path;
+      v.level = engine::VerifyLevel::full;
+      v.ok = f.ok;
+      v.reason = f.ok ? f.note + " (read back while written)" : f.reason;
+      v.duration_ms = it->second.ms;
+      v.at = util::iso8601_utc(util::Clock::now());
+      set->add_verification(v);
+      if (!f.ok) problem = fmt::format("{} (full): {}", path, f.reason);
+    }
   }
   if (problem) return failed(*problem);
   int64_t rows = 0;

@@ -10,7 +10,8 @@ namespace gate::steps {
 
 class PostgresBackupStep : public Step {
 public:
-  explicit PostgresBackupStep(const config::DatabaseTarget& target) : m_target(target) {}
+  explicit PostgresBackupStep(const config::DatabaseTarget& target, ReadBack read_back = ReadBack::later)
+      : m_target(target), m_read_back(read_back) {}
   std::string label() const override { return "backup " + m_target.name; }
   StepCategory category() const override { return StepCategory::backup; }
   util::Result<void> check(const RunContext& ctx) const override;
@@ -20,6 +21,7 @@ public:
 
 private:
   const config::DatabaseTarget& m_target;
+  ReadBack m_read_back;
 };
 
 // Fails when the dump or a table shrank more than the target's max_shrink

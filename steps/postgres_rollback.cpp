@@ -32,16 +32,34 @@ std::vector<const engine::Artifact*> restore_candidates(const engine::Manifest& 
 
 namespace {
 
-std::vector<std::string> extra_tables(util::PgConnection& conn, const engine::Artifact& a) {
-  std::vector<std::string> out;
+struct ExtraRelations {
+  std::vector<std::string> tables;
+  std::vector<std::pair<std::string, bool>> views; // they would block dropping the tables they read
+};
+
+// What exists now but not in the backup (nothing for a backup limited by
+// tables/exclude_tables, or views for a manifest that did not record them).
+ExtraRelations extra_relations(util::PgConnection& conn, const engine::Artifact& a) {
+  ExtraRelations out;
   if (a.details.value("filtered", false)) return out; // a partial backup leaves other tables alone
   std::set<std::string> in_backup;
   for (const auto& t : tables_from_json(a.details)) in_backup.insert(t.qualified());
   auto now = read_database_facts(conn, {}, {}, false);
   if (!now) return out;
   for (const auto& t : now->tables)
-    if (!in_backup.count(t.qualified())) out.push_back(t.qualified());
+    if (!in_backup.count(t.qualified())) out.tables.push_back(t.qualified());
+  if (a.details.contains("views")) {
+    std::set<std::string> views_in_backup;
+    for (const auto& v : a.details["views"]) views_in_backup.insert(v.get<std::string>());
+    for (const auto& v : now->views)
+      if (!views_in_backup.count(v.first)) out.views.push_back(v);
+  }
   return out;
+}
+
+std::string quoted_relation(util::PgConnection& conn, const std::string& qualified) {
+  size_t dot = qualified.find('.');
+  return conn.quote_identifier(qualified.substr(0, dot)) + "." + conn.quote_identifier(qualified.substr(dot + 1));
 }
 
 // Statements run before the dump's own: block new connections (CONNECTION
@@ -64,11 +82,12 @@ DO $gate$ DECLARE p int; BEGIN
 END $gate$;
 BEGIN;
 )SQL";
-  for (const auto& qualified : extra_tables(conn, a)) {
-    size_t dot = qualified.find('.');
-    sql += "DROP TABLE IF EXISTS " + conn.quote_identifier(qualified.substr(0, dot)) + "." +
-           conn.quote_identifier(qualified.substr(dot + 1)) + " CASCADE;\n";
-  }
+  auto extra = extra_relations(conn, a);
+  // Views first (a view created since the backup on a table in it would stop the dump's DROP TABLE).
+  for (const auto& [v, materialized] : extra.views)
+    sql += std::string(materialized ? "DROP MATERIALIZED VIEW IF EXISTS " : "DROP VIEW IF EXISTS ") +
+           quoted_relation(conn, v) + " CASCADE;\n";
+  for (const auto& t : extra.tables) sql += "DROP TABLE IF EXISTS " + quoted_relation(conn, t) + " CASCADE;\n";
   return sql;
 }
 
@@ -263,7 +282,10 @@ util::Result<std::vector<std::string>> tables_created_since(const config::Pipeli
                                                             const engine::Artifact& artifact) {
   TRY_ASSIGN(auto pg, PgTarget::open(config, target));
   TRY_ASSIGN(auto conn, pg.connect("rollback plan"));
-  return extra_tables(*conn, artifact);
+  auto extra = extra_relations(*conn, artifact);
+  std::vector<std::string> out = extra.tables;
+  for (const auto& [v, materialized] : extra.views) out.push_back(v + (materialized ? " (materialized view)" : " (view)"));
+  return out;
 }
 
 util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfig& config,

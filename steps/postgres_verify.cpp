@@ -115,47 +115,12 @@ std::set<std::string> toc_tables(const std::string& listing) {
 util::Result<Finding> verify_custom(const engine::Artifact& a, const fs::path& set_dir, const PgTools& tools,
                                     const util::ProgressFn& progress) {
   const auto& file = a.files.front();
-  // Every block read and decompressed: pg_restore --list alone misses truncation.
-  util::ProcessSpec spec;
-  spec.argv = {tools.tool("pg_restore").string(), "--file=/dev/null"};
-  spec.log_prefix = "pg_restore: ";
-  auto fed_or = util::file_to_command(set_dir / file.path, spec, progress);
-  if (!fed_or) {
-    if (fed_or.error().kind == util::ErrorKind::interrupted) return std::unexpected(fed_or.error());
-    return finding_failed(fed_or.error().message); // a damaged file that cannot even be decompressed
-  }
-  auto& fed = *fed_or;
-  if (fed.file.sha256 != file.sha256)
+  TRY_ASSIGN(CustomReadBack read, read_back_custom(set_dir / file.path, tools, progress, nullptr));
+  if (!read.finding.ok) return read.finding;
+  if (read.sha256 != file.sha256)
     return finding_failed(fmt::format("'{}' fails its checksum: sha256 {} but the manifest says {}", file.path,
-                                      fed.file.sha256, file.sha256));
-  if (!fed.status.ok())
-    return finding_failed(fmt::format("pg_restore cannot read '{}' ({}): {}", file.path, fed.status.describe(),
-                                      fed.stderr_tail));
-  // The table of contents must name every table the snapshot listed.
-  util::UniqueFd toc(::memfd_create("gate-toc", MFD_CLOEXEC));
-  if (!toc) return util::fail("unable to create a memory file: " + util::errno_text(errno));
-  util::ProcessSpec list = spec;
-  list.argv = {tools.tool("pg_restore").string(), "--list"};
-  list.stdout_mode = util::StreamMode::fd;
-  list.stdout_fd = toc.get();
-  auto listed_or = util::file_to_command(set_dir / file.path, list, nullptr);
-  if (!listed_or) {
-    if (listed_or.error().kind == util::ErrorKind::interrupted) return std::unexpected(listed_or.error());
-    return finding_failed(listed_or.error().message);
-  }
-  auto& listed = *listed_or;
-  if (!listed.status.ok())
-    return finding_failed(fmt::format("pg_restore --list cannot read '{}': {}", file.path, listed.stderr_tail));
-  std::string listing;
-  ::lseek(toc.get(), 0, SEEK_SET);
-  char buf[65536];
-  for (ssize_t n; (n = ::read(toc.get(), buf, sizeof buf)) > 0;) listing.append(buf, static_cast<size_t>(n));
-  auto present = toc_tables(listing);
-  for (const auto& t : tables_from_json(a.details))
-    if (!t.partitioned && !present.count(t.qualified()))
-      return finding_failed(fmt::format("'{}' has no data for table {}", file.path, t.qualified()));
-  return finding_ok(fmt::format("{} read back by pg_restore, {} tables' data present", util::human_bytes(file.bytes),
-                                present.size()));
+                                      read.sha256, file.sha256));
+  return check_custom_toc(a, set_dir, tools);
 }
 
 util::Result<Finding> verify_directory(const engine::Artifact& a, const fs::path& set_dir, const PgTools& tools) {
@@ -265,6 +230,53 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
 }
 
 } // namespace
+
+util::Result<CustomReadBack> read_back_custom(const fs::path& path, const PgTools& tools,
+                                              const util::ProgressFn& progress, util::GrowthSignal* follow) {
+  // Every block read and decompressed: pg_restore --list alone misses truncation.
+  util::ProcessSpec spec;
+  spec.argv = {tools.tool("pg_restore").string(), "--file=/dev/null"};
+  spec.log_prefix = "pg_restore: ";
+  auto fed = util::file_to_command(path, spec, progress, follow);
+  if (!fed) {
+    if (fed.error().kind == util::ErrorKind::interrupted) return std::unexpected(fed.error());
+    return CustomReadBack{finding_failed(fed.error().message), {}}; // cannot even be decompressed
+  }
+  if (!fed->status.ok())
+    return CustomReadBack{finding_failed(fmt::format("pg_restore cannot read '{}' ({}): {}", path.filename().string(),
+                                                     fed->status.describe(), fed->stderr_tail)),
+                          fed->file.sha256};
+  return CustomReadBack{finding_ok(""), fed->file.sha256};
+}
+
+util::Result<Finding> check_custom_toc(const engine::Artifact& a, const fs::path& set_dir, const PgTools& tools) {
+  const auto& file = a.files.front();
+  // The table of contents must name every table the snapshot listed.
+  util::UniqueFd toc(::memfd_create("gate-toc", MFD_CLOEXEC));
+  if (!toc) return util::fail("unable to create a memory file: " + util::errno_text(errno));
+  util::ProcessSpec list;
+  list.argv = {tools.tool("pg_restore").string(), "--list"};
+  list.log_prefix = "pg_restore: ";
+  list.stdout_mode = util::StreamMode::fd;
+  list.stdout_fd = toc.get();
+  auto listed = util::file_to_command(set_dir / file.path, list, nullptr);
+  if (!listed) {
+    if (listed.error().kind == util::ErrorKind::interrupted) return std::unexpected(listed.error());
+    return finding_failed(listed.error().message);
+  }
+  if (!listed->status.ok())
+    return finding_failed(fmt::format("pg_restore --list cannot read '{}': {}", file.path, listed->stderr_tail));
+  std::string listing;
+  ::lseek(toc.get(), 0, SEEK_SET);
+  char buf[65536];
+  for (ssize_t n; (n = ::read(toc.get(), buf, sizeof buf)) > 0;) listing.append(buf, static_cast<size_t>(n));
+  auto present = toc_tables(listing);
+  for (const auto& t : tables_from_json(a.details))
+    if (!t.partitioned && !present.count(t.qualified()))
+      return finding_failed(fmt::format("'{}' has no data for table {}", file.path, t.qualified()));
+  return finding_ok(fmt::format("{} read back by pg_restore, {} tables' data present", util::human_bytes(file.bytes),
+                                present.size()));
+}
 
 util::Result<Finding> verify_database(const engine::Artifact& a, const fs::path& set_dir, engine::VerifyLevel level,
                                       const RunContext& ctx, const util::ProgressFn& progress) {

@@ -8,6 +8,8 @@
 
 #include "steps/step.hpp"
 #include "steps/verify_common.hpp"
+#include "steps/pg_tools.hpp"
+#include "util/growth.hpp"
 #include "util/tar.hpp"
 
 namespace gate::steps {
@@ -15,6 +17,20 @@ namespace gate::steps {
 util::Result<Finding> verify_database(const engine::Artifact& artifact, const std::filesystem::path& set_dir,
                                       engine::VerifyLevel level, const RunContext& ctx,
                                       const util::ProgressFn& progress);
+
+struct CustomReadBack {
+  Finding finding;    // pg_restore read every block (or why not)
+  std::string sha256; // of the file as read
+};
+
+// Reads a custom dump back through `pg_restore -f /dev/null`, hashing the
+// file; with `follow`, while pg_dump is still writing it.
+util::Result<CustomReadBack> read_back_custom(const std::filesystem::path& path, const PgTools& tools,
+                                              const util::ProgressFn& progress, util::GrowthSignal* follow);
+
+// The dump's table of contents holds data for every table in the manifest.
+util::Result<Finding> check_custom_toc(const engine::Artifact& artifact, const std::filesystem::path& set_dir,
+                                       const PgTools& tools);
 
 // The name of the scratch database for a set id: gate_verify_<id>.
 std::string scratch_database_name(const std::string& set_id);

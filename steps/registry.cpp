@@ -108,9 +108,10 @@ util::Result<Steps> make_steps(const config::StepSpec& spec, const config::Pipel
   return std::unexpected(first.error(message));
 }
 
-util::Result<std::unique_ptr<Step>> make_backup_step(const std::string& target, const config::PipelineConfig& config) {
-  if (const auto* d = config.find_database(target)) return std::make_unique<PostgresBackupStep>(*d);
-  if (const auto* v = config.find_volume(target)) return std::make_unique<VolumeBackupStep>(*v);
+util::Result<std::unique_ptr<Step>> make_backup_step(const std::string& target, const config::PipelineConfig& config,
+                                                     ReadBack read_back) {
+  if (const auto* d = config.find_database(target)) return std::make_unique<PostgresBackupStep>(*d, read_back);
+  if (const auto* v = config.find_volume(target)) return std::make_unique<VolumeBackupStep>(*v, read_back);
   std::string message = "unknown target '" + target + "'";
   if (auto guess = util::closest_match(target, config.target_names())) message += " (did you mean '" + *guess + "'?)";
   return util::fail(util::ErrorKind::config, message);

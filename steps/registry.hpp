@@ -20,7 +20,8 @@ using Steps = std::vector<std::unique_ptr<Step>>;
 util::Result<Steps> make_steps(const config::StepSpec& spec, const config::PipelineConfig& config);
 
 // The backup step for one target (database or volume).
-util::Result<std::unique_ptr<Step>> make_backup_step(const std::string& target, const config::PipelineConfig& config);
+util::Result<std::unique_ptr<Step>> make_backup_step(const std::string& target, const config::PipelineConfig& config,
+                                                     ReadBack read_back = ReadBack::later);
 
 // Verifies one artifact at `level` with the function its kind registers.
 util::Result<Finding> verify_artifact(const engine::Artifact& artifact, const std::filesystem::path& set_dir,

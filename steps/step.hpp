@@ -18,6 +18,11 @@ namespace gate::steps {
 
 enum class Outcome { passed, failed };
 
+// When a backup step reads what it wrote back: in a verify step later, or
+// while writing (a reader follows the file, so the read-back costs almost no
+// extra time; the default pipeline does this).
+enum class ReadBack { later, while_writing };
+
 // What the runner must know about a step to order the run around it.
 enum class StepCategory { check, backup, verify, record, exec };
 

@@ -1,6 +1,7 @@
 #include "steps/volume_backup.hpp"
 
 #include "steps/quiesce.hpp"
+#include "steps/volume_verify.hpp"
 #include "steps/volume_source.hpp"
 #include "util/sha256.hpp"
 #include "util/fs.hpp"
@@ -10,6 +11,7 @@
 #include "util/time.hpp"
 
 #include <fmt/format.h>
+#include <thread>
 
 namespace gate::steps {
 
@@ -107,7 +109,22 @@ util::Result<StepResult> VolumeBackupStep::run(RunContext& ctx) {
     quiet = std::move(*q);
   }
   util::log_info("{}: archiving '{}' into {}", step, source.path.string(), relative);
+  // Reading the archive back while it is written: libarchive follows the file.
+  util::GrowthSignal growth;
+  std::optional<util::Result<util::TarStats>> read;
+  long long read_ms = 0;
+  std::thread reader;
+  if (m_read_back == ReadBack::while_writing) {
+    options.growth = &growth;
+    reader = std::thread([&] {
+      auto read_start = std::chrono::steady_clock::now();
+      read = util::tar_read(archive, nullptr, &growth);
+      read_ms = util::elapsed_ms(read_start);
+    });
+  }
   auto stats = util::tar_create(source.path, archive, options);
+  growth.finish(stats.has_value()); // also when the archive was never created
+  if (reader.joinable()) reader.join();
   std::optional<util::Error> resume_error;
   nlohmann::json stopped = nlohmann::json::array();
   if (quiet) {
@@ -138,6 +155,18 @@ util::Result<StepResult> VolumeBackupStep::run(RunContext& ctx) {
   d["restore"] = plain_restore(m_target, source.path.string(), relative);
   d["containers_stopped"] = stopped;
   set->add_artifact(artifact);
+  if (read && !(!*read && read->error().kind == util::ErrorKind::interrupted)) {
+    Finding f = *read ? compare_volume_read(artifact, **read) : finding_failed(read->error().message);
+    engine::Verification v;
+    v.artifact = relative;
+    v.level = engine::VerifyLevel::full;
+    v.ok = f.ok;
+    v.reason = f.ok ? f.note + " (read back while written)" : f.reason;
+    v.duration_ms = read_ms;
+    v.at = util::iso8601_utc(util::Clock::now());
+    set->add_verification(v);
+    if (!f.ok) return failed(fmt::format("{} (full): {}", relative, f.reason));
+  }
   if (resume_error)
     return failed("volume '" + m_target.name + "' was archived, but containers did not come back: " +
                   resume_error->message);

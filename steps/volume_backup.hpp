@@ -9,7 +9,8 @@ namespace gate::steps {
 
 class VolumeBackupStep : public Step {
 public:
-  explicit VolumeBackupStep(const config::VolumeTarget& target) : m_target(target) {}
+  explicit VolumeBackupStep(const config::VolumeTarget& target, ReadBack read_back = ReadBack::later)
+      : m_target(target), m_read_back(read_back) {}
   std::string label() const override { return "backup " + m_target.name; }
   StepCategory category() const override { return StepCategory::backup; }
   util::Result<void> check(const RunContext& ctx) const override;
@@ -19,6 +20,7 @@ public:
 
 private:
   const config::VolumeTarget& m_target;
+  ReadBack m_read_back;
 };
 
 // The archive's file name inside a set: "volumes/NAME.tar.zst".

@@ -17,18 +17,23 @@ util::Result<Finding> verify_volume(const engine::Artifact& artifact, const std:
     if (stats.error().kind == util::ErrorKind::interrupted) return std::unexpected(stats.error());
     return finding_failed(stats.error().message);
   }
-  if (stats->sha256 != file.sha256)
+  return compare_volume_read(artifact, *stats);
+}
+
+Finding compare_volume_read(const engine::Artifact& artifact, const util::TarStats& read) {
+  const auto& file = artifact.files.front();
+  if (read.sha256 != file.sha256)
     return finding_failed(fmt::format("'{}' fails its checksum: sha256 {} but the manifest says {}", file.path,
-                                      stats->sha256, file.sha256));
+                                      read.sha256, file.sha256));
   uint64_t entries = artifact.details.value("entries", uint64_t{0});
   uint64_t bytes = artifact.details.value("content_bytes", uint64_t{0});
-  if (stats->entries != entries)
-    return finding_failed(fmt::format("'{}' holds {} entries, the manifest says {}", file.path, stats->entries, entries));
-  if (stats->content_bytes != bytes)
+  if (read.entries != entries)
+    return finding_failed(fmt::format("'{}' holds {} entries, the manifest says {}", file.path, read.entries, entries));
+  if (read.content_bytes != bytes)
     return finding_failed(
-        fmt::format("'{}' holds {} bytes of file data, the manifest says {}", file.path, stats->content_bytes, bytes));
-  return finding_ok(fmt::format("{} entries and {} read back, checksum matches", stats->entries,
-                                util::human_bytes(stats->content_bytes)));
+        fmt::format("'{}' holds {} bytes of file data, the manifest says {}", file.path, read.content_bytes, bytes));
+  return finding_ok(fmt::format("{} entries and {} read back, checksum matches", read.entries,
+                                util::human_bytes(read.content_bytes)));
 }
 
 } // namespace gate::steps

@@ -52,7 +52,7 @@ int rollback_command(Args& args, Console& console) {
     return answer == "yes";
   };
   engine::RunOutcome outcome = engine::rollback(*config, request, console);
-  if (!args.dry_run) publish_outcome(*config, args, outcome, "rollback");
+  if (!args.dry_run) publish_outcome(*config, args, outcome, "rollback", console);
   console.verdict(outcome.ok, outcome.verdict, outcome_json(outcome));
   return outcome.exit_code;
 }

@@ -32,7 +32,7 @@ int run_mode(Args& args, Console& console, engine::RunMode mode) {
   request.dry_run = args.dry_run;
   request.command_line = args.command_line;
   engine::RunOutcome outcome = engine::run_pipeline(*config, request, console);
-  if (!args.dry_run) publish_outcome(*config, args, outcome, mode == engine::RunMode::deploy ? "run" : "backup");
+  if (!args.dry_run) publish_outcome(*config, args, outcome, mode == engine::RunMode::deploy ? "run" : "backup", console);
   console.verdict(outcome.ok, outcome.verdict, outcome_json(outcome));
   return outcome.exit_code;
 }

@@ -64,6 +64,14 @@ void Console::json(const nlohmann::json& doc) {
   std::fflush(stdout);
 }
 
+void Console::workflow_command(const std::string& line) {
+  std::lock_guard lock(m_mutex);
+  clear_progress_locked();
+  std::string out = util::redact(line) + "\n";
+  std::fputs(out.c_str(), m_options.json ? stderr : stdout);
+  std::fflush(m_options.json ? stderr : stdout);
+}
+
 void Console::verdict(bool ok, const std::string& line, const nlohmann::json& result) {
   if (m_options.json) {
     nlohmann::json r = result;

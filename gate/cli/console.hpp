@@ -35,6 +35,9 @@ public:
   void verdict(bool ok, const std::string& line, const nlohmann::json& result);
   // A JSON document on stdout (--json output of list/show...).
   void json(const nlohmann::json& doc);
+  // A CI workflow command (GitHub's ::error::): stdout, or stderr with --json
+  // so that stdout stays JSON lines.
+  void workflow_command(const std::string& line);
 
   void stage_started(const std::string& stage, size_t steps, bool parallel) override;
   void step_started(const std::string& stage, const std::string& step) override;

@@ -101,7 +101,7 @@ void append_file(const char* path, const std::string& text) {
   ::close(fd);
 }
 
-void github_outputs(const engine::RunOutcome& o, const std::string& command) {
+void github_outputs(const engine::RunOutcome& o, const std::string& command, Console& console) {
   const char* actions = std::getenv("GITHUB_ACTIONS");
   if (!actions || std::string(actions) != "true") return;
   if (!o.ok) {
@@ -109,8 +109,7 @@ void github_outputs(const engine::RunOutcome& o, const std::string& command) {
     std::string line = util::redact(o.verdict);
     for (auto& c : line)
       if (c == '\n' || c == '\r') c = ' ';
-    std::printf("::error title=gate %s::%s\n", command.c_str(), line.c_str());
-    std::fflush(stdout);
+    console.workflow_command("::error title=gate " + command + "::" + line);
   }
   if (const char* summary = std::getenv("GITHUB_STEP_SUMMARY"); summary && *summary) {
     std::string md = fmt::format("### gate {}: {}\n\n{}\n\n| stage | step | result | time | summary |\n|---|---|---|---|---|\n",
@@ -142,8 +141,17 @@ void write_dotenv(const std::string& path, const engine::RunOutcome& o) {
 // success time survives failed runs: it is read back from the previous file.
 void write_metrics(const config::PipelineConfig& config, const engine::RunOutcome& o, const std::string& command) {
   if (config.metrics_file.empty()) return;
-  std::string labels = fmt::format("project=\"{}\",environment=\"{}\",command=\"{}\"", config.project,
-                                   config.environment, command);
+  auto label = [](const std::string& v) { // Prometheus label values escape backslashes, quotes and newlines
+    std::string out;
+    for (char c : v) {
+      if (c == '\\' || c == '"') out.push_back('\\');
+      if (c == '\n') out += "\\n";
+      else out.push_back(c);
+    }
+    return out;
+  };
+  std::string labels = fmt::format("project=\"{}\",environment=\"{}\",command=\"{}\"", label(config.project),
+                                   label(config.environment), command);
   long long now = std::chrono::duration_cast<std::chrono::seconds>(util::Clock::now().time_since_epoch()).count();
   std::string last_success = "0";
   if (o.ok) last_success = std::to_string(now);
@@ -169,10 +177,10 @@ void write_metrics(const config::PipelineConfig& config, const engine::RunOutcom
 } // namespace
 
 void publish_outcome(const config::PipelineConfig& config, const Args& args, const engine::RunOutcome& outcome,
-                     const std::string& command) {
+                     const std::string& command, Console& console) {
   if (!args.junit.empty()) write_junit(args.junit, outcome, command);
   if (!args.dotenv.empty()) write_dotenv(args.dotenv, outcome);
-  github_outputs(outcome, command);
+  github_outputs(outcome, command, console);
   write_metrics(config, outcome, command);
   std::string event = command == "rollback" ? "rollback" : outcome.event;
   nlohmann::json payload = alert_payload(config, outcome, command);

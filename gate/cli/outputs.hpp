@@ -11,6 +11,6 @@
 namespace gate::cli {
 
 void publish_outcome(const config::PipelineConfig& config, const Args& args, const engine::RunOutcome& outcome,
-                     const std::string& command);
+                     const std::string& command, Console& console);
 
 } // namespace gate::cli

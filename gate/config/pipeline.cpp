@@ -213,6 +213,10 @@ Result<AlertConfig> parse_alert(const Node& node, const std::filesystem::path& b
     if (a.webhook.rfind("http://", 0) != 0 && a.webhook.rfind("https://", 0) != 0)
       return std::unexpected(webhook->error("webhook must be an http:// or https:// URL"));
     util::register_url_secrets(a.webhook);
+    // Slack- and Discord-style URLs carry their token in the path: the whole URL is a secret.
+    util::register_secret(a.webhook);
+    if (size_t path = a.webhook.find('/', a.webhook.find("://") + 3); path != std::string::npos)
+      util::register_secret(a.webhook.substr(path));
   }
   if (command) {
     TRY_ASSIGN(a.command, command->as_string_list());

@@ -21,7 +21,7 @@ PlannedStage default_preflight() {
 util::Result<PlannedStage> backup_stage(const config::PipelineConfig& config, const std::vector<std::string>& targets) {
   PlannedStage s{"backup", true, {}};
   for (const auto& t : targets) {
-    TRY_ASSIGN(auto step, steps::make_backup_step(t, config));
+    TRY_ASSIGN(auto step, steps::make_backup_step(t, config, steps::ReadBack::while_writing));
     s.steps.push_back(std::make_unique<steps::VerifiedBackupStep>(std::move(step), VerifyLevel::full));
   }
   return s;

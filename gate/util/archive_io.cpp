@@ -11,9 +11,11 @@
 
 namespace gate::util {
 
-Result<std::unique_ptr<HashingFileOutput>> HashingFileOutput::create(const std::filesystem::path& path) {
+Result<std::unique_ptr<HashingFileOutput>> HashingFileOutput::create(const std::filesystem::path& path,
+                                                                     GrowthSignal* growth) {
   auto out = std::make_unique<HashingFileOutput>();
   out->m_path = path;
+  out->m_growth = growth;
   out->m_fd.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!out->m_fd) return fail("unable to create '" + path.string() + "': " + errno_text(errno));
   return out;
@@ -27,7 +29,12 @@ Result<void> HashingFileOutput::write(const void* data, size_t size) {
   }
   m_hash.update(data, size);
   m_bytes += size;
+  if (m_growth) m_growth->wrote(m_bytes);
   return {};
+}
+
+HashingFileOutput::~HashingFileOutput() {
+  if (m_growth && !m_finished) m_growth->finish(false);
 }
 
 Result<void> HashingFileOutput::check() const {
@@ -39,12 +46,21 @@ Result<StreamTotals> HashingFileOutput::finish() {
   TRY(check());
   if (::fsync(m_fd.get()) != 0) return fail("unable to fsync '" + m_path.string() + "': " + errno_text(errno));
   m_fd.reset();
+  m_finished = true;
+  if (m_growth) m_growth->finish(true);
   return StreamTotals{m_bytes, m_hash.hex_digest()};
 }
 
-Result<std::unique_ptr<HashingFileInput>> HashingFileInput::open(const std::filesystem::path& path) {
+Result<std::unique_ptr<HashingFileInput>> HashingFileInput::open(const std::filesystem::path& path,
+                                                                 GrowthSignal* follow) {
   auto in = std::make_unique<HashingFileInput>();
   in->m_path = path;
+  in->m_follow = follow;
+  if (follow) {
+    // The file exists once the writer wrote something (or gave up).
+    auto state = follow->wait_beyond(0);
+    if (state.finished && !state.ok) return fail("unable to read '" + path.string() + "': its writer failed");
+  }
   in->m_fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in->m_fd) return fail("unable to read '" + path.string() + "': " + errno_text(errno));
   struct stat st {};
@@ -60,6 +76,14 @@ ssize_t HashingFileInput::read(void* buf, size_t size) {
     if (n < 0) {
       m_error = "unable to read '" + m_path.string() + "': " + errno_text(errno);
       return -1;
+    }
+    if (n == 0 && m_follow) {
+      auto state = m_follow->wait_beyond(m_bytes);
+      if (state.total > m_bytes) continue; // more arrived
+      if (!state.ok) {
+        m_error = "unable to read '" + m_path.string() + "': its writer failed";
+        return -1;
+      }
     }
     m_hash.update(buf, static_cast<size_t>(n));
     m_bytes += static_cast<uint64_t>(n);

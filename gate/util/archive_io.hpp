@@ -5,6 +5,7 @@
 #include "util/compressed_file.hpp"
 #include "util/expected.hpp"
 #include "util/fd.hpp"
+#include "util/growth.hpp"
 #include "util/sha256.hpp"
 
 #include <archive.h>
@@ -57,8 +58,11 @@ struct StreamTotals {
 // The output end of an archive: hashes and counts every byte it writes.
 class HashingFileOutput {
 public:
-  // Creates `path` (must not exist), mode 0600.
-  static Result<std::unique_ptr<HashingFileOutput>> create(const std::filesystem::path& path);
+  // Creates `path` (must not exist), mode 0600. With `growth`, every write
+  // and the end are announced to a reader following the file.
+  static Result<std::unique_ptr<HashingFileOutput>> create(const std::filesystem::path& path,
+                                                           GrowthSignal* growth = nullptr);
+  ~HashingFileOutput();
   Result<void> write(const void* data, size_t size);
   // The first write error, if any (libarchive only sees "-1").
   Result<void> check() const;
@@ -72,13 +76,18 @@ private:
   Sha256 m_hash;
   uint64_t m_bytes = 0;
   std::string m_error;
+  GrowthSignal* m_growth = nullptr;
+  bool m_finished = false;
 };
 
 // The input end: hashes every byte read, and the rest of the file on finish()
 // (libarchive may stop before trailing padding).
 class HashingFileInput {
 public:
-  static Result<std::unique_ptr<HashingFileInput>> open(const std::filesystem::path& path);
+  // With `follow`, reading waits at the end of the file for the writer to
+  // add more, until it announces the end.
+  static Result<std::unique_ptr<HashingFileInput>> open(const std::filesystem::path& path,
+                                                        GrowthSignal* follow = nullptr);
   ssize_t read(void* buf, size_t size);
   Result<void> check() const;
   Result<StreamTotals> finish();
@@ -92,6 +101,7 @@ private:
   uint64_t m_bytes = 0;
   uint64_t m_size = 0;
   std::string m_error;
+  GrowthSignal* m_follow = nullptr;
 };
 
 Result<void> set_write_codec(struct archive* a, const CodecOptions& options);

@@ -18,10 +18,10 @@ std::string program_name(const ProcessSpec& spec) {
 } // namespace
 
 Result<WrittenFile> command_to_file(const ProcessSpec& spec_in, const std::filesystem::path& out, CodecOptions codec,
-                                    const std::function<void(uint64_t)>& progress) {
+                                    const std::function<void(uint64_t)>& progress, GrowthSignal* growth) {
   ProcessSpec spec = spec_in;
   spec.stdout_mode = StreamMode::pipe;
-  TRY_ASSIGN(auto writer, CompressedWriter::create(out, codec));
+  TRY_ASSIGN(auto writer, CompressedWriter::create(out, codec, growth));
   TRY_ASSIGN(auto proc, Process::start(spec));
   std::vector<char> buf(1 << 20);
   uint64_t total = 0;
@@ -53,7 +53,7 @@ Result<WrittenFile> command_to_file(const ProcessSpec& spec_in, const std::files
 }
 
 Result<FedFile> file_to_command(const std::filesystem::path& in, const ProcessSpec& spec_in,
-                                const std::function<void(uint64_t)>& progress) {
+                                const std::function<void(uint64_t)>& progress, GrowthSignal* follow) {
   ProcessSpec spec = spec_in;
   spec.stdin_mode = StreamMode::pipe;
   TRY_ASSIGN(auto proc, Process::start(spec));
@@ -73,7 +73,7 @@ Result<FedFile> file_to_command(const std::filesystem::path& in, const ProcessSp
     fed += size;
     if (progress) progress(fed);
     return {};
-  });
+  }, follow);
   proc->close_stdin();
   TRY_ASSIGN(ExitStatus status, proc->wait());
   if (cancel_requested()) return fail(ErrorKind::interrupted, "interrupted");

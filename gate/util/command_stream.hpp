@@ -21,7 +21,7 @@ struct CommandFailure {
 // exit the file is removed and the error names the command, its status and
 // the end of its stderr. `progress` gets raw bytes so far.
 Result<WrittenFile> command_to_file(const ProcessSpec& spec, const std::filesystem::path& out, CodecOptions codec,
-                                    const std::function<void(uint64_t)>& progress);
+                                    const std::function<void(uint64_t)>& progress, GrowthSignal* growth = nullptr);
 
 struct FedFile {
   ReadFile file;       // the input file's size and hash
@@ -33,6 +33,6 @@ struct FedFile {
 // may stop reading early (EPIPE is not an error). Returns the command's exit;
 // callers decide what a non-zero exit means.
 Result<FedFile> file_to_command(const std::filesystem::path& in, const ProcessSpec& spec,
-                                const std::function<void(uint64_t)>& progress);
+                                const std::function<void(uint64_t)>& progress, GrowthSignal* follow = nullptr);
 
 } // namespace gate::util

@@ -35,12 +35,12 @@ struct CompressedWriter::Impl {
 };
 
 Result<std::unique_ptr<CompressedWriter>> CompressedWriter::create(const std::filesystem::path& path,
-                                                                   CodecOptions options) {
+                                                                   CodecOptions options, GrowthSignal* growth) {
   auto w = std::unique_ptr<CompressedWriter>(new CompressedWriter());
   w->m_impl = std::make_unique<Impl>();
   auto& impl = *w->m_impl;
   impl.path = path;
-  TRY_ASSIGN(impl.out, HashingFileOutput::create(path));
+  TRY_ASSIGN(impl.out, HashingFileOutput::create(path, growth));
   impl.archive = ArchivePtr(archive_write_new(), ArchiveKind::write);
   struct archive* a = impl.archive.get();
   TRY(set_write_codec(a, options));
@@ -87,8 +87,8 @@ Result<WrittenFile> CompressedWriter::finish() {
 }
 
 Result<ReadFile> read_compressed(const std::filesystem::path& path,
-                                 const std::function<Result<void>(const char*, size_t)>& sink) {
-  TRY_ASSIGN(auto in, HashingFileInput::open(path));
+                                 const std::function<Result<void>(const char*, size_t)>& sink, GrowthSignal* follow) {
+  TRY_ASSIGN(auto in, HashingFileInput::open(path, follow));
   ArchivePtr archive(archive_read_new(), ArchiveKind::read);
   struct archive* a = archive.get();
   archive_read_support_filter_all(a);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "util/expected.hpp"
+#include "util/growth.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -34,7 +35,9 @@ struct WrittenFile {
 // fsync; a writer destroyed unfinished removes its file.
 class CompressedWriter {
 public:
-  static Result<std::unique_ptr<CompressedWriter>> create(const std::filesystem::path& path, CodecOptions options);
+  // With `growth`, a reader may follow the file while it is written.
+  static Result<std::unique_ptr<CompressedWriter>> create(const std::filesystem::path& path, CodecOptions options,
+                                                          GrowthSignal* growth = nullptr);
   ~CompressedWriter();
   Result<void> write(const void* data, size_t size);
   Result<WrittenFile> finish();
@@ -54,8 +57,10 @@ struct ReadFile {
 // Reads a whole compressed file (any codec libarchive detects), handing the
 // decompressed bytes to `sink` (may be empty) and hashing the file itself.
 // A sink returning an error stops the read.
+// With `follow`, reads the file while its writer is still adding to it.
 Result<ReadFile> read_compressed(const std::filesystem::path& path,
-                                 const std::function<Result<void>(const char*, size_t)>& sink);
+                                 const std::function<Result<void>(const char*, size_t)>& sink,
+                                 GrowthSignal* follow = nullptr);
 
 // The libarchive version string ("libarchive 3.6.2 zlib/1.2.13 ...").
 std::string libarchive_version();

@@ -50,7 +50,7 @@ httplib::Headers headers_of(const HttpOptions& o, const std::map<std::string, st
 
 Result<HttpClient> HttpClient::for_url(const std::string& url, HttpOptions options) {
   size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return fail("not a URL: " + sanitize_url(url));
+  if (scheme_end == std::string::npos) return fail("not a URL: " + describe_endpoint(url));
   std::string scheme = url.substr(0, scheme_end);
   if (scheme != "http" && scheme != "https") return fail("unsupported URL scheme '" + scheme + "'");
   size_t host_end = url.find_first_of("/?#", scheme_end + 3);
@@ -65,10 +65,10 @@ Result<HttpClient> HttpClient::for_url(const std::string& url, HttpOptions optio
   }
   HttpClient c;
   c.m_impl->client = std::make_unique<httplib::Client>(scheme + "://" + authority);
-  if (!c.m_impl->client->is_valid()) return fail("unable to use URL " + sanitize_url(url));
+  if (!c.m_impl->client->is_valid()) return fail("unable to use URL " + describe_endpoint(url));
   if (!user.empty()) c.m_impl->client->set_basic_auth(user, pass);
   apply(*c.m_impl->client, options);
-  c.m_impl->where = sanitize_url(url);
+  c.m_impl->where = describe_endpoint(url);
   c.m_impl->options = std::move(options);
   return c;
 }

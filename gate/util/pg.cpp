@@ -53,7 +53,7 @@ Result<ConnInfo> ConnInfo::parse(const std::string& conninfo) {
 std::string ConnInfo::without_password() const {
   std::string out;
   for (const auto& [k, v] : options) {
-    if (k == "password") continue;
+    if (k.find("password") != std::string::npos) continue; // password, sslpassword: never on a command line
     if (!out.empty()) out.push_back(' ');
     out += k + "=" + quote_keyword_value(v);
   }

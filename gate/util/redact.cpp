@@ -128,6 +128,18 @@ std::string sanitize_url(std::string_view url) {
   return redact(out);
 }
 
+std::string describe_endpoint(std::string_view url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return "***";
+  std::string_view rest = url.substr(scheme_end + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
+  std::string out(url.substr(0, scheme_end + 3));
+  out.append(authority);
+  if (authority.size() < rest.size()) out.append("/…");
+  return out;
+}
+
 void register_secret(std::string_view secret) {
   if (secret.size() < 3) return; // too short to mask without destroying ordinary text
   std::lock_guard lock(g_mutex);

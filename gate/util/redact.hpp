@@ -12,6 +12,10 @@ namespace gate::util {
 // signature...), and `password=` in libpq keyword strings. Other text is kept.
 std::string sanitize_url(std::string_view url);
 
+// "https://hooks.example.com/…": a URL reduced to where it goes, for messages
+// about webhooks whose path itself may be the secret (Slack, Discord).
+std::string describe_endpoint(std::string_view url);
+
 // Registers a secret value (a password, a token, a webhook URL) so that
 // redact() masks it wherever it appears. Thread-safe.
 void register_secret(std::string_view secret);

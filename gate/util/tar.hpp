@@ -6,6 +6,7 @@
 
 #include "util/compressed_file.hpp"
 #include "util/expected.hpp"
+#include "util/growth.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -22,6 +23,7 @@ struct TarCreateOptions {
   CodecOptions codec;
   std::vector<std::string> exclude; // globs relative to the source root
   ProgressFn progress;
+  GrowthSignal* growth = nullptr;   // lets a reader follow the archive as it is written
 };
 
 struct TarStats {
@@ -41,7 +43,9 @@ Result<TarStats> tar_create(const std::filesystem::path& source, const std::file
 
 // Reads every entry and every byte of an archive, counting entries and file
 // bytes, and hashes the archive file on the way.
-Result<TarStats> tar_read(const std::filesystem::path& archive, const ProgressFn& progress);
+// With `follow`, reads the archive while its writer is still adding to it.
+Result<TarStats> tar_read(const std::filesystem::path& archive, const ProgressFn& progress,
+                          GrowthSignal* follow = nullptr);
 
 struct ExtractOptions {
   bool owners = true; // restore uid/gid (needs root)

@@ -82,7 +82,7 @@ Result<TarStats> tar_create(const std::filesystem::path& source, const std::file
     return fail("unable to archive '" + source.string() + "': " + errno_text(errno));
   if (!S_ISDIR(root_st.st_mode)) return fail("unable to archive '" + source.string() + "': not a directory");
 
-  TRY_ASSIGN(auto sink, HashingFileOutput::create(out_path));
+  TRY_ASSIGN(auto sink, HashingFileOutput::create(out_path, options.growth));
   ArchivePtr out(archive_write_new(), ArchiveKind::write);
   struct archive* w = out.get();
   TRY(set_write_codec(w, options.codec));

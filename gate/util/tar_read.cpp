@@ -6,8 +6,9 @@
 
 namespace gate::util {
 
-Result<TarStats> tar_read(const std::filesystem::path& archive_path, const ProgressFn& progress) {
-  TRY_ASSIGN(auto in, HashingFileInput::open(archive_path));
+Result<TarStats> tar_read(const std::filesystem::path& archive_path, const ProgressFn& progress,
+                          GrowthSignal* follow) {
+  TRY_ASSIGN(auto in, HashingFileInput::open(archive_path, follow));
   ArchivePtr archive(archive_read_new(), ArchiveKind::read);
   struct archive* a = archive.get();
   archive_read_support_filter_all(a);

@@ -118,11 +118,14 @@ TEST(Alerts, SlackFormatRetriesAndSuccessEvents) {
 TEST(Alerts, AnUnreachableReceiverNeverChangesTheVerdict) {
   TempDir t;
   make_sample_tree(t / "data", 3);
+  // A Slack-style URL: the token is the path.
   write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data}\nalerts:\n"
-                           "  - {webhook: 'http://127.0.0.1:1/hook', on: [success, failure], retries: 1, timeout: 1s}\n");
-  auto r = run_gate({"run"}, t.path());
+                           "  - {webhook: 'http://127.0.0.1:1/services/T000/B000/PathToken123', on: [success, failure], "
+                           "retries: 1, timeout: 1s}\n");
+  auto r = run_gate({"--verbose", "run"}, t.path());
   EXPECT_EQ(r.exit_code, 0) << r.all();
-  EXPECT_THAT(r.err, HasSubstr("not delivered"));
+  EXPECT_THAT(r.err, HasSubstr("alert to http://127.0.0.1:1/… not delivered"));
+  EXPECT_THAT(r.all(), Not(HasSubstr("PathToken123")));
 }
 
 TEST(Alerts, CommandAlertsGetTheJsonOnStdin) {

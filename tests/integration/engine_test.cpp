@@ -343,3 +343,63 @@ TEST(Engine, RunsInTheSameSecondGetDistinctIds) {
   EXPECT_EQ(sh("ls backups | sort -u | wc -l", t.path()).out, "3\n");
   EXPECT_EQ(sh("ls backups | grep -c scheduled-", t.path()).out, "1\n");
 }
+
+TEST(Engine, TheRecordNamesTheGitCommitBranchAndDirtyFlag) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), k_volume_pipeline);
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  EXPECT_TRUE(nlohmann::json::parse(read_file(t / ".last-deployment-backup"))["git"].is_null()); // not a repository
+  auto git = sh("git init -q -b release && git -c user.name=t -c user.email=t@t add pipeline.yml && "
+                "git -c user.name=t -c user.email=t@t commit -q -m one && git rev-parse HEAD",
+                t.path());
+  ASSERT_EQ(git.exit_code, 0) << git.all();
+  std::string head = git.out.substr(0, git.out.find('\n'));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  auto record = nlohmann::json::parse(read_file(t / ".last-deployment-backup"));
+  EXPECT_EQ(record["git"]["commit"], head);
+  EXPECT_EQ(record["git_commit"], head);
+  EXPECT_EQ(record["git"]["branch"], "release");
+  EXPECT_EQ(record["git"]["dirty"], false);
+  write_file(t / "pipeline.yml", read_file(t / "pipeline.yml") + "# changed\n");
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(read_file(t / ".last-deployment-backup"))["git"]["dirty"], true);
+  EXPECT_THAT(run_gate({"show", "--last"}, t.path()).out, HasSubstr(head + " on release (uncommitted changes)"));
+}
+
+TEST(Engine, SigtermStopsLikeSigint) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  ASSERT_EQ(sh("truncate -s 40G data/huge.img", t.path()).exit_code, 0);
+  write_pipeline(t.path(), std::string(k_volume_pipeline) + "stages:\n  - name: backup\n    steps: [{backup: data}]\n");
+  fs::create_directories(t / "backups");
+  gate::util::ProcessSpec spec;
+  spec.argv = {gate_binary(), "run"};
+  spec.cwd = t.path();
+  spec.stdout_mode = gate::util::StreamMode::null;
+  auto run = gate::util::Process::start(spec);
+  ASSERT_TRUE(run.has_value());
+  std::string partial = wait_for_creation(t / "backups", ".partial-");
+  ASSERT_FALSE(wait_for_creation(t / "backups" / partial, "volumes").empty());
+  ::kill((*run)->pid(), SIGTERM);
+  auto status = (*run)->wait();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->code, 130);
+  EXPECT_FALSE(fs::exists(t / "backups" / partial));
+  EXPECT_FALSE(fs::exists(t / ".last-deployment-backup"));
+}
+
+TEST(Engine, LockWaitStillEndsWithExit3NamingTheHolder) {
+  TempDir t;
+  make_sample_tree(t / "data", 2);
+  write_pipeline(t.path(), std::string(k_volume_pipeline) + "lock_wait: 300ms\n");
+  fs::create_directories(t / "backups");
+  // The test holds the lock itself, as another gate would.
+  gate::util::UniqueFd fd(::open((t / "backups" / ".gate.lock").c_str(), O_RDWR | O_CREAT, 0600));
+  ASSERT_EQ(::flock(fd.get(), LOCK_EX), 0);
+  std::string holder = "pid=4242 started=2026-11-22T01:00:00Z command=gate run\n";
+  ASSERT_EQ(::write(fd.get(), holder.data(), holder.size()), static_cast<ssize_t>(holder.size()));
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.all(), HasSubstr("another gate (pid 4242, started 2026-11-22T01:00:00Z, running 'gate run')"));
+}

@@ -119,7 +119,7 @@ TEST_F(Podman, WithoutAnEngineTheErrorNamesEverySocketTried) {
 
 TEST_F(Podman, ContainersAreStoppedWhileArchivedAndStartedAgainEvenAfterAFailure) {
   std::string mountpoint = make_volume(k_volume);
-  podman_out("run -d --name wiki --network none -e DB_PASSWORD=hunter2-secret -v " + k_volume +
+  podman_out("run -d --name wiki --network none -e DB_PASSWORD=hunter2-secret -e DATABASE_URL=postgres://app:url-Secret9@db/app -v " + k_volume +
              ":/data localhost/gate-busybox:latest sh -c 'date >> /data/starts; exec sleep 600'");
   podman_out("run -d --name idle --network none -v " + k_volume + ":/data localhost/gate-busybox:latest sleep 600");
   podman_out("stop -t 0 idle"); // a stopped user stays stopped
@@ -141,6 +141,8 @@ TEST_F(Podman, ContainersAreStoppedWhileArchivedAndStartedAgainEvenAfterAFailure
   std::string config = read_file(fs::path(set) / "containers" / "wiki.json");
   EXPECT_THAT(config, HasSubstr("DB_PASSWORD=***"));
   EXPECT_THAT(config, ::testing::Not(HasSubstr("hunter2-secret")));
+  EXPECT_THAT(config, HasSubstr("DATABASE_URL=postgres://app:***@db/app"));
+  EXPECT_THAT(config, ::testing::Not(HasSubstr("url-Secret9")));
 
   // A backup that fails after the archive still brings the container back.
   write_pipeline(t.path(), pipeline(k_volume, "    stop_containers: true\n    stop_timeout: 2s\n    min_size: 1GiB\n"));

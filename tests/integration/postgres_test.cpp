@@ -348,3 +348,19 @@ TEST(Postgres, GlobalsFallBackWithoutSuperuser) {
   EXPECT_THAT(globals, HasSubstr("CREATE ROLE app_owner"));
   EXPECT_THAT(globals, Not(HasSubstr("SCRAM-SHA-256")));
 }
+
+TEST(Postgres, PasswordsFromPgpassfileWork) {
+  auto& pg = PgServer::get();
+  pg.create_database("pgpass");
+  fill_sample_database("pgpass", 100);
+  TempDir t;
+  write_file(t / "pgpass", "127.0.0.1:" + std::to_string(pg.port()) + ":*:gate:" + pg.password() + "\n");
+  fs::permissions(t / "pgpass", fs::perms::owner_read | fs::perms::owner_write);
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: 'postgresql://gate@127.0.0.1:" + std::to_string(pg.port()) +
+                               "/pgpass', formats: [custom, sql]}\nstages:\n  - name: b\n    steps: [{backup: app}, {verify: all, deep: true}]\n");
+  auto r = run_gate({"run"}, t.path(), {{"PGPASSFILE", (t / "pgpass").string()}});
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  auto without = run_gate({"run"}, t.path(), {{"PGPASSFILE", "/nonexistent"}});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_THAT(without.all(), HasSubstr("unable to connect to database 'app'"));
+}

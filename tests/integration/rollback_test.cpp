@@ -43,6 +43,8 @@ void damage(const std::string& db, const fs::path& files) {
   pg.psql(db, "DELETE FROM orders WHERE id % 3 = 0");
   pg.psql(db, "DROP TABLE billing.invoices");
   pg.psql(db, "CREATE TABLE added_later (id int); INSERT INTO added_later VALUES (1)");
+  // A view on a table the backup holds: it would block that table's DROP.
+  pg.psql(db, "CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 10");
   fs::remove(files / "docs" / "file3.txt");
   write_file(files / "docs" / "added.txt", "new\n");
   fs::permissions(files / "run.sh", fs::perms::owner_read);
@@ -69,12 +71,19 @@ TEST(Rollback, PutsEveryRowAndFileBackAndTheSafetySnapshotUndoesIt) {
   auto dry = run_gate({"rollback", "--last", "--dry-run"}, t.path());
   EXPECT_EQ(dry.exit_code, 0) << dry.all();
   EXPECT_THAT(dry.out, HasSubstr("replace database app"));
+  EXPECT_THAT(dry.out, HasSubstr("will be dropped from app: public.added_later, public.big_orders (view)"));
   EXPECT_EQ(table_state("rb_full"), tables_damaged);
   EXPECT_EQ(tree_state(t / "files"), files_damaged);
+
+  auto refused = run_gate({"rollback", "--last"}, t.path()); // no terminal, no --yes
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.all(), HasSubstr("re-run with --yes"));
+  EXPECT_EQ(table_state("rb_full"), tables_damaged);
 
   auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_EQ(table_state("rb_full"), tables_before);
+  EXPECT_EQ(pg.value("rb_full", "SELECT count(*) FROM pg_views WHERE viewname = 'big_orders'"), "0");
   EXPECT_EQ(tree_state(t / "files"), files_before);
   EXPECT_EQ(sh("ls -a | grep -c gate-staging || true", t.path()).out, "0\n");
   // Connections are allowed again.
@@ -260,4 +269,24 @@ TEST(Rollback, KillingARestoreLeavesTheTargetWhollyOldAndASecondRollbackWorks) {
   ASSERT_EQ(again.exit_code, 0) << again.all();
   EXPECT_EQ(tree_state(t / "files"), original);
   EXPECT_EQ(sh("ls -a | grep -c gate-staging || true", t.path()).out, "0\n");
+}
+
+TEST(Rollback, AMigrationThatTimesOutIsStoppedAndRolledBack) {
+  auto& pg = PgServer::get();
+  pg.create_database("rb_timeout");
+  fill_sample_database("rb_timeout", 100);
+  TempDir t;
+  make_sample_tree(t / "files", 3);
+  std::string before = table_state("rb_timeout");
+  std::string psql = pg.bindir() + "/psql -X -q -h 127.0.0.1 -p " + std::to_string(pg.port()) + " -U gate -d rb_timeout";
+  write_pipeline(t.path(), pipeline("rb_timeout", "stages:\n  - name: backup\n    steps: [{backup: all}, {verify: all}]\n"
+                                                  "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", \"" + psql +
+                                                  " -c 'DELETE FROM orders' && exec sleep 600\"]\n"
+                                                  "        env: {PGPASSWORD: \"" + pg.password() + "\"}\n"
+                                                  "        timeout: 2s\n        on_failure: rollback\n"));
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_THAT(r.out, HasSubstr("timed out after 2.0 s"));
+  EXPECT_THAT(r.out, HasSubstr("data rolled back"));
+  EXPECT_EQ(table_state("rb_timeout"), before);
 }
