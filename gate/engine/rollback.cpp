@@ -97,7 +97,7 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
       t.min_size = 0;
       t.max_shrink.reset();
       dbs.push_back(t);
-      snapshot_steps.push_back(std::make_unique<steps::PostgresBackupStep>(dbs.back()));
+      snapshot_steps.push_back(std::make_unique<steps::PostgresBackupStep>(dbs.back(), steps::ReadBack::while_writing));
     } else {
       std::error_code ec;
       if (!fs::exists(item.dest, ec)) continue; // nothing there to lose
@@ -109,7 +109,7 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
       t.exclude.clear();
       t.quiesce = config::Quiesce::none;
       vols.push_back(t);
-      snapshot_steps.push_back(std::make_unique<steps::VolumeBackupStep>(vols.back()));
+      snapshot_steps.push_back(std::make_unique<steps::VolumeBackupStep>(vols.back(), steps::ReadBack::while_writing));
     }
     names.push_back(item.target);
   }
@@ -152,7 +152,7 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
     pending->discard();
     return std::string();
   }
-  TRY_ASSIGN(auto v, verify.verify_set(ctx, *pending, false));
+  TRY_ASSIGN(auto v, verify.verify_set(ctx, *pending, true)); // what was not read back while written
   if (v.outcome == steps::Outcome::failed) {
     pending->mark_failed(v.reason);
     return util::fail("the safety snapshot failed verification: " + v.reason);

@@ -208,6 +208,28 @@ TEST(Alerts, HttpsVerifiesTheServerAndAcceptsACustomCa) {
   thread.join();
 }
 
+TEST(Alerts, EveryRollbackSendsARollbackEvent) {
+  Receiver receiver;
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), "project: shop\nvolumes:\n  - {name: data, path: ./data}\nalerts:\n"
+                           "  - {webhook: '" + receiver.url("/hook") + "'}\n"); // default on: [failure, rollback]
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string id = newest_set(t / "backups");
+  EXPECT_TRUE(receiver.bodies().empty()); // success is not in the default events
+  auto r = run_gate({"rollback", "--last", "--yes", "--dotenv", "rollback.env"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  auto bodies = receiver.bodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  auto p = nlohmann::json::parse(bodies[0]);
+  EXPECT_EQ(p["event"], "rollback");
+  EXPECT_EQ(p["command"], "rollback");
+  EXPECT_EQ(p["ok"], true);
+  EXPECT_EQ(p["rollback"]["set"], id);
+  EXPECT_THAT(p["rollback"]["safety_snapshot"].get<std::string>(), HasSubstr("pre-rollback-"));
+  EXPECT_THAT(read_file(t / "rollback.env"), HasSubstr("GATE_VERDICT=ok"));
+}
+
 // The GitHub action and workflow checked by action-validator and actionlint,
 // the action's steps run as a runner would, and the GitLab template run by
 // gitlab-ci-local against this gate and a throwaway PostgreSQL: a good

@@ -303,16 +303,21 @@ TEST(Engine, PruneDryRunListsAndDeletesNothing) {
   write_pipeline(t.path(), k_volume_pipeline);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   EXPECT_EQ(sh("ls backups | wc -l", t.path()).out, "3\n");
+  // Point the record at the oldest set: keep_last 1 keeps the newest, the record protects the oldest.
+  std::string oldest = sh("ls backups | sort | head -n 1", t.path()).out;
+  oldest.pop_back();
+  auto record = nlohmann::json::parse(read_file(t / ".last-deployment-backup"));
+  record["id"] = oldest;
+  write_file(t / ".last-deployment-backup", record.dump());
   write_pipeline(t.path(), std::string(k_volume_pipeline) + "retention: {keep_last: 1}\n");
   auto dry = run_gate({"prune", "--dry-run"}, t.path());
   EXPECT_EQ(dry.exit_code, 0) << dry.all();
-  EXPECT_EQ(sh("echo \"$OUT\" | grep -c 'would remove'", {}, {{"OUT", dry.out}}).out, "2\n");
+  EXPECT_EQ(sh("echo \"$OUT\" | grep -c 'would remove'", {}, {{"OUT", dry.out}}).out, "1\n");
   EXPECT_EQ(sh("ls backups | wc -l", t.path()).out, "3\n");
   auto real = run_gate({"prune"}, t.path());
   EXPECT_EQ(real.exit_code, 0) << real.all();
-  EXPECT_EQ(sh("ls backups | wc -l", t.path()).out, "1\n");
-  auto record = nlohmann::json::parse(read_file(t / ".last-deployment-backup"));
-  EXPECT_TRUE(fs::exists(t / "backups" / record["id"].get<std::string>()));
+  EXPECT_EQ(sh("ls backups | wc -l", t.path()).out, "2\n");
+  EXPECT_TRUE(fs::exists(t / "backups" / oldest));
 }
 
 TEST(Engine, JsonAndEnvOutputsAreMachineReadable) {

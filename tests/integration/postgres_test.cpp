@@ -11,6 +11,7 @@
 
 #include <csignal>
 #include <sys/inotify.h>
+#include <set>
 #include <thread>
 #include <unistd.h>
 
@@ -242,6 +243,11 @@ TEST(Postgres, BadInputFailsClearlyAndRecordsNothing) {
                  "returned '100', expected '0'");
   auto wrong = run_gate({"run"}, t.path());
   EXPECT_THAT(wrong.all(), Not(HasSubstr("WrongPassw0rd")));
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: 'postgresql://gate:WrongPassw0rd@127.0.0.1:" + port + "/badin'}\n");
+  auto check = run_gate({"check"}, t.path());
+  EXPECT_EQ(check.exit_code, 1) << check.all();
+  EXPECT_THAT(check.all(), HasSubstr("password authentication failed"));
+  EXPECT_THAT(check.all(), Not(HasSubstr("WrongPassw0rd")));
 }
 
 TEST(Postgres, PgDumpDyingMidDumpIsNeverAccepted) {
@@ -363,4 +369,55 @@ TEST(Postgres, PasswordsFromPgpassfileWork) {
   auto without = run_gate({"run"}, t.path(), {{"PGPASSFILE", "/nonexistent"}});
   EXPECT_EQ(without.exit_code, 1);
   EXPECT_THAT(without.all(), HasSubstr("unable to connect to database 'app'"));
+}
+
+TEST(Postgres, DamagedSqlCsvAndDirectoryDumpsFailDefaultVerification) {
+  auto& pg = PgServer::get();
+  pg.create_database("damage2");
+  fill_sample_database("damage2", 3000);
+  for (const char* target : {"databases/app.sql.zst", "databases/app.csv/public.orders.csv.zst", "databases/app.dir/toc.dat"}) {
+    TempDir t;
+    write_pipeline(t.path(), db_pipeline("damage2", "    formats: [sql, csv, directory]\n"));
+    ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+    std::string id = newest_set(t / "backups");
+    fs::path set = t / "backups" / id;
+    std::string file = target;
+    if (file.find(".dir/") != std::string::npos) // the largest data file of the directory dump
+      file = sh("ls -S databases/app.dir/*.dat.gz | head -n 1", set).out, file.pop_back();
+    ASSERT_EQ(sh("truncate -s $(( $(stat -c %s " + file + ") / 2 )) " + file, set).exit_code, 0);
+    auto m = nlohmann::json::parse(read_file(set / "manifest.json"));
+    std::string sha = sh("sha256sum " + file + " | cut -d' ' -f1", set).out;
+    sha.pop_back();
+    for (auto& a : m["artifacts"])
+      for (auto& f : a["files"])
+        if (f["path"] == file) {
+          f["sha256"] = sha;
+          f["bytes"] = fs::file_size(set / file);
+        }
+    write_file(set / "manifest.json", m.dump(2));
+    auto full = run_gate({"verify", id}, t.path());
+    EXPECT_EQ(full.exit_code, 1) << file << "\n" << full.all();
+  }
+}
+
+TEST(Postgres, TablesAndExcludeTablesLimitTheBackup) {
+  auto& pg = PgServer::get();
+  pg.create_database("subset");
+  fill_sample_database("subset", 100);
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("subset", "    tables: ['*']\n    exclude_tables: [orders, 'billing.*']\n"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  auto m = manifest_of(t / "backups");
+  std::set<std::string> names;
+  for (const auto& table : m["artifacts"][0]["details"]["tables"]) names.insert(table["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"customers", "empty_table"}));
+  pg.create_database("subset_check");
+  std::string set = (t / "backups" / newest_set(t / "backups")).string();
+  // A --table dump leaves out what the tables depend on (pg_dump's rule), so pg_restore may
+  // warn; what matters is which tables came back.
+  sh("zstd -dc databases/app.dump.zst | pg_restore -d subset_check", set, pg_env());
+  EXPECT_EQ(pg.value("subset_check", "SELECT count(*) FROM customers"), "100");
+  EXPECT_EQ(pg.value("subset_check", "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname "
+                                     "IN ('public', 'billing')"),
+            "customers,empty_table");
 }
