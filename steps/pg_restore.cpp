@@ -4,6 +4,7 @@
 #include "util/command_stream.hpp"
 #include "util/log.hpp"
 
+#include <cstdlib>
 #include <fmt/format.h>
 #include <map>
 
@@ -42,6 +43,9 @@ util::Result<void> restore_artifact(const RestoreRequest& r) {
     return util::fail("a " + a.format + " backup cannot be restored automatically");
   }
   spec.stdout_mode = util::StreamMode::null;
+  // Index builds dominate a restore: give the restore's sessions more sort memory.
+  const char* options = std::getenv("PGOPTIONS");
+  spec.env["PGOPTIONS"] = std::string(options ? options : "") + " -c maintenance_work_mem=256MB";
   auth.apply(spec);
   if (streamed) {
     TRY_ASSIGN(auto fed, util::file_to_command(file, spec, r.progress));

@@ -81,6 +81,8 @@ DO $gate$ DECLARE p int; BEGIN
   END LOOP;
 END $gate$;
 BEGIN;
+-- Index builds dominate a restore; a larger sort memory for this transaction only speeds them up.
+SET LOCAL maintenance_work_mem = '256MB';
 )SQL";
   auto extra = extra_relations(conn, a);
   // Views first (a view created since the backup on a table in it would stop the dump's DROP TABLE).
