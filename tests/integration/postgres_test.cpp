@@ -274,18 +274,25 @@ TEST(Postgres, PgDumpDyingMidDumpIsNeverAccepted) {
   spec.stdout_mode = gate::util::StreamMode::pipe;
   auto run = gate::util::Process::start(spec);
   ASSERT_TRUE(run.has_value());
-  // Server-side wait for pg_dump to block on the lock, then terminate it.
-  auto killed = pg.value("postgres", R"(DO $$ DECLARE n int := 0; BEGIN
+  // Server-side waits for pg_dump to block on the lock (bounded), then end it.
+  auto wait_for_pg_dump = [&](const std::string& action) {
+    return pg.value("postgres", R"(DO $$ DECLARE n int := 0; BEGIN
       LOOP
         PERFORM pg_stat_clear_snapshot(); -- a transaction otherwise sees one cached view
-        PERFORM pg_terminate_backend(pid) FROM pg_stat_activity
+        PERFORM )" + action + R"( FROM pg_stat_activity
           WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock';
         EXIT WHEN FOUND OR n > 6000;
         n := n + 1;
         PERFORM pg_sleep(0.01);
       END LOOP;
     END $$; SELECT 'done')");
-  EXPECT_EQ(killed, "done");
+  };
+  EXPECT_EQ(wait_for_pg_dump("pid"), "done");
+  // While pg_dump runs: no process on this machine shows the password on its command line.
+  std::string cmdlines = sh("for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f 2>/dev/null; echo; done").out;
+  EXPECT_THAT(cmdlines, HasSubstr("pg_dump"));
+  EXPECT_THAT(cmdlines, Not(HasSubstr(pg.password())));
+  EXPECT_EQ(wait_for_pg_dump("pg_terminate_backend(pid)"), "done");
   (*h)->close_stdin(); // releases the lock
   (void)(*h)->wait();
   std::string out;

@@ -290,3 +290,37 @@ TEST(Rollback, AMigrationThatTimesOutIsStoppedAndRolledBack) {
   EXPECT_THAT(r.out, HasSubstr("data rolled back"));
   EXPECT_EQ(table_state("rb_timeout"), before);
 }
+
+TEST(Rollback, OtherSessionsAreEndedAndNewOnesWelcomeAfterwards) {
+  auto& pg = PgServer::get();
+  pg.create_database("rb_sessions");
+  fill_sample_database("rb_sessions", 100);
+  TempDir t;
+  make_sample_tree(t / "files", 2);
+  write_pipeline(t.path(), pipeline("rb_sessions"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  pg.psql("rb_sessions", "DELETE FROM orders");
+  // An application session, idle in the database, holding a lock on orders.
+  gate::util::ProcessSpec app;
+  app.argv = {pg.bindir() + "/psql", "-X", "-q", "-At", "-h", "127.0.0.1", "-p", std::to_string(pg.port()), "-U", "gate",
+              "-d", "rb_sessions"};
+  app.env = {{"PGPASSWORD", pg.password()}};
+  app.stdin_mode = gate::util::StreamMode::pipe;
+  auto session = gate::util::Process::start(app);
+  ASSERT_TRUE(session.has_value());
+  std::string hold = "BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE; SELECT 'holding';\n";
+  ASSERT_EQ(::write((*session)->stdin_fd(), hold.data(), hold.size()), static_cast<ssize_t>(hold.size()));
+  char buf[64];
+  ASSERT_GT(::read((*session)->stdout_fd(), buf, sizeof buf), 0); // the lock is held
+  auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(pg.value("rb_sessions", "SELECT count(*) FROM orders"), "200");
+  // The session was ended (its next statement fails), and new connections work again.
+  std::string next = "SELECT 1;\n";
+  (void)::write((*session)->stdin_fd(), next.data(), next.size());
+  (*session)->close_stdin();
+  auto status = (*session)->wait();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_NE(status->code, 0);
+  EXPECT_EQ(pg.value("rb_sessions", "SELECT datconnlimit FROM pg_database WHERE datname = current_database()"), "-1");
+}
