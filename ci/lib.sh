@@ -9,7 +9,7 @@ GATE_PACKAGES=(
   g++ cmake make pkg-config git
   libcpp-httplib-dev libpq-dev libarchive-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev
-  postgresql-15 postgresql-client-15 zstd tar python3
+  postgresql-15 postgresql-client-15 zstd tar python3 acl
 )
 
 as_root() {

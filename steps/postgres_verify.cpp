@@ -184,6 +184,15 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
   std::string quoted = admin->quote_identifier(scratch);
   TRY(admin->execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
   auto created = admin->execute("CREATE DATABASE " + quoted + " TEMPLATE template0");
+  // A gate killed during its own CREATE DATABASE leaves the server finishing
+  // it: ours then waits for that one to commit and fails on the name. It is
+  // committed by now, so drop it and try once more.
+  if (!created && created.error().kind != util::ErrorKind::interrupted &&
+      created.error().message.find("duplicate key") != std::string::npos) {
+    util::log_warn("scratch database '{}' was being created by a gate that died; dropping it", scratch);
+    TRY(admin->execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
+    created = admin->execute("CREATE DATABASE " + quoted + " TEMPLATE template0");
+  }
   if (!created && created.error().kind == util::ErrorKind::interrupted) return std::unexpected(created.error());
   if (!created) return util::fail("unable to create scratch database '" + scratch + "': " + created.error().message +
                                   "\nhint: the role needs CREATEDB, or set verify_url: to a server where it has it");

@@ -2,6 +2,7 @@
 
 #include "util/fs.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -179,6 +180,26 @@ Result<void> open_read(struct archive* a, HashingFileInput& in, const std::files
 std::string archive_failure(const std::string& verb, const std::filesystem::path& path, struct archive* a) {
   const char* msg = archive_error_string(a);
   return "unable to " + verb + " '" + path.string() + "': " + (msg ? msg : "unknown libarchive error");
+}
+
+Result<uint64_t> read_entry_data(struct archive* a, struct archive_entry* entry, const std::filesystem::path& path,
+                                 const DataBlockFn& block) {
+  uint64_t stored = 0;
+  while (true) {
+    const void* data = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    int r = archive_read_data_block(a, &data, &size, &offset);
+    if (r == ARCHIVE_EOF) {
+      if (archive_entry_hardlink(entry) || archive_entry_filetype(entry) != AE_IFREG) return stored;
+      // At the end, libarchive reports the file's full size as the offset (a trailing hole included).
+      return std::max<uint64_t>(stored, static_cast<uint64_t>(std::max<la_int64_t>(offset, 0)));
+    }
+    if (r < ARCHIVE_WARN) return fail(archive_failure("read", path, a) + " (in entry '" + entry_name(entry) + "')");
+    if (size == 0) continue;
+    TRY(block(data, size, offset));
+    stored += size;
+  }
 }
 
 } // namespace gate::util

@@ -12,6 +12,7 @@
 #include <archive_entry.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -120,5 +121,15 @@ inline std::string archive_message(struct archive* a, const char* fallback = "un
 
 // "unable to <verb> '<path>': <libarchive's message>"
 std::string archive_failure(const std::string& verb, const std::filesystem::path& path, struct archive* a);
+
+// Called with each stored block of the current entry's data and its offset in the file.
+using DataBlockFn = std::function<Result<void>(const void* data, size_t size, int64_t offset)>;
+
+// Reads the current entry's data block by block. Holes of sparse files are
+// not stored and not passed on; the result is the entry's content size as the
+// file has it, holes included (what the writer counted), or 0 for a hard link,
+// whose data is stored with the first name.
+Result<uint64_t> read_entry_data(struct archive* a, struct archive_entry* entry, const std::filesystem::path& path,
+                                 const DataBlockFn& block);
 
 } // namespace gate::util

@@ -68,6 +68,7 @@ Result<std::string> copy_file_data(struct archive* out, const std::filesystem::p
       size_t want = static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(buf.size())));
       if (archive_write_data(out, buf.data(), want) < 0) return fail(archive_failure("write", archive_path, out));
       left -= static_cast<int64_t>(want);
+      stats.content_bytes += want; // the archive holds them: readers count them too
     }
   }
   return note;

@@ -47,7 +47,6 @@ Result<TarStats> tar_extract(const std::filesystem::path& archive_path, const st
   archive_write_disk_set_standard_lookup(w);
 
   TarStats stats;
-  std::vector<char> buf(1 << 18);
   while (true) {
     if (cancel_requested()) return fail(ErrorKind::interrupted, "interrupted");
     struct archive_entry* entry = nullptr;
@@ -67,16 +66,15 @@ Result<TarStats> tar_extract(const std::filesystem::path& archive_path, const st
     if (r < ARCHIVE_WARN)
       return fail("unable to extract '" + name + "' from '" + archive_path.string() + "': " +
                   archive_message(w, "refused"));
-    while (true) {
-      la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
-      if (n < 0) return fail(archive_failure("read", archive_path, a));
-      if (n == 0) break;
-      if (archive_write_data(w, buf.data(), static_cast<size_t>(n)) < 0)
-        return fail("unable to write '" + target + "': " +
-                    archive_message(w, "write failed"));
-      stats.content_bytes += static_cast<uint64_t>(n);
-      if (options.progress) options.progress(stats.content_bytes);
-    }
+    // Block by block at their offsets: holes of sparse files stay holes.
+    TRY_ASSIGN(uint64_t bytes,
+               read_entry_data(a, entry, archive_path, [&](const void* data, size_t size, int64_t offset) -> Result<void> {
+                 if (archive_write_data_block(w, data, size, offset) < ARCHIVE_WARN)
+                   return fail("unable to write '" + target + "': " + archive_message(w, "write failed"));
+                 if (options.progress) options.progress(stats.content_bytes + static_cast<uint64_t>(offset) + size);
+                 return {};
+               }));
+    stats.content_bytes += bytes;
     if (archive_write_finish_entry(w) < ARCHIVE_WARN)
       return fail("unable to finish '" + target + "': " + archive_message(w, "failed"));
   }

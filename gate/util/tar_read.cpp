@@ -2,7 +2,6 @@
 #include "util/cancel.hpp"
 #include "util/tar.hpp"
 
-#include <vector>
 
 namespace gate::util {
 
@@ -15,7 +14,6 @@ Result<TarStats> tar_read(const std::filesystem::path& archive_path, const Progr
   archive_read_support_format_tar(a);
   TRY(open_read(a, *in, archive_path));
   TarStats stats;
-  std::vector<char> buf(1 << 18);
   while (true) {
     if (cancel_requested()) return fail(ErrorKind::interrupted, "interrupted");
     struct archive_entry* entry = nullptr;
@@ -24,13 +22,11 @@ Result<TarStats> tar_read(const std::filesystem::path& archive_path, const Progr
     if (r < ARCHIVE_WARN) return fail(archive_failure("read", archive_path, a));
     ++stats.entries;
     if (archive_entry_filetype(entry) == AE_IFREG) ++stats.files;
-    while (true) {
-      la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
-      if (n < 0) return fail(archive_failure("read", archive_path, a) + " (in entry '" + entry_name(entry) + "')");
-      if (n == 0) break;
-      stats.content_bytes += static_cast<uint64_t>(n);
-      if (progress) progress(in->bytes_read());
-    }
+    TRY_ASSIGN(uint64_t bytes, read_entry_data(a, entry, archive_path, [&](const void*, size_t, int64_t) -> Result<void> {
+                 if (progress) progress(in->bytes_read());
+                 return {};
+               }));
+    stats.content_bytes += bytes;
   }
   TRY(in->check());
   archive.reset();

@@ -199,21 +199,16 @@ TEST(Engine, ASecondRunExits3NamingTheHolder) {
   - name: hold
     steps: [{exec: ["sh", "-c", "echo ready > ready; cat release > /dev/null"]}]
 )");
-  gate::util::ProcessSpec spec;
-  spec.argv = {gate_binary(), "run"};
-  spec.cwd = t.path();
-  spec.stdout_mode = gate::util::StreamMode::null;
-  auto first = gate::util::Process::start(spec);
-  ASSERT_TRUE(first.has_value());
+  auto first = start_gate({"run"}, t.path());
   // Opening the FIFO blocks until the first run's exec step writes to it.
   EXPECT_EQ(read_file(t / "ready"), "ready\n");
   auto second = run_gate({"run"}, t.path());
   EXPECT_EQ(second.exit_code, 3) << second.all();
-  EXPECT_THAT(second.all(), HasSubstr("another gate (pid " + std::to_string((*first)->pid())));
+  EXPECT_THAT(second.all(), HasSubstr("another gate (pid " + std::to_string(first->pid())));
   write_file(t / "release", "go\n");
-  auto status = (*first)->wait();
+  auto status = first->wait();
   ASSERT_TRUE(status.has_value());
-  EXPECT_EQ(status->code, 0) << (*first)->stderr_tail();
+  EXPECT_EQ(status->code, 0) << first->stderr_tail();
 }
 
 TEST(Engine, ALockLeftByADeadProcessIsTakenOverWithAWarning) {
@@ -237,28 +232,65 @@ TEST(Engine, SigintDuringALargeBackupLeavesNoSetAndTheRecordUntouched) {
   // A sparse file large enough that archiving it takes many seconds.
   ASSERT_EQ(sh("truncate -s 40G data/huge.img", t.path()).exit_code, 0);
   write_pipeline(t.path(), std::string(k_volume_pipeline) + "stages:\n  - name: backup\n    steps: [{backup: data}]\n");
-  gate::util::ProcessSpec spec;
-  spec.argv = {gate_binary(), "run"};
-  spec.cwd = t.path();
-  spec.stdout_mode = gate::util::StreamMode::pipe;
-  auto run = gate::util::Process::start(spec);
-  ASSERT_TRUE(run.has_value());
+  auto run = start_gate({"run"}, t.path());
   std::string partial = wait_for_creation(t / "backups", ".partial-");
   ASSERT_FALSE(partial.empty());
   ASSERT_FALSE(wait_for_creation(t / "backups" / partial, "volumes").empty());
   ASSERT_FALSE(wait_for_creation(t / "backups" / partial / "volumes", "data.tar").empty());
-  ::kill((*run)->pid(), SIGINT);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read((*run)->stdout_fd(), buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  auto status = (*run)->wait();
-  ASSERT_TRUE(status.has_value());
-  EXPECT_EQ(status->code, 130) << out << (*run)->stderr_tail();
-  EXPECT_THAT(out, HasSubstr("INTERRUPTED"));
+  ::kill(run->pid(), SIGINT);
+  auto done = finish_gate(*run);
+  EXPECT_EQ(done.exit_code, 130) << done.out << done.err;
+  EXPECT_THAT(done.out, HasSubstr("INTERRUPTED"));
   EXPECT_EQ(read_file(t / ".last-deployment-backup"), record);
   EXPECT_EQ(newest_set(t / "backups"), good);
   EXPECT_FALSE(fs::exists(t / "backups" / partial));
   EXPECT_EQ(sh("ls -a backups | grep -c '^.partial-' || true", t.path()).out, "0\n");
+}
+
+// A sparse file (a VM image, a database file) is archived with its holes
+// mapped, verified at its full size, read by GNU tar, and restored sparse.
+TEST(Engine, SparseFilesRoundTripAndStaySparse) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  ASSERT_EQ(sh("dd if=/dev/urandom of=data/disk.img bs=4096 count=4 seek=2000 conv=notrunc status=none && "
+               "truncate -s 256M data/disk.img", t.path()).exit_code, 0);
+  write_pipeline(t.path(), k_volume_pipeline);
+  auto r = run_gate({"run"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  auto x = sh("mkdir out && tar --zstd -xpf " + set_dir(t) + "/volumes/data.tar.zst -C out && cmp out/disk.img data/disk.img",
+              t.path());
+  EXPECT_EQ(x.exit_code, 0) << x.all();
+  auto restored = run_gate({"rollback", "--last", "--yes", "--target", "data=./restored"}, t.path());
+  ASSERT_EQ(restored.exit_code, 0) << restored.all();
+  EXPECT_EQ(sh("cmp restored/disk.img data/disk.img", t.path()).exit_code, 0);
+  struct stat st {};
+  ASSERT_EQ(::stat((t / "restored" / "disk.img").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 256LL << 20);
+  EXPECT_LT(st.st_blocks * 512, 1 << 20); // 16 KiB of data, not 256 MiB of zeros
+}
+
+// A file cut short while gate reads it is named in the output and the
+// manifest; the archive stays well-formed (the entry is padded to the size in
+// its header), so the set is still readable by tar.
+TEST(Engine, AFileThatShrinksWhileArchivedIsReportedByName) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  fs::path log = t / "data" / "app.log";
+  ASSERT_EQ(sh("truncate -s 1G data/app.log", t.path()).exit_code, 0);
+  write_pipeline(t.path(), k_volume_pipeline);
+  gate::util::UniqueFd watch(inotify_init1(IN_CLOEXEC));
+  ASSERT_GE(inotify_add_watch(watch.get(), log.c_str(), IN_ACCESS), 0);
+  auto run = start_gate({"run"}, t.path());
+  alignas(inotify_event) char event[4096];
+  ASSERT_GT(::read(watch.get(), event, sizeof event), 0); // gate is reading the file's data
+  fs::resize_file(log, 0);
+  auto done = finish_gate(*run);
+  EXPECT_EQ(done.exit_code, 0) << done.out << done.err;
+  EXPECT_THAT(done.err, HasSubstr(log.string() + ": shrank while archived"));
+  EXPECT_THAT(done.out, HasSubstr("1 file(s) changed while read: app.log: shrank while archived"));
+  auto manifest = nlohmann::json::parse(read_file(fs::path(set_dir(t)) / "manifest.json"));
+  EXPECT_THAT(manifest["artifacts"][0]["details"]["changed_while_read"].dump(), HasSubstr("app.log: shrank"));
+  EXPECT_EQ(sh("tar --zstd -tf " + set_dir(t) + "/volumes/data.tar.zst | grep -c app.log").out, "1\n");
 }
 
 TEST(Engine, DryRunAndStageSelectionChangeNothing) {
@@ -378,16 +410,11 @@ TEST(Engine, SigtermStopsLikeSigint) {
   ASSERT_EQ(sh("truncate -s 40G data/huge.img", t.path()).exit_code, 0);
   write_pipeline(t.path(), std::string(k_volume_pipeline) + "stages:\n  - name: backup\n    steps: [{backup: data}]\n");
   fs::create_directories(t / "backups");
-  gate::util::ProcessSpec spec;
-  spec.argv = {gate_binary(), "run"};
-  spec.cwd = t.path();
-  spec.stdout_mode = gate::util::StreamMode::null;
-  auto run = gate::util::Process::start(spec);
-  ASSERT_TRUE(run.has_value());
+  auto run = start_gate({"run"}, t.path());
   std::string partial = wait_for_creation(t / "backups", ".partial-");
   ASSERT_FALSE(wait_for_creation(t / "backups" / partial, "volumes").empty());
-  ::kill((*run)->pid(), SIGTERM);
-  auto status = (*run)->wait();
+  ::kill(run->pid(), SIGTERM);
+  auto status = run->wait();
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(status->code, 130);
   EXPECT_FALSE(fs::exists(t / "backups" / partial));

@@ -48,6 +48,28 @@ CommandResult run_gate(const std::vector<std::string>& args, const fs::path& cwd
   return run(argv, cwd, env);
 }
 
+std::unique_ptr<gate::util::Process> start_gate(const std::vector<std::string>& args, const fs::path& cwd) {
+  gate::util::ProcessSpec spec;
+  spec.argv = {gate_binary(), "--no-color"};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.cwd = cwd;
+  spec.stdout_mode = gate::util::StreamMode::pipe;
+  auto started = gate::util::Process::start(spec);
+  if (!started) throw std::runtime_error("cannot start gate: " + started.error().message);
+  return std::move(*started);
+}
+
+CommandResult finish_gate(gate::util::Process& gate) {
+  CommandResult r;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(gate.stdout_fd(), buf, sizeof buf)) > 0;) r.out.append(buf, static_cast<size_t>(n));
+  auto status = gate.wait();
+  if (!status) throw std::runtime_error("cannot wait for gate: " + status.error().message);
+  r.exit_code = status->code;
+  r.err = gate.stderr_tail();
+  return r;
+}
+
 TempDir::TempDir() {
   std::string tmpl = (fs::temp_directory_path() / "gate-test-XXXXXX").string();
   char* made = ::mkdtemp(tmpl.data());

@@ -3,8 +3,11 @@
 // harness starts itself (ci/pg-sandbox: initdb as a non-root user, loopback).
 #pragma once
 
+#include "util/process.hpp"
+
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,6 +33,12 @@ CommandResult run_gate(const std::vector<std::string>& args, const fs::path& cwd
                    const std::map<std::string, std::string>& env = {});
 std::string gate_binary();
 fs::path source_dir();
+
+// Starts the built gate without waiting, for tests that act while it runs
+// (signals, concurrent runs); its stdout is piped, stderr kept as a tail.
+std::unique_ptr<gate::util::Process> start_gate(const std::vector<std::string>& args, const fs::path& cwd);
+// Reads a started gate's stdout to the end and waits for it.
+CommandResult finish_gate(gate::util::Process& gate);
 
 // A directory removed with everything in it when the test ends.
 class TempDir {

@@ -189,20 +189,15 @@ TEST(Postgres, AKilledDeepVerifyLeavesNoScratchDatabaseBehind) {
   for (int sig : {SIGINT, SIGKILL}) {
     int fd = inotify_init1(IN_CLOEXEC);
     ASSERT_GE(inotify_add_watch(fd, base.c_str(), IN_CREATE), 0);
-    gate::util::ProcessSpec spec;
-    spec.argv = {gate_binary(), "verify", "--last", "--deep"};
-    spec.cwd = t.path();
-    spec.stdout_mode = gate::util::StreamMode::null;
-    auto p = gate::util::Process::start(spec);
-    ASSERT_TRUE(p.has_value());
+    auto p = start_gate({"verify", "--last", "--deep"}, t.path());
     char buf[4096];
     ASSERT_GT(::read(fd, buf, sizeof buf), 0); // CREATE DATABASE made its directory
     ::close(fd);
-    ::kill((*p)->pid(), sig);
-    auto status = (*p)->wait();
+    ::kill(p->pid(), sig);
+    auto status = p->wait();
     ASSERT_TRUE(status.has_value());
     if (sig == SIGINT) {
-      EXPECT_EQ(status->code, 130) << (*p)->stderr_tail();
+      EXPECT_EQ(status->code, 130) << p->stderr_tail();
       EXPECT_EQ(pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"), "0");
     } else {
       // SIGKILL leaves no chance to clean up: the next deep verify drops it.
@@ -268,19 +263,14 @@ TEST(Postgres, PgDumpDyingMidDumpIsNeverAccepted) {
   ASSERT_EQ(::write((*h)->stdin_fd(), lock.data(), lock.size()), static_cast<ssize_t>(lock.size()));
   char buf[64];
   ASSERT_GT(::read((*h)->stdout_fd(), buf, sizeof buf), 0); // "locked": the lock is held
-  gate::util::ProcessSpec spec;
-  spec.argv = {gate_binary(), "run"};
-  spec.cwd = t.path();
-  spec.stdout_mode = gate::util::StreamMode::pipe;
-  auto run = gate::util::Process::start(spec);
-  ASSERT_TRUE(run.has_value());
+  auto run = start_gate({"run"}, t.path());
   // Server-side waits for pg_dump to block on the lock (bounded), then end it.
   auto wait_for_pg_dump = [&](const std::string& action) {
     return pg.value("postgres", R"(DO $$ DECLARE n int := 0; BEGIN
       LOOP
         PERFORM pg_stat_clear_snapshot(); -- a transaction otherwise sees one cached view
         PERFORM )" + action + R"( FROM pg_stat_activity
-          WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock';
+          WHERE datname = 'dying' AND application_name = 'pg_dump' AND wait_event_type = 'Lock';
         EXIT WHEN FOUND OR n > 6000;
         n := n + 1;
         PERFORM pg_sleep(0.01);
@@ -289,18 +279,17 @@ TEST(Postgres, PgDumpDyingMidDumpIsNeverAccepted) {
   };
   EXPECT_EQ(wait_for_pg_dump("pid"), "done");
   // While pg_dump runs: no process on this machine shows the password on its command line.
-  std::string cmdlines = sh("for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f 2>/dev/null; echo; done").out;
+  // (processes that end during the scan are skipped)
+  std::string cmdlines =
+      sh("for f in /proc/[0-9]*/cmdline; do { tr '\\0' ' ' < \"$f\"; } 2>/dev/null || true; echo; done").out;
   EXPECT_THAT(cmdlines, HasSubstr("pg_dump"));
   EXPECT_THAT(cmdlines, Not(HasSubstr(pg.password())));
   EXPECT_EQ(wait_for_pg_dump("pg_terminate_backend(pid)"), "done");
   (*h)->close_stdin(); // releases the lock
   (void)(*h)->wait();
-  std::string out;
-  for (ssize_t n; (n = ::read((*run)->stdout_fd(), buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  auto status = (*run)->wait();
-  ASSERT_TRUE(status.has_value());
-  EXPECT_EQ(status->code, 1) << out;
-  EXPECT_THAT(out, HasSubstr("pg_dump exited 1"));
+  auto done = finish_gate(*run);
+  EXPECT_EQ(done.exit_code, 1) << done.all();
+  EXPECT_THAT(done.out, HasSubstr("pg_dump exited 1"));
   EXPECT_FALSE(fs::exists(t / ".last-deployment-backup"));
   EXPECT_TRUE(newest_set(t / "backups").empty());
   EXPECT_EQ(sh("ls -a backups | grep -c '^.failed-'", t.path()).out, "1\n");

@@ -10,9 +10,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 using namespace gate::test;
@@ -214,21 +217,12 @@ TEST(Rollback, AnInterruptedMigrationIsRolledBack) {
                                                  " -c 'DELETE FROM customers CASCADE' -c 'TRUNCATE orders, customers' && echo go > ready && exec sleep 600\"]\n"
                                                  "        env: {PGPASSWORD: \"" + pg.password() + "\"}\n"
                                                  "        on_failure: rollback\n"));
-  gate::util::ProcessSpec spec;
-  spec.argv = {gate_binary(), "run"};
-  spec.cwd = t.path();
-  spec.stdout_mode = gate::util::StreamMode::pipe;
-  auto run = gate::util::Process::start(spec);
-  ASSERT_TRUE(run.has_value());
+  auto run = start_gate({"run"}, t.path());
   EXPECT_EQ(read_file(t / "ready"), "go\n"); // the migration has destroyed the data
-  ::kill((*run)->pid(), SIGINT);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read((*run)->stdout_fd(), buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  auto status = (*run)->wait();
-  ASSERT_TRUE(status.has_value());
-  EXPECT_EQ(status->code, 1) << out << (*run)->stderr_tail();
-  EXPECT_THAT(out, HasSubstr("interrupted"));
+  ::kill(run->pid(), SIGINT);
+  auto done = finish_gate(*run);
+  EXPECT_EQ(done.exit_code, 1) << done.out << done.err;
+  EXPECT_THAT(done.out, HasSubstr("interrupted"));
   EXPECT_EQ(table_state("rb_sigint"), before);
 }
 
@@ -245,12 +239,7 @@ TEST(Rollback, KillingARestoreLeavesTheTargetWhollyOldAndASecondRollbackWorks) {
   std::string damaged = tree_state(t / "files");
   gate::util::UniqueFd fd(inotify_init1(IN_CLOEXEC));
   ASSERT_GE(inotify_add_watch(fd.get(), t.path().c_str(), IN_CREATE), 0);
-  gate::util::ProcessSpec spec;
-  spec.argv = {gate_binary(), "rollback", "--last", "--yes", "--no-safety-backup"};
-  spec.cwd = t.path();
-  spec.stdout_mode = gate::util::StreamMode::null;
-  auto run = gate::util::Process::start(spec);
-  ASSERT_TRUE(run.has_value());
+  auto run = start_gate({"rollback", "--last", "--yes", "--no-safety-backup"}, t.path());
   alignas(inotify_event) char buf[4096];
   bool staging = false;
   while (!staging) {
@@ -262,8 +251,8 @@ TEST(Rollback, KillingARestoreLeavesTheTargetWhollyOldAndASecondRollbackWorks) {
       p += sizeof(inotify_event) + ev->len;
     }
   }
-  ::kill((*run)->pid(), SIGKILL);
-  (void)(*run)->wait();
+  ::kill(run->pid(), SIGKILL);
+  (void)run->wait();
   EXPECT_EQ(tree_state(t / "files"), damaged); // wholly old
   auto again = run_gate({"rollback", "--last", "--yes", "--no-safety-backup"}, t.path());
   ASSERT_EQ(again.exit_code, 0) << again.all();
@@ -323,4 +312,95 @@ TEST(Rollback, OtherSessionsAreEndedAndNewOnesWelcomeAfterwards) {
   ASSERT_TRUE(status.has_value());
   EXPECT_NE(status->code, 0);
   EXPECT_EQ(pg.value("rb_sessions", "SELECT datconnlimit FROM pg_database WHERE datname = current_database()"), "-1");
+}
+
+// Seed 004: when the custom dump cannot be restored, the plain SQL dump of the
+// same set is used. The custom dump here is cut in half and re-hashed, so the
+// set's checksums still pass and only pg_restore can tell.
+TEST(Rollback, AnUnrestorableCustomDumpFallsBackToTheSqlDump) {
+  auto& pg = PgServer::get();
+  pg.create_database("rb_fallback");
+  fill_sample_database("rb_fallback", 400);
+  TempDir t;
+  make_sample_tree(t / "files", 2);
+  write_pipeline(t.path(), pipeline("rb_fallback"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string before = table_state("rb_fallback");
+  fs::path set = t / "backups" / newest_set(t / "backups");
+  auto manifest = nlohmann::json::parse(read_file(set / "manifest.json"));
+  std::string dump;
+  for (const auto& a : manifest["artifacts"])
+    if (a["format"] == "custom") dump = a["path"];
+  ASSERT_EQ(dump, "databases/app.dump.zst");
+  auto cut = sh("zstd -dc " + dump + " > half && truncate -s $(( $(stat -c %s half) / 2 )) half && "
+                "zstd -q -f --rm half -o " + dump + " && sha256sum " + dump + " | cut -d' ' -f1 && stat -c %s " + dump,
+                set);
+  ASSERT_EQ(cut.exit_code, 0) << cut.all();
+  std::string sha = cut.out.substr(0, 64);
+  uint64_t bytes = std::stoull(cut.out.substr(65));
+  for (auto& a : manifest["artifacts"])
+    if (a["path"] == dump) {
+      a["files"][0]["sha256"] = sha;
+      a["files"][0]["bytes"] = bytes;
+    }
+  write_file(set / "manifest.json", manifest.dump(2));
+  ASSERT_EQ(sh("sed -i 's|^[0-9a-f]*  " + dump + "$|" + sha + "  " + dump + "|' checksums.sha256 && sha256sum -c --quiet checksums.sha256", set).exit_code, 0);
+
+  pg.psql("rb_fallback", "DELETE FROM orders; DROP TABLE billing.invoices");
+  auto r = run_gate({"rollback", "--last", "--yes", "--only", "db"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("restoring databases/app.dump.zst failed"));
+  EXPECT_THAT(r.out, HasSubstr("fell back to databases/app.sql.zst"));
+  EXPECT_EQ(table_state("rb_fallback"), before);
+}
+
+namespace {
+
+std::string xattr_of(const fs::path& file, const char* name) {
+  char value[256];
+  ssize_t n = ::getxattr(file.c_str(), name, value, sizeof value);
+  return n < 0 ? "(none)" : std::string(value, static_cast<size_t>(n));
+}
+
+std::string acl_of(const fs::path& file) { return sh("getfacl -c -p '" + file.string() + "' | sort").out; }
+
+} // namespace
+
+// Extended attributes and POSIX ACLs travel with the files: through gate's own
+// restore (elsewhere and in place) and through plain GNU tar as RESTORE.md says.
+TEST(Rollback, XattrsAndAclsSurviveTheBackupTheRestoreAndPlainTar) {
+  TempDir t;
+  make_sample_tree(t / "files", 2);
+  fs::path tagged = t / "files" / "tagged.txt";
+  write_file(tagged, "labelled\n");
+  std::string origin = "seed-000";
+  ASSERT_EQ(::setxattr(tagged.c_str(), "user.gate.origin", origin.data(), origin.size(), 0), 0) << std::strerror(errno);
+  ASSERT_EQ(sh("setfacl -m u:nobody:rw,g:nogroup:r '" + tagged.string() + "' && setfacl -d -m u:nobody:rx '" +
+               (t / "files" / "docs").string() + "'").exit_code, 0);
+  std::string file_acl = acl_of(tagged);
+  std::string dir_acl = acl_of(t / "files" / "docs");
+  ASSERT_THAT(file_acl, HasSubstr("user:nobody:rw-"));
+  ASSERT_THAT(dir_acl, HasSubstr("default:user:nobody:r-x"));
+  write_pipeline(t.path(), "volumes:\n  - name: files\n    path: ./files\n");
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+
+  auto elsewhere = run_gate({"rollback", "--last", "--yes", "--target", "files=./elsewhere"}, t.path());
+  ASSERT_EQ(elsewhere.exit_code, 0) << elsewhere.all();
+  EXPECT_EQ(xattr_of(t / "elsewhere" / "tagged.txt", "user.gate.origin"), origin);
+  EXPECT_EQ(acl_of(t / "elsewhere" / "tagged.txt"), file_acl);
+  EXPECT_EQ(acl_of(t / "elsewhere" / "docs"), dir_acl);
+
+  fs::path archive = t / "backups" / newest_set(t / "backups") / "volumes" / "files.tar.zst";
+  fs::create_directory(t / "plain");
+  auto tar = sh("tar --zstd -xpf '" + archive.string() + "' --xattrs --xattrs-include='*' --acls -C plain", t.path());
+  ASSERT_EQ(tar.exit_code, 0) << tar.all();
+  EXPECT_EQ(xattr_of(t / "plain" / "tagged.txt", "user.gate.origin"), origin);
+  EXPECT_EQ(acl_of(t / "plain" / "tagged.txt"), file_acl);
+
+  ASSERT_EQ(::removexattr(tagged.c_str(), "user.gate.origin"), 0);
+  ASSERT_EQ(sh("setfacl -b '" + tagged.string() + "'").exit_code, 0);
+  auto in_place = run_gate({"rollback", "--last", "--yes", "--no-safety-backup"}, t.path());
+  ASSERT_EQ(in_place.exit_code, 0) << in_place.all();
+  EXPECT_EQ(xattr_of(tagged, "user.gate.origin"), origin);
+  EXPECT_EQ(acl_of(tagged), file_acl);
 }
