@@ -3,6 +3,7 @@
 #include "util/cancel.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"
+#include "util/redact.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
 
@@ -40,6 +41,7 @@ util::Result<StepResult> ExecStep::run(RunContext&) {
   spec.stdout_mode = util::StreamMode::log;
   spec.stderr_mode = util::StreamMode::log;
   spec.log_prefix = "| ";
+  spec.end_group_on_failure = true;
   auto start = std::chrono::steady_clock::now();
   util::log_info("{}: starting (process group of its own)", label());
   TRY_ASSIGN(auto proc, util::Process::start(spec));
@@ -53,6 +55,12 @@ util::Result<StepResult> ExecStep::run(RunContext&) {
                                                      util::human_duration_ms(m_timeout->count()))
                                        : status.describe();
   std::string reason = fmt::format("{} {}", label(), why);
+  // What the command said last is usually why it failed: show it with the verdict.
+  if (std::string said = util::redact(proc->stderr_tail()); !said.empty()) {
+    if (said.size() > 600) said = "..." + said.substr(said.size() - 600);
+    reason += "; its last error output:";
+    for (const auto& line : util::split(said, '\n')) reason += "\n    " + line;
+  }
   if (m_on_failure == OnFailure::proceed && !interrupted) {
     util::log_warn("{} (on_failure: continue)", reason);
     return passed(fmt::format("{} (on_failure: continue)", why));

@@ -2,6 +2,7 @@
 
 #include "engine/version.hpp"
 #include "steps/alert.hpp"
+#include "util/cancel.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
@@ -185,6 +186,9 @@ void publish_outcome(const config::PipelineConfig& config, const Args& args, con
   std::string event = command == "rollback" ? "rollback" : outcome.event;
   nlohmann::json payload = alert_payload(config, outcome, command);
   payload["event"] = event == "interrupted" ? "failure" : event;
+  // An interrupted run is exactly when the alert must go out: its command
+  // (sendmail, a pager) must not be stopped by the interrupt that ended the run.
+  util::CancelShield shield;
   for (const auto& alert : config.alerts)
     if (wanted(alert, event, outcome.ok)) steps::deliver_alert(alert, payload);
 }

@@ -181,6 +181,7 @@ Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
     report("unable to execute");
   }
   proc->m_pid = pid;
+  proc->m_end_group_on_failure = spec.end_group_on_failure;
   ::setpgid(pid, pid); // also from the parent: no window where the group does not exist
   register_process_group(pid);
   exec_err_write.reset();
@@ -266,13 +267,21 @@ Result<ExitStatus> Process::wait(std::optional<std::chrono::milliseconds> timeou
     }
     if (kill_at && now >= *kill_at) kill_group(SIGKILL);
   }
+  // The exited leader is not reaped yet, so its group id cannot have been
+  // reused: killing the group here reaches only its own stragglers.
+  bool failed = kill_at.has_value();
+  if (!failed && m_end_group_on_failure) {
+    siginfo_t info{};
+    failed = ::waitid(P_PID, static_cast<id_t>(m_pid), &info, WEXITED | WNOWAIT) == 0 &&
+             !(info.si_code == CLD_EXITED && info.si_status == 0);
+  }
+  if (failed) ::kill(-m_pid, SIGKILL);
   int raw = 0;
   pid_t r;
   do r = ::waitpid(m_pid, &raw, 0);
   while (r < 0 && errno == EINTR);
   m_reaped = true;
   unregister_process_group(m_pid);
-  if (kill_at) ::kill(-m_pid, SIGKILL); // stragglers of a stopped group
   stop_readers();
   if (r < 0) return fail("unable to wait for process: " + errno_text(errno));
   if (WIFEXITED(raw)) status.code = WEXITSTATUS(raw);

@@ -38,6 +38,10 @@ struct ProcessSpec {
   int stdin_fd = -1;                        // with StreamMode::fd
   int stdout_fd = -1;                       // with StreamMode::fd
   std::string log_prefix;                   // prefix of logged lines, e.g. "pg_dump: "
+  // When the child fails (exits non-zero or is killed), whatever it left
+  // running in its process group is killed too before wait() returns: a failed
+  // migration's background workers must not write during a rollback.
+  bool end_group_on_failure = false;
 };
 
 struct ExitStatus {
@@ -79,6 +83,7 @@ private:
 
   pid_t m_pid = -1;
   bool m_reaped = false;
+  bool m_end_group_on_failure = false;
   UniqueFd m_stdin, m_stdout, m_pidfd;
   struct Reader;
   std::vector<std::unique_ptr<Reader>> m_readers;

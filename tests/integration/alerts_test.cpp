@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <mutex>
+#include <sys/stat.h>
 #include <thread>
 
 using namespace gate::test;
@@ -135,6 +137,25 @@ TEST(Alerts, CommandAlertsGetTheJsonOnStdin) {
   EXPECT_EQ(run_gate({"run"}, t.path()).exit_code, 1);
   auto p = nlohmann::json::parse(read_file(t / "alert.json"));
   EXPECT_EQ(p["event"], "failure");
+}
+
+// The interrupt that ends a run must not also stop the alert about it.
+TEST(Alerts, AnInterruptedRunStillRunsItsCommandAlert) {
+  TempDir t;
+  make_sample_tree(t / "data", 2);
+  ASSERT_EQ(::mkfifo((t / "ready").c_str(), 0600), 0);
+  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data}\nalerts:\n"
+                           "  - {command: ['sh', '-c', 'cat > alert.json'], on: [failure]}\n"
+                           "stages:\n  - name: backup\n    steps: [{backup: all}]\n"
+                           "  - name: hold\n    steps: [{exec: ['sh', '-c', 'echo go > ready; exec sleep 600']}]\n");
+  auto run = start_gate({"run"}, t.path());
+  EXPECT_EQ(read_file(t / "ready"), "go\n"); // the run is in its last stage
+  ::kill(run->pid(), SIGINT);
+  auto done = finish_gate(*run);
+  EXPECT_EQ(done.exit_code, 130) << done.all();
+  auto p = nlohmann::json::parse(read_file(t / "alert.json"));
+  EXPECT_EQ(p["event"], "failure");
+  EXPECT_THAT(p.dump(), HasSubstr("interrupted"));
 }
 
 TEST(CiOutputs, JunitGithubDotenvAndMetrics) {

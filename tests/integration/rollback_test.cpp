@@ -188,14 +188,21 @@ TEST(Rollback, AFailedMigrationIsRolledBackAndTheRecordKept) {
                                                   "    steps: [{backup: app}, {backup: files}]\n"
                                                   "  - name: verify\n    steps: [{verify: all}]\n"
                                                   "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", \"" + psql +
-                                                  " -c 'DELETE FROM orders' && rm files/blob.bin && exit 3\"]\n"
+                                                  " -c 'DELETE FROM orders' && rm files/blob.bin && "
+                                                  "{ sleep 600 >/dev/null 2>&1 & echo $! > worker.pid; } && "
+                                                  "echo 'migration 42: column widgets.size does not exist' >&2 && exit 3\"]\n"
                                                   "        env: {PGPASSWORD: \"" + pg.password() + "\"}\n"
                                                   "        on_failure: rollback\n"));
   std::string files_before = tree_state(t / "files");
   auto r = run_gate({"run"}, t.path());
   EXPECT_EQ(r.exit_code, 1) << r.all();
-  EXPECT_THAT(r.out, HasSubstr("exited 3"));
+  EXPECT_THAT(r.out, HasSubstr("exited 3; its last error output:\n    migration 42: column widgets.size does not exist"));
   EXPECT_THAT(r.out, HasSubstr("data rolled back"));
+  // The worker it left in the background was ended with it (before the rollback).
+  std::string worker = read_file(t / "worker.pid");
+  ASSERT_FALSE(worker.empty());
+  std::string state = sh("awk '{print $3}' /proc/" + worker.substr(0, worker.size() - 1) + "/stat 2>/dev/null || true").out;
+  EXPECT_TRUE(state.empty() || state == "Z\n") << "the migration's worker still runs: " << state;
   EXPECT_EQ(table_state("rb_migrate"), before);
   EXPECT_EQ(tree_state(t / "files"), files_before);
   auto record = nlohmann::json::parse(read_file(t / ".last-deployment-backup"));
@@ -211,10 +218,12 @@ TEST(Rollback, AnInterruptedMigrationIsRolledBack) {
   make_sample_tree(t / "files", 3);
   ASSERT_EQ(::mkfifo((t / "ready").c_str(), 0600), 0);
   std::string before = table_state("rb_sigint");
+  std::string files_before = tree_state(t / "files");
   std::string psql = pg.bindir() + "/psql -X -q -h 127.0.0.1 -p " + std::to_string(pg.port()) + " -U gate -d rb_sigint";
   write_pipeline(t.path(), pipeline("rb_sigint", "stages:\n  - name: backup\n    steps: [{backup: all}, {verify: all}]\n"
                                                  "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", \"" + psql +
-                                                 " -c 'DELETE FROM customers CASCADE' -c 'TRUNCATE orders, customers' && echo go > ready && exec sleep 600\"]\n"
+                                                 " -c 'DELETE FROM customers CASCADE' -c 'TRUNCATE orders, customers' && rm -r files/docs && "
+                                                 "echo go > ready && exec sleep 600\"]\n"
                                                  "        env: {PGPASSWORD: \"" + pg.password() + "\"}\n"
                                                  "        on_failure: rollback\n"));
   auto run = start_gate({"run"}, t.path());
@@ -224,6 +233,7 @@ TEST(Rollback, AnInterruptedMigrationIsRolledBack) {
   EXPECT_EQ(done.exit_code, 1) << done.out << done.err;
   EXPECT_THAT(done.out, HasSubstr("interrupted"));
   EXPECT_EQ(table_state("rb_sigint"), before);
+  EXPECT_EQ(tree_state(t / "files"), files_before);
 }
 
 TEST(Rollback, KillingARestoreLeavesTheTargetWhollyOldAndASecondRollbackWorks) {
