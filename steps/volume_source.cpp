@@ -68,7 +68,7 @@ util::Result<VolumeSource> resolve_volume_source(const config::PipelineConfig& c
 
 util::Result<VolumeSource> resolve_volume_for_restore(const config::PipelineConfig& config,
                                                       const config::VolumeTarget& target,
-                                                      const nlohmann::json& recorded) {
+                                                      const nlohmann::json& recorded, bool create) {
   if (target.volume.empty()) {
     VolumeSource source;
     source.path = target.path;
@@ -80,6 +80,13 @@ util::Result<VolumeSource> resolve_volume_for_restore(const config::PipelineConf
   auto engine = std::make_shared<ContainerEngine>(std::move(*connected));
   TRY_ASSIGN(auto found, engine->volume(target.volume));
   if (found) return named_source(std::move(engine), *found);
+  if (!create) {
+    VolumeSource source;
+    source.engine = std::move(engine);
+    source.volume = target.volume;
+    source.missing = true;
+    return source;
+  }
   nlohmann::json labels = recorded.value("labels", nlohmann::json::object());
   std::string driver = recorded.value("driver", std::string("local"));
   util::log_warn("volume '{}': {} volume '{}' no longer exists; creating it again with its recorded labels",

@@ -273,16 +273,12 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
       if (auto it = request.redirect.find(a.target); it != request.redirect.end()) {
         item.dest = fs::absolute(it->second);
       } else if (item.volume) {
-        if (!request.dry_run || item.volume->volume.empty()) {
-          auto source = steps::resolve_volume_for_restore(config, *item.volume,
-                                                          a.details.value("source_facts", nlohmann::json::object()));
-          if (!source) return fail_with(1, source.error().message + "; nothing was changed");
-          item.source = *source;
-          item.dest = source->path;
-        } else {
-          auto source = steps::resolve_volume_source(config, *item.volume);
-          item.dest = source ? source->path : fs::path("(named volume " + item.volume->volume + ", to be created)");
-        }
+        // A removed named volume is created only once the rollback is confirmed and verified.
+        auto source = steps::resolve_volume_for_restore(config, *item.volume,
+                                                        a.details.value("source_facts", nlohmann::json::object()), false);
+        if (!source) return fail_with(1, source.error().message + "; nothing was changed");
+        item.source = *source;
+        item.dest = source->missing ? fs::path("(named volume " + item.volume->volume + ", to be created)") : source->path;
       } else {
         return fail_with(1, "volume '" + a.target + "' is in the set but not in " + config.file.string() +
                                 "; restore it elsewhere with --target " + a.target + "=DIR");
@@ -371,6 +367,16 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
     if (auto again = store.find(id); !again || again->failed)
       return fail_with(1, "set '" + id + "' disappeared or failed while waiting for confirmation; nothing was changed");
   }
+
+  // Removed named volumes come back empty (with their recorded labels) to restore into.
+  for (auto& item : items)
+    if (item.source.missing) {
+      auto created = steps::resolve_volume_for_restore(
+          config, *item.volume, item.artifact->details.value("source_facts", nlohmann::json::object()), true);
+      if (!created) return fail_with(1, created.error().message + "; nothing was changed");
+      item.source = *created;
+      item.dest = created->path;
+    }
 
   // 3. The safety snapshot, before anything changes.
   std::string safety_id;

@@ -171,6 +171,12 @@ TEST_F(Podman, RollbackRecreatesARemovedVolumeAndRestartsItsUsers) {
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   std::string before = sh("cd '" + mountpoint + "' && find . -printf '%m %y %s %p\\n' | sort").out;
   podman_out("volume rm " + k_volume);
+  // A dry run, and a rollback refused for want of --yes, create nothing.
+  auto dry = run_gate({"rollback", "--last", "--dry-run"}, t.path());
+  EXPECT_EQ(dry.exit_code, 0) << dry.all();
+  EXPECT_THAT(dry.out, HasSubstr("(named volume " + k_volume + ", to be created)"));
+  EXPECT_EQ(run_gate({"rollback", "--last"}, t.path()).exit_code, 1);
+  EXPECT_EQ(podman("volume exists " + k_volume).exit_code, 1);
   auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_EQ(podman_out("volume inspect --format '{{index .Labels \"tier\"}}' " + k_volume), "wiki");
