@@ -290,6 +290,27 @@ util::Result<std::vector<std::string>> tables_created_since(const config::Pipeli
   return out;
 }
 
+util::Result<bool> database_exists(const config::PipelineConfig& config, const config::DatabaseTarget& target) {
+  TRY_ASSIGN(auto pg, PgTarget::open(config, target));
+  std::string dbname = pg.conninfo().get("dbname");
+  if (dbname.empty()) return true; // libpq's default: cannot tell, assume it is there
+  TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
+  TRY_ASSIGN(auto rows, admin->query("SELECT 1 FROM pg_database WHERE datname = " + admin->quote_literal(dbname)));
+  return !rows.empty();
+}
+
+util::Result<void> create_missing_database(const config::PipelineConfig& config, const config::DatabaseTarget& target) {
+  TRY_ASSIGN(auto pg, PgTarget::open(config, target));
+  std::string dbname = pg.conninfo().get("dbname");
+  TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
+  util::log_warn("rollback {}: database '{}' does not exist; creating it empty to restore into", target.name, dbname);
+  auto created = admin->execute("CREATE DATABASE " + admin->quote_identifier(dbname) + " TEMPLATE template0");
+  if (!created)
+    return util::fail("database '" + dbname + "' does not exist and could not be created: " + created.error().message +
+                      "\nhint: create it (CREATE DATABASE), then run the rollback again");
+  return {};
+}
+
 util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfig& config,
                                                      const config::DatabaseTarget& target,
                                                      const engine::Manifest& manifest, const fs::path& set_dir,

@@ -35,6 +35,14 @@ util::Result<std::vector<std::string>> tables_created_since(const config::Pipeli
                                                             const config::DatabaseTarget& target,
                                                             const engine::Artifact& artifact);
 
+// Whether the target database exists on its server (it may have been
+// dropped: then there is nothing to snapshot, and it is created to restore into).
+util::Result<bool> database_exists(const config::PipelineConfig& config, const config::DatabaseTarget& target);
+
+// Creates the (dropped) target database empty, owned by the connecting role,
+// so that a rollback can restore into it.
+util::Result<void> create_missing_database(const config::PipelineConfig& config, const config::DatabaseTarget& target);
+
 // The artifacts a database rollback may use, best first (custom, directory, sql).
 std::vector<const engine::Artifact*> restore_candidates(const engine::Manifest& manifest, const std::string& target);
 

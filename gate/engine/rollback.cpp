@@ -59,6 +59,7 @@ struct RestoreItem {
   const config::VolumeTarget* volume = nullptr;
   fs::path dest; // volumes
   steps::VolumeSource source; // a named volume's engine, to stop and restart its users
+  bool db_missing = false; // the database was dropped: nothing to snapshot, created before the restore
   std::string state = "untouched";
   std::string detail;
   std::string by_hand; // the command to finish by hand
@@ -90,6 +91,7 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
   std::vector<std::string> names;
   for (auto& item : items) {
     if (item.database) {
+      if (item.db_missing) continue; // nothing there to lose
       config::DatabaseTarget t = *item.db;
       t.formats = {config::DumpFormat::custom};
       t.globals = false;
@@ -319,8 +321,13 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
                                  m.git.is_object() && m.git.value("branch", nlohmann::json()).is_string()
                                      ? " on " + m.git["branch"].get<std::string>()
                                      : ""));
+  for (auto& item : items)
+    if (item.database)
+      if (auto exists = steps::database_exists(config, *item.db); exists && !*exists) item.db_missing = true;
   for (const auto& item : items) {
-    if (item.database && item.db->mode == config::RestoreMode::clean)
+    if (item.db_missing)
+      reporter.plan_line("  database " + item.target + " does not exist (dropped?): it will be created empty and restored");
+    else if (item.database && item.db->mode == config::RestoreMode::clean)
       if (auto extra = steps::tables_created_since(config, *item.db, *item.artifact); extra && !extra->empty()) {
         std::string list;
         for (const auto& t : *extra) list += (list.empty() ? "" : ", ") + t;
@@ -342,7 +349,7 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
   for (const auto& line : not_restored) reporter.plan_line("  not restored: " + line);
   bool anything_to_snapshot = std::any_of(items.begin(), items.end(), [](const RestoreItem& i) {
     std::error_code ec;
-    return i.database || fs::exists(i.dest, ec);
+    return i.database ? !i.db_missing : fs::exists(i.dest, ec);
   });
   if (!anything_to_snapshot)
     reporter.plan_line("  nothing is replaced: every destination is new");
@@ -368,7 +375,12 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
       return fail_with(1, "set '" + id + "' disappeared or failed while waiting for confirmation; nothing was changed");
   }
 
-  // Removed named volumes come back empty (with their recorded labels) to restore into.
+  // Dropped databases (clean mode; recreate makes its own) and removed named
+  // volumes come back empty to restore into.
+  for (auto& item : items)
+    if (item.db_missing && item.db->mode == config::RestoreMode::clean)
+      if (auto created = steps::create_missing_database(config, *item.db); !created)
+        return fail_with(1, created.error().message + "; nothing was changed");
   for (auto& item : items)
     if (item.source.missing) {
       auto created = steps::resolve_volume_for_restore(

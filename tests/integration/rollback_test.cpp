@@ -414,3 +414,28 @@ TEST(Rollback, XattrsAndAclsSurviveTheBackupTheRestoreAndPlainTar) {
   EXPECT_EQ(xattr_of(tagged, "user.gate.origin"), origin);
   EXPECT_EQ(acl_of(tagged), file_acl);
 }
+
+// The worst case at 3 a.m.: the database itself is gone. There is nothing to
+// snapshot; gate creates it (clean mode) or restores into a new one (recreate).
+TEST(Rollback, ADroppedDatabaseIsCreatedAgainAndRestored) {
+  auto& pg = PgServer::get();
+  for (const char* mode : {"clean", "recreate"}) {
+    std::string db = std::string("rb_dropped_") + mode;
+    pg.create_database(db);
+    fill_sample_database(db, 300);
+    TempDir t;
+    make_sample_tree(t / "files", 2);
+    write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + pg.url(db) + "', mode: " + mode +
+                                 "}\nvolumes:\n  - {name: files, path: ./files}\n");
+    ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+    std::string before = table_state(db);
+    pg.psql("postgres", "DROP DATABASE " + db + " WITH (FORCE)");
+    auto dry = run_gate({"rollback", "--last", "--dry-run"}, t.path());
+    EXPECT_EQ(dry.exit_code, 0) << dry.all();
+    EXPECT_THAT(dry.out, HasSubstr("database app does not exist (dropped?): it will be created empty and restored"));
+    EXPECT_EQ(pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname = '" + db + "'"), "0");
+    auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
+    ASSERT_EQ(r.exit_code, 0) << mode << "\n" << r.all();
+    EXPECT_EQ(table_state(db), before) << mode;
+  }
+}
