@@ -65,7 +65,7 @@ util::Result<VolumeRestoreResult> restore_volume(const engine::Artifact& a, cons
   if (extracted->entries != entries || extracted->content_bytes != bytes)
     return abandon(fmt::format("extracted {} entries and {} bytes, the manifest says {} and {}", extracted->entries,
                                extracted->content_bytes, entries, bytes));
-  TRY(util::fsync_tree(staging));
+  TRY(util::sync_filesystem(staging)); // durable before it replaces anything
 
   VolumeRestoreResult result{extracted->entries, extracted->content_bytes, {}};
   if (!fs::exists(dest, ec)) {

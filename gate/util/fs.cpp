@@ -105,6 +105,14 @@ Result<void> fsync_tree(const fs::path& root) {
   return fsync_path(root);
 }
 
+Result<void> sync_filesystem(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return fail("unable to open '" + path.string() + "': " + errno_text(errno));
+  // Since Linux 5.8 syncfs reports writeback errors of the filesystem too.
+  if (::syncfs(fd.get()) != 0) return fail("unable to sync the filesystem of '" + path.string() + "': " + errno_text(errno));
+  return {};
+}
+
 Result<void> remove_tree(const fs::path& path) {
   std::error_code ec;
   fs::remove_all(path, ec);
