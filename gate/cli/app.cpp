@@ -2,9 +2,12 @@
 
 #include "cli/signals.hpp"
 #include "util/expected.hpp"
+#include "util/text.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <optional>
 
 namespace gate::cli {
 
@@ -24,6 +27,32 @@ const std::vector<Command>& commands() {
   };
   return k_commands;
 }
+
+namespace {
+
+// CLI11 answers a mistyped command ("gate rollbak") with "A subcommand is
+// required"; name the word and the closest command instead.
+std::optional<std::string> unknown_command(int argc, char** argv) {
+  std::vector<std::string> names;
+  for (const auto& command : commands()) names.push_back(command.name);
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word == "-c" || word == "--config") {
+      ++i; // its value
+      continue;
+    }
+    if (word.empty() || word[0] == '-') continue;
+    if (std::find(names.begin(), names.end(), word) != names.end()) return std::nullopt;
+    std::string message = "unknown command '" + word + "'";
+    if (auto guess = util::closest_match(word, names)) message += "; did you mean '" + *guess + "'?";
+    std::string all;
+    for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+    return message + "\ncommands: " + all + " (gate --help tells more)";
+  }
+  return std::nullopt;
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
@@ -49,6 +78,10 @@ int main(int argc, char** argv) {
     sub->fallthrough();
     command.options(*sub, args);
     sub->callback([&chosen, &command] { chosen = &command; });
+  }
+  if (auto unknown = unknown_command(argc, argv)) {
+    std::fprintf(stderr, "gate: %s\n", unknown->c_str());
+    return 2;
   }
   try {
     app.parse(argc, argv);

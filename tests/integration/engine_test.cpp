@@ -293,6 +293,14 @@ TEST(Engine, AFileThatShrinksWhileArchivedIsReportedByName) {
   EXPECT_EQ(sh("tar --zstd -tf " + set_dir(t) + "/volumes/data.tar.zst | grep -c app.log").out, "1\n");
 }
 
+TEST(Engine, AMistypedCommandIsNamedWithTheClosestOne) {
+  TempDir t;
+  auto r = run_gate({"rollbak", "--last", "--yes"}, t.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("unknown command 'rollbak'; did you mean 'rollback'?"));
+  EXPECT_THAT(r.err, HasSubstr("commands: run, backup, verify"));
+}
+
 TEST(Engine, DryRunAndStageSelectionChangeNothing) {
   TempDir t;
   make_sample_tree(t / "data", 3);
