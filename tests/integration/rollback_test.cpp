@@ -20,6 +20,7 @@
 
 using namespace gate::test;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace {
 
@@ -438,4 +439,31 @@ TEST(Rollback, ADroppedDatabaseIsCreatedAgainAndRestored) {
     ASSERT_EQ(r.exit_code, 0) << mode << "\n" << r.all();
     EXPECT_EQ(table_state(db), before) << mode;
   }
+}
+
+// Without CREATEDB the dropped database cannot come back: the rollback stops
+// before changing anything and says what to do.
+TEST(Rollback, ADroppedDatabaseWithoutCreatedbIsRefusedClearly) {
+  auto& pg = PgServer::get();
+  pg.psql("postgres", "DROP ROLE IF EXISTS rb_owner");
+  pg.psql("postgres", "CREATE ROLE rb_owner LOGIN PASSWORD 'RbOwner-123'");
+  pg.create_database("rb_nocreate");
+  pg.psql("postgres", "ALTER DATABASE rb_nocreate OWNER TO rb_owner");
+  pg.psql("rb_nocreate", "SET ROLE rb_owner; CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 300)");
+  TempDir t;
+  make_sample_tree(t / "files", 2);
+  std::string url = "postgresql://rb_owner:RbOwner-123@127.0.0.1:" + std::to_string(pg.port()) + "/rb_nocreate";
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url + "', min_size: 0}\n"
+                           "volumes:\n  - {name: files, path: ./files}\n");
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  pg.psql("postgres", "DROP DATABASE rb_nocreate WITH (FORCE)");
+  write_file(t / "files" / "changed.txt", "after the backup\n");
+  std::string files = tree_state(t / "files");
+  auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_THAT(r.out, HasSubstr("database 'rb_nocreate' does not exist and could not be created"));
+  EXPECT_THAT(r.out, HasSubstr("nothing was changed"));
+  EXPECT_THAT(r.all(), Not(HasSubstr("RbOwner-123")));
+  EXPECT_EQ(tree_state(t / "files"), files);
+  EXPECT_EQ(sh("ls backups | grep -c pre-rollback- || true", t.path()).out, "0\n");
 }
