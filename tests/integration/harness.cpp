@@ -176,8 +176,27 @@ CommandResult PgServer::psql(const std::string& db, const std::string& sql, bool
   auto r = run({m_bindir + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-h", "127.0.0.1", "-p",
                 std::to_string(m_port), "-U", "gate", "-d", db, "-c", sql},
                {}, {{"PGPASSWORD", m_password}});
-  if (check) EXPECT_EQ(r.exit_code, 0) << "psql failed: " << sql << "\n" << r.all();
+  if (check) {
+    EXPECT_EQ(r.exit_code, 0) << "psql failed: " << sql << "\n" << r.all();
+  }
   return r;
+}
+
+std::unique_ptr<gate::util::Process> PgServer::open_session(const std::string& db) const {
+  util::ProcessSpec spec;
+  spec.argv = {m_bindir + "/psql", "-X", "-q", "-At", "-h", "127.0.0.1", "-p", std::to_string(m_port), "-U", "gate",
+               "-d", db};
+  spec.env = {{"PGPASSWORD", m_password}};
+  spec.stdin_mode = util::StreamMode::pipe;
+  auto started = util::Process::start(spec);
+  if (!started) throw std::runtime_error("cannot start psql: " + started.error().message);
+  return std::move(*started);
+}
+
+bool session_send(gate::util::Process& session, const std::string& sql) {
+  if (::write(session.stdin_fd(), sql.data(), sql.size()) != static_cast<ssize_t>(sql.size())) return false;
+  char buf[256];
+  return ::read(session.stdout_fd(), buf, sizeof buf) > 0;
 }
 
 std::string PgServer::value(const std::string& db, const std::string& sql) const {

@@ -70,6 +70,9 @@ public:
   // The single value of a query, trimmed.
   std::string value(const std::string& db, const std::string& sql) const;
   void create_database(const std::string& name) const; // dropped first if it exists
+  // An open psql session on `db` (an application's connection): send it SQL
+  // with session_send, which waits for the first line of output.
+  std::unique_ptr<gate::util::Process> open_session(const std::string& db) const;
   std::string bindir() const { return m_bindir; }
   void start();
   void stop();
@@ -82,6 +85,10 @@ private:
   std::string m_bindir;
   bool m_started = false;
 };
+
+// Writes `sql` to a session from PgServer::open_session and returns once it
+// has answered (one read of its output); false when it could not.
+bool session_send(gate::util::Process& session, const std::string& sql);
 
 // Fills `db` with tables customers (n rows), orders (2n rows), an empty table
 // and some awkward data (quotes, newlines inside text, jsonb, bytea).

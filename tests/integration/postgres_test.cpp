@@ -252,17 +252,8 @@ TEST(Postgres, PgDumpDyingMidDumpIsNeverAccepted) {
   TempDir t;
   write_pipeline(t.path(), db_pipeline("dying"));
   // Hold a lock pg_dump must wait for, then end pg_dump's session while it waits.
-  gate::util::ProcessSpec holder;
-  holder.argv = {pg.bindir() + "/psql", "-X", "-q", "-At", "-h", "127.0.0.1", "-p", std::to_string(pg.port()), "-U",
-                 "gate", "-d", "dying"};
-  holder.env = {{"PGPASSWORD", pg.password()}};
-  holder.stdin_mode = gate::util::StreamMode::pipe;
-  auto h = gate::util::Process::start(holder);
-  ASSERT_TRUE(h.has_value());
-  std::string lock = "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n";
-  ASSERT_EQ(::write((*h)->stdin_fd(), lock.data(), lock.size()), static_cast<ssize_t>(lock.size()));
-  char buf[64];
-  ASSERT_GT(::read((*h)->stdout_fd(), buf, sizeof buf), 0); // "locked": the lock is held
+  auto holder = pg.open_session("dying");
+  ASSERT_TRUE(session_send(*holder, "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n"));
   auto run = start_gate({"run"}, t.path());
   // Server-side waits for pg_dump to block on the lock (bounded), then end it.
   auto wait_for_pg_dump = [&](const std::string& action) {
@@ -285,8 +276,8 @@ TEST(Postgres, PgDumpDyingMidDumpIsNeverAccepted) {
   EXPECT_THAT(cmdlines, HasSubstr("pg_dump"));
   EXPECT_THAT(cmdlines, Not(HasSubstr(pg.password())));
   EXPECT_EQ(wait_for_pg_dump("pg_terminate_backend(pid)"), "done");
-  (*h)->close_stdin(); // releases the lock
-  (void)(*h)->wait();
+  holder->close_stdin(); // releases the lock
+  (void)holder->wait();
   auto done = finish_gate(*run);
   EXPECT_EQ(done.exit_code, 1) << done.all();
   EXPECT_THAT(done.out, HasSubstr("pg_dump exited 1"));

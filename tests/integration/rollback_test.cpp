@@ -55,14 +55,20 @@ void damage(const std::string& db, const fs::path& files) {
   fs::remove_all(files / "empty-dir");
 }
 
+// A fresh database `db` with the sample tables (`rows` customers) and a
+// sample tree of `files` files in t/files: what most tests back up first.
+void sample_database_and_files(const TempDir& t, const std::string& db, int rows, int files) {
+  PgServer::get().create_database(db);
+  fill_sample_database(db, rows);
+  make_sample_tree(t / "files", files);
+}
+
 } // namespace
 
 TEST(Rollback, PutsEveryRowAndFileBackAndTheSafetySnapshotUndoesIt) {
   auto& pg = PgServer::get();
-  pg.create_database("rb_full");
-  fill_sample_database("rb_full", 800);
   TempDir t;
-  make_sample_tree(t / "files");
+  sample_database_and_files(t, "rb_full", 800, 40);
   write_pipeline(t.path(), pipeline("rb_full"));
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   std::string tables_before = table_state("rb_full");
@@ -105,10 +111,8 @@ TEST(Rollback, PutsEveryRowAndFileBackAndTheSafetySnapshotUndoesIt) {
 
 TEST(Rollback, RecreateModeAndOnlyAndTargetOptions) {
   auto& pg = PgServer::get();
-  pg.create_database("rb_recreate");
-  fill_sample_database("rb_recreate", 300);
   TempDir t;
-  make_sample_tree(t / "files", 5);
+  sample_database_and_files(t, "rb_recreate", 300, 5);
   write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + pg.url("rb_recreate") +
                                "', mode: recreate}\nvolumes:\n  - {name: files, path: ./files}\n");
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
@@ -179,10 +183,8 @@ TEST(Rollback, ArchivesCannotWriteOutsideTheTarget) {
 
 TEST(Rollback, AFailedMigrationIsRolledBackAndTheRecordKept) {
   auto& pg = PgServer::get();
-  pg.create_database("rb_migrate");
-  fill_sample_database("rb_migrate", 400);
   TempDir t;
-  make_sample_tree(t / "files", 3);
+  sample_database_and_files(t, "rb_migrate", 400, 3);
   std::string before = table_state("rb_migrate");
   std::string psql = pg.bindir() + "/psql -X -q -h 127.0.0.1 -p " + std::to_string(pg.port()) + " -U gate -d rb_migrate";
   write_pipeline(t.path(), pipeline("rb_migrate", "stages:\n  - name: backup\n    parallel: true\n"
@@ -213,10 +215,8 @@ TEST(Rollback, AFailedMigrationIsRolledBackAndTheRecordKept) {
 
 TEST(Rollback, AnInterruptedMigrationIsRolledBack) {
   auto& pg = PgServer::get();
-  pg.create_database("rb_sigint");
-  fill_sample_database("rb_sigint", 400);
   TempDir t;
-  make_sample_tree(t / "files", 3);
+  sample_database_and_files(t, "rb_sigint", 400, 3);
   ASSERT_EQ(::mkfifo((t / "ready").c_str(), 0600), 0);
   std::string before = table_state("rb_sigint");
   std::string files_before = tree_state(t / "files");
@@ -273,10 +273,8 @@ TEST(Rollback, KillingARestoreLeavesTheTargetWhollyOldAndASecondRollbackWorks) {
 
 TEST(Rollback, AMigrationThatTimesOutIsStoppedAndRolledBack) {
   auto& pg = PgServer::get();
-  pg.create_database("rb_timeout");
-  fill_sample_database("rb_timeout", 100);
   TempDir t;
-  make_sample_tree(t / "files", 3);
+  sample_database_and_files(t, "rb_timeout", 100, 3);
   std::string before = table_state("rb_timeout");
   std::string psql = pg.bindir() + "/psql -X -q -h 127.0.0.1 -p " + std::to_string(pg.port()) + " -U gate -d rb_timeout";
   write_pipeline(t.path(), pipeline("rb_timeout", "stages:\n  - name: backup\n    steps: [{backup: all}, {verify: all}]\n"
@@ -293,33 +291,22 @@ TEST(Rollback, AMigrationThatTimesOutIsStoppedAndRolledBack) {
 
 TEST(Rollback, OtherSessionsAreEndedAndNewOnesWelcomeAfterwards) {
   auto& pg = PgServer::get();
-  pg.create_database("rb_sessions");
-  fill_sample_database("rb_sessions", 100);
   TempDir t;
-  make_sample_tree(t / "files", 2);
+  sample_database_and_files(t, "rb_sessions", 100, 2);
   write_pipeline(t.path(), pipeline("rb_sessions"));
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   pg.psql("rb_sessions", "DELETE FROM orders");
   // An application session, idle in the database, holding a lock on orders.
-  gate::util::ProcessSpec app;
-  app.argv = {pg.bindir() + "/psql", "-X", "-q", "-At", "-h", "127.0.0.1", "-p", std::to_string(pg.port()), "-U", "gate",
-              "-d", "rb_sessions"};
-  app.env = {{"PGPASSWORD", pg.password()}};
-  app.stdin_mode = gate::util::StreamMode::pipe;
-  auto session = gate::util::Process::start(app);
-  ASSERT_TRUE(session.has_value());
-  std::string hold = "BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE; SELECT 'holding';\n";
-  ASSERT_EQ(::write((*session)->stdin_fd(), hold.data(), hold.size()), static_cast<ssize_t>(hold.size()));
-  char buf[64];
-  ASSERT_GT(::read((*session)->stdout_fd(), buf, sizeof buf), 0); // the lock is held
+  auto session = pg.open_session("rb_sessions");
+  ASSERT_TRUE(session_send(*session, "BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE; SELECT 'holding';\n"));
   auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
   EXPECT_EQ(r.exit_code, 0) << r.all();
   EXPECT_EQ(pg.value("rb_sessions", "SELECT count(*) FROM orders"), "200");
   // The session was ended (its next statement fails), and new connections work again.
   std::string next = "SELECT 1;\n";
-  (void)::write((*session)->stdin_fd(), next.data(), next.size());
-  (*session)->close_stdin();
-  auto status = (*session)->wait();
+  (void)::write(session->stdin_fd(), next.data(), next.size());
+  session->close_stdin();
+  auto status = session->wait();
   ASSERT_TRUE(status.has_value());
   EXPECT_NE(status->code, 0);
   EXPECT_EQ(pg.value("rb_sessions", "SELECT datconnlimit FROM pg_database WHERE datname = current_database()"), "-1");
@@ -330,10 +317,8 @@ TEST(Rollback, OtherSessionsAreEndedAndNewOnesWelcomeAfterwards) {
 // set's checksums still pass and only pg_restore can tell.
 TEST(Rollback, AnUnrestorableCustomDumpFallsBackToTheSqlDump) {
   auto& pg = PgServer::get();
-  pg.create_database("rb_fallback");
-  fill_sample_database("rb_fallback", 400);
   TempDir t;
-  make_sample_tree(t / "files", 2);
+  sample_database_and_files(t, "rb_fallback", 400, 2);
   write_pipeline(t.path(), pipeline("rb_fallback"));
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   std::string before = table_state("rb_fallback");
@@ -422,10 +407,8 @@ TEST(Rollback, ADroppedDatabaseIsCreatedAgainAndRestored) {
   auto& pg = PgServer::get();
   for (const char* mode : {"clean", "recreate"}) {
     std::string db = std::string("rb_dropped_") + mode;
-    pg.create_database(db);
-    fill_sample_database(db, 300);
     TempDir t;
-    make_sample_tree(t / "files", 2);
+    sample_database_and_files(t, db, 300, 2);
     write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + pg.url(db) + "', mode: " + mode +
                                  "}\nvolumes:\n  - {name: files, path: ./files}\n");
     ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
