@@ -187,8 +187,9 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
   // A gate killed during its own CREATE DATABASE leaves the server finishing
   // it: ours then waits for that one to commit and fails on the name. It is
   // committed by now, so drop it and try once more.
+  constexpr const char* k_unique_violation = "23505";
   if (!created && created.error().kind != util::ErrorKind::interrupted &&
-      created.error().message.find("duplicate key") != std::string::npos) {
+      admin->last_sqlstate() == k_unique_violation) {
     util::log_warn("scratch database '{}' was being created by a gate that died; dropping it", scratch);
     TRY(admin->execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
     created = admin->execute("CREATE DATABASE " + quoted + " TEMPLATE template0");

@@ -162,7 +162,9 @@ Result<std::vector<PgRow>> PgConnection::query(const std::string& sql) {
   }
   std::unique_ptr<PGresult, decltype(&PQclear)> own(res, PQclear);
   auto status = PQresultStatus(res);
+  m_last_sqlstate.clear();
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    if (const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr) m_last_sqlstate = state;
     if (cancel_requested()) return fail(ErrorKind::interrupted, "interrupted");
     return fail("query failed on " + m_describe + ": " + trim_message(PQerrorMessage(m_impl->conn)));
   }

@@ -58,12 +58,16 @@ public:
   std::string quote_identifier(const std::string& name) const;
   std::string quote_literal(const std::string& value) const;
   const std::string& describe() const { return m_describe; }
+  // The SQLSTATE of the last statement that failed ("23505"), empty after a
+  // success: lets callers tell errors apart whatever the server's language.
+  const std::string& last_sqlstate() const { return m_last_sqlstate; }
 
 private:
   PgConnection() = default;
   struct Impl;
   std::unique_ptr<Impl> m_impl;
   std::string m_describe;
+  std::string m_last_sqlstate;
 };
 
 // libpq's version, e.g. "15.14".
