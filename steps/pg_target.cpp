@@ -3,6 +3,7 @@
 #include "util/cancel.hpp"
 #include "util/redact.hpp"
 
+#include <map>
 #include <mutex>
 
 namespace gate::steps {
@@ -40,14 +41,19 @@ util::Result<std::unique_ptr<util::PgConnection>> PgTarget::connect_to(const uti
 }
 
 util::Result<PgTools> PgTarget::tools_for(int server_version_num) const {
-  // Probing binaries costs a few process starts; do it once per directory list.
+  // Probing binaries costs a few process starts, on the way of every backup:
+  // done once per process for each directory setting and server major.
   static std::mutex mutex;
+  static std::map<std::pair<std::string, int>, PgTools> found;
   std::lock_guard lock(mutex);
-  auto tools = select_pg_tools(pg_tool_candidates(m_config->pg_bindir), server_version_num / 10000);
+  auto key = std::make_pair(m_config->pg_bindir, server_version_num / 10000);
+  if (auto it = found.find(key); it != found.end()) return it->second;
+  auto tools = select_pg_tools(pg_tool_candidates(m_config->pg_bindir), key.second);
   if (util::cancel_requested()) return util::fail(util::ErrorKind::interrupted, "interrupted");
   if (!tools)
     return util::fail(describe() + " runs PostgreSQL " + pg_version_string(server_version_num) + ": " +
                       tools.error().message);
+  found.emplace(key, *tools);
   return tools;
 }
 

@@ -29,6 +29,7 @@ util::Result<CustomReadBack> read_back_custom(const std::filesystem::path& path,
                                               const util::ProgressFn& progress, util::GrowthSignal* follow);
 
 // The dump's table of contents holds data for every table in the manifest.
+// Reads only the head of the file: callers check its checksum themselves.
 util::Result<Finding> check_custom_toc(const engine::Artifact& artifact, const std::filesystem::path& set_dir,
                                        const PgTools& tools);
 

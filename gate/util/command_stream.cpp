@@ -53,7 +53,7 @@ Result<WrittenFile> command_to_file(const ProcessSpec& spec_in, const std::files
 }
 
 Result<FedFile> file_to_command(const std::filesystem::path& in, const ProcessSpec& spec_in,
-                                const std::function<void(uint64_t)>& progress, GrowthSignal* follow) {
+                                const std::function<void(uint64_t)>& progress, GrowthSignal* follow, FeedEnd end) {
   ProcessSpec spec = spec_in;
   spec.stdin_mode = StreamMode::pipe;
   TRY_ASSIGN(auto proc, Process::start(spec));
@@ -66,6 +66,7 @@ Result<FedFile> file_to_command(const std::filesystem::path& in, const ProcessSp
     if (!r) {
       if (r.error().message.find(errno_text(EPIPE)) != std::string::npos) {
         reader_gone = true;
+        if (end == FeedEnd::when_reader_stops) return fail("the command stopped reading"); // ends the read
         return {};
       }
       return r;
@@ -77,6 +78,7 @@ Result<FedFile> file_to_command(const std::filesystem::path& in, const ProcessSp
   proc->close_stdin();
   TRY_ASSIGN(ExitStatus status, proc->wait());
   if (cancel_requested()) return fail(ErrorKind::interrupted, "interrupted");
+  if (reader_gone && end == FeedEnd::when_reader_stops) return FedFile{ReadFile{}, status, redact(proc->stderr_tail())};
   if (!read) return std::unexpected(read.error());
   return FedFile{*read, status, redact(proc->stderr_tail())};
 }

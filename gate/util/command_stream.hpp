@@ -29,10 +29,17 @@ struct FedFile {
   std::string stderr_tail;
 };
 
+// How much of the file is read when the command stops reading early.
+enum class FeedEnd {
+  whole_file,        // read (and hash) the rest anyway: FedFile::file describes the whole file
+  when_reader_stops, // stop with the command (pg_restore --list reads only the head): no hash
+};
+
 // Runs `spec` with the decompressed content of `in` on its stdin. The command
 // may stop reading early (EPIPE is not an error). Returns the command's exit;
 // callers decide what a non-zero exit means.
 Result<FedFile> file_to_command(const std::filesystem::path& in, const ProcessSpec& spec,
-                                const std::function<void(uint64_t)>& progress, GrowthSignal* follow = nullptr);
+                                const std::function<void(uint64_t)>& progress, GrowthSignal* follow = nullptr,
+                                FeedEnd end = FeedEnd::whole_file);
 
 } // namespace gate::util

@@ -31,9 +31,15 @@ void append_tail(std::string& tail, std::string_view data) {
   if (tail.size() > k_tail_limit) tail.erase(0, tail.size() - k_tail_limit);
 }
 
-Result<std::pair<UniqueFd, UniqueFd>> make_pipe() {
+enum class PipeUse { control, data };
+
+Result<std::pair<UniqueFd, UniqueFd>> make_pipe(PipeUse use = PipeUse::control) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return fail("unable to create a pipe: " + errno_text(errno));
+  // Dumps stream hundreds of MB through stdin/stdout: 1 MiB instead of 64 KiB
+  // means far fewer wake-ups on both sides (bench: about 5% of a backup).
+  // Best effort: pipe-max-size or the user's pipe quota may refuse it.
+  if (use == PipeUse::data) (void)::fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
   return std::pair{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
@@ -126,12 +132,12 @@ Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
   auto proc = std::unique_ptr<Process>(new Process());
   UniqueFd child_in, child_out, child_err;
   if (spec.stdin_mode == StreamMode::pipe) {
-    TRY_ASSIGN(auto p, make_pipe());
+    TRY_ASSIGN(auto p, make_pipe(PipeUse::data));
     child_in = std::move(p.first);
     proc->m_stdin = std::move(p.second);
   }
   if (spec.stdout_mode == StreamMode::pipe || spec.stdout_mode == StreamMode::log) {
-    TRY_ASSIGN(auto p, make_pipe());
+    TRY_ASSIGN(auto p, make_pipe(PipeUse::data));
     child_out = std::move(p.second);
     proc->m_stdout = std::move(p.first);
   }
