@@ -31,7 +31,8 @@ nlohmann::json read_git_info(const std::filesystem::path& dir) {
   info["commit"] = commit ? nlohmann::json(*commit) : nlohmann::json(nullptr);
   auto branch = git(dir, {"rev-parse", "--abbrev-ref", "HEAD"});
   info["branch"] = branch && *branch != "HEAD" ? nlohmann::json(*branch) : nlohmann::json(nullptr);
-  auto status = git(dir, {"status", "--porcelain", "--untracked-files=no"});
+  // --no-optional-locks: a status must not refresh (lock and write) the deploy's index.
+  auto status = git(dir, {"--no-optional-locks", "status", "--porcelain", "--untracked-files=no"});
   info["dirty"] = status && !status->empty();
   return info;
 }

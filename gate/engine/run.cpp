@@ -17,7 +17,9 @@
 #include "util/time.hpp"
 
 #include <fmt/format.h>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -45,13 +47,24 @@ RunOutcome failed_before_start(const util::Error& error) {
 
 } // namespace
 
-Manifest base_manifest(const config::PipelineConfig& config) {
+namespace {
+std::filesystem::path git_dir_of(const config::PipelineConfig& config) {
+  return config.git_dir ? *config.git_dir : std::filesystem::current_path();
+}
+
+Manifest manifest_without_git(const config::PipelineConfig& config) {
   Manifest m;
   m.project = config.project;
   m.environment = config.environment;
   m.gate_version = k_gate_version;
   m.host = util::host_name();
-  m.git = read_git_info(config.git_dir ? *config.git_dir : std::filesystem::current_path());
+  return m;
+}
+} // namespace
+
+Manifest base_manifest(const config::PipelineConfig& config) {
+  Manifest m = manifest_without_git(config);
+  m.git = read_git_info(git_dir_of(config));
   return m;
 }
 
@@ -100,14 +113,21 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
         break;
       }
 
-  Manifest base = base_manifest(config);
-  out.git = base.git;
+  // git is asked while the preflight checks run; the set needs it only once created.
+  Manifest base = manifest_without_git(config);
+  auto git_asked = std::async(std::launch::async, [dir = git_dir_of(config)] { return read_git_info(dir); });
+  std::optional<nlohmann::json> git;
+  auto git_info = [&]() -> const nlohmann::json& {
+    if (!git) git = git_asked.get();
+    return *git;
+  };
   std::string kind = request.mode == RunMode::deploy ? "pre-deployment" : "scheduled";
   std::unique_ptr<PendingSet> pending;
   std::mutex set_mutex;
   ctx.open_set = [&]() -> util::Result<SetHandle*> {
     std::lock_guard guard(set_mutex);
     if (!pending) {
+      base.git = git_info();
       TRY_ASSIGN(pending, PendingSet::create(store, kind, base));
       util::log_info("writing backup set '{}' in {}", pending->id(), pending->dir().string());
       reporter.event("set_started", pending->id());
@@ -150,6 +170,7 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
     return {};
   };
   StagesResult stages = run_stages(*plan, ctx, reporter, seal_before_exec);
+  out.git = git_info();
   out.steps = stages.reports;
   out.bytes = stages.bytes;
   std::optional<util::Error> failure = stages.failure;

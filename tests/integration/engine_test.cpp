@@ -412,6 +412,22 @@ TEST(Engine, TheRecordNamesTheGitCommitBranchAndDirtyFlag) {
   EXPECT_THAT(run_gate({"show", "--last"}, t.path()).out, HasSubstr(head + " on release (uncommitted changes)"));
 }
 
+TEST(Engine, ReadingGitLeavesTheDeploysIndexAlone) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), k_volume_pipeline);
+  auto git = sh("git init -q && git -c user.name=t -c user.email=t@t add pipeline.yml && "
+                "git -c user.name=t -c user.email=t@t commit -q -m one && touch -d 2030-01-01 pipeline.yml",
+                t.path());
+  ASSERT_EQ(git.exit_code, 0) << git.all();
+  // A file touched but unchanged: a plain `git status` would rewrite the index
+  // (and take its lock, failing a deploy's own git command running meanwhile).
+  std::string index = read_file(t / ".git" / "index");
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(read_file(t / ".last-deployment-backup"))["git"]["dirty"], false);
+  EXPECT_EQ(read_file(t / ".git" / "index"), index);
+}
+
 TEST(Engine, SigtermStopsLikeSigint) {
   TempDir t;
   make_sample_tree(t / "data", 3);
