@@ -45,9 +45,6 @@ RunOutcome failed_before_start(const util::Error& error) {
   return out;
 }
 
-} // namespace
-
-namespace {
 std::filesystem::path git_dir_of(const config::PipelineConfig& config) {
   return config.git_dir ? *config.git_dir : std::filesystem::current_path();
 }
@@ -60,6 +57,7 @@ Manifest manifest_without_git(const config::PipelineConfig& config) {
   m.host = util::host_name();
   return m;
 }
+
 } // namespace
 
 Manifest base_manifest(const config::PipelineConfig& config) {
