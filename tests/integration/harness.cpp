@@ -211,6 +211,17 @@ void PgServer::create_database(const std::string& name) const {
   psql("postgres", "CREATE DATABASE \"" + name + "\"");
 }
 
+std::string PgServer::create_owned_database(const std::string& name, const std::string& role,
+                                            const std::string& password, int rows) const {
+  psql("postgres", "DROP ROLE IF EXISTS " + role);
+  psql("postgres", "CREATE ROLE " + role + " LOGIN PASSWORD '" + password + "'");
+  create_database(name);
+  psql("postgres", "ALTER DATABASE " + name + " OWNER TO " + role);
+  psql(name, "SET ROLE " + role + "; CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, " +
+                 std::to_string(rows) + ")");
+  return "postgresql://" + role + ":" + password + "@127.0.0.1:" + std::to_string(m_port) + "/" + name;
+}
+
 void fill_sample_database(const std::string& db, int n) {
   auto& pg = PgServer::get();
   pg.psql(db, "CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, note text, created timestamptz "

@@ -70,6 +70,10 @@ public:
   // The single value of a query, trimmed.
   std::string value(const std::string& db, const std::string& sql) const;
   void create_database(const std::string& name) const; // dropped first if it exists
+  // A database owned by a new plain role (LOGIN, no superuser, no CREATEDB)
+  // holding table t with `rows` rows; returns the URL that connects as that role.
+  std::string create_owned_database(const std::string& name, const std::string& role, const std::string& password,
+                                    int rows) const;
   // An open psql session on `db` (an application's connection): send it SQL
   // with session_send, which waits for the first line of output.
   std::unique_ptr<gate::util::Process> open_session(const std::string& db) const;

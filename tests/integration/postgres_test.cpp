@@ -325,14 +325,8 @@ TEST(Postgres, MaxShrinkStopsABackupThatLostData) {
 }
 
 TEST(Postgres, GlobalsFallBackWithoutSuperuser) {
-  auto& pg = PgServer::get();
-  pg.psql("postgres", "DROP ROLE IF EXISTS app_owner");
-  pg.psql("postgres", "CREATE ROLE app_owner LOGIN PASSWORD 'OwnerPw-123'");
-  pg.create_database("nonsuper");
-  pg.psql("postgres", "ALTER DATABASE nonsuper OWNER TO app_owner");
+  std::string url = PgServer::get().create_owned_database("nonsuper", "app_owner", "OwnerPw-123", 500);
   TempDir t;
-  std::string url = "postgresql://app_owner:OwnerPw-123@127.0.0.1:" + std::to_string(pg.port()) + "/nonsuper";
-  pg.psql("nonsuper", "SET ROLE app_owner; CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 500)");
   write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url + "', globals: true, min_size: 0}\n");
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();

@@ -428,14 +428,9 @@ TEST(Rollback, ADroppedDatabaseIsCreatedAgainAndRestored) {
 // before changing anything and says what to do.
 TEST(Rollback, ADroppedDatabaseWithoutCreatedbIsRefusedClearly) {
   auto& pg = PgServer::get();
-  pg.psql("postgres", "DROP ROLE IF EXISTS rb_owner");
-  pg.psql("postgres", "CREATE ROLE rb_owner LOGIN PASSWORD 'RbOwner-123'");
-  pg.create_database("rb_nocreate");
-  pg.psql("postgres", "ALTER DATABASE rb_nocreate OWNER TO rb_owner");
-  pg.psql("rb_nocreate", "SET ROLE rb_owner; CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 300)");
+  std::string url = pg.create_owned_database("rb_nocreate", "rb_owner", "RbOwner-123", 300);
   TempDir t;
   make_sample_tree(t / "files", 2);
-  std::string url = "postgresql://rb_owner:RbOwner-123@127.0.0.1:" + std::to_string(pg.port()) + "/rb_nocreate";
   write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url + "', min_size: 0}\n"
                            "volumes:\n  - {name: files, path: ./files}\n");
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
