@@ -80,6 +80,9 @@ util::Result<StepResult> check_connections(const RunContext& ctx) {
 }
 
 util::Result<StepResult> check_disk_space(const RunContext& ctx) {
+  if (auto writable = util::probe_writable_dir(ctx.config.backup_root); !writable)
+    return failed("backup_root '" + ctx.config.backup_root.string() +
+                  "' cannot hold backups: " + writable.error().message);
   TRY_ASSIGN(uint64_t data, estimate_source_bytes(ctx.config));
   auto where = nearest_existing(ctx.config.backup_root);
   TRY_ASSIGN(uint64_t free, util::free_bytes(where));

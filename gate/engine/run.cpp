@@ -41,7 +41,8 @@ void set_failure(RunOutcome& out, const std::string& stage, const std::string& s
 RunOutcome failed_before_start(const util::Error& error) {
   RunOutcome out;
   set_failure(out, "", "", error);
-  out.verdict = "gate: " + error.message;
+  bool usage = error.kind == util::ErrorKind::usage || error.kind == util::ErrorKind::config;
+  out.verdict = (usage ? "gate: " : "FAILED: ") + error.message;
   return out;
 }
 

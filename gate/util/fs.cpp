@@ -152,4 +152,21 @@ bool is_empty_dir(const fs::path& path) {
   return fs::is_directory(path, ec) && fs::is_empty(path, ec);
 }
 
+Result<void> probe_writable_dir(const fs::path &dir) {
+  std::error_code ec;
+  fs::path existing = fs::absolute(dir, ec);
+  while (!fs::exists(fs::symlink_status(existing, ec)) && existing.has_parent_path() &&
+         existing != existing.parent_path())
+    existing = existing.parent_path();
+  if (!fs::is_directory(existing, ec))
+    return fail("'" + existing.string() + "' is not a directory" +
+                (existing == dir ? std::string() : " (it would hold '" + dir.string() + "')"));
+  fs::path probe = existing / (".gate-write-probe-" + std::to_string(::getpid()));
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return fail("unable to write in '" + existing.string() + "': " + errno_text(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return {};
+}
+
 } // namespace gate::util

@@ -459,3 +459,34 @@ TEST(Engine, LockWaitStillEndsWithExit3NamingTheHolder) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.all(), HasSubstr("another gate (pid 4242, started 2026-11-22T01:00:00Z, running 'gate run')"));
 }
+
+TEST(Engine, ABackupRootThatCannotHoldBackupsFailsTheCheckAndTheRunWithAVerdict) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  // A file where the directory should be.
+  write_file(t / "backups", "not a directory\n");
+  write_pipeline(t.path(), k_volume_pipeline);
+  auto check = run_gate({"check"}, t.path());
+  EXPECT_EQ(check.exit_code, 1) << check.all();
+  EXPECT_THAT(check.all(),
+              HasSubstr("backup_root '" + (t / "backups").string() + "' cannot hold backups"));
+  EXPECT_THAT(check.all(), HasSubstr("is not a directory"));
+  auto run = run_gate({"run"}, t.path());
+  EXPECT_EQ(run.exit_code, 1) << run.all();
+  EXPECT_THAT(run.out, HasSubstr("FAILED: unable to open lock file"));
+
+  // A read-only filesystem (root ignores permission bits, so a real read-only mount).
+  fs::remove(t / "backups");
+  fs::create_directories(t / "backups");
+  bool mounted =
+      ::geteuid() == 0 &&
+      sh("mount -t tmpfs -o ro,size=1m tmpfs '" + (t / "backups").string() + "'").exit_code == 0;
+  if (!mounted) fs::permissions(t / "backups", fs::perms::owner_read | fs::perms::owner_exec);
+  auto ro = run_gate({"check"}, t.path());
+  EXPECT_EQ(ro.exit_code, 1) << ro.all();
+  EXPECT_THAT(ro.all(), HasSubstr(mounted ? "Read-only file system" : "Permission denied"));
+  auto ro_run = run_gate({"run"}, t.path());
+  EXPECT_EQ(ro_run.exit_code, 1) << ro_run.all();
+  EXPECT_THAT(ro_run.out, HasSubstr("FAILED: unable to open lock file"));
+  if (mounted) sh("umount '" + (t / "backups").string() + "'");
+}
