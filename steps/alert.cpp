@@ -1,5 +1,6 @@
 #include "steps/alert.hpp"
 
+#include "util/cancel.hpp"
 #include "util/fs.hpp"
 #include "util/http.hpp"
 #include "util/log.hpp"
@@ -7,11 +8,19 @@
 #include "util/redact.hpp"
 #include "util/sha256.hpp"
 
+#include <condition_variable>
+#include <csignal>
 #include <fmt/format.h>
+#include <mutex>
 #include <thread>
 #include <unistd.h>
 
 namespace gate::steps {
+
+std::atomic<bool> &interrupted_during_alerts() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
 
 namespace {
 
@@ -31,9 +40,29 @@ std::string slack_text(const nlohmann::json& p) {
   return text;
 }
 
+// Waits `how_long` between delivery attempts, or until a signal arrives.
+bool wait_unless_interrupted(std::chrono::milliseconds how_long) {
+  std::mutex mutex;
+  std::condition_variable woken;
+  bool signalled = false;
+  int hook = util::add_interrupt_hook([&] {
+    std::lock_guard lock(mutex);
+    signalled = true;
+    woken.notify_all();
+  });
+  {
+    std::unique_lock lock(mutex);
+    woken.wait_for(lock, how_long, [&] { return signalled; });
+  }
+  util::remove_cancel_hook(hook);
+  if (signalled) interrupted_during_alerts().store(true);
+  return !signalled;
+}
+
 bool send_webhook(const config::AlertConfig& alert, const std::string& body) {
   util::HttpOptions options;
   options.timeout = alert.timeout;
+  options.interruptible = util::Interruptible::yes;
   options.ca_file = alert.ca_file;
   auto client = util::HttpClient::for_url(alert.webhook, options);
   std::string where = util::describe_endpoint(alert.webhook);
@@ -49,6 +78,11 @@ bool send_webhook(const config::AlertConfig& alert, const std::string& body) {
   std::string last;
   for (int attempt = 0; attempt <= alert.retries; ++attempt) {
     auto r = client->post(path, body, "application/json", headers);
+    if (!r && r.error().kind == util::ErrorKind::interrupted) {
+      util::log_warn("alert to {} not sent: interrupted", where);
+      interrupted_during_alerts().store(true);
+      return false;
+    }
     if (r && r->status >= 200 && r->status < 300) {
       util::log_info("alert delivered to {} ({})", where, r->status);
       return true;
@@ -57,7 +91,10 @@ bool send_webhook(const config::AlertConfig& alert, const std::string& body) {
     bool retryable = !r || r->status >= 500;
     if (!retryable || attempt == alert.retries || std::chrono::steady_clock::now() + backoff > deadline) break;
     util::log_info("alert to {} failed ({}); retrying in {} ms", where, last, backoff.count());
-    std::this_thread::sleep_for(backoff); // bounded backoff between delivery attempts
+    if (!wait_unless_interrupted(backoff)) {
+      util::log_warn("alert to {} not delivered: interrupted", where);
+      return false;
+    }
     backoff *= 2;
   }
   util::log_warn("alert to {} not delivered: {}", where, util::redact(last));
@@ -75,9 +112,15 @@ bool run_command(const config::AlertConfig& alert, const std::string& body) {
     util::log_warn("alert command not run: {}", proc.error().message);
     return false;
   }
+  // The command runs even after the interrupt that ended the run; a new signal stops it.
+  int hook = util::add_interrupt_hook([p = proc->get()] {
+    interrupted_during_alerts().store(true);
+    p->kill_group(SIGTERM);
+  });
   auto written = util::write_all((*proc)->stdin_fd(), body.data(), body.size(), "alert command stdin");
   (*proc)->close_stdin();
   auto status = (*proc)->wait(alert.timeout);
+  util::remove_cancel_hook(hook);
   if (!written || !status || !status->ok()) {
     util::log_warn("alert command '{}' failed: {}", alert.command[0],
                    !status ? status.error().message : !written ? written.error().message : status->describe());

@@ -1,5 +1,6 @@
 #include "util/fs.hpp"
 
+#include "util/cancel.hpp"
 #include "util/fd.hpp"
 
 #include <cerrno>
@@ -130,8 +131,11 @@ Result<uint64_t> free_bytes(const fs::path& path) {
 Result<uint64_t> tree_bytes(const fs::path& root) {
   std::error_code ec;
   uint64_t total = 0;
+  size_t seen = 0;
   for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::end(it); it.increment(ec)) {
+    if (++seen % 1024 == 0 && cancel_requested())
+      return fail(ErrorKind::interrupted, "interrupted");
     auto st = it->symlink_status(ec);
     if (ec) break;
     if (fs::is_regular_file(st)) total += it->file_size(ec);

@@ -151,6 +151,7 @@ TEST(Postgres, DamagedDumpsFailDefaultVerificationEvenWithAMatchingChecksum) {
         a["bytes"] = fs::file_size(set / file);
       }
       write_file(set / "manifest.json", m.dump(2));
+      write_file(set / "checksums.sha256", sha + "  " + file + "\n");
       auto quick = run_gate({"verify", id, "--quick"}, t.path());
       EXPECT_EQ(quick.exit_code, 0) << compression << " " << damage << ": quick only checks the checksum";
       auto full = run_gate({"verify", id}, t.path());
