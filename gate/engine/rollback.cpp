@@ -334,11 +334,12 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
         reporter.plan_line("  tables created since the backup will be dropped from " + item.target + ": " + list);
       }
     if (item.database)
-      reporter.plan_line(fmt::format("  replace database {} ({}) with {} ({}, {} mode); predicted {}", item.target,
-                                     util::sanitize_url(item.db->url), item.artifact->path,
-                                     util::human_bytes(item.artifact->bytes()),
-                                     item.db->mode == config::RestoreMode::recreate ? "recreate" : "clean",
-                                     predicted(m, item)));
+      reporter.plan_line(
+          fmt::format("  replace database {} ({}) with {} ({}, {} mode); predicted {}", item.target,
+                      util::sanitize_url(item.db->url.value_or_empty()), item.artifact->path,
+                      util::human_bytes(item.artifact->bytes()),
+                      item.db->mode == config::RestoreMode::recreate ? "recreate" : "clean",
+                      predicted(m, item)));
     else
       reporter.plan_line(fmt::format("  replace directory {} with {} ({} entries, {}); predicted {}",
                                      item.dest.string(), item.artifact->path,

@@ -45,8 +45,8 @@ RunOutcome failed_before_start(const util::Error& error) {
   return out;
 }
 
-std::filesystem::path git_dir_of(const config::PipelineConfig& config) {
-  return config.git_dir ? *config.git_dir : std::filesystem::current_path();
+std::filesystem::path git_dir_of(const config::PipelineConfig &config) {
+  return config.git_dir;
 }
 
 Manifest manifest_without_git(const config::PipelineConfig& config) {
