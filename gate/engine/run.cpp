@@ -58,6 +58,20 @@ Manifest manifest_without_git(const config::PipelineConfig& config) {
   return m;
 }
 
+// The sets max_shrink compares with: verified sets that backed up the data
+// as the deploy found it. A pre-rollback snapshot holds the damaged state a
+// rollback undid, so it is never a baseline.
+std::vector<Manifest> shrink_baselines(const SetStore &store) {
+  std::vector<Manifest> out;
+  auto sets = store.list(IncludeFailed::no);
+  if (!sets) return out;
+  for (const auto &s : *sets)
+    if (s.manifest && !s.failed && s.manifest->kind != "pre-rollback" &&
+        s.manifest->verified_level() && !s.manifest->has_failed_verification())
+      out.push_back(*s.manifest);
+  return out;
+}
+
 } // namespace
 
 Manifest base_manifest(const config::PipelineConfig& config) {
@@ -72,6 +86,11 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
   auto plan = request.mode == RunMode::deploy ? build_pipeline_plan(config, request.only_stages)
                                               : build_backup_plan(config, request.targets);
   if (!plan) return failed_before_start(plan.error());
+  for (const auto &name : request.allow_shrink)
+    if (!config.find_database(name))
+      return failed_before_start(util::Error{
+          util::ErrorKind::usage, fmt::format("--allow-shrink {}: no database of that name in {}",
+                                              name, config.file.string())});
   SetStore store(config.backup_root);
   steps::RunContext ctx{config, store};
   ctx.dry_run = request.dry_run;
@@ -104,12 +123,8 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
     for (const auto& id : *recovered)
       util::log_warn("set '{}' was left unfinished by a gate that died; kept as .failed-{} for forensics", id, id);
 
-  if (auto sets = store.list(IncludeFailed::no); sets)
-    for (const auto& s : *sets)
-      if (s.manifest && !s.failed) {
-        ctx.previous = s.manifest;
-        break;
-      }
+  ctx.baselines = shrink_baselines(store);
+  ctx.allow_shrink = request.allow_shrink;
 
   // git is asked while the preflight checks run; the set needs it only once created.
   Manifest base = manifest_without_git(config);

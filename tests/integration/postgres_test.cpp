@@ -324,6 +324,66 @@ TEST(Postgres, MaxShrinkStopsABackupThatLostData) {
   EXPECT_THAT(whole.all(), HasSubstr("the custom dump shrank from"));
 }
 
+TEST(Postgres, AfterARollbackTheNextDeployComparesWithTheDeploysOwnSets) {
+  auto &pg = PgServer::get();
+  pg.create_database("shrink_rb");
+  fill_sample_database("shrink_rb", 200);
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("shrink_rb", "    max_shrink: 20%\n"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  // A migration added a table; the rollback's safety snapshot holds it, the deploy's set does not.
+  pg.psql("shrink_rb", "CREATE TABLE tmp_migration AS SELECT generate_series(1, 100) AS n");
+  auto rb = run_gate({"rollback", "--last", "--yes"}, t.path());
+  ASSERT_EQ(rb.exit_code, 0) << rb.all();
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.all(), Not(HasSubstr("pre-rollback")));
+}
+
+TEST(Postgres, AnIntendedShrinkPassesOnlyWithAnExplicitLoggedOverride) {
+  auto &pg = PgServer::get();
+  pg.create_database("shrink_ok");
+  fill_sample_database("shrink_ok", 1000);
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("shrink_ok", "    max_shrink: 20%\n"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  pg.psql("shrink_ok", "DELETE FROM orders WHERE id % 2 = 0");
+  auto refused = run_gate({"run"}, t.path());
+  EXPECT_EQ(refused.exit_code, 1) << refused.all();
+  EXPECT_THAT(refused.all(), HasSubstr("--allow-shrink app"));
+  auto unknown = run_gate({"run", "--allow-shrink", "nosuch"}, t.path());
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.all();
+  EXPECT_THAT(unknown.all(), HasSubstr("--allow-shrink nosuch: no database of that name"));
+  auto allowed = run_gate({"run", "--allow-shrink", "app"}, t.path());
+  ASSERT_EQ(allowed.exit_code, 0) << allowed.all();
+  EXPECT_THAT(allowed.err, HasSubstr("allowed by --allow-shrink app"));
+  auto m = manifest_of(t / "backups");
+  bool recorded = false;
+  for (const auto &a : m["artifacts"])
+    if (a["target"] == "app" && a["details"].contains("shrink_allowed")) recorded = true;
+  EXPECT_TRUE(recorded) << m.dump(2);
+}
+
+TEST(Postgres, MaxShrinkComparesWithTheNewestSetHoldingTheDatabase) {
+  auto &pg = PgServer::get();
+  pg.create_database("shrink_skip");
+  fill_sample_database("shrink_skip", 1000);
+  TempDir t;
+  make_sample_tree(t / "files", 5);
+  write_pipeline(t.path(),
+                 db_pipeline("shrink_skip",
+                             "    max_shrink: 20%\nvolumes:\n  - {name: files, path: ./files}\n"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string with_database = newest_set(t / "backups");
+  // The newest set holds only the files: the database is compared with the set before it.
+  ASSERT_EQ(run_gate({"backup", "files"}, t.path()).exit_code, 0);
+  pg.psql("shrink_skip", "DELETE FROM orders WHERE id % 10 <> 0");
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("the custom dump shrank from"));
+  EXPECT_THAT(r.all(), HasSubstr("since set '" + with_database + "'"));
+}
+
 TEST(Postgres, GlobalsFallBackWithoutSuperuser) {
   std::string url = PgServer::get().create_owned_database("nonsuper", "app_owner", "OwnerPw-123", 500);
   TempDir t;
