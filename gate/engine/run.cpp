@@ -72,6 +72,21 @@ std::vector<Manifest> shrink_baselines(const SetStore &store) {
   return out;
 }
 
+// What an interrupt left, as it is: the set may already have been sealed
+// and recorded when a later stage (a migration) was interrupted.
+std::string interrupted_verdict(const RunOutcome &out, const PendingSet *pending, bool recorded,
+                                const config::PipelineConfig &config) {
+  std::string where = out.failed_stage.empty() ? "" : " in stage '" + out.failed_stage + "'";
+  if (pending && pending->sealed())
+    return fmt::format(
+        "INTERRUPTED{}: set {} had been verified and sealed{}; what ran after it was stopped",
+        where, pending->id(), recorded ? " and " + config.record.string() + " points at it" : "");
+  if (pending)
+    return fmt::format("INTERRUPTED{}: the unfinished set was removed; the record is untouched",
+                       where);
+  return fmt::format("INTERRUPTED{}: no set was written; the record is untouched", where);
+}
+
 } // namespace
 
 Manifest base_manifest(const config::PipelineConfig& config) {
@@ -257,7 +272,7 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
                                 util::human_bytes(pending->manifest().total_bytes()),
                                 util::human_duration_ms(out.duration_ms));
   } else if (out.event == "interrupted") {
-    out.verdict = "INTERRUPTED: partial backup removed, record untouched";
+    out.verdict = interrupted_verdict(out, pending.get(), recorded, config);
   } else {
     out.verdict = fmt::format("FAILED{}: {} — the deploy must not proceed",
                               out.failed_stage.empty() ? "" : " in stage '" + out.failed_stage + "'", out.reason);

@@ -287,6 +287,97 @@ TEST(Postgres, PgDumpDyingMidDumpIsNeverAccepted) {
   EXPECT_EQ(sh("ls backups/.failed-*/databases/ 2>/dev/null | wc -l", t.path()).out, "0\n");
 }
 
+TEST(Postgres, PgDumpGetsOnlyItsOwnSecretAndAKilledGateLeavesNoneOnDisk) {
+  auto &pg = PgServer::get();
+  pg.create_database("env_dump");
+  fill_sample_database("env_dump", 100);
+  TempDir t;
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '${APP_DATABASE_URL}'}\n");
+  std::map<std::string, std::string> env{
+      {"APP_DATABASE_URL", pg.url("env_dump")},
+      {"BACKUP_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook?token=Hook-Secret-77"}};
+  sh("touch " + (t / "before").string());
+  auto holder = pg.open_session("env_dump");
+  ASSERT_TRUE(session_send(
+      *holder, "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n"));
+  auto run = start_gate({"run"}, t.path(), env);
+  // pg_dump is running (blocked on the lock) once its session waits on it.
+  EXPECT_EQ(pg.value("postgres", R"(DO $$ DECLARE n int := 0; BEGIN
+      LOOP
+        PERFORM pg_stat_clear_snapshot();
+        PERFORM 1 FROM pg_stat_activity WHERE datname = 'env_dump' AND application_name = 'pg_dump'
+          AND wait_event_type = 'Lock';
+        EXIT WHEN FOUND OR n > 6000;
+        n := n + 1;
+        PERFORM pg_sleep(0.01);
+      END LOOP;
+    END $$; SELECT 'done')"),
+            "done");
+  std::string environ = sh("for p in $(pgrep -x pg_dump); do grep -qa env_dump /proc/$p/cmdline && "
+                           "tr '\\0' '\\n' < /proc/$p/environ; done")
+                            .out;
+  EXPECT_THAT(environ, HasSubstr("PGPASSWORD="));
+  EXPECT_THAT(environ, Not(HasSubstr("APP_DATABASE_URL")));
+  EXPECT_THAT(environ, Not(HasSubstr("Hook-Secret-77")));
+  ::kill(run->pid(), SIGKILL);
+  (void)run->wait();
+  holder->close_stdin();
+  (void)holder->wait();
+  // Nothing the killed gate wrote holds the password: not in /tmp, not in the backup root.
+  EXPECT_EQ(sh("find /tmp -maxdepth 1 -type f -newer '" + (t / "before").string() +
+                   "' -exec grep -l -- \"$PW\" {} + 2>/dev/null | wc -l",
+               {}, {{"PW", pg.password()}})
+                .out,
+            "0\n");
+  EXPECT_EQ(sh("grep -rl -- \"$PW\" . | wc -l", t.path(), {{"PW", pg.password()}}).out, "0\n");
+  EXPECT_EQ(run_gate({"run"}, t.path(), env).exit_code, 0);
+}
+
+TEST(Postgres, ADatabaseLeftClosedByAKilledRollbackIsOpenedByTheNextGate) {
+  auto &pg = PgServer::get();
+  pg.create_database("closed_rb");
+  fill_sample_database("closed_rb", 50);
+  pg.psql("postgres", "ALTER DATABASE closed_rb CONNECTION LIMIT 40");
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("closed_rb"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  pg.psql("closed_rb", "DELETE FROM orders");
+  auto rb = start_gate_at_fault({"rollback", "--last", "--yes"}, t.path(), "restore.before-reopen");
+  EXPECT_EQ(
+      pg.value("postgres", "SELECT datconnlimit FROM pg_database WHERE datname = 'closed_rb'"),
+      "0");
+  ::kill(rb->pid(), SIGKILL);
+  (void)rb->wait();
+  EXPECT_EQ(
+      pg.value("postgres", "SELECT datconnlimit FROM pg_database WHERE datname = 'closed_rb'"),
+      "0");
+  // Any command repairs it, and says so.
+  auto list = run_gate({"list"}, t.path());
+  EXPECT_EQ(list.exit_code, 0) << list.all();
+  EXPECT_THAT(list.err,
+              HasSubstr("database 'closed_rb' was left closed to connections by a gate that died"));
+  EXPECT_EQ(
+      pg.value("postgres", "SELECT datconnlimit FROM pg_database WHERE datname = 'closed_rb'"),
+      "40");
+  EXPECT_FALSE(fs::exists(t / "backups" / ".gate-access-app.json"));
+  EXPECT_THAT(run_gate({"list"}, t.path()).err, Not(HasSubstr("left closed")));
+}
+
+TEST(Postgres, ALockedDatabaseIsExplainedWithItsFix) {
+  std::string url =
+      PgServer::get().create_owned_database("locked_db", "locked_owner", "LockedPw-9", 10);
+  PgServer::get().psql("postgres", "ALTER DATABASE locked_db CONNECTION LIMIT 0");
+  TempDir t;
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url + "', min_size: 0}\n");
+  auto check = run_gate({"check"}, t.path());
+  EXPECT_EQ(check.exit_code, 1) << check.all();
+  EXPECT_THAT(check.all(),
+              HasSubstr("database 'locked_db' is closed to connections (CONNECTION LIMIT 0)"));
+  EXPECT_THAT(check.all(), HasSubstr("ALTER DATABASE \"locked_db\" CONNECTION LIMIT -1"));
+  EXPECT_THAT(check.all(), Not(HasSubstr("LockedPw-9")));
+  PgServer::get().psql("postgres", "ALTER DATABASE locked_db CONNECTION LIMIT -1");
+}
+
 TEST(Postgres, SecretsNeverReachFilesOrOutput) {
   auto& pg = PgServer::get();
   pg.create_database("secrets");

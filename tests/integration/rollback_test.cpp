@@ -521,3 +521,26 @@ TEST(Rollback, AChangedChecksumsFileFailsEveryVerifyAndTheRefusedSetIsMarkedFail
   auto list = run_gate({"list", "--json"}, t.path());
   EXPECT_THAT(list.out, Not(HasSubstr("\"" + id + "\"")));
 }
+
+TEST(Rollback, AnInterruptAfterTheSetWasRecordedSaysSo) {
+  TempDir t;
+  sample_database_and_files(t, "rb_int_rec", 20, 3);
+  ASSERT_EQ(::mkfifo((t / "ready").c_str(), 0600), 0);
+  write_pipeline(t.path(),
+                 pipeline("rb_int_rec",
+                          "stages:\n  - name: backup\n    steps: [{backup: all}, {verify: all}]\n"
+                          "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", "
+                          "\"echo go > ready && exec sleep 600\"]\n"));
+  auto run = start_gate({"run"}, t.path());
+  EXPECT_EQ(read_file(t / "ready"), "go\n");
+  ::kill(run->pid(), SIGINT);
+  auto done = finish_gate(*run);
+  EXPECT_EQ(done.exit_code, 130) << done.out << done.err;
+  std::string id = newest_set(t / "backups");
+  ASSERT_FALSE(id.empty());
+  EXPECT_THAT(done.out, HasSubstr("INTERRUPTED in stage 'migrate': set " + id +
+                                  " had been verified and sealed and "));
+  EXPECT_THAT(done.out, HasSubstr(".last-deployment-backup points at it"));
+  EXPECT_THAT(done.out, Not(HasSubstr("partial backup removed")));
+  EXPECT_THAT(read_file(t / ".last-deployment-backup"), HasSubstr(id));
+}
