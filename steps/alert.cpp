@@ -3,6 +3,7 @@
 #include "util/cancel.hpp"
 #include "util/fs.hpp"
 #include "util/http.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"
 #include "util/redact.hpp"
@@ -60,19 +61,26 @@ bool wait_unless_interrupted(std::chrono::milliseconds how_long) {
 }
 
 bool send_webhook(const config::AlertConfig& alert, const std::string& body) {
+  auto webhook = alert.webhook.value();
+  auto secret = alert.secret.value();
+  if (!webhook || !secret) {
+    util::log_warn("alert not sent: {}", (!webhook ? webhook : secret).error().message);
+    return false;
+  }
   util::HttpOptions options;
   options.timeout = alert.timeout;
   options.interruptible = util::Interruptible::yes;
   options.ca_file = alert.ca_file;
-  auto client = util::HttpClient::for_url(alert.webhook, options);
-  std::string where = util::describe_endpoint(alert.webhook);
+  auto client = util::HttpClient::for_url(*webhook, options);
+  std::string where = util::describe_endpoint(*webhook);
   if (!client) {
     util::log_warn("alert to {} not sent: {}", where, client.error().message);
     return false;
   }
   std::map<std::string, std::string> headers{{"User-Agent", "gate"}};
-  if (!alert.secret.empty()) headers["X-Gate-Signature"] = "sha256=" + util::hmac_sha256_hex(alert.secret, body);
-  std::string path = util::url_path(alert.webhook);
+  if (!secret->empty())
+    headers["X-Gate-Signature"] = "sha256=" + util::hmac_sha256_hex(*secret, body);
+  std::string path = util::url_path(*webhook);
   auto deadline = std::chrono::steady_clock::now() + alert.timeout * (alert.retries + 1) + std::chrono::seconds(10);
   auto backoff = std::chrono::milliseconds(200);
   std::string last;
@@ -132,17 +140,17 @@ bool run_command(const config::AlertConfig& alert, const std::string& body) {
 } // namespace
 
 std::string alert_body(const config::AlertConfig& alert, const nlohmann::json& payload) {
-  if (alert.format == config::AlertFormat::json) return util::redact(payload.dump());
+  if (alert.format == config::AlertFormat::json) return util::redact(util::json_text(payload));
   std::string text = slack_text(payload);
   nlohmann::json slack{{"text", text},
                        {"blocks", nlohmann::json::array({{{"type", "section"},
                                                           {"text", {{"type", "mrkdwn"}, {"text", text}}}}})}};
-  return util::redact(slack.dump());
+  return util::redact(util::json_text(slack));
 }
 
 bool deliver_alert(const config::AlertConfig& alert, const nlohmann::json& payload) {
   std::string body = alert_body(alert, payload);
-  if (!alert.webhook.empty()) return send_webhook(alert, body);
+  if (alert.command.empty()) return send_webhook(alert, body);
   return run_command(alert, body);
 }
 

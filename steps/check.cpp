@@ -121,7 +121,8 @@ util::Result<StepResult> CheckStep::run(RunContext& ctx) {
 }
 
 util::Result<std::unique_ptr<Step>> make_check_step(const config::Node& node, const config::PipelineConfig& config) {
-  TRY_ASSIGN(auto map, config::MapReader::open(node, "a check step"));
+  TRY_ASSIGN(auto map, config::MapReader::open(node, "a check step",
+                                               {"check", "database", "query", "expect"}));
   TRY_ASSIGN(auto kind_node, map.require("check"));
   TRY_ASSIGN(std::string kind, kind_node.as_string());
   std::unique_ptr<Step> step;

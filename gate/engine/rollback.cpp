@@ -358,7 +358,7 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
       }
     if (item.database)
       reporter.plan_line(fmt::format("  replace database {} ({}) with {} ({}, {} mode); predicted {}", item.target,
-                                     util::sanitize_url(item.db->url), item.artifact->path,
+                                     util::sanitize_url(item.db->url.value_or_empty()), item.artifact->path,
                                      util::human_bytes(item.artifact->bytes()),
                                      item.db->mode == config::RestoreMode::recreate ? "recreate" : "clean",
                                      predicted(m, item)));

@@ -554,3 +554,34 @@ TEST(Postgres, TablesAndExcludeTablesLimitTheBackup) {
                                      "IN ('public', 'billing')"),
             "customers,empty_table");
 }
+
+TEST(Postgres, ReadingSetsNeedsNoDatabaseSecrets) {
+  auto &pg = PgServer::get();
+  pg.create_database("lazy_secrets");
+  fill_sample_database("lazy_secrets", 20);
+  TempDir t;
+  write_pipeline(t.path(),
+                 "project: shop\ndatabases:\n  - name: app\n    url: ${GATE_TEST_LAZY_URL}\n"
+                 "    verify_url: ${GATE_TEST_LAZY_URL}\n");
+  auto made = run_gate({"run"}, t.path(), {{"GATE_TEST_LAZY_URL", pg.url("lazy_secrets")}});
+  ASSERT_EQ(made.exit_code, 0) << made.all();
+  // Without the variable: every command that only reads sets works.
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"list"}, {"show", "--last"}, {"verify", "--quick", "--last"}}) {
+    auto r = run_gate(args, t.path());
+    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.all();
+    EXPECT_THAT(r.all(), Not(HasSubstr("is not set"))) << args[0];
+  }
+  // A command that connects fails where the value is used, naming it and its place.
+  for (const char *command : {"run", "check"}) {
+    auto r = run_gate({command}, t.path());
+    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.all();
+    EXPECT_THAT(
+        r.all(),
+        HasSubstr("pipeline.yml:5:10: environment variable 'GATE_TEST_LAZY_URL' is not set"))
+        << command;
+  }
+  auto deep = run_gate({"verify", "--deep", "--last"}, t.path());
+  EXPECT_NE(deep.exit_code, 0) << deep.all();
+  EXPECT_THAT(deep.all(), HasSubstr("environment variable 'GATE_TEST_LAZY_URL' is not set"));
+}
