@@ -490,6 +490,7 @@ TEST(Engine, ABackupRootThatCannotHoldBackupsFailsTheCheckAndTheRunWithAVerdict)
   EXPECT_EQ(ro_run.exit_code, 1) << ro_run.all();
   EXPECT_THAT(ro_run.out, HasSubstr("FAILED: unable to open lock file"));
   if (mounted) sh("umount '" + (t / "backups").string() + "'");
+}
 
 TEST(Engine, InvalidUtf8InTheConfigIsRefusedByCheckAndRunWithItsPlace) {
   TempDir t;
