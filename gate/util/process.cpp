@@ -258,11 +258,14 @@ Result<ExitStatus> Process::wait(std::optional<std::chrono::milliseconds> timeou
   };
   // Waits in slices so that a timeout or an interrupt is noticed; a group
   // that ignores SIGTERM gets SIGKILL after a grace period.
-  auto deadline = timeout ? std::optional(std::chrono::steady_clock::now() + *timeout) : std::nullopt;
+  // No timeout: a deadline never reached (a plain time_point, which g++ 12
+  // cannot misread as uninitialised the way it did an optional one).
+  auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
+                          : std::chrono::steady_clock::time_point::max();
   std::optional<std::chrono::steady_clock::time_point> kill_at;
   while (!wait_exit(100)) {
     auto now = std::chrono::steady_clock::now();
-    if (!kill_at && deadline && now >= *deadline) {
+    if (!kill_at && now >= deadline) {
       status.timed_out = true;
       kill_group(SIGTERM);
       kill_at = now + k_kill_grace;
