@@ -57,6 +57,7 @@ struct Process::Reader {
   UniqueFd fd;
   bool to_log = false;
   std::string prefix;
+  LogLevel level = LogLevel::info;
   std::shared_ptr<std::string> tail;
   std::atomic<bool> stop{false};
   std::thread thread;
@@ -81,12 +82,12 @@ struct Process::Reader {
         pending.append(chunk);
         size_t nl;
         while ((nl = pending.find('\n')) != std::string::npos) {
-          log_info("{}{}", prefix, pending.substr(0, nl));
+          log_message(level, prefix + pending.substr(0, nl));
           pending.erase(0, nl + 1);
         }
       }
     }
-    if (to_log && !pending.empty()) log_info("{}{}", prefix, pending);
+    if (to_log && !pending.empty()) log_message(level, prefix + pending);
   }
 };
 
@@ -213,6 +214,7 @@ Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
     reader->fd = std::move(fd);
     reader->to_log = to_log;
     reader->prefix = spec.log_prefix;
+    reader->level = spec.log_level;
     reader->tail = std::move(tail);
     Reader* raw = reader.get();
     reader->thread = std::thread([raw] { raw->run(); });
