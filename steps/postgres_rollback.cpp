@@ -1,10 +1,12 @@
 #include "steps/postgres_rollback.hpp"
 
+#include "steps/pg_access.hpp"
 #include "steps/pg_facts.hpp"
 #include "steps/pg_restore.hpp"
 #include "steps/pg_target.hpp"
 #include "util/cancel.hpp"
 #include "util/command_stream.hpp"
+#include "util/fault.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
@@ -93,11 +95,22 @@ SET LOCAL maintenance_work_mem = '256MB';
   return sql;
 }
 
-util::Result<void> restore_connection_limit(PgTarget& pg, const std::string& dbname, const std::string& limit) {
-  util::CancelShield shield;
-  TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
-  return admin->execute("ALTER DATABASE " + admin->quote_identifier(dbname) + " CONNECTION LIMIT " + limit);
-}
+// Opens the database again as it was, and only then forgets the journal entry.
+struct Reopen {
+  PgTarget &pg;
+  DatabaseAccess before;
+  AccessJournal journal;
+  ~Reopen() {
+    util::fault_point("restore.before-reopen");
+    if (auto r = restore_database_access(pg, before); !r)
+      util::log_error("could not allow connections to database '{}' again: {}; the next gate will "
+                      "retry, or run: "
+                      "ALTER DATABASE \"{}\" CONNECTION LIMIT {}",
+                      before.database, r.error().message, before.database, before.connection_limit);
+    else
+      journal.done();
+  }
+};
 
 // The dump as SQL (pg_restore's script for custom and directory dumps, the
 // file itself for sql dumps) goes to psql after the prelude; COMMIT is sent
@@ -105,16 +118,16 @@ util::Result<void> restore_connection_limit(PgTarget& pg, const std::string& dbn
 util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engine::Artifact& a,
                                  const fs::path& set_dir, const std::function<void(uint64_t)>& progress) {
   std::string prelude;
-  std::string dbname;
-  std::string limit;
+  DatabaseAccess before;
   {
     TRY_ASSIGN(auto conn, pg.connect("rollback"));
     prelude = clean_prelude(*conn, a);
-    TRY_ASSIGN(auto rows, conn->query("SELECT current_database(), datconnlimit FROM pg_database "
-                                      "WHERE datname = current_database()"));
-    dbname = rows.at(0)[0].value_or("");
-    limit = rows.at(0)[1].value_or("-1");
+    TRY_ASSIGN(auto rows, conn->query("SELECT current_database()"));
+    TRY_ASSIGN(before, read_database_access(*conn, pg.target().name, rows.at(0)[0].value_or("")));
   }
+  // Written before the prelude closes the database: a gate killed from here on
+  // leaves the way to open it again.
+  TRY_ASSIGN(auto journal, AccessJournal::open(pg.config(), before));
   TRY_ASSIGN(auto auth, ChildAuth::create(pg.conninfo()));
   util::ProcessSpec psql;
   psql.argv = {tools.tool("psql").string(), "--no-password", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1",
@@ -123,18 +136,8 @@ util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engin
   psql.stdout_mode = util::StreamMode::null;
   psql.log_prefix = "psql: ";
   auth.apply(psql);
+  Reopen reopen{pg, before, journal};
   TRY_ASSIGN(auto psql_proc, util::Process::start(psql));
-  struct Reenable {
-    PgTarget& pg;
-    std::string db;
-    std::string limit;
-    ~Reenable() {
-      if (auto r = restore_connection_limit(pg, db, limit); !r)
-        util::log_error("could not allow connections to database '{}' again: {}; run: ALTER DATABASE \"{}\" "
-                        "CONNECTION LIMIT {}",
-                        db, r.error().message, db, limit);
-    }
-  } reenable{pg, dbname, limit};
 
   uint64_t total = 0;
   auto feed = [&](const char* d, size_t n) -> util::Result<void> {
@@ -256,6 +259,9 @@ util::Result<void> recreate_restore(PgTarget& pg, const PgTools& tools, const en
   }
   util::CancelShield shield; // the swap and the cleanup run to completion
   if (!props.empty()) {
+    TRY_ASSIGN(auto before, read_database_access(*admin, pg.target().name, dbname));
+    TRY_ASSIGN(auto journal, AccessJournal::open(pg.config(), before));
+    Reopen reopen{pg, before, journal}; // after the swap: the restored database, as the old one was
     TRY(admin->execute("ALTER DATABASE " + q(dbname) + " ALLOW_CONNECTIONS false"));
     (void)admin->execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " +
                          admin->quote_literal(dbname));
@@ -264,7 +270,6 @@ util::Result<void> recreate_restore(PgTarget& pg, const PgTools& tools, const en
                                   q(fresh) + " RENAME TO " + q(dbname) + "; COMMIT;");
     if (!swapped) {
       (void)admin->execute("ROLLBACK");
-      (void)admin->execute("ALTER DATABASE " + q(dbname) + " ALLOW_CONNECTIONS true");
       return std::unexpected(swapped.error());
     }
     drop_fresh.armed = false;

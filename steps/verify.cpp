@@ -66,6 +66,9 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext& ctx, engine::SetHand
     return failed("the set holds no backups to verify");
   }
   if (todo.empty()) return passed("every backup was already verified as it was written");
+  if (set.sealed_on_disk())
+    if (std::string differs = engine::checksums_disagreement(manifest, set.dir()); !differs.empty())
+      return failed(differs);
 
   // Artifacts are independent: verify them side by side, one per core
   // (a database read back by pg_restore while a volume is read by libarchive).

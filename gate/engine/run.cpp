@@ -70,6 +70,35 @@ Manifest manifest_without_git(const config::PipelineConfig& config) {
   return m;
 }
 
+// The sets max_shrink compares with: verified sets that backed up the data
+// as the deploy found it. A pre-rollback snapshot holds the damaged state a
+// rollback undid, so it is never a baseline.
+std::vector<Manifest> shrink_baselines(const SetStore &store) {
+  std::vector<Manifest> out;
+  auto sets = store.list(IncludeFailed::no);
+  if (!sets) return out;
+  for (const auto &s : *sets)
+    if (s.manifest && !s.failed && s.manifest->kind != "pre-rollback" &&
+        s.manifest->verified_level() && !s.manifest->has_failed_verification())
+      out.push_back(*s.manifest);
+  return out;
+}
+
+// What an interrupt left, as it is: the set may already have been sealed
+// and recorded when a later stage (a migration) was interrupted.
+std::string interrupted_verdict(const RunOutcome &out, const PendingSet *pending, bool recorded,
+                                const config::PipelineConfig &config) {
+  std::string where = out.failed_stage.empty() ? "" : " in stage '" + out.failed_stage + "'";
+  if (pending && pending->sealed())
+    return fmt::format(
+        "INTERRUPTED{}: set {} had been verified and sealed{}; what ran after it was stopped",
+        where, pending->id(), recorded ? " and " + config.record.string() + " points at it" : "");
+  if (pending)
+    return fmt::format("INTERRUPTED{}: the unfinished set was removed; the record is untouched",
+                       where);
+  return fmt::format("INTERRUPTED{}: no set was written; the record is untouched", where);
+}
+
 } // namespace
 
 Manifest base_manifest(const config::PipelineConfig& config) {
@@ -84,6 +113,11 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
   auto plan = request.mode == RunMode::deploy ? build_pipeline_plan(config, request.only_stages)
                                               : build_backup_plan(config, request.targets);
   if (!plan) return failed_before_start(plan.error());
+  for (const auto &name : request.allow_shrink)
+    if (!config.find_database(name))
+      return failed_before_start(util::Error{
+          util::ErrorKind::usage, fmt::format("--allow-shrink {}: no database of that name in {}",
+                                              name, config.file.string())});
   SetStore store(config.backup_root);
   steps::RunContext ctx{config, store};
   ctx.dry_run = request.dry_run;
@@ -116,12 +150,8 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
     for (const auto& id : *recovered)
       util::log_warn("set '{}' was left unfinished by a gate that died; kept as .failed-{} for forensics", id, id);
 
-  if (auto sets = store.list(IncludeFailed::no); sets)
-    for (const auto& s : *sets)
-      if (s.manifest && !s.failed) {
-        ctx.previous = s.manifest;
-        break;
-      }
+  ctx.baselines = shrink_baselines(store);
+  ctx.allow_shrink = request.allow_shrink;
 
   // git is asked while the preflight checks run; the set needs it only once created.
   Manifest base = manifest_without_git(config);
@@ -254,7 +284,7 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
                                 util::human_bytes(pending->manifest().total_bytes()),
                                 util::human_duration_ms(out.duration_ms));
   } else if (out.event == "interrupted") {
-    out.verdict = "INTERRUPTED: partial backup removed, record untouched";
+    out.verdict = interrupted_verdict(out, pending.get(), recorded, config);
   } else {
     out.verdict = failed_verdict(request.mode, out.failed_stage, out.reason);
   }

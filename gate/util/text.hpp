@@ -24,6 +24,9 @@ std::optional<std::string> closest_match(std::string_view word, const std::vecto
 // Shell-style glob where '*' does not cross '/', '**' does, '?' is one character.
 bool glob_match(std::string_view pattern, std::string_view path);
 
+// The items with `sep` between them.
+std::string join(const std::vector<std::string> &items, std::string_view sep);
+
 // Splits on a character.
 std::vector<std::string> split(std::string_view text, char sep);
 
