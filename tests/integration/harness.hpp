@@ -85,6 +85,8 @@ public:
   // with session_send, which waits for the first line of output.
   std::unique_ptr<gate::util::Process> open_session(const std::string& db) const;
   std::string bindir() const { return m_bindir; }
+  // The server's data directory (its own or the ctest fixture's).
+  fs::path data_dir() const { return m_dir / "data"; }
   void start();
   void stop();
   static void stop_if_started();
