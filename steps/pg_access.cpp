@@ -2,6 +2,7 @@
 
 #include "util/cancel.hpp"
 #include "util/fs.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
 
@@ -52,7 +53,7 @@ util::Result<AccessJournal> AccessJournal::open(const config::PipelineConfig &co
                        {"host", util::host_name()},
                        {"at", util::iso8601_utc(util::Clock::now())}};
   TRY(util::make_dirs(config.backup_root, 0700));
-  TRY(util::write_file_atomic(j.m_path, entry.dump(2) + "\n", 0600));
+  TRY(util::write_file_atomic(j.m_path, util::json_text(entry, 2) + "\n", 0600));
   return j;
 }
 

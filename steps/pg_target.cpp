@@ -13,17 +13,20 @@ util::Result<PgTarget> PgTarget::open(const config::PipelineConfig& config, cons
   PgTarget t;
   t.m_config = &config;
   t.m_target = &target;
-  auto conn = util::ConnInfo::parse(target.url);
+  TRY_ASSIGN(std::string url, target.url.value()); // an unset ${VAR} fails here, where it is needed
+  auto conn = util::ConnInfo::parse(url);
   if (!conn)
-    return util::fail("database '" + target.name + "': " + conn.error().message + " (url: " +
-                      util::sanitize_url(target.url) + ")");
+    return util::fail("database '" + target.name + "': " + conn.error().message +
+                      " (url: " + util::sanitize_url(url) + ")");
   t.m_conn = std::move(*conn);
   return t;
 }
 
 std::string PgTarget::describe() const { return "database '" + m_target->name + "' (" + m_conn.describe() + ")"; }
 
-std::string PgTarget::sanitized_url() const { return util::sanitize_url(m_target->url); }
+std::string PgTarget::sanitized_url() const {
+  return util::sanitize_url(m_target->url.value_or_empty());
+}
 
 namespace {
 

@@ -310,8 +310,8 @@ std::string PostgresBackupStep::plan(const RunContext& ctx) const {
   for (auto f : m_target.formats) formats += std::string(formats.empty() ? "" : ", ") + to_string(f);
   if (m_target.globals) formats += ", globals";
   if (m_target.schema_only) formats += ", schema";
-  return fmt::format("dump database {} ({}) from one snapshot, with exact row counts", util::sanitize_url(m_target.url),
-                     formats);
+  return fmt::format("dump database {} ({}) from one snapshot, with exact row counts",
+                     util::sanitize_url(m_target.url.value_or_empty()), formats);
 }
 
 util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {

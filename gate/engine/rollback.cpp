@@ -330,6 +330,9 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
     report.ok = v && v->outcome == steps::Outcome::passed;
     report.summary = !v ? v.error().message : report.ok ? v->summary : v->reason;
     reporter.step_finished(report);
+    if (util::cancel_requested())
+      return fail_with(util::exit_code_for(util::ErrorKind::interrupted),
+                       "interrupted while checking set '" + id + "'; nothing was changed");
     if (!report.ok) {
       if (v) mark_refused_set(config, request, stored, report.summary);
       return fail_with(1, "set '" + id +
@@ -359,7 +362,7 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
       }
     if (item.database)
       reporter.plan_line(fmt::format("  replace database {} ({}) with {} ({}, {} mode); predicted {}", item.target,
-                                     util::sanitize_url(item.db->url), item.artifact->path,
+                                     util::sanitize_url(item.db->url.value_or_empty()), item.artifact->path,
                                      util::human_bytes(item.artifact->bytes()),
                                      item.db->mode == config::RestoreMode::recreate ? "recreate" : "clean",
                                      predicted(m, item)));

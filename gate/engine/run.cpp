@@ -57,8 +57,8 @@ std::string failed_verdict(RunMode mode, const std::string &stage, const std::st
   return head + reason.substr(0, eol) + " — the deploy must not proceed" + reason.substr(eol);
 }
 
-std::filesystem::path git_dir_of(const config::PipelineConfig& config) {
-  return config.git_dir ? *config.git_dir : std::filesystem::current_path();
+std::filesystem::path git_dir_of(const config::PipelineConfig &config) {
+  return config.git_dir;
 }
 
 Manifest manifest_without_git(const config::PipelineConfig& config) {
@@ -318,7 +318,8 @@ RunOutcome check_pipeline(const config::PipelineConfig& config, Reporter& report
           report.summary = "the same error as '" + it->second + "' above";
         if (out.ok) {
           out.ok = false;
-          out.exit_code = 1;
+          // A step that could not decide keeps its kind: an unset ${VAR} is a config error (2).
+          out.exit_code = r ? 1 : util::exit_code_for(r.error().kind);
           out.event = "failure";
           out.failed_stage = stage.name;
           out.failed_step = step->label();

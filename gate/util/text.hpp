@@ -33,4 +33,8 @@ std::vector<std::string> split(std::string_view text, char sep);
 // Lowercase hex check.
 bool is_hex(std::string_view text);
 
+// The offset of the first byte that does not belong to well-formed UTF-8
+// (overlong forms, surrogates and code points above U+10FFFF included), if any.
+std::optional<size_t> first_invalid_utf8(std::string_view text);
+
 } // namespace gate::util

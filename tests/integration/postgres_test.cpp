@@ -151,6 +151,7 @@ TEST(Postgres, DamagedDumpsFailDefaultVerificationEvenWithAMatchingChecksum) {
         a["bytes"] = fs::file_size(set / file);
       }
       write_file(set / "manifest.json", m.dump(2));
+      write_file(set / "checksums.sha256", sha + "  " + file + "\n");
       auto quick = run_gate({"verify", id, "--quick"}, t.path());
       EXPECT_EQ(quick.exit_code, 0) << compression << " " << damage << ": quick only checks the checksum";
       auto full = run_gate({"verify", id}, t.path());
@@ -552,4 +553,35 @@ TEST(Postgres, TablesAndExcludeTablesLimitTheBackup) {
   EXPECT_EQ(pg.value("subset_check", "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname "
                                      "IN ('public', 'billing')"),
             "customers,empty_table");
+}
+
+TEST(Postgres, ReadingSetsNeedsNoDatabaseSecrets) {
+  auto &pg = PgServer::get();
+  pg.create_database("lazy_secrets");
+  fill_sample_database("lazy_secrets", 20);
+  TempDir t;
+  write_pipeline(t.path(),
+                 "project: shop\ndatabases:\n  - name: app\n    url: ${GATE_TEST_LAZY_URL}\n"
+                 "    verify_url: ${GATE_TEST_LAZY_URL}\n");
+  auto made = run_gate({"run"}, t.path(), {{"GATE_TEST_LAZY_URL", pg.url("lazy_secrets")}});
+  ASSERT_EQ(made.exit_code, 0) << made.all();
+  // Without the variable: every command that only reads sets works.
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"list"}, {"show", "--last"}, {"verify", "--quick", "--last"}}) {
+    auto r = run_gate(args, t.path());
+    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.all();
+    EXPECT_THAT(r.all(), Not(HasSubstr("is not set"))) << args[0];
+  }
+  // A command that connects fails where the value is used, naming it and its place.
+  for (const char *command : {"run", "check"}) {
+    auto r = run_gate({command}, t.path());
+    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.all();
+    EXPECT_THAT(
+        r.all(),
+        HasSubstr("pipeline.yml:5:10: environment variable 'GATE_TEST_LAZY_URL' is not set"))
+        << command;
+  }
+  auto deep = run_gate({"verify", "--deep", "--last"}, t.path());
+  EXPECT_NE(deep.exit_code, 0) << deep.all();
+  EXPECT_THAT(deep.all(), HasSubstr("environment variable 'GATE_TEST_LAZY_URL' is not set"));
 }
