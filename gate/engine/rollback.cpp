@@ -33,6 +33,7 @@ util::Result<std::string> resolve_last_set(const config::PipelineConfig& config)
   TRY_ASSIGN(auto sets, store.list(IncludeFailed::yes));
   TRY_ASSIGN(auto record_id, read_record_id(config.record));
   if (record_id) {
+    TRY(check_record_root(config.record, config.backup_root));
     for (const auto& s : sets)
       if (s.id == *record_id && s.manifest && !s.failed) return s.id;
     // Never fall back silently: the newest set may hold the very data being rolled back from.
