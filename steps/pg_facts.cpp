@@ -42,14 +42,15 @@ util::Result<DatabaseFacts> read_database_facts(util::PgConnection& conn, const 
                       AND d.objid = c.oid AND d.deptype = 'e')
     ORDER BY 1, 2)SQL"));
   TRY_ASSIGN(auto views, conn.query(R"SQL(
-    SELECT n.nspname || '.' || c.relname, c.relkind = 'm'
+    SELECT n.nspname, c.relname, c.relkind = 'm'
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('v', 'm')
       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                       AND d.objid = c.oid AND d.deptype = 'e')
-    ORDER BY 1)SQL"));
-  for (auto& row : views) f.views.emplace_back(row[0].value_or(""), row[1].value_or("f") == "t");
+    ORDER BY 1, 2)SQL"));
+  for (auto &row : views)
+    f.views.push_back({row[0].value_or(""), row[1].value_or(""), row[2].value_or("f") == "t"});
   for (auto& row : rows) {
     TableFacts t;
     t.schema = row[0].value_or("");
@@ -76,7 +77,8 @@ nlohmann::json to_json(const DatabaseFacts& f) {
   j["extensions"] = nlohmann::json::array();
   for (auto& [name, version] : f.extensions) j["extensions"].push_back({{"name", name}, {"version", version}});
   j["views"] = nlohmann::json::array();
-  for (const auto& [name, materialized] : f.views) j["views"].push_back(name);
+  for (const auto &v : f.views)
+    j["views"].push_back(v.qualified());
   j["tables"] = nlohmann::json::array();
   for (const auto& t : f.tables) {
     nlohmann::json tj{{"schema", t.schema}, {"name", t.name}, {"rows", t.rows}, {"bytes", t.bytes}};

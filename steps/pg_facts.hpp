@@ -22,6 +22,13 @@ struct TableFacts {
   std::string qualified() const { return schema + "." + name; }
 };
 
+struct ViewFacts {
+  std::string schema;
+  std::string name;
+  bool materialized = false;
+  std::string qualified() const { return schema + "." + name; }
+};
+
 struct DatabaseFacts {
   std::string database;
   int server_version_num = 0;
@@ -31,7 +38,7 @@ struct DatabaseFacts {
   std::string role;
   std::vector<std::pair<std::string, std::string>> extensions; // name, version
   std::vector<TableFacts> tables;
-  std::vector<std::pair<std::string, bool>> views; // schema.name, materialized
+  std::vector<ViewFacts> views;
 };
 
 // True when `schema.name` is selected by the target's tables/exclude_tables

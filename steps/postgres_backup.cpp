@@ -243,10 +243,13 @@ util::Result<engine::Artifact> dump_csv(DumpContext& dc) {
     TRY_ASSIGN(auto written, writer->finish());
     a.files.push_back({file, written.bytes, written.sha256});
     exports.push_back({{"file", file}, {"schema", table.schema}, {"table", table.name}, {"rows", table.rows}});
-    restore.push_back(fmt::format("{}psql --dbname=\"$DATABASE_URL\" -c \"\\copy {}.{} FROM STDIN WITH (FORMAT csv, "
-                                  "HEADER true)\"",
-                                  decompress_prefix("{set}/" + file, t.compression), conn.quote_identifier(table.schema),
-                                  conn.quote_identifier(table.name)));
+    // The \copy goes in one single-quoted shell word: quoted identifiers keep their double quotes.
+    std::string copy = "\\copy " + conn.quote_identifier(table.schema) + "." +
+                       conn.quote_identifier(table.name) +
+                       " FROM STDIN WITH (FORMAT csv, HEADER true)";
+    restore.push_back(decompress_prefix("{set}/" + file, t.compression) +
+                      "psql -v ON_ERROR_STOP=1 --dbname=\"$DATABASE_URL\" -c " +
+                      util::shell_quote(copy));
   }
   a.details["csv_files"] = exports;
   a.details["duration_ms"] = util::elapsed_ms(start);

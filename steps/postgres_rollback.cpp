@@ -33,8 +33,8 @@ std::vector<const engine::Artifact*> restore_candidates(const engine::Manifest& 
 namespace {
 
 struct ExtraRelations {
-  std::vector<std::string> tables;
-  std::vector<std::pair<std::string, bool>> views; // they would block dropping the tables they read
+  std::vector<TableFacts> tables;
+  std::vector<ViewFacts> views; // they would block dropping the tables they read
 };
 
 // What exists now but not in the backup (nothing for a backup limited by
@@ -47,19 +47,19 @@ ExtraRelations extra_relations(util::PgConnection& conn, const engine::Artifact&
   auto now = read_database_facts(conn, {}, {}, false);
   if (!now) return out;
   for (const auto& t : now->tables)
-    if (!in_backup.count(t.qualified())) out.tables.push_back(t.qualified());
+    if (!in_backup.count(t.qualified())) out.tables.push_back(t);
   if (a.details.contains("views")) {
     std::set<std::string> views_in_backup;
     for (const auto& v : a.details["views"]) views_in_backup.insert(v.get<std::string>());
     for (const auto& v : now->views)
-      if (!views_in_backup.count(v.first)) out.views.push_back(v);
+      if (!views_in_backup.count(v.qualified())) out.views.push_back(v);
   }
   return out;
 }
 
-std::string quoted_relation(util::PgConnection& conn, const std::string& qualified) {
-  size_t dot = qualified.find('.');
-  return conn.quote_identifier(qualified.substr(0, dot)) + "." + conn.quote_identifier(qualified.substr(dot + 1));
+std::string quoted_relation(util::PgConnection &conn, const std::string &schema,
+                            const std::string &name) {
+  return conn.quote_identifier(schema) + "." + conn.quote_identifier(name);
 }
 
 // Statements run before the dump's own: block new connections (CONNECTION
@@ -86,10 +86,12 @@ SET LOCAL maintenance_work_mem = '256MB';
 )SQL";
   auto extra = extra_relations(conn, a);
   // Views first (a view created since the backup on a table in it would stop the dump's DROP TABLE).
-  for (const auto& [v, materialized] : extra.views)
-    sql += std::string(materialized ? "DROP MATERIALIZED VIEW IF EXISTS " : "DROP VIEW IF EXISTS ") +
-           quoted_relation(conn, v) + " CASCADE;\n";
-  for (const auto& t : extra.tables) sql += "DROP TABLE IF EXISTS " + quoted_relation(conn, t) + " CASCADE;\n";
+  for (const auto &v : extra.views)
+    sql +=
+        std::string(v.materialized ? "DROP MATERIALIZED VIEW IF EXISTS " : "DROP VIEW IF EXISTS ") +
+        quoted_relation(conn, v.schema, v.name) + " CASCADE;\n";
+  for (const auto &t : extra.tables)
+    sql += "DROP TABLE IF EXISTS " + quoted_relation(conn, t.schema, t.name) + " CASCADE;\n";
   return sql;
 }
 
@@ -285,8 +287,11 @@ util::Result<std::vector<std::string>> tables_created_since(const config::Pipeli
   TRY_ASSIGN(auto pg, PgTarget::open(config, target));
   TRY_ASSIGN(auto conn, pg.connect("rollback plan"));
   auto extra = extra_relations(*conn, artifact);
-  std::vector<std::string> out = extra.tables;
-  for (const auto& [v, materialized] : extra.views) out.push_back(v + (materialized ? " (materialized view)" : " (view)"));
+  std::vector<std::string> out;
+  for (const auto &t : extra.tables)
+    out.push_back(t.qualified());
+  for (const auto &v : extra.views)
+    out.push_back(v.qualified() + (v.materialized ? " (materialized view)" : " (view)"));
   return out;
 }
 

@@ -99,17 +99,31 @@ util::Result<Finding> verify_csv(const engine::Artifact& a, const fs::path& set_
   return finding_ok(fmt::format("{} CSV files read, row counts match the snapshot", a.files.size()));
 }
 
-// TABLE DATA entries of a custom dump's table of contents.
-std::set<std::string> toc_tables(const std::string& listing) {
-  std::set<std::string> out;
-  for (const auto& line : util::split(listing, '\n')) {
-    // "3345; 0 16390 TABLE DATA public orders gate"
+// The "schema name owner" part of every TABLE DATA entry in a custom dump's
+// table of contents ("3345; 0 16390 TABLE DATA public orders gate").
+// pg_restore --list prints names unquoted, so a name may hold spaces: the
+// entries are matched against the names the catalog gave, never split.
+std::vector<std::string> toc_table_data(const std::string &listing) {
+  std::vector<std::string> out;
+  for (const auto &line : util::split(listing, '\n')) {
     size_t pos = line.find(" TABLE DATA ");
     if (line.empty() || line[0] == ';' || pos == std::string::npos) continue;
-    auto parts = util::split(line.substr(pos + 12), ' ');
-    if (parts.size() >= 2) out.insert(parts[0] + "." + parts[1]);
+    out.push_back(line.substr(pos + 12));
   }
   return out;
+}
+
+// pg_restore --list prints a newline in a name as a space.
+std::string as_listed(std::string name) {
+  for (char &c : name)
+    if (c == '\n' || c == '\r') c = ' ';
+  return name;
+}
+
+bool toc_has_data(const std::vector<std::string> &entries, const TableFacts &t) {
+  std::string key = as_listed(t.schema) + " " + as_listed(t.name);
+  return std::any_of(entries.begin(), entries.end(),
+                     [&](const std::string &e) { return e == key || e.rfind(key + " ", 0) == 0; });
 }
 
 util::Result<Finding> verify_custom(const engine::Artifact& a, const fs::path& set_dir, const PgTools& tools,
@@ -281,9 +295,9 @@ util::Result<Finding> check_custom_toc(const engine::Artifact& a, const fs::path
   ::lseek(toc.get(), 0, SEEK_SET);
   char buf[65536];
   for (ssize_t n; (n = ::read(toc.get(), buf, sizeof buf)) > 0;) listing.append(buf, static_cast<size_t>(n));
-  auto present = toc_tables(listing);
+  auto present = toc_table_data(listing);
   for (const auto& t : tables_from_json(a.details))
-    if (!t.partitioned && !present.count(t.qualified()))
+    if (!t.partitioned && !toc_has_data(present, t))
       return finding_failed(fmt::format("'{}' has no data for table {}", file.path, t.qualified()));
   return finding_ok(fmt::format("{} read back by pg_restore, {} tables' data present", util::human_bytes(file.bytes),
                                 present.size()));

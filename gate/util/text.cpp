@@ -102,4 +102,19 @@ bool is_hex(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+std::string shell_quote_inner(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out.push_back(c);
+  }
+  return out;
+}
+
+std::string shell_quote(std::string_view text) {
+  return "'" + shell_quote_inner(text) + "'";
+}
+
 } // namespace gate::util

@@ -30,4 +30,9 @@ std::vector<std::string> split(std::string_view text, char sep);
 // Lowercase hex check.
 bool is_hex(std::string_view text);
 
+// One shell word for bash: 'it'\''s' (single quotes, an embedded quote as '\'').
+std::string shell_quote(std::string_view text);
+// The text for inside an existing single-quoted shell word: each ' becomes '\''.
+std::string shell_quote_inner(std::string_view text);
+
 } // namespace gate::util
