@@ -3,12 +3,80 @@
 #include "steps/pg_facts.hpp"
 #include "util/command_stream.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <cstdlib>
 #include <fmt/format.h>
 #include <map>
 
 namespace gate::steps {
+
+namespace {
+
+// Lines a script may have around its statements: blank, comments, psql's \restrict.
+bool is_framing_line(std::string_view line) {
+  return line.empty() || line.rfind("--", 0) == 0 || line.rfind("\\restrict ", 0) == 0 ||
+         line.rfind("\\unrestrict ", 0) == 0;
+}
+
+constexpr size_t k_tail_bytes = 4096; // more than pg_restore writes after its COMMIT;
+
+} // namespace
+
+util::Result<void> OwnTransactionFilter::pass(const char *data, size_t size) {
+  m_tail.append(data, size);
+  if (m_tail.size() < 2 * k_tail_bytes) return {};
+  size_t emit = m_tail.size() - k_tail_bytes;
+  TRY(m_sink(m_tail.data(), emit));
+  m_tail.erase(0, emit);
+  return {};
+}
+
+util::Result<void> OwnTransactionFilter::feed(const char *data, size_t size) {
+  if (m_head_done) return pass(data, size);
+  m_head.append(data, size);
+  size_t start = 0;
+  for (size_t nl; (nl = m_head.find('\n', start)) != std::string::npos; start = nl + 1) {
+    std::string_view line(m_head.data() + start, nl - start);
+    if (is_framing_line(line)) continue;
+    m_head_done = true;
+    if (line == "BEGIN;") {
+      m_wrapped = true;
+      m_head.erase(start, nl + 1 - start);
+    }
+    break;
+  }
+  if (!m_head_done && m_head.size() < (1 << 20)) return {};
+  m_head_done = true; // a head this long without a statement: pass it as it is
+  std::string head = std::move(m_head);
+  m_head.clear();
+  return pass(head.data(), head.size());
+}
+
+util::Result<void> OwnTransactionFilter::finish() {
+  if (!m_head_done) {
+    m_head_done = true;
+    std::string head = std::move(m_head);
+    TRY(pass(head.data(), head.size()));
+  }
+  if (m_wrapped) {
+    // The last COMMIT; with only framing lines after it.
+    size_t at = m_tail.rfind("\nCOMMIT;\n");
+    size_t line_start = at == std::string::npos
+                            ? (m_tail.rfind("COMMIT;\n", 0) == 0 ? 0 : std::string::npos)
+                            : at + 1;
+    bool framed = line_start != std::string::npos;
+    for (const auto &line : util::split(framed ? m_tail.substr(line_start + 8) : "", '\n'))
+      framed = framed && is_framing_line(line);
+    if (!framed)
+      return util::fail(
+          "the restore script does not end with its COMMIT; (is the dump truncated?)");
+    m_tail.erase(line_start, 8);
+  }
+  std::string tail = std::move(m_tail);
+  m_tail.clear();
+  return tail.empty() ? util::Result<void>{} : m_sink(tail.data(), tail.size());
+}
 
 bool restorable_format(const std::string& format) {
   return format == "custom" || format == "directory" || format == "sql";
@@ -35,8 +103,15 @@ util::Result<void> restore_artifact(const RestoreRequest& r) {
     else if (r.style == RestoreStyle::replace) spec.argv.push_back("--single-transaction");
     if (!streamed) spec.argv.push_back(file.string());
   } else if (a.format == "sql") {
-    spec.argv = {r.tools.tool("psql").string(), "--no-password", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1",
-                 "--single-transaction", dbname};
+    spec.argv = {r.tools.tool("psql").string(),
+                 "--no-password",
+                 "--no-psqlrc",
+                 "--quiet",
+                 "-v",
+                 "ON_ERROR_STOP=1",
+                 dbname};
+    // A script that is not one transaction by itself (older sets) is made one.
+    if (!a.details.value("single_transaction", false)) spec.argv.push_back("--single-transaction");
     spec.log_prefix = "psql: ";
     streamed = true;
   } else {

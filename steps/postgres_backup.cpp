@@ -4,14 +4,17 @@
 #include "steps/pg_target.hpp"
 #include "steps/postgres_verify.hpp"
 #include "util/command_stream.hpp"
+#include "util/fd.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/redact.hpp"
 #include "util/sha256.hpp"
 #include "util/text.hpp"
-#include "util/redact.hpp"
 #include "util/time.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <fmt/format.h>
@@ -143,14 +146,43 @@ util::Result<engine::Artifact> dump_custom(DumpContext& dc) {
   return dump_stream(dc, "custom", spec, outside ? c : Compression::none, path, restore);
 }
 
+// The plain script comes from pg_dump's archive through pg_restore
+// --single-transaction: one BEGIN; ... COMMIT; around all of it, large objects
+// included (pg_dump's own plain output commits them in a transaction of their
+// own, so psql --single-transaction could not undo a later error).
 util::Result<engine::Artifact> dump_sql(DumpContext& dc) {
   Compression c = dc.pg.target().compression;
   std::string path = "databases/" + dc.pg.target().name + ".sql" + util::codec_suffix(codec_of(c));
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    return util::fail("unable to create a pipe: " + util::errno_text(errno));
+  util::UniqueFd archive_in(fds[0]), archive_out(fds[1]);
+  auto dump = pg_dump_spec(dc, {"--format=custom", "--compress=0"});
+  dump.stdout_mode = util::StreamMode::fd;
+  dump.stdout_fd = archive_out.get();
+  TRY_ASSIGN(auto pg_dump, util::Process::start(dump));
+  archive_out.reset(); // pg_restore sees the end of the archive when pg_dump exits
+  util::ProcessSpec script;
   // --clean --if-exists: the plain dump can replace an existing database's objects (seed 004's fallback).
-  auto spec = pg_dump_spec(dc, {"--format=plain", "--clean", "--if-exists"});
+  script.argv = {dc.tools.tool("pg_restore").string(), "--clean", "--if-exists",
+                 "--single-transaction", "--file=-"};
+  script.stdin_mode = util::StreamMode::fd;
+  script.stdin_fd = archive_in.get();
+  script.log_prefix = "pg_restore: ";
   std::vector<std::string> restore = {decompress_prefix("{set}/" + path, c) +
-                                      "psql --single-transaction -v ON_ERROR_STOP=1 --dbname=\"$DATABASE_URL\""};
-  return dump_stream(dc, "sql", spec, c, path, restore);
+                                      "psql -v ON_ERROR_STOP=1 --dbname=\"$DATABASE_URL\""};
+  auto written = dump_stream(dc, "sql", script, c, path, restore);
+  archive_in.reset(); // a pg_restore that stopped early makes pg_dump stop too
+  TRY_ASSIGN(auto dumped, pg_dump->wait());
+  if (!dumped.ok()) {
+    std::error_code ec;
+    fs::remove(dc.set.dir() / path, ec);
+    return util::fail(dc.pg.describe() + ": sql dump: pg_dump " + dumped.describe() + ": " +
+                      pg_dump->stderr_tail() + (written ? "" : "; " + written.error().message));
+  }
+  if (written)
+    written->details["single_transaction"] = true; // the script is one transaction by itself
+  return written;
 }
 
 util::Result<engine::Artifact> dump_schema(DumpContext& dc) {

@@ -146,11 +146,15 @@ util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engin
     return {};
   };
   util::Result<void> fed = feed(prelude.data(), prelude.size());
+  // The dump's script runs inside the prelude's transaction: its own BEGIN;
+  // and COMMIT; are taken out, and COMMIT is sent only once all went through.
+  OwnTransactionFilter script_filter(feed);
+  auto feed_script = [&](const char *d, size_t n) { return script_filter.feed(d, n); };
   bool script_ok = false;
   std::string script_error;
   std::string sha;
   if (fed && a.format == "sql") {
-    auto read = util::read_compressed(set_dir / a.path, feed);
+    auto read = util::read_compressed(set_dir / a.path, feed_script);
     if (!read) script_error = read.error().message;
     else {
       sha = read->sha256;
@@ -158,7 +162,10 @@ util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engin
     }
   } else if (fed) {
     util::ProcessSpec script;
-    script.argv = {tools.tool("pg_restore").string(), "--clean", "--if-exists", "--file=-"};
+    // --single-transaction: one BEGIN; ... COMMIT; around the script and none
+    // inside it (without it, the large objects come in a transaction of their own).
+    script.argv = {tools.tool("pg_restore").string(), "--clean", "--if-exists",
+                   "--single-transaction", "--file=-"};
     if (a.format == "directory") script.argv.push_back((set_dir / a.path).string());
     script.stdin_mode = a.format == "directory" ? util::StreamMode::null : util::StreamMode::pipe;
     script.stdout_mode = util::StreamMode::pipe;
@@ -181,7 +188,7 @@ util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engin
       ssize_t n = ::read(restore_proc->stdout_fd(), buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      if (fed) fed = feed(buf.data(), static_cast<size_t>(n));
+      if (fed) fed = feed_script(buf.data(), static_cast<size_t>(n));
     }
     restore_proc->close_stdout();
     if (feeder.joinable()) feeder.join();
@@ -197,6 +204,7 @@ util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engin
     script_ok = false;
     script_error = "'" + a.path + "' changed since it was verified (checksum mismatch)";
   }
+  if (fed && script_ok) fed = script_filter.finish();
   if (fed && script_ok) {
     std::string commit = "COMMIT;\n";
     fed = feed(commit.data(), commit.size());
@@ -209,7 +217,7 @@ util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engin
     return util::fail(fmt::format("psql {}: {} (the transaction was rolled back)", psql_status.describe(),
                                   util::redact(psql_proc->stderr_tail())));
   if (!script_ok) return util::fail(script_error + " (nothing was committed)");
-  if (!fed) return std::unexpected(fed.error());
+  if (!fed) return util::fail(fed.error().message + " (nothing was committed)");
   return {};
 }
 
