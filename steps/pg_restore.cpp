@@ -78,6 +78,68 @@ util::Result<void> OwnTransactionFilter::finish() {
   return tail.empty() ? util::Result<void>{} : m_sink(tail.data(), tail.size());
 }
 
+namespace {
+
+// The double-quoted name after `marker` in `error` ("must be member of role \"app\"" -> app).
+std::string quoted_after(const std::string &error, const std::string &marker) {
+  size_t at = error.find(marker);
+  if (at == std::string::npos) return {};
+  size_t open = at + marker.size();
+  size_t close = error.find('"', open);
+  return close == std::string::npos ? std::string() : error.substr(open, close - open);
+}
+
+std::string line_after(const std::string &error, const std::string &marker) {
+  size_t at = error.find(marker);
+  if (at == std::string::npos) return {};
+  size_t start = at + marker.size();
+  return error.substr(start, error.find('\n', start) - start);
+}
+
+} // namespace
+
+std::string restore_hint(const std::string &error, const std::string &role) {
+  std::string r = "\"" + role + "\"";
+  if (auto owner = quoted_after(error, "must be member of role \""); !owner.empty())
+    return fmt::format(
+        "\nhint: the restore gives objects to their owner {0}: GRANT \"{0}\" TO {1}; (or restore "
+        "as a superuser)",
+        owner, r);
+  if (auto ext = quoted_after(error, "permission denied to create extension \""); !ext.empty())
+    return fmt::format(
+        "\nhint: only a superuser may create extension {0}: have one run CREATE EXTENSION \"{0}\" "
+        "in template1 (so new databases have it), or restore as a superuser",
+        ext);
+  if (auto schema = line_after(error, "permission denied for schema "); !schema.empty()) {
+    // ALTER ... OWNER TO x: the new owner x needs CREATE on the schema; grants come only later in a
+    // restore.
+    if (auto owner = line_after(error, " OWNER TO "); !owner.empty()) {
+      if (!owner.empty() && owner.back() == ';') owner.pop_back();
+      return fmt::format(
+          "\nhint: role \"{}\" (the new owner) needs CREATE on schema {} when it is given the "
+          "object, before the dump's own grants are restored: restore as a superuser, or make "
+          "\"{}\" the schema's owner",
+          owner, schema, owner);
+    }
+    return fmt::format("\nhint: GRANT CREATE ON SCHEMA {} TO {};", schema, r);
+  }
+  if (auto what = line_after(error, "must be owner of "); !what.empty())
+    return fmt::format(
+        "\nhint: role {} must own {} (or be a member of its owner), or restore as a superuser", r,
+        what);
+  if (error.find("permission denied to create database") != std::string::npos)
+    return fmt::format("\nhint: ALTER ROLE {} CREATEDB; or set mode: clean for this database", r);
+  if (auto missing = quoted_after(error, "role \"");
+      !missing.empty() && error.find("\" does not exist") != std::string::npos)
+    return fmt::format(
+        "\nhint: role {} is named in the dump but missing on this server: create it (the set's "
+        "globals dump has it with globals: true)",
+        missing);
+  if (error.find("must be superuser") != std::string::npos)
+    return fmt::format("\nhint: a statement in the dump needs a superuser; role {} is not one", r);
+  return {};
+}
+
 bool restorable_format(const std::string& format) {
   return format == "custom" || format == "directory" || format == "sql";
 }

@@ -53,6 +53,10 @@ private:
 // Restores a custom, directory or sql artifact. Fails with the tool's error.
 util::Result<void> restore_artifact(const RestoreRequest& request);
 
+// A hint naming what to grant `role` when a restore failed for lack of a
+// privilege ("\nhint: ..."), empty when the error is not about privileges.
+std::string restore_hint(const std::string &error, const std::string &role);
+
 // True when this artifact format can be restored by restore_artifact.
 bool restorable_format(const std::string& format);
 

@@ -1,7 +1,9 @@
 #include "steps/postgres_backup.hpp"
 
+#include "steps/pg_database.hpp"
 #include "steps/pg_facts.hpp"
 #include "steps/pg_target.hpp"
+#include "steps/postgres_rollback.hpp"
 #include "steps/postgres_verify.hpp"
 #include "util/command_stream.hpp"
 #include "util/fd.hpp"
@@ -323,7 +325,8 @@ util::Result<void> PostgresBackupStep::check(const RunContext& ctx) const {
   TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, m_target));
   TRY_ASSIGN(auto conn, pg.connect("check"));
   TRY(pg.tools_for(conn->server_version()));
-  return {};
+  // A backup the configured rollback could not restore is refused now, not at rollback.
+  return check_rollback_privileges(ctx.config, m_target);
 }
 
 std::string PostgresBackupStep::plan(const RunContext& ctx) const {
@@ -347,6 +350,9 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
     early.superuser = rows[0][1].value_or("f") == "t";
     early.role = rows[0][2].value_or("");
   }
+  // The database's own properties, which no dump of its contents holds.
+  TRY_ASSIGN(auto dbname, conn->scalar("SELECT current_database()"));
+  TRY_ASSIGN(auto properties, read_database_properties(*conn, dbname.value_or("")));
   TRY_ASSIGN(auto snapshot, ExportedSnapshot::open(std::move(conn)));
   TRY_ASSIGN(engine::SetHandle * set, ctx.open_set());
   TRY(util::make_dirs(set->dir() / "databases", 0700));
@@ -392,6 +398,7 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   base["snapshot"] = snapshot.id();
   base["pg_dump_version"] = tools.version;
   base["filtered"] = !m_target.tables.empty() || !m_target.exclude_tables.empty();
+  base["database_properties"] = to_json(properties);
   util::log_info("{}: PostgreSQL {}, {} in {} tables", label(), facts.server_version,
                  util::human_bytes(static_cast<uint64_t>(facts.database_size)), facts.tables.size());
 

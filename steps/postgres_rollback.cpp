@@ -1,5 +1,6 @@
 #include "steps/postgres_rollback.hpp"
 
+#include "steps/pg_database.hpp"
 #include "steps/pg_facts.hpp"
 #include "steps/pg_restore.hpp"
 #include "steps/pg_target.hpp"
@@ -62,6 +63,21 @@ std::string quoted_relation(util::PgConnection &conn, const std::string &schema,
   return conn.quote_identifier(schema) + "." + conn.quote_identifier(name);
 }
 
+// pg_restore --clean drops a partition's primary key before the partitioned
+// table's, which PostgreSQL refuses ("cannot drop inherited constraint").
+// Dropping the partitioned tables of the backup first (their partitions go
+// with them) leaves the script's drops with nothing to do: it recreates all.
+// CASCADE only for a whole-database backup, which replaces every dependent.
+std::string drop_partitioned_tables(util::PgConnection &conn, const engine::Artifact &a) {
+  std::string sql;
+  bool whole = !a.details.value("filtered", false);
+  for (const auto &t : tables_from_json(a.details))
+    if (t.partitioned)
+      sql += "DROP TABLE IF EXISTS " + quoted_relation(conn, t.schema, t.name) +
+             (whole ? " CASCADE" : "") + ";\n";
+  return sql;
+}
+
 // Statements run before the dump's own: block new connections (CONNECTION
 // LIMIT 0: the only block that keeps this session, which is already in;
 // superusers are exempt), end other sessions (those gate's role may end),
@@ -92,51 +108,70 @@ SET LOCAL maintenance_work_mem = '256MB';
         quoted_relation(conn, v.schema, v.name) + " CASCADE;\n";
   for (const auto &t : extra.tables)
     sql += "DROP TABLE IF EXISTS " + quoted_relation(conn, t.schema, t.name) + " CASCADE;\n";
+  sql += drop_partitioned_tables(conn, a);
   return sql;
 }
 
-util::Result<void> restore_connection_limit(PgTarget& pg, const std::string& dbname, const std::string& limit) {
+util::Result<void> restore_connection_limit(const PgTarget &pg, const util::ConnInfo &server,
+                                            const std::string &dbname, const std::string &limit) {
   util::CancelShield shield;
-  TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
+  TRY_ASSIGN(auto admin, pg.connect_to(server.with_dbname("postgres"), "rollback"));
   return admin->execute("ALTER DATABASE " + admin->quote_identifier(dbname) + " CONNECTION LIMIT " + limit);
 }
 
 // The dump as SQL (pg_restore's script for custom and directory dumps, the
 // file itself for sql dumps) goes to psql after the prelude; COMMIT is sent
 // only once the whole script went through: one transaction, all or nothing.
-util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engine::Artifact& a,
-                                 const fs::path& set_dir, const std::function<void(uint64_t)>& progress) {
+util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
+                                 const PgTools &tools, const engine::Artifact &a,
+                                 const fs::path &set_dir,
+                                 const std::function<void(uint64_t)> &progress) {
   std::string prelude;
   std::string dbname;
   std::string limit;
+  std::string properties; // the database's own properties, as recorded, inside the same transaction
   {
-    TRY_ASSIGN(auto conn, pg.connect("rollback"));
+    TRY_ASSIGN(auto conn, pg.connect_to(into, "rollback"));
     prelude = clean_prelude(*conn, a);
     TRY_ASSIGN(auto rows, conn->query("SELECT current_database(), datconnlimit FROM pg_database "
                                       "WHERE datname = current_database()"));
     dbname = rows.at(0)[0].value_or("");
     limit = rows.at(0)[1].value_or("-1");
+    if (auto recorded = properties_from_json(a.details)) {
+      TRY_ASSIGN(auto now, read_database_properties(*conn, dbname));
+      for (const auto &st :
+           property_statements(*conn, dbname, *recorded, now, PropertyScope::existing))
+        properties += st + ";\n";
+    }
   }
-  TRY_ASSIGN(auto auth, ChildAuth::create(pg.conninfo()));
+  TRY_ASSIGN(auto auth, ChildAuth::create(into));
   util::ProcessSpec psql;
-  psql.argv = {tools.tool("psql").string(), "--no-password", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1",
-               "--dbname=" + pg.conninfo().without_password()};
+  // --echo-errors: a failing statement is shown with its error (which object, which privilege).
+  psql.argv = {tools.tool("psql").string(),
+               "--no-password",
+               "--no-psqlrc",
+               "--quiet",
+               "--echo-errors",
+               "-v",
+               "ON_ERROR_STOP=1",
+               "--dbname=" + into.without_password()};
   psql.stdin_mode = util::StreamMode::pipe;
   psql.stdout_mode = util::StreamMode::null;
   psql.log_prefix = "psql: ";
   auth.apply(psql);
   TRY_ASSIGN(auto psql_proc, util::Process::start(psql));
   struct Reenable {
-    PgTarget& pg;
+    const PgTarget &pg;
+    const util::ConnInfo &server;
     std::string db;
     std::string limit;
     ~Reenable() {
-      if (auto r = restore_connection_limit(pg, db, limit); !r)
+      if (auto r = restore_connection_limit(pg, server, db, limit); !r)
         util::log_error("could not allow connections to database '{}' again: {}; run: ALTER DATABASE \"{}\" "
                         "CONNECTION LIMIT {}",
                         db, r.error().message, db, limit);
     }
-  } reenable{pg, dbname, limit};
+  } reenable{pg, into, dbname, limit};
 
   uint64_t total = 0;
   auto feed = [&](const char* d, size_t n) -> util::Result<void> {
@@ -206,7 +241,7 @@ util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engin
   }
   if (fed && script_ok) fed = script_filter.finish();
   if (fed && script_ok) {
-    std::string commit = "COMMIT;\n";
+    std::string commit = properties + "COMMIT;\n";
     fed = feed(commit.data(), commit.size());
   }
   psql_proc->close_stdin();
@@ -221,24 +256,44 @@ util::Result<void> clean_restore(PgTarget& pg, const PgTools& tools, const engin
   return {};
 }
 
+// Swaps `fresh` in for `dbname` by two renames in one transaction; the old
+// database is dropped after.
+util::Result<void> swap_in(util::PgConnection &admin, const std::string &dbname,
+                           const std::string &fresh) {
+  auto q = [&](const std::string &n) { return admin.quote_identifier(n); };
+  std::string old = dbname.substr(0, 50) + "_gate_old";
+  TRY(admin.execute("ALTER DATABASE " + q(dbname) + " ALLOW_CONNECTIONS false"));
+  (void)admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " +
+                      admin.quote_literal(dbname));
+  TRY(admin.execute("DROP DATABASE IF EXISTS " + q(old) + " WITH (FORCE)"));
+  auto swapped =
+      admin.execute("BEGIN; ALTER DATABASE " + q(dbname) + " RENAME TO " + q(old) +
+                    "; ALTER DATABASE " + q(fresh) + " RENAME TO " + q(dbname) + "; COMMIT;");
+  if (!swapped) {
+    (void)admin.execute("ROLLBACK");
+    (void)admin.execute("ALTER DATABASE " + q(dbname) + " ALLOW_CONNECTIONS true");
+    return std::unexpected(swapped.error());
+  }
+  if (auto r = admin.execute("DROP DATABASE " + q(old) + " WITH (FORCE)"); !r)
+    util::log_warn("restored, but the old database '{}' could not be dropped: {}", old,
+                   r.error().message);
+  return {};
+}
+
 // Restores into <db>_gate_new, then swaps names in one transaction.
-util::Result<void> recreate_restore(PgTarget& pg, const PgTools& tools, const engine::Artifact& a,
-                                    const fs::path& set_dir, const std::function<void(uint64_t)>& progress) {
+util::Result<void> recreate_restore(const PgTarget &pg, const PgTools &tools,
+                                    const engine::Artifact &a, const fs::path &set_dir,
+                                    const std::function<void(uint64_t)> &progress) {
   TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
   std::string dbname = pg.conninfo().get("dbname");
   if (dbname.empty()) return util::fail("mode: recreate needs the database name in the URL");
   std::string fresh = dbname.substr(0, 50) + "_gate_new";
-  std::string old = dbname.substr(0, 50) + "_gate_old";
   auto q = [&](const std::string& n) { return admin->quote_identifier(n); };
-  TRY_ASSIGN(auto props, admin->query("SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, "
-                                      "datctype FROM pg_database WHERE datname = " + admin->quote_literal(dbname)));
-  std::string create = "CREATE DATABASE " + q(fresh) + " TEMPLATE template0";
-  if (!props.empty())
-    create += " OWNER " + q(props[0][0].value_or("")) + " ENCODING " + admin->quote_literal(props[0][1].value_or("UTF8")) +
-              " LC_COLLATE " + admin->quote_literal(props[0][2].value_or("C")) + " LC_CTYPE " +
-              admin->quote_literal(props[0][3].value_or("C"));
+  TRY_ASSIGN(auto exists, admin->query("SELECT 1 FROM pg_database WHERE datname = " +
+                                       admin->quote_literal(dbname)));
+  TRY_ASSIGN(auto props, properties_for_new_database(*admin, a, dbname));
   TRY(admin->execute("DROP DATABASE IF EXISTS " + q(fresh) + " WITH (FORCE)"));
-  TRY(admin->execute(create));
+  TRY(admin->execute(create_database_sql(*admin, fresh, props)));
   struct DropFresh {
     util::PgConnection& admin;
     std::string sql;
@@ -248,11 +303,48 @@ util::Result<void> recreate_restore(PgTarget& pg, const PgTools& tools, const en
       if (armed) (void)admin.execute(sql);
     }
   } drop_fresh{*admin, "DROP DATABASE IF EXISTS " + q(fresh) + " WITH (FORCE)"};
+  TRY(restore_into_created(pg, *admin, pg.conninfo().with_dbname(fresh), tools, a, set_dir,
+                           progress));
+  util::CancelShield shield; // the swap and the cleanup run to completion
+  if (!exists.empty()) {
+    TRY(swap_in(*admin, dbname, fresh));
+  } else {
+    TRY(admin->execute("ALTER DATABASE " + q(fresh) + " RENAME TO " + q(dbname)));
+  }
+  drop_fresh.armed = false;
+  return {};
+}
 
+} // namespace
+
+// After a clean restore: the database's own properties against the manifest's.
+std::string properties_difference(util::PgConnection &conn, const engine::Artifact &a) {
+  auto recorded = properties_from_json(a.details);
+  if (!recorded) return {};
+  auto name = conn.scalar("SELECT current_database()");
+  if (!name) return name.error().message;
+  auto now = read_database_properties(conn, name->value_or(""));
+  if (!now) return now.error().message;
+  return compare_properties(*recorded, *now, PropertyScope::existing);
+}
+
+util::Result<DatabaseProperties> properties_for_new_database(util::PgConnection &admin,
+                                                             const engine::Artifact &a,
+                                                             const std::string &live) {
+  if (auto recorded = properties_from_json(a.details)) return *recorded;
+  auto now = read_database_properties(admin, live);
+  if (now) return *now;
+  return DatabaseProperties{}; // an older set, and the database is gone: the server's defaults
+}
+
+util::Result<void> restore_into_created(const PgTarget &pg, util::PgConnection &admin,
+                                        const util::ConnInfo &into, const PgTools &tools,
+                                        const engine::Artifact &a, const fs::path &set_dir,
+                                        const std::function<void(uint64_t)> &progress) {
   RestoreRequest request;
   request.artifact = &a;
   request.set_dir = set_dir;
-  request.into = pg.conninfo().with_dbname(fresh);
+  request.into = into;
   request.tools = tools;
   request.style = RestoreStyle::scratch;
   request.keep_owners = true;
@@ -260,34 +352,29 @@ util::Result<void> recreate_restore(PgTarget& pg, const PgTools& tools, const en
   request.progress = progress;
   TRY(restore_artifact(request));
   {
-    TRY_ASSIGN(auto check, pg.connect_to(request.into, "rollback"));
+    TRY_ASSIGN(auto check, pg.connect_to(into, "rollback"));
     TRY_ASSIGN(std::string diff, compare_with_manifest(*check, a));
     if (!diff.empty()) return util::fail("the restored copy differs from the manifest: " + diff);
   }
-  util::CancelShield shield; // the swap and the cleanup run to completion
-  if (!props.empty()) {
-    TRY(admin->execute("ALTER DATABASE " + q(dbname) + " ALLOW_CONNECTIONS false"));
-    (void)admin->execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " +
-                         admin->quote_literal(dbname));
-    TRY(admin->execute("DROP DATABASE IF EXISTS " + q(old) + " WITH (FORCE)"));
-    auto swapped = admin->execute("BEGIN; ALTER DATABASE " + q(dbname) + " RENAME TO " + q(old) + "; ALTER DATABASE " +
-                                  q(fresh) + " RENAME TO " + q(dbname) + "; COMMIT;");
-    if (!swapped) {
-      (void)admin->execute("ROLLBACK");
-      (void)admin->execute("ALTER DATABASE " + q(dbname) + " ALLOW_CONNECTIONS true");
-      return std::unexpected(swapped.error());
-    }
-    drop_fresh.armed = false;
-    if (auto r = admin->execute("DROP DATABASE " + q(old) + " WITH (FORCE)"); !r)
-      util::log_warn("restored, but the old database '{}' could not be dropped: {}", old, r.error().message);
-  } else {
-    TRY(admin->execute("ALTER DATABASE " + q(fresh) + " RENAME TO " + q(dbname)));
-    drop_fresh.armed = false;
-  }
+  auto recorded = properties_from_json(a.details);
+  if (!recorded) return {}; // a set from before database properties were recorded
+  std::string name = into.get("dbname");
+  TRY_ASSIGN(auto now, read_database_properties(admin, name));
+  for (const auto &st : property_statements(admin, name, *recorded, now, PropertyScope::created))
+    if (auto r = admin.execute(st); !r)
+      return util::fail("restoring the database's properties: " + r.error().message);
+  TRY_ASSIGN(auto after, read_database_properties(admin, name));
+  std::string diff = compare_properties(*recorded, after, PropertyScope::created);
+  if (!diff.empty()) return util::fail("the restored copy differs from the manifest: " + diff);
   return {};
 }
 
-} // namespace
+util::Result<void> clean_restore_into(const PgTarget &pg, const util::ConnInfo &into,
+                                      const PgTools &tools, const engine::Artifact &a,
+                                      const fs::path &set_dir,
+                                      const std::function<void(uint64_t)> &progress) {
+  return clean_restore(pg, into, tools, a, set_dir, progress);
+}
 
 util::Result<std::vector<std::string>> tables_created_since(const config::PipelineConfig& config,
                                                             const config::DatabaseTarget& target,
@@ -310,6 +397,38 @@ util::Result<bool> database_exists(const config::PipelineConfig& config, const c
   TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
   TRY_ASSIGN(auto rows, admin->query("SELECT 1 FROM pg_database WHERE datname = " + admin->quote_literal(dbname)));
   return !rows.empty();
+}
+
+util::Result<void> check_rollback_privileges(const config::PipelineConfig &config,
+                                             const config::DatabaseTarget &target) {
+  if (target.mode != config::RestoreMode::recreate) return {};
+  TRY_ASSIGN(auto pg, PgTarget::open(config, target));
+  std::string dbname = pg.conninfo().get("dbname");
+  TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "check"));
+  TRY_ASSIGN(
+      auto rows,
+      admin->query("SELECT r.rolname, r.rolsuper OR r.rolcreatedb, "
+                   "(SELECT pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = " +
+                   admin->quote_literal(dbname) +
+                   "), (SELECT pg_has_role(r.oid, d.datdba, 'MEMBER') "
+                   "FROM pg_database d WHERE d.datname = " +
+                   admin->quote_literal(dbname) +
+                   ") FROM pg_roles r WHERE r.rolname = current_user"));
+  if (rows.empty()) return {};
+  std::string role = rows[0][0].value_or("");
+  if (rows[0][1].value_or("f") != "t")
+    return util::fail(fmt::format(
+        "{}: mode: recreate (the default) restores into a new database, but role '{}' may "
+        "not create databases\nhint: ALTER ROLE \"{}\" CREATEDB; or set mode: clean for this "
+        "database (it restores into the existing one)",
+        pg.describe(), role, role));
+  if (rows[0][3].value_or("t") != "t")
+    return util::fail(fmt::format(
+        "{}: mode: recreate creates the new database owned by '{}' and drops the old one, "
+        "but role '{}' is not a member of '{}'\nhint: GRANT \"{}\" TO \"{}\"; or set mode: "
+        "clean for this database",
+        pg.describe(), *rows[0][2], role, *rows[0][2], *rows[0][2], role));
+  return {};
 }
 
 util::Result<void> create_missing_database(const config::PipelineConfig& config, const config::DatabaseTarget& target) {
@@ -346,8 +465,9 @@ util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfi
   for (const auto* a : candidates) {
     util::log_info("rollback {}: restoring {} ({} mode)", target.name, a->path,
                    target.mode == config::RestoreMode::recreate ? "recreate" : "clean");
-    auto r = target.mode == config::RestoreMode::recreate ? recreate_restore(pg, tools, *a, set_dir, progress)
-                                                          : clean_restore(pg, tools, *a, set_dir, progress);
+    auto r = target.mode == config::RestoreMode::recreate
+                 ? recreate_restore(pg, tools, *a, set_dir, progress)
+                 : clean_restore(pg, pg.conninfo(), tools, *a, set_dir, progress);
     if (!r) {
       if (r.error().kind == util::ErrorKind::interrupted) return std::unexpected(r.error());
       util::log_warn("rollback {}: restoring {} failed: {}", target.name, a->path, r.error().message);
@@ -356,6 +476,8 @@ util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfi
     }
     TRY_ASSIGN(auto conn, pg.connect("rollback"));
     TRY_ASSIGN(std::string diff, compare_with_manifest(*conn, *a));
+    if (diff.empty() && target.mode == config::RestoreMode::clean)
+      diff = properties_difference(*conn, *a);
     if (!diff.empty()) return util::fail("restored from " + a->path + ", but " + diff);
     result.used = a->path;
     if (!first_error.empty()) result.note = "fell back to " + a->path + " after " + first_error;

@@ -1,8 +1,10 @@
 #include "steps/postgres_verify.hpp"
 
+#include "steps/pg_database.hpp"
 #include "steps/pg_facts.hpp"
 #include "steps/pg_restore.hpp"
 #include "steps/pg_target.hpp"
+#include "steps/postgres_rollback.hpp"
 #include "util/cancel.hpp"
 #include "util/command_stream.hpp"
 #include "util/log.hpp"
@@ -196,8 +198,11 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
   drop_stale_scratch(*admin, host);
   std::string scratch = scratch_database_name(ctx.set ? ctx.set->id() : set_dir.filename().string());
   std::string quoted = admin->quote_identifier(scratch);
+  // Created as a rollback creates its new database: owner, encoding, locale.
+  TRY_ASSIGN(auto props, properties_for_new_database(*admin, a, pg.conninfo().get("dbname")));
+  std::string create = create_database_sql(*admin, scratch, props);
   TRY(admin->execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
-  auto created = admin->execute("CREATE DATABASE " + quoted + " TEMPLATE template0");
+  auto created = admin->execute(create);
   // A gate killed during its own CREATE DATABASE leaves the server finishing
   // it: ours then waits for that one to commit and fails on the name. It is
   // committed by now, so drop it and try once more.
@@ -206,13 +211,18 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
       admin->last_sqlstate() == k_unique_violation) {
     util::log_warn("scratch database '{}' was being created by a gate that died; dropping it", scratch);
     TRY(admin->execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
-    created = admin->execute("CREATE DATABASE " + quoted + " TEMPLATE template0");
+    created = admin->execute(create);
   }
   if (!created && created.error().kind == util::ErrorKind::interrupted) return std::unexpected(created.error());
-  if (!created) return util::fail("unable to create scratch database '" + scratch + "': " + created.error().message +
-                                  "\nhint: the role needs CREATEDB, or set verify_url: to a server where it has it");
-  (void)admin->execute("COMMENT ON DATABASE " + quoted + " IS " +
-                       admin->quote_literal("gate pid=" + std::to_string(::getpid()) + " host=" + host));
+  if (!created)
+    return util::fail(
+        "unable to create scratch database '" + scratch + "': " + created.error().message +
+        "\nhint: the role needs CREATEDB (and membership in the database's owner role), "
+        "or set verify_url: to a server where it has them");
+  std::string marker =
+      "COMMENT ON DATABASE " + quoted + " IS " +
+      admin->quote_literal("gate pid=" + std::to_string(::getpid()) + " host=" + host);
+  (void)admin->execute(marker);
   util::log_info("deep verify: restoring '{}' into scratch database '{}'", a.path, scratch);
 
   // Dropped on every path out, interrupts included.
@@ -228,27 +238,33 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
     }
   } dropper{*admin, quoted, scratch};
 
-  RestoreRequest request;
-  request.artifact = &a;
-  request.set_dir = set_dir;
-  request.into = server.with_dbname(scratch);
-  request.tools = tools;
-  request.style = RestoreStyle::scratch;
-  request.jobs = target.jobs;
-  request.progress = progress;
   auto start = std::chrono::steady_clock::now();
-  auto restored = restore_artifact(request);
+  util::ConnInfo into = server.with_dbname(scratch);
+  // The procedure the configured rollback mode runs, as the same role.
+  auto restored = restore_into_created(pg, *admin, into, tools, a, set_dir, progress);
+  (void)admin->execute(
+      marker); // the properties brought the recorded comment; a killed gate's scratch needs ours
+  bool clean = target.mode == config::RestoreMode::clean;
+  if (restored && clean) restored = clean_restore_into(pg, into, tools, a, set_dir, nullptr);
   long long restore_ms = util::elapsed_ms(start);
   if (!restored) {
     if (util::cancel_requested()) return util::fail(util::ErrorKind::interrupted, "interrupted");
-    return finding_failed("the test restore into '" + scratch + "' failed: " + restored.error().message);
+    auto role = admin->scalar("SELECT current_user");
+    const std::string &message = restored.error().message;
+    return finding_failed(fmt::format("the test restore ({} mode) into '{}' failed: {}{}",
+                                      clean ? "clean" : "recreate", scratch, message,
+                                      restore_hint(message, role ? role->value_or("") : "")));
   }
-  TRY_ASSIGN(auto check, pg.connect_to(request.into, "verify"));
+  TRY_ASSIGN(auto check, pg.connect_to(into, "verify"));
   TRY_ASSIGN(std::string difference, compare_with_manifest(*check, a));
+  if (difference.empty() && clean) difference = properties_difference(*check, a);
   check.reset();
   if (!difference.empty()) return finding_failed("after the test restore: " + difference);
-  Finding f = finding_ok(fmt::format("restored into a scratch database in {}; {} tables and their row counts match",
-                                     util::human_duration_ms(restore_ms), tables_from_json(a.details).size()));
+  Finding f = finding_ok(
+      fmt::format("restored into a scratch database as a {} rollback would, in {}; {} tables and "
+                  "their row counts match",
+                  clean ? "clean" : "recreate", util::human_duration_ms(restore_ms),
+                  tables_from_json(a.details).size()));
   f.metrics["restore_ms"] = restore_ms;
   return f;
 }

@@ -327,7 +327,16 @@ TEST(Postgres, MaxShrinkStopsABackupThatLostData) {
 TEST(Postgres, GlobalsFallBackWithoutSuperuser) {
   std::string url = PgServer::get().create_owned_database("nonsuper", "app_owner", "OwnerPw-123", 500);
   TempDir t;
+  // The default mode (recreate) needs CREATEDB: said at check time, with the grant, before any
+  // backup.
   write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url + "', globals: true, min_size: 0}\n");
+  auto refused = run_gate({"run"}, t.path());
+  EXPECT_EQ(refused.exit_code, 1) << refused.all();
+  EXPECT_THAT(refused.all(), HasSubstr("may not create databases"));
+  EXPECT_THAT(refused.all(), HasSubstr("ALTER ROLE \"app_owner\" CREATEDB; or set mode: clean"));
+  EXPECT_TRUE(newest_set(t / "backups").empty());
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url +
+                               "', globals: true, min_size: 0, mode: clean}\n");
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_THAT(r.err, HasSubstr("is not a superuser"));
