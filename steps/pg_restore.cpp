@@ -198,6 +198,71 @@ util::Result<void> restore_artifact(const RestoreRequest& r) {
   return {};
 }
 
+namespace {
+
+// Sequences are not transactional: the dump holds the value read before it
+// started or a later one, never an earlier one.
+util::Result<std::string> compare_sequences(util::PgConnection &conn,
+                                            const engine::Artifact &artifact) {
+  auto expected = sequences_from_json(artifact.details);
+  if (expected.empty()) return std::string();
+  TRY_ASSIGN(auto actual, read_sequences(conn));
+  std::map<std::string, SequenceFacts> now;
+  for (auto &s : actual)
+    now[s.qualified()] = s;
+  for (const auto &s : expected) {
+    auto it = now.find(s.qualified());
+    if (it == now.end()) {
+      if (artifact.details.value("filtered", false)) continue; // a partial backup may leave it out
+      return fmt::format("sequence {} is missing after the restore", s.qualified());
+    }
+    if (!s.called) continue;
+    bool behind =
+        s.ascending ? it->second.last_value < s.last_value : it->second.last_value > s.last_value;
+    if (behind || !it->second.called)
+      return fmt::format("sequence {} is at {} after the restore, before the backup it was at {}",
+                         s.qualified(), it->second.last_value, s.last_value);
+  }
+  return std::string();
+}
+
+util::Result<std::string> compare_objects(util::PgConnection &conn,
+                                          const engine::Artifact &artifact) {
+  const auto &d = artifact.details;
+  if (!d.contains("large_objects")) return std::string(); // a set from before these were recorded
+  TRY_ASSIGN(auto now, read_object_facts(conn));
+  if (d.value("filtered", false))
+    return std::string(); // pg_dump --table leaves large objects and other objects out
+  int64_t count = d["large_objects"].value("count", int64_t{0});
+  int64_t bytes = d["large_objects"].value("bytes", int64_t{0});
+  if (now.large_objects != count || now.large_object_bytes != bytes)
+    return fmt::format(
+        "{} large objects ({} bytes) after the restore, the manifest says {} ({} bytes)",
+        now.large_objects, now.large_object_bytes, count, bytes);
+  for (const auto &e : d.value("extensions", nlohmann::json::array())) {
+    TRY_ASSIGN(auto version, conn.scalar("SELECT extversion FROM pg_extension WHERE extname = " +
+                                         conn.quote_literal(e.value("name", ""))));
+    if (version.value_or("") != e.value("version", ""))
+      return fmt::format("extension {} is {} after the restore, the manifest says version {}",
+                         e.value("name", ""), version ? *version : "missing",
+                         e.value("version", ""));
+  }
+  if (d.value("acl_fingerprint", "") != now.acl_fingerprint)
+    return std::string("owners or grants of schemas, tables or functions differ from the backup's "
+                       "after the restore");
+  std::map<std::string, int64_t> matviews(now.matview_rows.begin(), now.matview_rows.end());
+  for (const auto &m : d.value("matviews", nlohmann::json::array()))
+    if (matviews[m.value("name", "")] != m.value("rows", int64_t{0}))
+      util::log_warn("materialized view {} has {} rows after the restore, {} at backup time: a "
+                     "restore refreshes it, "
+                     "so it was stale then",
+                     m.value("name", ""), matviews[m.value("name", "")],
+                     m.value("rows", int64_t{0}));
+  return compare_sequences(conn, artifact);
+}
+
+} // namespace
+
 util::Result<std::string> compare_with_manifest(util::PgConnection& conn, const engine::Artifact& artifact) {
   auto expected = tables_from_json(artifact.details);
   TRY_ASSIGN(auto facts, read_database_facts(conn, {}, {}, true));
@@ -215,7 +280,7 @@ util::Result<std::string> compare_with_manifest(util::PgConnection& conn, const 
   // otherwise an extra table means the restore did not replace everything.
   if (!actual.empty() && !artifact.details.value("filtered", false))
     return fmt::format("table {} exists after the restore but not in the backup", actual.begin()->first);
-  return std::string();
+  return compare_objects(conn, artifact);
 }
 
 } // namespace gate::steps

@@ -334,8 +334,10 @@ std::string PostgresBackupStep::plan(const RunContext& ctx) const {
   for (auto f : m_target.formats) formats += std::string(formats.empty() ? "" : ", ") + to_string(f);
   if (m_target.globals) formats += ", globals";
   if (m_target.schema_only) formats += ", schema";
-  return fmt::format("dump database {} ({}) from one snapshot, with exact row counts", util::sanitize_url(m_target.url),
-                     formats);
+  bool filtered = !m_target.tables.empty() || !m_target.exclude_tables.empty();
+  return fmt::format("dump database {} ({}) from one snapshot, with exact row counts{}",
+                     util::sanitize_url(m_target.url), formats,
+                     filtered ? "; tables:/exclude_tables: leave large objects out" : "");
 }
 
 util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
@@ -353,6 +355,7 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   // The database's own properties, which no dump of its contents holds.
   TRY_ASSIGN(auto dbname, conn->scalar("SELECT current_database()"));
   TRY_ASSIGN(auto properties, read_database_properties(*conn, dbname.value_or("")));
+  TRY_ASSIGN(auto sequences, read_sequences(*conn)); // before pg_dump reads them
   TRY_ASSIGN(auto snapshot, ExportedSnapshot::open(std::move(conn)));
   TRY_ASSIGN(engine::SetHandle * set, ctx.open_set());
   TRY(util::make_dirs(set->dir() / "databases", 0700));
@@ -399,6 +402,14 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   base["pg_dump_version"] = tools.version;
   base["filtered"] = !m_target.tables.empty() || !m_target.exclude_tables.empty();
   base["database_properties"] = to_json(properties);
+  base["sequences"] = to_json(sequences);
+  if (base["filtered"].get<bool>() && facts.objects.large_objects > 0) {
+    // pg_dump --table/--exclude-table leaves every large object out.
+    base["large_objects_left_out"] = facts.objects.large_objects;
+    util::log_warn(
+        "{}: tables:/exclude_tables: leave the database's {} large objects out of this backup",
+        label(), facts.objects.large_objects);
+  }
   util::log_info("{}: PostgreSQL {}, {} in {} tables", label(), facts.server_version,
                  util::human_bytes(static_cast<uint64_t>(facts.database_size)), facts.tables.size());
 
@@ -447,7 +458,12 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   for (const auto& t : facts.tables) rows += t.rows;
   std::string list;
   for (const auto& d : done) list += (list.empty() ? "" : ", ") + d;
-  return passed(fmt::format("{} tables, {} rows: {}", facts.tables.size(), rows, list), bytes);
+  std::string left_out =
+      base.contains("large_objects_left_out")
+          ? fmt::format(" ({} large objects left out by tables:)", facts.objects.large_objects)
+          : "";
+  return passed(fmt::format("{} tables, {} rows: {}{}", facts.tables.size(), rows, list, left_out),
+                bytes);
 }
 
 } // namespace gate::steps

@@ -383,3 +383,113 @@ TEST(Fidelity, DeepVerifyFailsWhenTheRollbackWouldAndNamesTheGrant) {
                      "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'fid_owner'"),
             "fid_owner_role");
 }
+
+namespace {
+
+// A production-like database built from things nobody here wrote.
+void build_fixture(const std::string &db) {
+  auto &pg = PgServer::get();
+  pg.create_database(db);
+  auto bench = run({pg.bindir() + "/pgbench", "-i", "-s", "1", "-q", "-h", "127.0.0.1", "-p",
+                    std::to_string(pg.port()), "-U", "gate", db},
+                   {}, {{"PGPASSWORD", pg.password()}});
+  ASSERT_EQ(bench.exit_code, 0) << bench.all();
+  add_awkward_names(db);
+  add_partitions(db);
+  pg.psql("postgres", "DROP ROLE IF EXISTS fid_fixture_app; CREATE ROLE fid_fixture_app LOGIN");
+  pg.psql(db, R"SQL(
+    CREATE EXTENSION pg_trgm; CREATE EXTENSION hstore; CREATE EXTENSION citext;
+    CREATE EXTENSION "uuid-ossp"; CREATE EXTENSION pgcrypto;
+    CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+    CREATE DOMAIN positive AS int CHECK (VALUE > 0);
+    CREATE TABLE people (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), email citext UNIQUE, tags hstore,
+                         mood mood, age positive, name text, name_upper text GENERATED ALWAYS AS (upper(name)) STORED,
+                         secret bytea);
+    INSERT INTO people (email, tags, mood, age, name, secret)
+      SELECT 'P' || g || '@Example.com', hstore('k', g::text), (ARRAY['sad','ok','happy']::mood[])[1 + g % 3], 20 + g,
+             'name ' || g, digest('s' || g, 'sha256') FROM generate_series(1, 200) g;
+    CREATE INDEX people_name_trgm ON people USING gin (name gin_trgm_ops);
+    CREATE TABLE docs (id int PRIMARY KEY, body oid);
+    INSERT INTO docs SELECT g, lo_from_bytea(0, gen_random_bytes(1000 + g)) FROM generate_series(1, 8) g;
+    CREATE MATERIALIZED VIEW branch_totals AS SELECT bid, sum(abalance) AS total, count(*) AS n
+      FROM pgbench_accounts GROUP BY bid;
+    CREATE UNLOGGED TABLE sessions (id int PRIMARY KEY, data text);
+    INSERT INTO sessions SELECT g, 'session ' || g FROM generate_series(1, 50) g;
+    CREATE TABLE notes (id int PRIMARY KEY, owner_name text, body text);
+    INSERT INTO notes SELECT g, CASE WHEN g % 2 = 0 THEN 'fid_fixture_app' ELSE 'other' END, 'note ' || g
+      FROM generate_series(1, 30) g;
+    ALTER TABLE notes ENABLE ROW LEVEL SECURITY; ALTER TABLE notes FORCE ROW LEVEL SECURITY;
+    CREATE POLICY own_notes ON notes USING (owner_name = current_user);
+    GRANT SELECT, INSERT ON notes, people TO fid_fixture_app; GRANT USAGE ON SCHEMA "Sales" TO fid_fixture_app;
+    GRANT SELECT ON ALL TABLES IN SCHEMA "Sales" TO fid_fixture_app;
+    SELECT setval('"Sales"."order items_id_seq"', 500);
+  )SQL");
+  pg.psql("postgres",
+          "REVOKE CONNECT ON DATABASE " + db + " FROM PUBLIC; GRANT CONNECT ON DATABASE " + db +
+              " TO fid_fixture_app; COMMENT ON DATABASE " + db + " IS 'fixture'; ALTER DATABASE " +
+              db + " SET work_mem = '8MB'; ALTER ROLE fid_fixture_app IN DATABASE " + db +
+              " SET search_path = \"Sales\", public");
+}
+
+void damage_fixture(const std::string &db) {
+  auto &pg = PgServer::get();
+  pg.psql(
+      db,
+      "DELETE FROM pgbench_accounts WHERE aid % 7 = 0; UPDATE pgbench_branches SET bbalance = 42; "
+      "REFRESH MATERIALIZED VIEW branch_totals; SELECT lo_unlink(body) FROM docs WHERE id < 4; "
+      "DELETE FROM docs WHERE id < 4; DROP TABLE events_default; TRUNCATE sessions; "
+      "REVOKE SELECT ON notes FROM fid_fixture_app; ALTER TABLE notes NO FORCE ROW LEVEL SECURITY; "
+      "SELECT setval('\"Sales\".\"order items_id_seq\"', 3); DROP EXTENSION hstore CASCADE; "
+      "CREATE TABLE added_later (id int)");
+  pg.psql("postgres", "COMMENT ON DATABASE " + db +
+                          " IS 'damaged'; ALTER ROLE fid_fixture_app IN DATABASE " + db +
+                          " RESET ALL");
+}
+
+} // namespace
+
+TEST(Fidelity, AProductionLikeDatabaseComesBackExactlyInEveryModeAndFormat) {
+  auto &pg = PgServer::get();
+  for (const std::string mode : {"recreate", "clean"}) {
+    for (const std::string format : {"custom", "sql", "directory"}) {
+      SCOPED_TRACE(mode + " " + format);
+      build_fixture("fid_real");
+      std::string before = fingerprint("fid_real");
+      TempDir t;
+      write_pipeline(t.path(), mode_pipeline("fid_real", mode, "[" + format + "]"));
+      auto r = run_gate({"run"}, t.path());
+      ASSERT_EQ(r.exit_code, 0) << r.all();
+      auto m = nlohmann::json::parse(
+          read_file(t / "backups" / newest_set(t / "backups") / "manifest.json"));
+      const auto &d = m["artifacts"][0]["details"];
+      EXPECT_EQ(d["large_objects"]["count"], 8);
+      EXPECT_EQ(d["matviews"][0]["rows"], 1);
+      EXPECT_FALSE(d["acl_fingerprint"].get<std::string>().empty());
+      EXPECT_THAT(d["sequences"].dump(), HasSubstr("\"last_value\":500"));
+      damage_fixture("fid_real");
+      ASSERT_NE(fingerprint("fid_real"), before);
+      auto rb = run_gate({"rollback", "--last", "--yes", "--no-safety-backup"}, t.path());
+      ASSERT_EQ(rb.exit_code, 0) << rb.all();
+      EXPECT_EQ(fingerprint("fid_real"), before);
+    }
+  }
+}
+
+TEST(Fidelity, ATablesFilterThatLeavesLargeObjectsOutIsReported) {
+  auto &pg = PgServer::get();
+  pg.create_database("fid_lo_filter");
+  pg.psql("fid_lo_filter",
+          "CREATE TABLE docs (id int, body oid); INSERT INTO docs SELECT g, lo_from_bytea(0, 'x') "
+          "FROM generate_series(1, 3) g; CREATE TABLE other (id int)");
+  TempDir t;
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + pg.url("fid_lo_filter") +
+                               "', min_size: 0, tables: [docs]}\n");
+  auto plan = run_gate({"run", "--dry-run"}, t.path());
+  EXPECT_THAT(plan.all(), HasSubstr("leave large objects out"));
+  auto r = run_gate({"run"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("3 large objects left out by tables:"));
+  auto m =
+      nlohmann::json::parse(read_file(t / "backups" / newest_set(t / "backups") / "manifest.json"));
+  EXPECT_EQ(m["artifacts"][0]["details"]["large_objects_left_out"], 3);
+}
