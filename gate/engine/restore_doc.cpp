@@ -42,7 +42,11 @@ std::string restore_markdown(const Manifest& m, const std::filesystem::path& set
                      util::shell_quote(set_dir.string()));
   out += "\nSet `DATABASE_URL` to the database to restore into (a libpq URL or keyword string;\n"
          "the password from `.pgpass` or `PGPASSWORD`). Use a `pg_restore`/`psql` at least as new\n"
-         "as the server that was dumped.\n";
+         "as the server that was dumped. Prefer a new, empty database (`createdb -T template0 "
+         "NAME`):\n"
+         "`--clean` over an existing one fails on a partitioned table with a primary key. The\n"
+         "database's own properties (owner, encoding, grants, comment, settings) are not in the\n"
+         "dumps: manifest.json lists them under `database_properties`.\n";
   for (const auto& a : m.artifacts) {
     out += fmt::format("\n### {} `{}` ({}, {}, {})\n\n", a.kind, a.target, a.format, a.compression,
                        util::human_bytes(a.bytes()));
