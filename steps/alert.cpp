@@ -1,17 +1,27 @@
 #include "steps/alert.hpp"
 
+#include "util/cancel.hpp"
 #include "util/fs.hpp"
 #include "util/http.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"
 #include "util/redact.hpp"
 #include "util/sha256.hpp"
 
+#include <condition_variable>
+#include <csignal>
 #include <fmt/format.h>
+#include <mutex>
 #include <thread>
 #include <unistd.h>
 
 namespace gate::steps {
+
+std::atomic<bool> &interrupted_during_alerts() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
 
 namespace {
 
@@ -31,24 +41,56 @@ std::string slack_text(const nlohmann::json& p) {
   return text;
 }
 
+// Waits `how_long` between delivery attempts, or until a signal arrives.
+bool wait_unless_interrupted(std::chrono::milliseconds how_long) {
+  std::mutex mutex;
+  std::condition_variable woken;
+  bool signalled = false;
+  int hook = util::add_interrupt_hook([&] {
+    std::lock_guard lock(mutex);
+    signalled = true;
+    woken.notify_all();
+  });
+  {
+    std::unique_lock lock(mutex);
+    woken.wait_for(lock, how_long, [&] { return signalled; });
+  }
+  util::remove_cancel_hook(hook);
+  if (signalled) interrupted_during_alerts().store(true);
+  return !signalled;
+}
+
 bool send_webhook(const config::AlertConfig& alert, const std::string& body) {
+  auto webhook = alert.webhook.value();
+  auto secret = alert.secret.value();
+  if (!webhook || !secret) {
+    util::log_warn("alert not sent: {}", (!webhook ? webhook : secret).error().message);
+    return false;
+  }
   util::HttpOptions options;
   options.timeout = alert.timeout;
+  options.interruptible = util::Interruptible::yes;
   options.ca_file = alert.ca_file;
-  auto client = util::HttpClient::for_url(alert.webhook, options);
-  std::string where = util::describe_endpoint(alert.webhook);
+  auto client = util::HttpClient::for_url(*webhook, options);
+  std::string where = util::describe_endpoint(*webhook);
   if (!client) {
     util::log_warn("alert to {} not sent: {}", where, client.error().message);
     return false;
   }
   std::map<std::string, std::string> headers{{"User-Agent", "gate"}};
-  if (!alert.secret.empty()) headers["X-Gate-Signature"] = "sha256=" + util::hmac_sha256_hex(alert.secret, body);
-  std::string path = util::url_path(alert.webhook);
+  if (!secret->empty())
+    headers["X-Gate-Signature"] = "sha256=" + util::hmac_sha256_hex(*secret, body);
+  std::string path = util::url_path(*webhook);
   auto deadline = std::chrono::steady_clock::now() + alert.timeout * (alert.retries + 1) + std::chrono::seconds(10);
   auto backoff = std::chrono::milliseconds(200);
   std::string last;
   for (int attempt = 0; attempt <= alert.retries; ++attempt) {
     auto r = client->post(path, body, "application/json", headers);
+    if (!r && r.error().kind == util::ErrorKind::interrupted) {
+      util::log_warn("alert to {} not sent: interrupted", where);
+      interrupted_during_alerts().store(true);
+      return false;
+    }
     if (r && r->status >= 200 && r->status < 300) {
       util::log_info("alert delivered to {} ({})", where, r->status);
       return true;
@@ -57,7 +99,10 @@ bool send_webhook(const config::AlertConfig& alert, const std::string& body) {
     bool retryable = !r || r->status >= 500;
     if (!retryable || attempt == alert.retries || std::chrono::steady_clock::now() + backoff > deadline) break;
     util::log_info("alert to {} failed ({}); retrying in {} ms", where, last, backoff.count());
-    std::this_thread::sleep_for(backoff); // bounded backoff between delivery attempts
+    if (!wait_unless_interrupted(backoff)) {
+      util::log_warn("alert to {} not delivered: interrupted", where);
+      return false;
+    }
     backoff *= 2;
   }
   util::log_warn("alert to {} not delivered: {}", where, util::redact(last));
@@ -75,9 +120,15 @@ bool run_command(const config::AlertConfig& alert, const std::string& body) {
     util::log_warn("alert command not run: {}", proc.error().message);
     return false;
   }
+  // The command runs even after the interrupt that ended the run; a new signal stops it.
+  int hook = util::add_interrupt_hook([p = proc->get()] {
+    interrupted_during_alerts().store(true);
+    p->kill_group(SIGTERM);
+  });
   auto written = util::write_all((*proc)->stdin_fd(), body.data(), body.size(), "alert command stdin");
   (*proc)->close_stdin();
   auto status = (*proc)->wait(alert.timeout);
+  util::remove_cancel_hook(hook);
   if (!written || !status || !status->ok()) {
     util::log_warn("alert command '{}' failed: {}", alert.command[0],
                    !status ? status.error().message : !written ? written.error().message : status->describe());
@@ -89,17 +140,17 @@ bool run_command(const config::AlertConfig& alert, const std::string& body) {
 } // namespace
 
 std::string alert_body(const config::AlertConfig& alert, const nlohmann::json& payload) {
-  if (alert.format == config::AlertFormat::json) return util::redact(payload.dump());
+  if (alert.format == config::AlertFormat::json) return util::redact(util::json_text(payload));
   std::string text = slack_text(payload);
   nlohmann::json slack{{"text", text},
                        {"blocks", nlohmann::json::array({{{"type", "section"},
                                                           {"text", {{"type", "mrkdwn"}, {"text", text}}}}})}};
-  return util::redact(slack.dump());
+  return util::redact(util::json_text(slack));
 }
 
 bool deliver_alert(const config::AlertConfig& alert, const nlohmann::json& payload) {
   std::string body = alert_body(alert, payload);
-  if (!alert.webhook.empty()) return send_webhook(alert, body);
+  if (alert.command.empty()) return send_webhook(alert, body);
   return run_command(alert, body);
 }
 

@@ -7,6 +7,7 @@
 
 #include "config/pipeline.hpp"
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -20,5 +21,9 @@ std::string alert_body(const config::AlertConfig& alert, const nlohmann::json& p
 // not be delivered. Never throws, never blocks longer than the alert's
 // timeout times its attempts.
 bool deliver_alert(const config::AlertConfig& alert, const nlohmann::json& payload);
+
+// Set once a SIGINT/SIGTERM arrived while alerts were being delivered: the
+// delivery stopped within a moment and the command must exit 130.
+std::atomic<bool> &interrupted_during_alerts();
 
 } // namespace gate::steps

@@ -84,6 +84,9 @@ util::Result<StepResult> check_connections(const RunContext& ctx) {
 }
 
 util::Result<StepResult> check_disk_space(const RunContext& ctx) {
+  if (auto writable = util::probe_writable_dir(ctx.config.backup_root); !writable)
+    return failed("backup_root '" + ctx.config.backup_root.string() +
+                  "' cannot hold backups: " + writable.error().message);
   TRY_ASSIGN(uint64_t data, estimate_source_bytes(ctx.config));
   auto where = nearest_existing(ctx.config.backup_root);
   TRY_ASSIGN(uint64_t free, util::free_bytes(where));
@@ -122,7 +125,8 @@ util::Result<StepResult> CheckStep::run(RunContext& ctx) {
 }
 
 util::Result<std::unique_ptr<Step>> make_check_step(const config::Node& node, const config::PipelineConfig& config) {
-  TRY_ASSIGN(auto map, config::MapReader::open(node, "a check step"));
+  TRY_ASSIGN(auto map, config::MapReader::open(node, "a check step",
+                                               {"check", "database", "query", "expect"}));
   TRY_ASSIGN(auto kind_node, map.require("check"));
   TRY_ASSIGN(std::string kind, kind_node.as_string());
   std::unique_ptr<Step> step;

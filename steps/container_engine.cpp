@@ -1,5 +1,6 @@
 #include "steps/container_engine.hpp"
 
+#include "util/json.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
 #include "util/text.hpp"
@@ -128,7 +129,7 @@ util::Result<std::vector<std::string>> ContainerEngine::volume_names() {
 util::Result<EngineVolume> ContainerEngine::create_volume(const std::string& name, const std::string& driver,
                                                           const nlohmann::json& labels) {
   nlohmann::json body{{"Name", name}, {"Driver", driver.empty() ? "local" : driver}, {"Labels", labels}};
-  TRY_ASSIGN(auto r, call("POST", "/volumes/create", body.dump()));
+  TRY_ASSIGN(auto r, call("POST", "/volumes/create", util::json_text(body)));
   if (r.status != 201 && r.status != 200) return util::fail("unable to create volume '" + name + "': " + api_error(r));
   TRY_ASSIGN(auto v, volume(name));
   if (!v) return util::fail("volume '" + name + "' was created but cannot be inspected");

@@ -72,7 +72,8 @@ util::Result<StepResult> ExecStep::run(RunContext&) {
 }
 
 util::Result<std::unique_ptr<Step>> make_exec_step(const config::Node& node, const config::PipelineConfig& config) {
-  TRY_ASSIGN(auto map, config::MapReader::open(node, "an exec step"));
+  TRY_ASSIGN(auto map, config::MapReader::open(node, "an exec step",
+                                               {"exec", "env", "cwd", "timeout", "on_failure"}));
   TRY_ASSIGN(auto argv_node, map.require("exec"));
   if (!argv_node.is_sequence())
     return std::unexpected(argv_node.error("exec takes an argv list such as [\"./migrate.sh\", \"--yes\"]; "

@@ -3,6 +3,7 @@
 #include "util/cancel.hpp"
 #include "util/redact.hpp"
 
+#include <fmt/format.h>
 #include <map>
 #include <mutex>
 
@@ -12,20 +13,51 @@ util::Result<PgTarget> PgTarget::open(const config::PipelineConfig& config, cons
   PgTarget t;
   t.m_config = &config;
   t.m_target = &target;
-  auto conn = util::ConnInfo::parse(target.url);
+  TRY_ASSIGN(std::string url, target.url.value()); // an unset ${VAR} fails here, where it is needed
+  auto conn = util::ConnInfo::parse(url);
   if (!conn)
-    return util::fail("database '" + target.name + "': " + conn.error().message + " (url: " +
-                      util::sanitize_url(target.url) + ")");
+    return util::fail("database '" + target.name + "': " + conn.error().message +
+                      " (url: " + util::sanitize_url(url) + ")");
   t.m_conn = std::move(*conn);
   return t;
 }
 
 std::string PgTarget::describe() const { return "database '" + m_target->name + "' (" + m_conn.describe() + ")"; }
 
-std::string PgTarget::sanitized_url() const { return util::sanitize_url(m_target->url); }
+std::string PgTarget::sanitized_url() const {
+  return util::sanitize_url(m_target->url.value_or_empty());
+}
+
+namespace {
+
+// When a connection failed because the database is closed to connections
+// (as a rollback leaves it while it restores), the cause and the fix.
+std::string closed_database_hint(const util::ConnInfo &info, std::chrono::milliseconds timeout) {
+  std::string database = info.get("dbname");
+  if (database.empty() || database == "postgres") return {};
+  auto admin = util::PgConnection::connect(info.with_dbname("postgres"), timeout, "gate check");
+  if (!admin) return {};
+  auto rows = (*admin)->query(
+      "SELECT datconnlimit = 0, NOT datallowconn FROM pg_database WHERE datname = " +
+      (*admin)->quote_literal(database));
+  if (!rows || rows->empty()) return {};
+  bool no_limit = (*rows)[0][0].value_or("f") == "t", closed = (*rows)[0][1].value_or("f") == "t";
+  if (!no_limit && !closed) return {};
+  return fmt::format(
+      "\nhint: database '{}' is closed to connections ({}), as a gate rollback leaves it while it "
+      "restores; if no rollback is running, open it as its owner or a superuser: ALTER DATABASE "
+      "\"{}\" "
+      "CONNECTION LIMIT -1; ALTER DATABASE \"{}\" ALLOW_CONNECTIONS true;",
+      database, closed ? "ALLOW_CONNECTIONS false" : "CONNECTION LIMIT 0", database, database);
+}
+
+} // namespace
 
 util::Result<std::unique_ptr<util::PgConnection>> PgTarget::connect(const std::string& purpose) const {
-  return connect_to(m_conn, purpose);
+  auto c = connect_to(m_conn, purpose);
+  if (!c && c.error().kind != util::ErrorKind::interrupted)
+    return util::fail(c.error().message + closed_database_hint(m_conn, m_target->connect_timeout));
+  return c;
 }
 
 util::Result<std::unique_ptr<util::PgConnection>> PgTarget::connect_to(const util::ConnInfo& info,
@@ -59,16 +91,13 @@ util::Result<PgTools> PgTarget::tools_for(int server_version_num) const {
 
 util::Result<ChildAuth> ChildAuth::create(const util::ConnInfo& info) {
   ChildAuth auth;
-  TRY_ASSIGN(auto file, util::PassFile::create(info));
-  auth.m_passfile = std::move(file);
+  auth.m_password = info.get("password");
   return auth;
 }
 
 void ChildAuth::apply(util::ProcessSpec& spec) const {
-  if (m_passfile && !m_passfile->path().empty()) {
-    spec.env["PGPASSFILE"] = m_passfile->path();
-    spec.unset_env.push_back("PGPASSWORD");
-  }
+  spec.env_policy = util::EnvPolicy::minimal;
+  if (!m_password.empty()) spec.env["PGPASSWORD"] = m_password;
 }
 
 std::string pg_version_string(int v) {

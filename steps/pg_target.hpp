@@ -18,6 +18,7 @@ class PgTarget {
 public:
   static util::Result<PgTarget> open(const config::PipelineConfig& config, const config::DatabaseTarget& target);
 
+  const config::PipelineConfig &config() const { return *m_config; }
   const config::DatabaseTarget& target() const { return *m_target; }
   const util::ConnInfo& conninfo() const { return m_conn; }
   // "database 'app' (user@host:5432/app)" for messages.
@@ -38,15 +39,18 @@ private:
 };
 
 // Password and environment for a child process (pg_dump, pg_restore, psql)
-// connecting with `info`: a 0600 PGPASSFILE when the URL carries a password.
+// connecting with `info`. The password goes in the child's own environment
+// (PGPASSWORD, readable only by this user and gone with the child), never on
+// its command line and never in a file that a killed gate would leave behind.
 class ChildAuth {
 public:
   static util::Result<ChildAuth> create(const util::ConnInfo& info);
-  // Adds PGPASSFILE (when needed) and the libpq connection arguments' env.
+  // Gives the child a minimal environment (util::EnvPolicy::minimal) plus
+  // PGPASSWORD when the URL carries a password.
   void apply(util::ProcessSpec& spec) const;
 
 private:
-  std::shared_ptr<util::PassFile> m_passfile;
+  std::string m_password;
 };
 
 // "15.14" from 150014.

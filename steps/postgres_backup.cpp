@@ -293,14 +293,28 @@ util::Result<engine::Artifact> dump_csv(DumpContext& dc) {
 
 } // namespace
 
-std::string shrink_violation(const config::DatabaseTarget& target, const engine::Artifact& artifact,
-                             const engine::Manifest& previous) {
+namespace {
+
+// The newest baseline holding this target in this format: a target missing
+// from the newest set (after `gate backup files`) is compared with an older one.
+std::pair<const engine::Manifest *, const engine::Artifact *>
+shrink_baseline(const engine::Artifact &artifact, const std::vector<engine::Manifest> &baselines) {
+  for (const auto &m : baselines)
+    for (const auto &a : m.artifacts)
+      if (a.target == artifact.target && a.format == artifact.format && a.kind == artifact.kind)
+        return {&m, &a};
+  return {nullptr, nullptr};
+}
+
+} // namespace
+
+std::string shrink_violation(const config::DatabaseTarget &target, const engine::Artifact &artifact,
+                             const std::vector<engine::Manifest> &baselines) {
   if (!target.max_shrink) return {};
   double limit = *target.max_shrink;
-  const engine::Artifact* before = nullptr;
-  for (const auto& a : previous.artifacts)
-    if (a.target == artifact.target && a.format == artifact.format && a.kind == artifact.kind) before = &a;
+  auto [previous_set, before] = shrink_baseline(artifact, baselines);
   if (!before) return {};
+  const engine::Manifest &previous = *previous_set;
   auto shrank = [&](double old_v, double new_v) { return old_v > 0 && (old_v - new_v) / old_v > limit; };
   uint64_t old_raw = before->details.value("raw_bytes", before->bytes());
   uint64_t new_raw = artifact.details.value("raw_bytes", artifact.bytes());
@@ -336,7 +350,7 @@ std::string PostgresBackupStep::plan(const RunContext& ctx) const {
   if (m_target.schema_only) formats += ", schema";
   bool filtered = !m_target.tables.empty() || !m_target.exclude_tables.empty();
   return fmt::format("dump database {} ({}) from one snapshot, with exact row counts{}",
-                     util::sanitize_url(m_target.url), formats,
+                     util::sanitize_url(m_target.url.value_or_empty()), formats,
                      filtered ? "; tables:/exclude_tables: leave large objects out" : "");
 }
 
@@ -426,9 +440,20 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
     if (!problem && sized && a.bytes() < m_target.min_size)
       problem = fmt::format("{}: the {} dump is {}, below min_size {}", pg.describe(), a.format,
                             util::human_bytes(a.bytes()), util::human_bytes(m_target.min_size));
-    if (!problem && ctx.previous) {
-      std::string shrink = shrink_violation(m_target, a, *ctx.previous);
-      if (!shrink.empty()) problem = pg.describe() + ": " + shrink;
+    if (!problem) {
+      std::string shrink = shrink_violation(m_target, a, ctx.baselines);
+      bool allowed = std::find(ctx.allow_shrink.begin(), ctx.allow_shrink.end(), m_target.name) !=
+                     ctx.allow_shrink.end();
+      if (!shrink.empty() && allowed) {
+        // An intended shrink (a migration that drops data) stays on record.
+        util::log_warn("{}: {}; allowed by --allow-shrink {}", pg.describe(), shrink,
+                       m_target.name);
+        a.details["shrink_allowed"] = shrink;
+      } else if (!shrink.empty()) {
+        problem = fmt::format(
+            "{}: {}\nhint: if the data was removed on purpose, run again with --allow-shrink {}",
+            pg.describe(), shrink, m_target.name);
+      }
     }
     std::string path = a.path;
     engine::Artifact stored = a;

@@ -25,8 +25,9 @@ private:
 };
 
 // Fails when the dump or a table shrank more than the target's max_shrink
-// against the same target in `previous`. Returns the reason, empty when fine.
-std::string shrink_violation(const config::DatabaseTarget& target, const engine::Artifact& artifact,
-                             const engine::Manifest& previous);
+// against the newest of `baselines` (newest first) that holds the same target
+// in the same format. Returns the reason, empty when fine.
+std::string shrink_violation(const config::DatabaseTarget &target, const engine::Artifact &artifact,
+                             const std::vector<engine::Manifest> &baselines);
 
 } // namespace gate::steps

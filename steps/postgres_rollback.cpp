@@ -1,11 +1,13 @@
 #include "steps/postgres_rollback.hpp"
 
+#include "steps/pg_access.hpp"
 #include "steps/pg_database.hpp"
 #include "steps/pg_facts.hpp"
 #include "steps/pg_restore.hpp"
 #include "steps/pg_target.hpp"
 #include "util/cancel.hpp"
 #include "util/command_stream.hpp"
+#include "util/fault.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
@@ -15,6 +17,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fmt/format.h>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unistd.h>
@@ -112,31 +115,41 @@ SET LOCAL maintenance_work_mem = '256MB';
   return sql;
 }
 
-util::Result<void> restore_connection_limit(const PgTarget &pg, const util::ConnInfo &server,
-                                            const std::string &dbname, const std::string &limit) {
-  util::CancelShield shield;
-  TRY_ASSIGN(auto admin, pg.connect_to(server.with_dbname("postgres"), "rollback"));
-  return admin->execute("ALTER DATABASE " + admin->quote_identifier(dbname) + " CONNECTION LIMIT " + limit);
-}
+// Opens the database again as it was, and only then forgets the journal entry.
+struct Reopen {
+  const PgTarget &pg;
+  DatabaseAccess before;
+  AccessJournal journal;
+  ~Reopen() {
+    util::fault_point("restore.before-reopen");
+    if (auto r = restore_database_access(pg, before); !r)
+      util::log_error("could not allow connections to database '{}' again: {}; the next gate will "
+                      "retry, or run: "
+                      "ALTER DATABASE \"{}\" CONNECTION LIMIT {}",
+                      before.database, r.error().message, before.database, before.connection_limit);
+    else
+      journal.done();
+  }
+};
 
 // The dump as SQL (pg_restore's script for custom and directory dumps, the
 // file itself for sql dumps) goes to psql after the prelude; COMMIT is sent
 // only once the whole script went through: one transaction, all or nothing.
+// `scratch`: a deep verify's copy, which is dropped after: nothing to journal.
 util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
                                  const PgTools &tools, const engine::Artifact &a,
                                  const fs::path &set_dir,
-                                 const std::function<void(uint64_t)> &progress) {
+                                 const std::function<void(uint64_t)> &progress, bool scratch) {
   std::string prelude;
   std::string dbname;
-  std::string limit;
   std::string properties; // the database's own properties, as recorded, inside the same transaction
+  DatabaseAccess before;
   {
     TRY_ASSIGN(auto conn, pg.connect_to(into, "rollback"));
     prelude = clean_prelude(*conn, a);
-    TRY_ASSIGN(auto rows, conn->query("SELECT current_database(), datconnlimit FROM pg_database "
-                                      "WHERE datname = current_database()"));
+    TRY_ASSIGN(auto rows, conn->query("SELECT current_database()"));
     dbname = rows.at(0)[0].value_or("");
-    limit = rows.at(0)[1].value_or("-1");
+    TRY_ASSIGN(before, read_database_access(*conn, pg.target().name, dbname));
     if (auto recorded = properties_from_json(a.details)) {
       TRY_ASSIGN(auto now, read_database_properties(*conn, dbname));
       for (const auto &st :
@@ -144,6 +157,10 @@ util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
         properties += st + ";\n";
     }
   }
+  // Written before the prelude closes the database: a gate killed from here on
+  // leaves the way to open it again. (A deep verify's scratch copy is dropped anyway.)
+  std::optional<AccessJournal> journal;
+  if (!scratch) TRY_ASSIGN(journal, AccessJournal::open(pg.config(), before));
   TRY_ASSIGN(auto auth, ChildAuth::create(into));
   util::ProcessSpec psql;
   // --echo-errors: a failing statement is shown with its error (which object, which privilege).
@@ -159,19 +176,9 @@ util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
   psql.stdout_mode = util::StreamMode::null;
   psql.log_prefix = "psql: ";
   auth.apply(psql);
+  std::optional<Reopen> reopen;
+  if (journal) reopen.emplace(pg, before, *journal);
   TRY_ASSIGN(auto psql_proc, util::Process::start(psql));
-  struct Reenable {
-    const PgTarget &pg;
-    const util::ConnInfo &server;
-    std::string db;
-    std::string limit;
-    ~Reenable() {
-      if (auto r = restore_connection_limit(pg, server, db, limit); !r)
-        util::log_error("could not allow connections to database '{}' again: {}; run: ALTER DATABASE \"{}\" "
-                        "CONNECTION LIMIT {}",
-                        db, r.error().message, db, limit);
-    }
-  } reenable{pg, into, dbname, limit};
 
   uint64_t total = 0;
   auto feed = [&](const char* d, size_t n) -> util::Result<void> {
@@ -258,10 +265,13 @@ util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
 
 // Swaps `fresh` in for `dbname` by two renames in one transaction; the old
 // database is dropped after.
-util::Result<void> swap_in(util::PgConnection &admin, const std::string &dbname,
+util::Result<void> swap_in(const PgTarget &pg, util::PgConnection &admin, const std::string &dbname,
                            const std::string &fresh) {
   auto q = [&](const std::string &n) { return admin.quote_identifier(n); };
   std::string old = dbname.substr(0, 50) + "_gate_old";
+  TRY_ASSIGN(auto before, read_database_access(admin, pg.target().name, dbname));
+  TRY_ASSIGN(auto journal, AccessJournal::open(pg.config(), before));
+  Reopen reopen{pg, before, journal}; // after the swap: the restored database, as the old one was
   TRY(admin.execute("ALTER DATABASE " + q(dbname) + " ALLOW_CONNECTIONS false"));
   (void)admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " +
                       admin.quote_literal(dbname));
@@ -271,7 +281,6 @@ util::Result<void> swap_in(util::PgConnection &admin, const std::string &dbname,
                     "; ALTER DATABASE " + q(fresh) + " RENAME TO " + q(dbname) + "; COMMIT;");
   if (!swapped) {
     (void)admin.execute("ROLLBACK");
-    (void)admin.execute("ALTER DATABASE " + q(dbname) + " ALLOW_CONNECTIONS true");
     return std::unexpected(swapped.error());
   }
   if (auto r = admin.execute("DROP DATABASE " + q(old) + " WITH (FORCE)"); !r)
@@ -307,7 +316,7 @@ util::Result<void> recreate_restore(const PgTarget &pg, const PgTools &tools,
                            progress));
   util::CancelShield shield; // the swap and the cleanup run to completion
   if (!exists.empty()) {
-    TRY(swap_in(*admin, dbname, fresh));
+    TRY(swap_in(pg, *admin, dbname, fresh));
   } else {
     TRY(admin->execute("ALTER DATABASE " + q(fresh) + " RENAME TO " + q(dbname)));
   }
@@ -373,7 +382,7 @@ util::Result<void> clean_restore_into(const PgTarget &pg, const util::ConnInfo &
                                       const PgTools &tools, const engine::Artifact &a,
                                       const fs::path &set_dir,
                                       const std::function<void(uint64_t)> &progress) {
-  return clean_restore(pg, into, tools, a, set_dir, progress);
+  return clean_restore(pg, into, tools, a, set_dir, progress, true);
 }
 
 util::Result<std::vector<std::string>> tables_created_since(const config::PipelineConfig& config,
@@ -467,7 +476,7 @@ util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfi
                    target.mode == config::RestoreMode::recreate ? "recreate" : "clean");
     auto r = target.mode == config::RestoreMode::recreate
                  ? recreate_restore(pg, tools, *a, set_dir, progress)
-                 : clean_restore(pg, pg.conninfo(), tools, *a, set_dir, progress);
+                 : clean_restore(pg, pg.conninfo(), tools, *a, set_dir, progress, false);
     if (!r) {
       if (r.error().kind == util::ErrorKind::interrupted) return std::unexpected(r.error());
       util::log_warn("rollback {}: restoring {} failed: {}", target.name, a->path, r.error().message);

@@ -187,8 +187,9 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
                                   const PgTarget& pg, const util::ProgressFn& progress) {
   const auto& target = pg.target();
   util::ConnInfo server = pg.conninfo();
-  if (!target.verify_url.empty()) {
-    auto parsed = util::ConnInfo::parse(target.verify_url);
+  TRY_ASSIGN(std::string verify_url, target.verify_url.value());
+  if (!verify_url.empty()) {
+    auto parsed = util::ConnInfo::parse(verify_url);
     if (!parsed) return util::fail("database '" + target.name + "': verify_url: " + parsed.error().message);
     server = *parsed;
   }

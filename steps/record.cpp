@@ -15,7 +15,7 @@ util::Result<StepResult> RecordStep::run(RunContext& ctx) {
 }
 
 util::Result<std::unique_ptr<Step>> make_record_step(const config::Node& node, const config::PipelineConfig&) {
-  TRY_ASSIGN(auto map, config::MapReader::open(node, "a record step"));
+  TRY_ASSIGN(auto map, config::MapReader::open(node, "a record step", {"record"}));
   TRY_ASSIGN(auto value, map.require("record"));
   TRY_ASSIGN(bool enabled, value.as_bool());
   if (!enabled) return std::unexpected(value.error("record: false is not a step; remove it"));

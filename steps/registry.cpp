@@ -18,7 +18,7 @@ namespace {
 using StepFactory = util::Result<Steps> (*)(const config::Node&, const config::PipelineConfig&);
 
 util::Result<Steps> make_backup_from_node(const config::Node& node, const config::PipelineConfig& config) {
-  TRY_ASSIGN(auto map, config::MapReader::open(node, "a backup step"));
+  TRY_ASSIGN(auto map, config::MapReader::open(node, "a backup step", {"backup"}));
   TRY_ASSIGN(auto target_node, map.require("backup"));
   TRY(map.finish());
   TRY_ASSIGN(std::string target, target_node.as_string());

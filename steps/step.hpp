@@ -46,8 +46,12 @@ struct RunContext {
   // The set being written or examined; open_set() creates it on first use.
   engine::SetHandle* set = nullptr;
   std::function<util::Result<engine::SetHandle*>()> open_set;
-  // The newest usable set before this run (for max_shrink), if any.
-  std::optional<engine::Manifest> previous;
+  // The baselines max_shrink compares with: the verified sets of the
+  // deploy's own kinds (never a pre-rollback safety snapshot), newest first.
+  // Each target and format is compared with the newest baseline holding it.
+  std::vector<engine::Manifest> baselines;
+  // Targets whose shrink the user allowed for this run (--allow-shrink).
+  std::vector<std::string> allow_shrink;
   // Called by the record step: seal the set (verifying what is unverified)
   // and write the record.
   std::function<util::Result<void>()> seal_and_record;

@@ -66,6 +66,9 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext& ctx, engine::SetHand
     return failed("the set holds no backups to verify");
   }
   if (todo.empty()) return passed("every backup was already verified as it was written");
+  if (set.sealed_on_disk())
+    if (std::string differs = engine::checksums_disagreement(manifest, set.dir()); !differs.empty())
+      return failed(differs);
 
   // Artifacts are independent: verify them side by side, one per core
   // (a database read back by pg_restore while a volume is read by libarchive).
@@ -129,7 +132,7 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext& ctx, engine::SetHand
 }
 
 util::Result<std::unique_ptr<Step>> make_verify_step(const config::Node& node, const config::PipelineConfig& config) {
-  TRY_ASSIGN(auto map, config::MapReader::open(node, "a verify step"));
+  TRY_ASSIGN(auto map, config::MapReader::open(node, "a verify step", {"verify", "deep", "quick"}));
   TRY_ASSIGN(auto target_node, map.require("verify"));
   TRY_ASSIGN(std::string target, target_node.as_string());
   if (target != "all" && !config.find_database(target) && !config.find_volume(target)) {

@@ -1,11 +1,12 @@
 #include "steps/volume_backup.hpp"
 
 #include "steps/quiesce.hpp"
-#include "steps/volume_verify.hpp"
 #include "steps/volume_source.hpp"
-#include "util/sha256.hpp"
+#include "steps/volume_verify.hpp"
 #include "util/fs.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
+#include "util/sha256.hpp"
 #include "util/tar.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
@@ -65,7 +66,7 @@ util::Result<void> save_container_configs(ContainerEngine& engine, const std::st
   for (const auto& c : users) {
     TRY_ASSIGN(auto inspect, engine.inspect_container(c.id));
     std::string file = "containers/" + c.name + ".json";
-    std::string text = mask_container_secrets(inspect).dump(2) + "\n";
+    std::string text = util::json_text(mask_container_secrets(inspect), 2) + "\n";
     TRY(util::write_file_atomic(set.dir() / file, text, 0600));
     a.files.push_back({file, text.size(), util::sha256_hex(text)});
   }

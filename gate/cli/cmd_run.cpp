@@ -11,6 +11,8 @@ void run_options(CLI::App& sub, Args& args) {
   sub.add_flag("--yes", args.yes, "do not ask (reserved: run never asks)");
   sub.add_option("--junit", args.junit, "write a JUnit XML report (one testcase per step)");
   sub.add_option("--dotenv", args.dotenv, "write GATE_BACKUP_ID=... for GitLab's dotenv reports");
+  sub.add_option("--allow-shrink", args.allow_shrink,
+                 "accept that this database shrank more than its max_shrink (repeatable; logged)");
 }
 
 void backup_options(CLI::App& sub, Args& args) {
@@ -18,6 +20,8 @@ void backup_options(CLI::App& sub, Args& args) {
   sub.add_flag("--dry-run", args.dry_run, "print the plan and change nothing");
   sub.add_option("--junit", args.junit, "write a JUnit XML report (one testcase per step)");
   sub.add_option("--dotenv", args.dotenv, "write GATE_BACKUP_ID=... for GitLab's dotenv reports");
+  sub.add_option("--allow-shrink", args.allow_shrink,
+                 "accept that this database shrank more than its max_shrink (repeatable; logged)");
 }
 
 namespace {
@@ -30,6 +34,7 @@ int run_mode(Args& args, Console& console, engine::RunMode mode) {
   request.only_stages = args.stages;
   request.targets = args.targets;
   request.dry_run = args.dry_run;
+  request.allow_shrink = args.allow_shrink;
   request.command_line = args.command_line;
   engine::RunOutcome outcome = engine::run_pipeline(*config, request, console);
   if (!args.dry_run) publish_outcome(*config, args, outcome, mode == engine::RunMode::deploy ? "run" : "backup", console);

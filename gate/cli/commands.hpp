@@ -28,6 +28,7 @@ struct Args {
   std::string only;
   std::vector<std::string> stages;
   std::vector<std::string> targets;
+  std::vector<std::string> allow_shrink;
   std::vector<std::string> redirects; // NAME=DEST
   std::string junit;
   std::string dotenv;

@@ -1,9 +1,26 @@
 #include "cli/common.hpp"
 
 #include "engine/rollback.hpp"
+#include "steps/pg_access.hpp"
 #include "util/log.hpp"
+#include "util/pg.hpp"
 
 namespace gate::cli {
+
+namespace {
+
+// What a gate killed with SIGKILL could not clean up, repaired by the next
+// one whatever its command: a database it left closed to connections, and
+// the password files that gate versions before 0.2 wrote.
+void repair_after_dead_gate(const config::PipelineConfig &config) {
+  for (const auto &line : steps::repair_database_access(config))
+    util::log_warn("{}", line);
+  if (int removed = util::remove_stale_password_files(); removed > 0)
+    util::log_warn(
+        "removed {} password file(s) left in the temporary directory by a gate that died", removed);
+}
+
+} // namespace
 
 std::optional<config::PipelineConfig> load_config(const Args& args, Console& console, int& exit_code) {
   auto config = config::load_pipeline(args.config);
@@ -11,6 +28,7 @@ std::optional<config::PipelineConfig> load_config(const Args& args, Console& con
     exit_code = report_error(console, config.error());
     return std::nullopt;
   }
+  repair_after_dead_gate(*config);
   return std::move(*config);
 }
 

@@ -1,5 +1,6 @@
 #include "cli/console.hpp"
 
+#include "util/json.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
 #include "util/text.hpp"
@@ -43,7 +44,7 @@ void Console::clear_progress_locked() {
 }
 
 void Console::emit_json(const nlohmann::json& event) {
-  std::string line = util::redact(event.dump()) + "\n";
+  std::string line = util::redact(util::json_text(event)) + "\n";
   std::fputs(line.c_str(), stdout);
   std::fflush(stdout);
 }
@@ -59,7 +60,7 @@ void Console::print(const std::string& text) {
 }
 
 void Console::json(const nlohmann::json& doc) {
-  std::string out = util::redact(doc.dump(2)) + "\n";
+  std::string out = util::redact(util::json_text(doc, 2)) + "\n";
   std::fputs(out.c_str(), stdout);
   std::fflush(stdout);
 }

@@ -177,8 +177,8 @@ void write_metrics(const config::PipelineConfig& config, const engine::RunOutcom
 
 } // namespace
 
-void publish_outcome(const config::PipelineConfig& config, const Args& args, const engine::RunOutcome& outcome,
-                     const std::string& command, Console& console) {
+void publish_outcome(const config::PipelineConfig &config, const Args &args,
+                     engine::RunOutcome &outcome, const std::string &command, Console &console) {
   if (!args.junit.empty()) write_junit(args.junit, outcome, command);
   if (!args.dotenv.empty()) write_dotenv(args.dotenv, outcome);
   github_outputs(outcome, command, console);
@@ -190,7 +190,14 @@ void publish_outcome(const config::PipelineConfig& config, const Args& args, con
   // (sendmail, a pager) must not be stopped by the interrupt that ended the run.
   util::CancelShield shield;
   for (const auto& alert : config.alerts)
-    if (wanted(alert, event, outcome.ok)) steps::deliver_alert(alert, payload);
+    if (!steps::interrupted_during_alerts() && wanted(alert, event, outcome.ok))
+      steps::deliver_alert(alert, payload);
+  if (steps::interrupted_during_alerts() && outcome.exit_code != 130) {
+    outcome.ok = false;
+    outcome.exit_code = 130;
+    outcome.event = "interrupted";
+    outcome.verdict += " (then INTERRUPTED while sending alerts: some were not delivered)";
+  }
 }
 
 } // namespace gate::cli

@@ -10,7 +10,10 @@
 
 namespace gate::cli {
 
-void publish_outcome(const config::PipelineConfig& config, const Args& args, const engine::RunOutcome& outcome,
-                     const std::string& command, Console& console);
+// Writes the reports asked for (JUnit, dotenv, GitHub outputs, metrics) and
+// delivers the alerts. A signal during delivery stops it at once and turns
+// the outcome into an interrupted one (exit 130).
+void publish_outcome(const config::PipelineConfig &config, const Args &args,
+                     engine::RunOutcome &outcome, const std::string &command, Console &console);
 
 } // namespace gate::cli

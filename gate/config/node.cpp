@@ -3,8 +3,11 @@
 #include "util/fs.hpp"
 #include "util/text.hpp"
 
+#include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -39,12 +42,37 @@ Node::~Node() = default;
 Node::Node(const Node&) = default;
 Node& Node::operator=(const Node&) = default;
 
+namespace {
+// yaml-cpp takes any bytes; gate's JSON, messages and file names need UTF-8.
+Result<void> require_utf8(const std::string &text, const std::string &file_name) {
+  auto bad = util::first_invalid_utf8(text);
+  if (!bad) return {};
+  size_t line_start = text.rfind('\n', *bad);
+  line_start = line_start == std::string::npos ? 0 : line_start + 1;
+  int line =
+      1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(*bad), '\n'));
+  Location loc{file_name, line, static_cast<int>(*bad - line_start) + 1};
+  return util::fail(ErrorKind::config,
+                    fmt::format("{}: invalid UTF-8 (byte 0x{:02x}): gate reads configuration as "
+                                "UTF-8; write the text in UTF-8",
+                                loc.to_string(), static_cast<unsigned char>(text[*bad])));
+}
+} // namespace
+
 Result<Node> Node::parse(const std::string& text, const std::string& file_name) {
+  TRY(require_utf8(text, file_name));
   auto impl = std::make_shared<Impl>();
   impl->file = std::make_shared<const std::string>(file_name);
   try {
     impl->node = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
+  } catch (const YAML::DeepRecursion &e) {
+    // yaml-cpp says only "bad file" here.
+    Location loc{file_name, e.mark.line + 1, e.mark.column + 1};
+    return util::fail(ErrorKind::config,
+                      loc.to_string() +
+                          ": invalid YAML: nested too deeply (the YAML reader stops at " +
+                          std::to_string(e.depth()) + " levels)");
+  } catch (const YAML::Exception &e) {
     Location loc{file_name, e.mark.line + 1, e.mark.column + 1};
     return util::fail(ErrorKind::config, loc.to_string() + ": invalid YAML: " + e.msg);
   }
@@ -95,7 +123,10 @@ Error Node::error(const std::string& message) const {
   return Error{ErrorKind::config, m_impl->location.to_string() + ": " + message};
 }
 
-Result<std::string> interpolate_env(const std::string& text) {
+namespace {
+// Expands ${VAR} / ${VAR:-default}; an unset variable expands to "" and its
+// name goes to `unset` (the first one), so callers decide whether it is an error.
+Result<std::string> expand_env(const std::string &text, std::optional<std::string> &unset) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] != '$') {
@@ -129,10 +160,22 @@ Result<std::string> interpolate_env(const std::string& text) {
       out.append(value);
     else if (has_default)
       out.append(fallback);
-    else
-      return util::fail("environment variable '" + name + "' is not set");
+    else if (!unset)
+      unset = name;
     i = close;
   }
+  return out;
+}
+
+std::string unset_message(const std::string &name) {
+  return "environment variable '" + name + "' is not set";
+}
+} // namespace
+
+Result<std::string> interpolate_env(const std::string &text) {
+  std::optional<std::string> unset;
+  TRY_ASSIGN(std::string out, expand_env(text, unset));
+  if (unset) return util::fail(unset_message(*unset));
   return out;
 }
 
@@ -141,6 +184,15 @@ Result<std::string> Node::as_string() const {
   auto r = interpolate_env(m_impl->node.Scalar());
   if (!r) return std::unexpected(error(r.error().message));
   return *r;
+}
+
+Result<DeferredString> Node::as_deferred_string() const {
+  if (!is_scalar()) return std::unexpected(error("expected a string"));
+  std::optional<std::string> unset;
+  auto r = expand_env(m_impl->node.Scalar(), unset);
+  if (!r) return std::unexpected(error(r.error().message));
+  if (unset) return DeferredString::unset(error(unset_message(*unset)));
+  return DeferredString(std::move(*r));
 }
 
 Result<bool> Node::as_bool() const {
@@ -170,36 +222,83 @@ Result<long long> Node::as_int(long long min, long long max) const {
   return v;
 }
 
+namespace {
+// A number with a unit, read strictly: digits, at most one '.' followed by
+// digits, then the unit ("1.5MiB", "30 s"). Anything else is not a quantity.
+struct Quantity {
+  uint64_t whole = 0;
+  double fraction = 0; // 0 <= fraction < 1
+  std::string unit;
+  bool overflow = false; // the whole part does not fit 64 bits
+};
+
+std::optional<Quantity> parse_quantity(const std::string &s) {
+  Quantity q;
+  size_t i = 0;
+  for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i)
+    q.overflow = q.overflow || __builtin_mul_overflow(q.whole, 10u, &q.whole) ||
+                 __builtin_add_overflow(q.whole, static_cast<uint64_t>(s[i] - '0'), &q.whole);
+  if (i == 0) return std::nullopt;
+  if (i < s.size() && s[i] == '.') {
+    size_t digits = ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+      ++i;
+    if (i == digits) return std::nullopt;
+    q.fraction = std::strtod(("0." + s.substr(digits, i - digits)).c_str(), nullptr);
+  }
+  while (i < s.size() && s[i] == ' ')
+    ++i;
+  q.unit = s.substr(i);
+  return q;
+}
+
+// quantity × factor, rounded; nullopt when it exceeds `max`.
+std::optional<uint64_t> scale(const Quantity &q, uint64_t factor, uint64_t max) {
+  uint64_t v = 0;
+  if (q.overflow || __builtin_mul_overflow(q.whole, factor, &v)) return std::nullopt;
+  auto part = static_cast<uint64_t>(std::llround(q.fraction * static_cast<double>(factor)));
+  if (__builtin_add_overflow(v, part, &v) || v > max) return std::nullopt;
+  return v;
+}
+
+// Longer waits are mistakes, and some system calls take milliseconds as an int.
+constexpr uint64_t k_max_duration_ms = 24ull * 24 * 3600 * 1000;
+} // namespace
+
 Result<uint64_t> Node::as_size() const {
   TRY_ASSIGN(std::string s, as_string());
-  size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-  std::string number = s.substr(0, i), unit = s.substr(i);
-  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
-  static const std::pair<const char*, double> k_units[] = {
-      {"", 1},         {"B", 1},        {"KiB", 1024.0},   {"MiB", 1048576.0}, {"GiB", 1073741824.0},
-      {"TiB", 1099511627776.0}, {"kB", 1e3}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}};
+  static const std::pair<const char *, uint64_t> k_units[] = {{"", 1},
+                                                              {"B", 1},
+                                                              {"KiB", 1ull << 10},
+                                                              {"MiB", 1ull << 20},
+                                                              {"GiB", 1ull << 30},
+                                                              {"TiB", 1ull << 40},
+                                                              {"kB", 1000},
+                                                              {"KB", 1000},
+                                                              {"MB", 1000000},
+                                                              {"GB", 1000000000},
+                                                              {"TB", 1000000000000}};
+  auto q = parse_quantity(s);
   for (auto& [name, factor] : k_units) {
-    if (unit == name && !number.empty()) {
-      double v = std::strtod(number.c_str(), nullptr) * factor;
-      return static_cast<uint64_t>(std::llround(v));
-    }
+    if (!q || q->unit != name) continue;
+    if (auto v = scale(*q, factor, UINT64_MAX)) return *v;
+    return std::unexpected(error("size '" + s + "' is too large (at most 16 EiB)"));
   }
   return std::unexpected(error("invalid size '" + s + "' (use e.g. 512B, 1KiB, 10MiB, 2GiB)"));
 }
 
 Result<std::chrono::milliseconds> Node::as_duration() const {
   TRY_ASSIGN(std::string s, as_string());
-  size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-  std::string number = s.substr(0, i), unit = s.substr(i);
-  static const std::pair<const char*, double> k_units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"min", 60000},
-                                                          {"h", 3600000}};
-  if (!number.empty() && unit.empty() && std::strtod(number.c_str(), nullptr) == 0)
+  static const std::pair<const char *, uint64_t> k_units[] = {
+      {"ms", 1}, {"s", 1000}, {"m", 60000}, {"min", 60000}, {"h", 3600000}};
+  auto q = parse_quantity(s);
+  if (q && q->unit.empty() && q->whole == 0 && q->fraction == 0 && !q->overflow)
     return std::chrono::milliseconds(0);
   for (auto& [name, factor] : k_units) {
-    if (unit == name && !number.empty())
-      return std::chrono::milliseconds(std::llround(std::strtod(number.c_str(), nullptr) * factor));
+    if (!q || q->unit != name) continue;
+    if (auto v = scale(*q, factor, k_max_duration_ms))
+      return std::chrono::milliseconds(static_cast<long long>(*v));
+    return std::unexpected(error("duration '" + s + "' is too long (at most 576h, 24 days)"));
   }
   return std::unexpected(error("invalid duration '" + s + "' (use e.g. 500ms, 30s, 5m, 1h)"));
 }
@@ -230,13 +329,26 @@ Result<std::vector<std::string>> Node::as_string_list() const {
   return out;
 }
 
-Result<MapReader> MapReader::open(const Node& node, std::string what) {
+namespace {
+util::Error unknown_key(const Node &key, const std::string &what,
+                        const std::vector<std::string> &known) {
+  std::string message = "unknown key '" + key.raw() + "' in " + what;
+  if (auto guess = util::closest_match(key.raw(), known))
+    message += " (did you mean '" + *guess + "'?)";
+  return key.error(message);
+}
+} // namespace
+
+Result<MapReader> MapReader::open(const Node &node, std::string what,
+                                  std::vector<std::string> keys) {
   if (!node.is_map()) return std::unexpected(node.error("expected a mapping for " + what));
   MapReader reader;
   reader.m_node = node;
   reader.m_what = std::move(what);
-  for (auto& [k, v] : node.entries()) {
+  for (auto &[k, v] : node.entries()) { // document order: the first unknown key is the one shown
     std::string key = k.raw();
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      return std::unexpected(unknown_key(k, reader.m_what, keys));
     if (reader.m_entries.count(key)) return std::unexpected(k.error("duplicate key '" + key + "'"));
     reader.m_entries.emplace(key, std::pair{k, v});
   }
@@ -244,7 +356,7 @@ Result<MapReader> MapReader::open(const Node& node, std::string what) {
 }
 
 std::optional<Node> MapReader::take(const std::string& key) {
-  m_known.insert(key);
+  m_taken.insert(key);
   auto it = m_entries.find(key);
   if (it == m_entries.end()) return std::nullopt;
   return it->second.second;
@@ -257,21 +369,17 @@ Result<Node> MapReader::require(const std::string& key) {
 }
 
 Result<void> MapReader::finish() const {
-  std::vector<std::string> known(m_known.begin(), m_known.end());
-  // Report in document order so the first unknown key is the one shown.
   const Node* first_key = nullptr;
   for (auto& [key, kv] : m_entries) {
-    if (m_known.count(key)) continue;
+    if (m_taken.count(key)) continue;
     if (!first_key || kv.first.location().line < first_key->location().line ||
         (kv.first.location().line == first_key->location().line &&
          kv.first.location().column < first_key->location().column))
       first_key = &kv.first;
   }
   if (!first_key) return {};
-  std::string key = first_key->raw();
-  std::string message = "unknown key '" + key + "' in " + m_what;
-  if (auto guess = util::closest_match(key, known)) message += " (did you mean '" + *guess + "'?)";
-  return std::unexpected(first_key->error(message));
+  return std::unexpected(
+      unknown_key(*first_key, m_what, std::vector<std::string>(m_taken.begin(), m_taken.end())));
 }
 
 } // namespace gate::config

@@ -23,6 +23,36 @@ struct Location {
   std::string to_string() const;
 };
 
+// A configuration string whose ${VAR}s are expanded when the file is read,
+// but whose unset variable is an error only where the value is used
+// ("file:line:col: environment variable 'X' is not set"): commands that never
+// use it (list, show, verify --quick) run without the variable. A value with
+// a literal default or no variable behaves like any string.
+class DeferredString {
+public:
+  DeferredString() = default;
+  explicit DeferredString(std::string value) : m_text(std::move(value)) {}
+  // A value whose variable is unset; `error` is what using it reports.
+  static DeferredString unset(util::Error error) {
+    DeferredString d;
+    d.m_error = std::move(error);
+    return d;
+  }
+  // The expanded text, or the config error of its unset variable.
+  util::Result<std::string> value() const {
+    if (m_error) return std::unexpected(*m_error);
+    return m_text;
+  }
+  // True when the value is available (every variable set).
+  bool known() const { return !m_error; }
+  // The value if known, else "" (for checks that apply only to a known value).
+  const std::string &value_or_empty() const { return m_text; }
+
+private:
+  std::string m_text;
+  std::optional<util::Error> m_error;
+};
+
 class Node {
 public:
   Node(); // a null node with no location
@@ -53,6 +83,9 @@ public:
   // Typed values. Strings expand ${VAR} and ${VAR:-default} from the
   // environment; a missing variable is an error naming it.
   util::Result<std::string> as_string() const;
+  // As as_string(), but an unset variable is kept as the value's error
+  // (a malformed '${' or a non-scalar still fails here).
+  util::Result<DeferredString> as_deferred_string() const;
   util::Result<bool> as_bool() const;
   util::Result<long long> as_int(long long min, long long max) const;
   // "512B", "1KiB", "10MiB", "2GiB", "1kB" (1000), or a plain byte count.
@@ -71,17 +104,19 @@ private:
   std::shared_ptr<Impl> m_impl;
 };
 
-// Reads a YAML map strictly: each known key is taken once; finish() reports
-// the first key nobody took, with a "did you mean" from the taken ones.
+// Reads a YAML map strictly. open() is given every key the map may hold and
+// reports the first other key (in document order, with a "did you mean")
+// before any value is read, so a typo is named rather than the key it should
+// have been. Each key is taken once; finish() reports a key that is allowed
+// in general but was not taken in this variant ("database" on a disk check).
 class MapReader {
 public:
-  // Fails unless `node` is a map; `what` names it in errors ("database 'app'").
-  static util::Result<MapReader> open(const Node& node, std::string what);
+  // Fails unless `node` is a map of `keys` only; `what` names it in errors ("database 'app'").
+  static util::Result<MapReader> open(const Node &node, std::string what,
+                                      std::vector<std::string> keys);
 
   std::optional<Node> take(const std::string& key);
-  util::Result<Node> require(const std::string& key);
-  // Lists the key as known without reading it (for keys handled elsewhere).
-  void allow(const std::string& key) { m_known.insert(key); }
+  util::Result<Node> require(const std::string &key);
   util::Result<void> finish() const;
   const Node& node() const { return m_node; }
 
@@ -89,7 +124,7 @@ private:
   Node m_node;
   std::string m_what;
   std::map<std::string, std::pair<Node, Node>> m_entries;
-  std::set<std::string> m_known;
+  std::set<std::string> m_taken;
 };
 
 // Expands ${VAR} / ${VAR:-default} in `text`; `$$` is a literal '$'.

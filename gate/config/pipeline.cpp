@@ -96,7 +96,10 @@ const std::vector<std::pair<std::string, Compression>> k_compressions = {
     {"zstd", Compression::zstd}, {"gzip", Compression::gzip}, {"none", Compression::none}};
 
 Result<VolumeTarget> parse_volume(const Node& node, const std::filesystem::path& base) {
-  TRY_ASSIGN(auto map, MapReader::open(node, "a volume"));
+  TRY_ASSIGN(auto map, MapReader::open(node, "a volume",
+                                       {"name", "path", "volume", "compression", "level", "exclude",
+                                        "min_size", "allow_empty", "stop_containers",
+                                        "stop_timeout", "container_configs"}));
   VolumeTarget v;
   v.where = node.location();
   TRY_ASSIGN(auto name_node, map.require("name"));
@@ -141,15 +144,20 @@ Result<VolumeTarget> parse_volume(const Node& node, const std::filesystem::path&
 }
 
 Result<DatabaseTarget> parse_database(const Node& node) {
-  TRY_ASSIGN(auto map, MapReader::open(node, "a database"));
+  TRY_ASSIGN(auto map,
+             MapReader::open(node, "a database",
+                             {"name", "url", "formats", "globals", "schema_only", "tables",
+                              "exclude_tables", "min_size", "jobs", "max_shrink", "verify_url",
+                              "mode", "compression", "connect_timeout"}));
   DatabaseTarget d;
   d.where = node.location();
   TRY_ASSIGN(auto name_node, map.require("name"));
   TRY_ASSIGN(d.name, parse_target_name(name_node));
   TRY_ASSIGN(auto url_node, map.require("url"));
-  TRY_ASSIGN(d.url, url_node.as_string());
-  util::register_url_secrets(d.url);
-  if (d.url.empty()) return std::unexpected(url_node.error("database '" + d.name + "': empty url"));
+  TRY_ASSIGN(d.url, url_node.as_deferred_string());
+  if (d.url.known() && d.url.value_or_empty().empty())
+    return std::unexpected(url_node.error("database '" + d.name + "': empty url"));
+  util::register_url_secrets(d.url.value_or_empty());
   if (auto n = map.take("formats")) {
     d.formats.clear();
     static const std::vector<std::pair<std::string, DumpFormat>> k_formats = {
@@ -172,8 +180,8 @@ Result<DatabaseTarget> parse_database(const Node& node) {
   if (auto n = map.take("jobs")) TRY_ASSIGN(d.jobs, n->as_int(1, 64));
   if (auto n = map.take("max_shrink")) TRY_ASSIGN(d.max_shrink, n->as_percent());
   if (auto n = map.take("verify_url")) {
-    TRY_ASSIGN(d.verify_url, n->as_string());
-    util::register_url_secrets(d.verify_url);
+    TRY_ASSIGN(d.verify_url, n->as_deferred_string());
+    util::register_url_secrets(d.verify_url.value_or_empty());
   }
   if (auto n = map.take("mode")) {
     static const std::vector<std::pair<std::string, RestoreMode>> k_modes = {{"clean", RestoreMode::clean},
@@ -187,7 +195,8 @@ Result<DatabaseTarget> parse_database(const Node& node) {
 }
 
 Result<Retention> parse_retention(const Node& node) {
-  TRY_ASSIGN(auto map, MapReader::open(node, "retention"));
+  TRY_ASSIGN(auto map, MapReader::open(node, "retention",
+                                       {"keep_last", "keep_daily", "keep_weekly", "keep_monthly"}));
   Retention r;
   if (auto n = map.take("keep_last")) TRY_ASSIGN(r.keep_last, n->as_int(0, 100000));
   if (auto n = map.take("keep_daily")) TRY_ASSIGN(r.keep_daily, n->as_int(0, 100000));
@@ -201,7 +210,9 @@ Result<Retention> parse_retention(const Node& node) {
 }
 
 Result<AlertConfig> parse_alert(const Node& node, const std::filesystem::path& base) {
-  TRY_ASSIGN(auto map, MapReader::open(node, "an alert"));
+  TRY_ASSIGN(auto map, MapReader::open(node, "an alert",
+                                       {"webhook", "command", "format", "on", "secret", "ca_file",
+                                        "timeout", "retries"}));
   AlertConfig a;
   a.where = node.location();
   auto webhook = map.take("webhook");
@@ -209,14 +220,16 @@ Result<AlertConfig> parse_alert(const Node& node, const std::filesystem::path& b
   if (webhook && command) return std::unexpected(node.error("an alert has both 'webhook' and 'command'; give one"));
   if (!webhook && !command) return std::unexpected(node.error("an alert needs 'webhook' (a URL) or 'command' (argv)"));
   if (webhook) {
-    TRY_ASSIGN(a.webhook, webhook->as_string());
-    if (a.webhook.rfind("http://", 0) != 0 && a.webhook.rfind("https://", 0) != 0)
+    TRY_ASSIGN(a.webhook, webhook->as_deferred_string());
+    std::string url = a.webhook.value_or_empty();
+    if (a.webhook.known() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
       return std::unexpected(webhook->error("webhook must be an http:// or https:// URL"));
-    util::register_url_secrets(a.webhook);
+    util::register_url_secrets(url);
     // Slack- and Discord-style URLs carry their token in the path: the whole URL is a secret.
-    util::register_secret(a.webhook);
-    if (size_t path = a.webhook.find('/', a.webhook.find("://") + 3); path != std::string::npos)
-      util::register_secret(a.webhook.substr(path));
+    util::register_secret(url);
+    if (size_t path = url.find('/', url.find("://") + 3);
+        a.webhook.known() && path != std::string::npos)
+      util::register_secret(url.substr(path));
   }
   if (command) {
     TRY_ASSIGN(a.command, command->as_string_list());
@@ -238,8 +251,8 @@ Result<AlertConfig> parse_alert(const Node& node, const std::filesystem::path& b
     }
   }
   if (auto n = map.take("secret")) {
-    TRY_ASSIGN(a.secret, n->as_string());
-    util::register_secret(a.secret);
+    TRY_ASSIGN(a.secret, n->as_deferred_string());
+    util::register_secret(a.secret.value_or_empty());
   }
   if (auto n = map.take("ca_file")) {
     TRY_ASSIGN(std::string ca, n->as_string());
@@ -252,7 +265,7 @@ Result<AlertConfig> parse_alert(const Node& node, const std::filesystem::path& b
 }
 
 Result<StageConfig> parse_stage(const Node& node) {
-  TRY_ASSIGN(auto map, MapReader::open(node, "a stage"));
+  TRY_ASSIGN(auto map, MapReader::open(node, "a stage", {"name", "parallel", "steps"}));
   StageConfig s;
   s.where = node.location();
   TRY_ASSIGN(auto name_node, map.require("name"));
@@ -275,12 +288,17 @@ Result<StageConfig> parse_stage(const Node& node) {
 Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesystem::path& file_name) {
   TRY_ASSIGN(Node root, Node::parse(text, file_name.string()));
   if (root.is_null()) return std::unexpected(root.error("the pipeline file is empty"));
-  TRY_ASSIGN(auto map, MapReader::open(root, "the pipeline"));
+  TRY_ASSIGN(auto map, MapReader::open(root, "the pipeline",
+                                       {"version", "project", "environment", "backup_root",
+                                        "record", "git_dir", "lock_wait", "space_factor",
+                                        "pg_bindir", "socket", "metrics_file", "retention",
+                                        "databases", "volumes", "stages", "alerts"}));
   PipelineConfig c;
   c.file = file_name;
   c.base_dir = std::filesystem::absolute(file_name).parent_path();
   c.backup_root = c.base_dir / "backups";
   c.record = c.base_dir / ".last-deployment-backup";
+  c.git_dir = c.base_dir;
 
   TRY_ASSIGN(auto version, map.require("version"));
   TRY_ASSIGN(long long v, version.as_int(1, 1000));

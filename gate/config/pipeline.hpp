@@ -1,5 +1,7 @@
 // pipeline.yml as typed structs. Parsing is strict: unknown keys, bad values
-// and unset ${VAR}s are config errors with file:line:col (exit 2).
+// and unset ${VAR}s are config errors with file:line:col (exit 2), except in
+// the values that only acting needs (database URLs, webhooks, alert secrets):
+// those are DeferredStrings whose unset variable fails where they are used.
 #pragma once
 
 #include "config/node.hpp"
@@ -40,7 +42,7 @@ struct VolumeTarget {
 struct DatabaseTarget {
   std::string name;
   Location where;
-  std::string url; // holds secrets: never log it; util::sanitize_url() first
+  DeferredString url; // holds secrets: never log it; util::sanitize_url() first
   std::vector<DumpFormat> formats{DumpFormat::custom};
   bool globals = false;
   bool schema_only = false; // also write a schema-only SQL dump (NAME.schema.sql) for reference
@@ -49,7 +51,7 @@ struct DatabaseTarget {
   uint64_t min_size = 1024;
   int jobs = 2;
   std::optional<double> max_shrink; // fraction, 0.2 for 20%
-  std::string verify_url;           // where deep verify restores; default: same server
+  DeferredString verify_url;        // where deep verify restores; default (""): same server
   RestoreMode mode = RestoreMode::recreate; // clean: for roles that may not create databases
   Compression compression = Compression::zstd;
   std::chrono::milliseconds connect_timeout{10000};
@@ -67,11 +69,11 @@ enum class AlertFormat { json, slack };
 
 struct AlertConfig {
   Location where;
-  std::string webhook;              // URL (secret: may carry a token)
+  DeferredString webhook;           // URL (secret: may carry a token); unused with a command
   std::vector<std::string> command; // or argv receiving the JSON on stdin
   AlertFormat format = AlertFormat::json;
   std::vector<AlertEvent> on{AlertEvent::failure, AlertEvent::rollback};
-  std::string secret;  // HMAC key for X-Gate-Signature
+  DeferredString secret; // HMAC key for X-Gate-Signature ("": none)
   std::string ca_file; // extra CA bundle for HTTPS
   std::chrono::milliseconds timeout{10000};
   int retries = 3;
@@ -97,7 +99,7 @@ struct PipelineConfig {
   std::string environment;
   std::filesystem::path backup_root;
   std::filesystem::path record;
-  std::optional<std::filesystem::path> git_dir;
+  std::filesystem::path git_dir; // default: base_dir
   std::chrono::milliseconds lock_wait{0};
   double space_factor = 2.0;
   std::string pg_bindir;

@@ -3,11 +3,13 @@
 #include "engine/restore_doc.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 namespace gate::engine {
@@ -280,6 +282,23 @@ std::string checksum_lines(const Manifest& m) {
   std::string out;
   for (auto& [path, sha] : lines) out += sha + "  " + path + "\n";
   return out;
+}
+
+std::string checksums_disagreement(const Manifest &m, const fs::path &set_dir) {
+  auto text = util::read_file(set_dir / "checksums.sha256");
+  if (!text) return "checksums.sha256 is missing or unreadable: " + text.error().message;
+  std::vector<std::string> have = util::split(*text, '\n'),
+                           want = util::split(checksum_lines(m), '\n');
+  for (size_t i = 0; i < std::max(have.size(), want.size()); ++i) {
+    std::string h = i < have.size() ? have[i] : "(nothing)",
+                w = i < want.size() ? want[i] : "(nothing)";
+    if (h != w)
+      return fmt::format(
+          "checksums.sha256 line {} says '{}' where manifest.json says '{}': the set was changed "
+          "after it was sealed",
+          i + 1, h, w);
+  }
+  return {};
 }
 
 } // namespace gate::engine

@@ -59,6 +59,9 @@ public:
   virtual Manifest manifest() const = 0;
   virtual void add_artifact(Artifact artifact) = 0;
   virtual void add_verification(Verification verification) = 0;
+  // True for a sealed set on disk, whose checksums.sha256 must agree with
+  // its manifest; false for a set still being written.
+  virtual bool sealed_on_disk() const { return false; }
 };
 
 class PendingSet : public SetHandle {
@@ -113,6 +116,7 @@ public:
   Manifest manifest() const override;
   void add_artifact(Artifact artifact) override;
   void add_verification(Verification verification) override;
+  bool sealed_on_disk() const override { return true; }
   util::Result<void> save();
   // Renames the set to .failed-<id> after a failed re-verification.
   util::Result<void> mark_failed(const std::string& reason);
@@ -126,5 +130,10 @@ private:
 // Sorted checksum lines "<sha256>  <path>" for every artifact file, the format
 // `sha256sum -c` reads.
 std::string checksum_lines(const Manifest& m);
+
+// Empty when `set_dir`/checksums.sha256 says exactly what the manifest says
+// (the file `sha256sum -c` reads must not tell another story than the one
+// gate verifies); otherwise the first disagreement.
+std::string checksums_disagreement(const Manifest &m, const fs::path &set_dir);
 
 } // namespace gate::engine

@@ -29,6 +29,11 @@ nlohmann::json read_git_info(const std::filesystem::path& dir) {
   nlohmann::json info;
   auto commit = git(dir, {"rev-parse", "--verify", "-q", "HEAD"});
   info["commit"] = commit ? nlohmann::json(*commit) : nlohmann::json(nullptr);
+  if (!commit)
+    util::log_warn("the git repository at '{}' has no commit yet: the set records no commit "
+                   "(commit first, or set "
+                   "git_dir)",
+                   dir.string());
   auto branch = git(dir, {"rev-parse", "--abbrev-ref", "HEAD"});
   info["branch"] = branch && *branch != "HEAD" ? nlohmann::json(*branch) : nlohmann::json(nullptr);
   // --no-optional-locks: a status must not refresh (lock and write) the deploy's index.

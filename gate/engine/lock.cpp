@@ -37,10 +37,15 @@ std::string field(const std::string& holder, const std::string& key) {
 
 util::Result<RootLock> RootLock::acquire(const std::filesystem::path& root, std::chrono::milliseconds wait,
                                          const std::string& command) {
-  TRY(util::make_dirs(root, 0700));
+  if (auto made = util::make_dirs(root, 0700); !made)
+    return util::fail("backup root '" + root.string() +
+                      "' cannot be created: " + made.error().message);
   auto path = root / ".gate.lock";
   util::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return util::fail("unable to open lock file '" + path.string() + "': " + util::errno_text(errno));
+  if (!fd)
+    return util::fail(
+        "unable to open lock file '" + path.string() + "': " + util::errno_text(errno) +
+        "\nhint: backup_root must be a directory gate can write to (`gate check` tests it)");
 
   auto deadline = std::chrono::steady_clock::now() + wait;
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {

@@ -1,6 +1,7 @@
 #include "engine/manifest.hpp"
 
 #include "util/fs.hpp"
+#include "util/json.hpp"
 
 #include <map>
 #include <optional>
@@ -156,7 +157,8 @@ util::Result<Manifest> load_manifest(const std::filesystem::path& set_dir) {
 }
 
 util::Result<void> save_manifest(const std::filesystem::path& set_dir, const Manifest& m) {
-  return util::write_file_atomic(set_dir / "manifest.json", to_json(m).dump(2) + "\n", 0600);
+  return util::write_file_atomic(set_dir / "manifest.json", util::json_text(to_json(m), 2) + "\n",
+                                 0600);
 }
 
 } // namespace gate::engine

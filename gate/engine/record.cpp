@@ -1,6 +1,7 @@
 #include "engine/record.hpp"
 
 #include "util/fs.hpp"
+#include "util/json.hpp"
 #include "util/time.hpp"
 
 namespace gate::engine {
@@ -35,7 +36,7 @@ util::Result<void> write_record(const std::filesystem::path& record_path, const 
     }
     j["artifacts"].push_back(std::move(aj));
   }
-  return util::write_file_atomic(record_path, j.dump(2) + "\n", 0644);
+  return util::write_file_atomic(record_path, util::json_text(j, 2) + "\n", 0644);
 }
 
 util::Result<std::optional<std::string>> read_record_id(const std::filesystem::path& record_path) {

@@ -213,6 +213,25 @@ void restore_item(const config::PipelineConfig& config, const Manifest& m, const
   }
 }
 
+// A set the rollback refused is marked failed as `gate verify` marks it, so
+// `gate list` stops offering it. Renaming a set needs the root's lock.
+void mark_refused_set(const config::PipelineConfig &config, const RollbackRequest &request,
+                      StoredSet &set, const std::string &reason) {
+  std::optional<RootLock> lock;
+  if (!request.lock_held) {
+    auto l = RootLock::acquire(config.backup_root, config.lock_wait, request.command_line);
+    if (!l) {
+      util::log_warn("set '{}' failed verification but could not be marked failed: {}", set.id(),
+                     l.error().message);
+      return;
+    }
+    lock.emplace(std::move(*l));
+  }
+  (void)set.save();
+  if (auto marked = set.mark_failed("verification failed: " + reason); !marked)
+    util::log_warn("{}", marked.error().message);
+}
+
 } // namespace
 
 RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest& request, Reporter& reporter) {
@@ -310,7 +329,14 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
     report.ok = v && v->outcome == steps::Outcome::passed;
     report.summary = !v ? v.error().message : report.ok ? v->summary : v->reason;
     reporter.step_finished(report);
-    if (!report.ok) return fail_with(1, "set '" + id + "' failed verification, nothing was changed: " + report.summary);
+    if (util::cancel_requested())
+      return fail_with(util::exit_code_for(util::ErrorKind::interrupted),
+                       "interrupted while checking set '" + id + "'; nothing was changed");
+    if (!report.ok) {
+      if (v) mark_refused_set(config, request, stored, report.summary);
+      return fail_with(1, "set '" + id +
+                              "' failed verification, nothing was changed: " + report.summary);
+    }
   }
 
   // 2. The plan.
@@ -334,17 +360,24 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
         reporter.plan_line("  tables created since the backup will be dropped from " + item.target + ": " + list);
       }
     if (item.database)
-      reporter.plan_line(fmt::format("  replace database {} ({}) with {} ({}, {} mode); predicted {}", item.target,
-                                     util::sanitize_url(item.db->url), item.artifact->path,
-                                     util::human_bytes(item.artifact->bytes()),
-                                     item.db->mode == config::RestoreMode::recreate ? "recreate" : "clean",
-                                     predicted(m, item)));
-    else
+      reporter.plan_line(
+          fmt::format("  replace database {} ({}) with {} ({}, {} mode); predicted {}", item.target,
+                      util::sanitize_url(item.db->url.value_or_empty()), item.artifact->path,
+                      util::human_bytes(item.artifact->bytes()),
+                      item.db->mode == config::RestoreMode::recreate ? "recreate" : "clean",
+                      predicted(m, item)));
+    else {
       reporter.plan_line(fmt::format("  replace directory {} with {} ({} entries, {}); predicted {}",
                                      item.dest.string(), item.artifact->path,
                                      item.artifact->details.value("entries", uint64_t{0}),
                                      util::human_bytes(item.artifact->details.value("content_bytes", uint64_t{0})),
                                      predicted(m, item)));
+      auto patterns = item.artifact->details.value("exclude", std::vector<std::string>{});
+      if (!patterns.empty())
+        reporter.plan_line(fmt::format(
+            "    kept as they are (the set does not hold them): {} path(s) matching {}",
+            steps::excluded_entries(item.dest, patterns).size(), util::join(patterns, ", ")));
+    }
   }
   for (const auto& line : not_restored) reporter.plan_line("  not restored: " + line);
   bool anything_to_snapshot = std::any_of(items.begin(), items.end(), [](const RestoreItem& i) {

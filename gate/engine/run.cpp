@@ -41,12 +41,13 @@ void set_failure(RunOutcome& out, const std::string& stage, const std::string& s
 RunOutcome failed_before_start(const util::Error& error) {
   RunOutcome out;
   set_failure(out, "", "", error);
-  out.verdict = "gate: " + error.message;
+  bool usage = error.kind == util::ErrorKind::usage || error.kind == util::ErrorKind::config;
+  out.verdict = (usage ? "gate: " : "FAILED: ") + error.message;
   return out;
 }
 
-std::filesystem::path git_dir_of(const config::PipelineConfig& config) {
-  return config.git_dir ? *config.git_dir : std::filesystem::current_path();
+std::filesystem::path git_dir_of(const config::PipelineConfig &config) {
+  return config.git_dir;
 }
 
 Manifest manifest_without_git(const config::PipelineConfig& config) {
@@ -56,6 +57,35 @@ Manifest manifest_without_git(const config::PipelineConfig& config) {
   m.gate_version = k_gate_version;
   m.host = util::host_name();
   return m;
+}
+
+// The sets max_shrink compares with: verified sets that backed up the data
+// as the deploy found it. A pre-rollback snapshot holds the damaged state a
+// rollback undid, so it is never a baseline.
+std::vector<Manifest> shrink_baselines(const SetStore &store) {
+  std::vector<Manifest> out;
+  auto sets = store.list(IncludeFailed::no);
+  if (!sets) return out;
+  for (const auto &s : *sets)
+    if (s.manifest && !s.failed && s.manifest->kind != "pre-rollback" &&
+        s.manifest->verified_level() && !s.manifest->has_failed_verification())
+      out.push_back(*s.manifest);
+  return out;
+}
+
+// What an interrupt left, as it is: the set may already have been sealed
+// and recorded when a later stage (a migration) was interrupted.
+std::string interrupted_verdict(const RunOutcome &out, const PendingSet *pending, bool recorded,
+                                const config::PipelineConfig &config) {
+  std::string where = out.failed_stage.empty() ? "" : " in stage '" + out.failed_stage + "'";
+  if (pending && pending->sealed())
+    return fmt::format(
+        "INTERRUPTED{}: set {} had been verified and sealed{}; what ran after it was stopped",
+        where, pending->id(), recorded ? " and " + config.record.string() + " points at it" : "");
+  if (pending)
+    return fmt::format("INTERRUPTED{}: the unfinished set was removed; the record is untouched",
+                       where);
+  return fmt::format("INTERRUPTED{}: no set was written; the record is untouched", where);
 }
 
 } // namespace
@@ -72,6 +102,11 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
   auto plan = request.mode == RunMode::deploy ? build_pipeline_plan(config, request.only_stages)
                                               : build_backup_plan(config, request.targets);
   if (!plan) return failed_before_start(plan.error());
+  for (const auto &name : request.allow_shrink)
+    if (!config.find_database(name))
+      return failed_before_start(util::Error{
+          util::ErrorKind::usage, fmt::format("--allow-shrink {}: no database of that name in {}",
+                                              name, config.file.string())});
   SetStore store(config.backup_root);
   steps::RunContext ctx{config, store};
   ctx.dry_run = request.dry_run;
@@ -104,12 +139,8 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
     for (const auto& id : *recovered)
       util::log_warn("set '{}' was left unfinished by a gate that died; kept as .failed-{} for forensics", id, id);
 
-  if (auto sets = store.list(IncludeFailed::no); sets)
-    for (const auto& s : *sets)
-      if (s.manifest && !s.failed) {
-        ctx.previous = s.manifest;
-        break;
-      }
+  ctx.baselines = shrink_baselines(store);
+  ctx.allow_shrink = request.allow_shrink;
 
   // git is asked while the preflight checks run; the set needs it only once created.
   Manifest base = manifest_without_git(config);
@@ -242,7 +273,7 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
                                 util::human_bytes(pending->manifest().total_bytes()),
                                 util::human_duration_ms(out.duration_ms));
   } else if (out.event == "interrupted") {
-    out.verdict = "INTERRUPTED: partial backup removed, record untouched";
+    out.verdict = interrupted_verdict(out, pending.get(), recorded, config);
   } else {
     out.verdict = fmt::format("FAILED{}: {} — the deploy must not proceed",
                               out.failed_stage.empty() ? "" : " in stage '" + out.failed_stage + "'", out.reason);
@@ -273,7 +304,8 @@ RunOutcome check_pipeline(const config::PipelineConfig& config, Reporter& report
         report.summary = r ? r->reason : r.error().message;
         if (out.ok) {
           out.ok = false;
-          out.exit_code = 1;
+          // A step that could not decide keeps its kind: an unset ${VAR} is a config error (2).
+          out.exit_code = r ? 1 : util::exit_code_for(r.error().kind);
           out.event = "failure";
           out.failed_stage = stage.name;
           out.failed_step = step->label();

@@ -21,6 +21,7 @@ struct RunRequest {
   std::vector<std::string> only_stages; // gate run --stage
   std::vector<std::string> targets;     // gate backup TARGET...
   bool dry_run = false;
+  std::vector<std::string> allow_shrink; // --allow-shrink TARGET: a shrink intended by this deploy
   std::string command_line; // shown to a second gate waiting for the lock
 };
 

@@ -23,10 +23,18 @@ Result<std::unique_ptr<HashingFileOutput>> HashingFileOutput::create(const std::
 }
 
 Result<void> HashingFileOutput::write(const void* data, size_t size) {
-  auto r = write_all(m_fd.get(), data, size, m_path.string());
-  if (!r) {
-    if (m_error.empty()) m_error = r.error().message;
-    return r;
+  for (const char *p = static_cast<const char *>(data);
+       p < static_cast<const char *>(data) + size;) {
+    ssize_t n = ::write(m_fd.get(), p, static_cast<const char *>(data) + size - p);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      if (m_errno == 0) {
+        m_errno = errno;
+        m_error = "unable to write '" + m_path.string() + "': " + errno_text(m_errno);
+      }
+      return fail(m_error);
+    }
+    p += n;
   }
   m_hash.update(data, size);
   m_bytes += size;
@@ -140,9 +148,14 @@ Result<void> set_write_codec(struct archive* a, const CodecOptions& options) {
 }
 
 namespace {
-la_ssize_t write_cb(struct archive*, void* client, const void* buf, size_t n) {
+// libarchive reports a failed callback with no message of its own ("unknown
+// libarchive error"): the cause (ENOSPC...) is handed to it here.
+la_ssize_t write_cb(struct archive *a, void *client, const void *buf, size_t n) {
   auto* out = static_cast<HashingFileOutput*>(client);
-  if (!out->write(buf, n)) return -1;
+  if (!out->write(buf, n)) {
+    archive_set_error(a, out->error_number(), "%s", errno_text(out->error_number()).c_str());
+    return -1;
+  }
   return static_cast<la_ssize_t>(n);
 }
 

@@ -67,6 +67,8 @@ public:
   Result<void> write(const void* data, size_t size);
   // The first write error, if any (libarchive only sees "-1").
   Result<void> check() const;
+  // The errno of the first failed write (ENOSPC...), 0 if none.
+  int error_number() const { return m_errno; }
   // fsyncs and closes.
   Result<StreamTotals> finish();
   const std::filesystem::path& path() const { return m_path; }
@@ -77,6 +79,7 @@ private:
   Sha256 m_hash;
   uint64_t m_bytes = 0;
   std::string m_error;
+  int m_errno = 0;
   GrowthSignal* m_growth = nullptr;
   bool m_finished = false;
 };

@@ -36,6 +36,13 @@ int add_cancel_hook(std::function<void()> hook) {
   return id;
 }
 
+int add_interrupt_hook(std::function<void()> hook) {
+  std::lock_guard lock(g_mutex);
+  int id = g_next_hook++;
+  g_hooks.emplace(id, std::pair{std::move(hook), false});
+  return id;
+}
+
 void remove_cancel_hook(int id) {
   std::lock_guard lock(g_mutex);
   g_hooks.erase(id);

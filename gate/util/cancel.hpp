@@ -23,6 +23,10 @@ void unregister_process_group(pid_t pgid);
 // Returns an id for remove_cancel_hook.
 int add_cancel_hook(std::function<void()> hook);
 void remove_cancel_hook(int id);
+// A hook run by every later request_cancel(), even inside a CancelShield:
+// work that must go on after an interrupt (an alert about it) still stops
+// at the next one.
+int add_interrupt_hook(std::function<void()> hook);
 
 // Runs cleanup that must finish even after an interrupt (dropping a scratch
 // database, restoring a volume): child processes started inside the scope are

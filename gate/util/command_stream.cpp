@@ -27,6 +27,10 @@ Result<WrittenFile> command_to_file(const ProcessSpec& spec_in, const std::files
   uint64_t total = 0;
   std::optional<Error> write_error;
   while (true) {
+    if (cancel_requested()) { // do not compress what is left in the pipe
+      write_error = Error{ErrorKind::interrupted, "interrupted"};
+      break;
+    }
     ssize_t n = ::read(proc->stdout_fd(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {

@@ -1,5 +1,6 @@
 #include "util/fs.hpp"
 
+#include "util/cancel.hpp"
 #include "util/fd.hpp"
 
 #include <cerrno>
@@ -130,8 +131,11 @@ Result<uint64_t> free_bytes(const fs::path& path) {
 Result<uint64_t> tree_bytes(const fs::path& root) {
   std::error_code ec;
   uint64_t total = 0;
+  size_t seen = 0;
   for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::end(it); it.increment(ec)) {
+    if (++seen % 1024 == 0 && cancel_requested())
+      return fail(ErrorKind::interrupted, "interrupted");
     auto st = it->symlink_status(ec);
     if (ec) break;
     if (fs::is_regular_file(st)) total += it->file_size(ec);
@@ -150,6 +154,23 @@ std::string host_name() {
 bool is_empty_dir(const fs::path& path) {
   std::error_code ec;
   return fs::is_directory(path, ec) && fs::is_empty(path, ec);
+}
+
+Result<void> probe_writable_dir(const fs::path &dir) {
+  std::error_code ec;
+  fs::path existing = fs::absolute(dir, ec);
+  while (!fs::exists(fs::symlink_status(existing, ec)) && existing.has_parent_path() &&
+         existing != existing.parent_path())
+    existing = existing.parent_path();
+  if (!fs::is_directory(existing, ec))
+    return fail("'" + existing.string() + "' is not a directory" +
+                (existing == dir ? std::string() : " (it would hold '" + dir.string() + "')"));
+  fs::path probe = existing / (".gate-write-probe-" + std::to_string(::getpid()));
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return fail("unable to write in '" + existing.string() + "': " + errno_text(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return {};
 }
 
 } // namespace gate::util

@@ -54,6 +54,12 @@ Result<uint64_t> tree_bytes(const fs::path& root);
 // This machine's host name (manifests, alerts, scratch-database owners).
 std::string host_name();
 
+// Proves `dir` (or, when it does not exist yet, the directory it would be
+// created in) a directory this process can write to: a probe file is created
+// and removed. Fails naming the path and the cause (not a directory,
+// read-only filesystem, permission denied).
+Result<void> probe_writable_dir(const fs::path &dir);
+
 // True when `path` is a directory containing no entries.
 bool is_empty_dir(const fs::path& path);
 

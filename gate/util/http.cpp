@@ -1,9 +1,12 @@
 #include "util/http.hpp"
 
+#include "util/cancel.hpp"
 #include "util/redact.hpp"
 
 #include <httplib.h>
 
+#include <atomic>
+#include <memory>
 #include <sys/socket.h>
 
 namespace gate::util {
@@ -37,6 +40,24 @@ std::string describe(httplib::Error e) { return httplib::to_string(e); }
 Result<HttpResponse> convert(httplib::Result r, const std::string& what) {
   if (!r) return fail("request to " + what + " failed: " + describe(r.error()));
   return HttpResponse{r->status, r->body};
+}
+
+// Runs one request; when the client is interruptible, a signal during it
+// shuts its socket down, and the request ends as interrupted.
+template <typename F>
+Result<HttpResponse> send(httplib::Client &client, const HttpOptions &o, const std::string &what,
+                          F request) {
+  if (o.interruptible == Interruptible::no) return convert(request(), what);
+  auto interrupted = std::make_shared<std::atomic<bool>>(false);
+  int hook = add_interrupt_hook([&client, interrupted] {
+    interrupted->store(true);
+    client.stop();
+  });
+  auto r = request();
+  remove_cancel_hook(hook);
+  if (interrupted->load())
+    return fail(ErrorKind::interrupted, "interrupted while sending to " + what);
+  return convert(std::move(r), what);
 }
 
 httplib::Headers headers_of(const HttpOptions& o, const std::map<std::string, std::string>& extra) {
@@ -87,17 +108,24 @@ HttpClient HttpClient::for_unix_socket(const std::string& socket_path, HttpOptio
 }
 
 Result<HttpResponse> HttpClient::get(const std::string& path) {
-  return convert(m_impl->client->Get(path, headers_of(m_impl->options, {})), m_impl->where);
+  auto &c = *m_impl->client;
+  return send(c, m_impl->options, m_impl->where,
+              [&] { return c.Get(path, headers_of(m_impl->options, {})); });
 }
 
 Result<HttpResponse> HttpClient::post(const std::string& path, const std::string& body,
                                       const std::string& content_type,
                                       const std::map<std::string, std::string>& headers) {
-  return convert(m_impl->client->Post(path, headers_of(m_impl->options, headers), body, content_type), m_impl->where);
+  auto &c = *m_impl->client;
+  return send(c, m_impl->options, m_impl->where, [&] {
+    return c.Post(path, headers_of(m_impl->options, headers), body, content_type);
+  });
 }
 
 Result<HttpResponse> HttpClient::del(const std::string& path) {
-  return convert(m_impl->client->Delete(path, headers_of(m_impl->options, {})), m_impl->where);
+  auto &c = *m_impl->client;
+  return send(c, m_impl->options, m_impl->where,
+              [&] { return c.Delete(path, headers_of(m_impl->options, {})); });
 }
 
 std::string url_path(const std::string& url) {

@@ -17,8 +17,14 @@ struct HttpResponse {
   std::string body;
 };
 
+enum class Interruptible { no, yes };
+
 struct HttpOptions {
   std::chrono::milliseconds timeout{10000};
+  // yes: a SIGINT/SIGTERM arriving during a request ends it at once with
+  // ErrorKind::interrupted, even inside a CancelShield (an alert sent after an
+  // interrupt stops at the next one).
+  Interruptible interruptible = Interruptible::no;
   std::string ca_file; // extra CA bundle for https
   std::map<std::string, std::string> headers;
 };

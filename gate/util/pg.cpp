@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace gate::util {
@@ -244,32 +246,19 @@ std::string libpq_version() {
   return std::to_string(v / 10000) + "." + std::to_string(v % 100);
 }
 
-Result<std::unique_ptr<PassFile>> PassFile::create(const ConnInfo& info) {
-  auto file = std::unique_ptr<PassFile>(new PassFile());
-  std::string password = info.get("password");
-  if (password.empty()) return file;
+int remove_stale_password_files() {
   const char* tmpdir = std::getenv("TMPDIR");
-  std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/gate-pgpass-XXXXXX";
-  int raw = ::mkstemp(tmpl.data()); // created 0600
-  if (raw < 0) return fail("unable to create a password file: " + errno_text(errno));
-  UniqueFd fd(raw);
-  std::string escaped;
-  for (char c : password) {
-    if (c == ':' || c == '\\') escaped.push_back('\\');
-    escaped.push_back(c);
+  std::filesystem::path dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+  int removed = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (it->path().filename().string().rfind("gate-pgpass-", 0) != 0) continue;
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid())
+      continue;
+    if (::unlink(it->path().c_str()) == 0) ++removed;
   }
-  std::string line = "*:*:*:*:" + escaped + "\n";
-  auto r = write_all(fd.get(), line.data(), line.size(), tmpl);
-  if (!r) {
-    ::unlink(tmpl.c_str());
-    return std::unexpected(r.error());
-  }
-  file->m_path = tmpl;
-  return file;
-}
-
-PassFile::~PassFile() {
-  if (!m_path.empty()) ::unlink(m_path.c_str());
+  return removed;
 }
 
 } // namespace gate::util

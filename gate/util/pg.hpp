@@ -73,16 +73,9 @@ private:
 // libpq's version, e.g. "15.14".
 std::string libpq_version();
 
-// A 0600 password file for child processes (PGPASSFILE), removed on
-// destruction. Empty path when there is no password to hand over.
-class PassFile {
-public:
-  static Result<std::unique_ptr<PassFile>> create(const ConnInfo& info);
-  ~PassFile();
-  const std::string& path() const { return m_path; }
-
-private:
-  std::string m_path;
-};
+// Removes the 0600 password files ($TMPDIR/gate-pgpass-*) that gate
+// versions before 0.2 handed to pg_dump and that a killed gate left behind.
+// Returns how many were removed.
+int remove_stale_password_files();
 
 } // namespace gate::util

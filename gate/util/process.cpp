@@ -105,6 +105,18 @@ std::filesystem::path find_in_path(const std::string& name) {
   return {};
 }
 
+namespace {
+
+bool kept_by_minimal_env(std::string_view name) {
+  static const char *const k_kept[] = {"PATH", "HOME",     "USER", "LOGNAME",
+                                       "LANG", "LANGUAGE", "TZ",   "TMPDIR"};
+  for (const char *k : k_kept)
+    if (name == k) return true;
+  return name.rfind("LC_", 0) == 0 || name.rfind("PG", 0) == 0;
+}
+
+} // namespace
+
 Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
   if (spec.argv.empty()) return fail("unable to start a process: empty command");
   std::filesystem::path program = find_in_path(spec.argv[0]);
@@ -118,6 +130,7 @@ Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
     std::string_view name = entry.substr(0, entry.find('='));
     bool drop = spec.env.count(std::string(name)) > 0;
     for (const auto& u : spec.unset_env) drop = drop || name == u;
+    if (spec.env_policy == EnvPolicy::minimal && !kept_by_minimal_env(name)) drop = true;
     if (!drop) env_strings.emplace_back(entry);
   }
   for (const auto& [k, v] : spec.env) env_strings.push_back(k + "=" + v);

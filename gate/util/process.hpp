@@ -27,10 +27,20 @@ enum class StreamMode {
   fd,      // a descriptor given in ProcessSpec
 };
 
+// Which of gate's own environment a child inherits.
+enum class EnvPolicy {
+  inherit, // everything (a migration command needs the deploy's environment)
+  // Only what any tool needs (PATH, HOME, USER, LOGNAME, locale, TZ, TMPDIR)
+  // and libpq's PG* variables: a pg_dump must not hold DATABASE_URL, webhook
+  // URLs or the other targets' secrets that gate's environment carries.
+  minimal,
+};
+
 struct ProcessSpec {
   std::vector<std::string> argv;
   std::map<std::string, std::string> env; // set or override
   std::vector<std::string> unset_env;
+  EnvPolicy env_policy = EnvPolicy::inherit;
   std::filesystem::path cwd;
   StreamMode stdin_mode = StreamMode::null;
   StreamMode stdout_mode = StreamMode::pipe;

@@ -24,11 +24,18 @@ std::optional<std::string> closest_match(std::string_view word, const std::vecto
 // Shell-style glob where '*' does not cross '/', '**' does, '?' is one character.
 bool glob_match(std::string_view pattern, std::string_view path);
 
+// The items with `sep` between them.
+std::string join(const std::vector<std::string> &items, std::string_view sep);
+
 // Splits on a character.
 std::vector<std::string> split(std::string_view text, char sep);
 
 // Lowercase hex check.
 bool is_hex(std::string_view text);
+
+// The offset of the first byte that does not belong to well-formed UTF-8
+// (overlong forms, surrogates and code points above U+10FFFF included), if any.
+std::optional<size_t> first_invalid_utf8(std::string_view text);
 
 // One shell word for bash: 'it'\''s' (single quotes, an embedded quote as '\'').
 std::string shell_quote(std::string_view text);

@@ -8,11 +8,15 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
 #include <atomic>
 #include <csignal>
 #include <mutex>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace gate::test;
 using ::testing::HasSubstr;
@@ -137,6 +141,35 @@ TEST(Alerts, CommandAlertsGetTheJsonOnStdin) {
   EXPECT_EQ(run_gate({"run"}, t.path()).exit_code, 1);
   auto p = nlohmann::json::parse(read_file(t / "alert.json"));
   EXPECT_EQ(p["event"], "failure");
+}
+
+// A receiver that accepts the connection and never answers: a signal during
+// delivery stops it at once and gate exits 130.
+TEST(Alerts, ASignalDuringDeliveryToAServerThatNeverAnswersEndsGateAt130) {
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr *>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  TempDir t;
+  write_pipeline(
+      t.path(),
+      "volumes:\n  - {name: data, path: ./missing}\nalerts:\n  - {webhook: 'http://127.0.0.1:" +
+          std::to_string(ntohs(addr.sin_port)) + "/hook', timeout: 60s, retries: 3}\n");
+  auto run = start_gate({"run"}, t.path());
+  int accepted = ::accept(listener, nullptr, nullptr); // gate is sending the failure alert now
+  ASSERT_GE(accepted, 0);
+  ::kill(run->pid(), SIGINT);
+  auto done = finish_gate(*run);
+  EXPECT_EQ(done.exit_code, 130) << done.all();
+  EXPECT_THAT(done.out, HasSubstr("INTERRUPTED while sending alerts"));
+  EXPECT_THAT(done.err, HasSubstr("not sent: interrupted"));
+  ::close(accepted);
+  ::close(listener);
 }
 
 // The interrupt that ends a run must not also stop the alert about it.

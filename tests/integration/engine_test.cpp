@@ -18,6 +18,7 @@
 
 using namespace gate::test;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace {
 
@@ -458,4 +459,170 @@ TEST(Engine, LockWaitStillEndsWithExit3NamingTheHolder) {
   auto r = run_gate({"run"}, t.path());
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.all(), HasSubstr("another gate (pid 4242, started 2026-11-22T01:00:00Z, running 'gate run')"));
+}
+
+TEST(Engine, ABackupRootThatCannotHoldBackupsFailsTheCheckAndTheRunWithAVerdict) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  // A file where the directory should be.
+  write_file(t / "backups", "not a directory\n");
+  write_pipeline(t.path(), k_volume_pipeline);
+  auto check = run_gate({"check"}, t.path());
+  EXPECT_EQ(check.exit_code, 1) << check.all();
+  EXPECT_THAT(check.all(),
+              HasSubstr("backup_root '" + (t / "backups").string() + "' cannot hold backups"));
+  EXPECT_THAT(check.all(), HasSubstr("is not a directory"));
+  auto run = run_gate({"run"}, t.path());
+  EXPECT_EQ(run.exit_code, 1) << run.all();
+  EXPECT_THAT(run.out, HasSubstr("FAILED: unable to open lock file"));
+
+  // A read-only filesystem (root ignores permission bits, so a real read-only mount).
+  fs::remove(t / "backups");
+  fs::create_directories(t / "backups");
+  bool mounted =
+      ::geteuid() == 0 &&
+      sh("mount -t tmpfs -o ro,size=1m tmpfs '" + (t / "backups").string() + "'").exit_code == 0;
+  if (!mounted) fs::permissions(t / "backups", fs::perms::owner_read | fs::perms::owner_exec);
+  auto ro = run_gate({"check"}, t.path());
+  EXPECT_EQ(ro.exit_code, 1) << ro.all();
+  EXPECT_THAT(ro.all(), HasSubstr(mounted ? "Read-only file system" : "Permission denied"));
+  auto ro_run = run_gate({"run"}, t.path());
+  EXPECT_EQ(ro_run.exit_code, 1) << ro_run.all();
+  EXPECT_THAT(ro_run.out, HasSubstr("FAILED: unable to open lock file"));
+  if (mounted) sh("umount '" + (t / "backups").string() + "'");
+}
+
+TEST(Engine, InvalidUtf8InTheConfigIsRefusedByCheckAndRunWithItsPlace) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), "project: \"caf\xe9\"\nvolumes:\n  - {name: data, path: ./data}\n");
+  for (const char *command : {"check", "run"}) {
+    auto r = run_gate({command}, t.path());
+    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.all();
+    EXPECT_THAT(r.all(), HasSubstr("pipeline.yml:2:14: invalid UTF-8 (byte 0xe9)")) << command;
+  }
+  EXPECT_FALSE(fs::exists(t / "backups")); // refused before anything was written
+}
+
+TEST(Engine, NamesThatAreNotUtf8AreBackedUpVerifiedRecordedAndRolledBack) {
+  TempDir t;
+  // A directory and a file whose names are Latin-1 bytes: legal on Linux, not UTF-8.
+  fs::path dir = t / "d\xe9p\xf4t";
+  make_sample_tree(dir, 3);
+  write_file(dir / "caf\xe9.txt", "original\n");
+  write_pipeline(t.path(), "volumes:\n  - {name: data, path: '${GATE_TEST_DATA_DIR}'}\n");
+  std::map<std::string, std::string> env{{"GATE_TEST_DATA_DIR", dir.string()}};
+  auto r = run_gate({"--json", "run"}, t.path(), env);
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_FALSE(
+      nlohmann::json::parse(r.out.substr(r.out.rfind("\n{") + 1), nullptr, false).is_discarded())
+      << r.out;
+  auto manifest = nlohmann::json::parse(read_file(fs::path(set_dir(t)) / "manifest.json"));
+  EXPECT_EQ(manifest["status"], "complete");
+  EXPECT_FALSE(nlohmann::json::parse(read_file(t / ".last-deployment-backup"), nullptr, false)
+                   .is_discarded());
+  auto verify = run_gate({"verify", "--last"}, t.path(), env);
+  EXPECT_EQ(verify.exit_code, 0) << verify.all();
+  auto show = run_gate({"show", "--last", "--json"}, t.path(), env);
+  EXPECT_EQ(show.exit_code, 0) << show.all();
+  EXPECT_FALSE(nlohmann::json::parse(show.out, nullptr, false).is_discarded()) << show.out;
+  write_file(dir / "caf\xe9.txt", "changed by a bad deploy\n");
+  auto rollback = run_gate({"rollback", "--last", "--yes"}, t.path(), env);
+  ASSERT_EQ(rollback.exit_code, 0) << rollback.all();
+  EXPECT_EQ(read_file(dir / "caf\xe9.txt"), "original\n");
+}
+
+TEST(Engine, SizesAndDurationsAreReadStrictlyByTheBinary) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data, min_size: 1.5.5MiB}\n");
+  auto size = run_gate({"check"}, t.path());
+  EXPECT_EQ(size.exit_code, 2) << size.all();
+  EXPECT_THAT(size.all(), HasSubstr("pipeline.yml:3:42: invalid size '1.5.5MiB'"));
+  write_pipeline(t.path(),
+                 "lock_wait: 99999999999999999999h\nvolumes:\n  - {name: data, path: ./data}\n");
+  auto wait = run_gate({"run"}, t.path());
+  EXPECT_EQ(wait.exit_code, 2) << wait.all();
+  EXPECT_THAT(wait.all(),
+              HasSubstr("pipeline.yml:2:12: duration '99999999999999999999h' is too long"));
+}
+
+TEST(Engine, AMistypedKeyIsNamedBeforeTheKeyItShouldHaveBeen) {
+  TempDir t;
+  write_pipeline(t.path(), "project: p\nenvironment: e\nvolumes:\n  - name: d\n    pth: /tmp\n");
+  auto r = run_gate({"check"}, t.path());
+  EXPECT_EQ(r.exit_code, 2) << r.all();
+  EXPECT_THAT(r.all(),
+              HasSubstr("pipeline.yml:6:5: unknown key 'pth' in a volume (did you mean 'path'?)"));
+  EXPECT_THAT(r.all(), Not(HasSubstr("needs 'path'")));
+}
+
+namespace {
+// A tmpfs mounted for one test and unmounted after it, even when it fails.
+class SmallTmpfs {
+public:
+  SmallTmpfs(const fs::path &dir, const std::string &size) : m_dir(dir) {
+    fs::create_directories(dir);
+    m_mounted =
+        sh("mount -t tmpfs -o size=" + size + " tmpfs '" + dir.string() + "'").exit_code == 0;
+  }
+  ~SmallTmpfs() {
+    if (m_mounted) sh("umount '" + m_dir.string() + "'");
+  }
+  bool mounted() const { return m_mounted; }
+
+private:
+  fs::path m_dir;
+  bool m_mounted = false;
+};
+} // namespace
+
+TEST(Engine, AFullDiskWhileArchivingSaysNoSpaceLeftAndWhere) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  TempDir t;
+  SmallTmpfs full(t / "full", "2m");
+  ASSERT_TRUE(full.mounted());
+  ASSERT_EQ(sh("mkdir data && head -c 6000000 /dev/urandom > data/big.bin", t.path()).exit_code, 0);
+  for (const char *compression : {"none", "zstd", "gzip"}) {
+    write_pipeline(
+        t.path(),
+        std::string("backup_root: ./full\nvolumes:\n  - {name: data, path: ./data, compression: ") +
+            compression + "}\n");
+    auto r = run_gate({"backup"}, t.path());
+    EXPECT_EQ(r.exit_code, 1) << compression << ": " << r.all();
+    EXPECT_THAT(r.all(), HasSubstr("No space left on device")) << compression;
+    EXPECT_THAT(r.all(), HasSubstr("unable to write '" + (t / "full").string() + "/"))
+        << compression;
+    EXPECT_THAT(r.all(), Not(HasSubstr("unknown libarchive error"))) << compression;
+    sh("rm -rf full/.partial-* full/.failed-*", t.path()); // room for the next compression
+  }
+}
+
+TEST(Engine, TheCommitRecordedIsThePipelinesRepositoryWhereverGateRuns) {
+  TempDir t;
+  const std::string commit = "git -c user.name=t -c user.email=t@t commit -q --allow-empty -m";
+  auto app =
+      sh("mkdir app other && cd app && git init -q && " + commit + " app && git rev-parse HEAD",
+         t.path());
+  ASSERT_EQ(app.exit_code, 0) << app.all();
+  ASSERT_EQ(sh("cd other && git init -q && " + commit + " other", t.path()).exit_code, 0);
+  make_sample_tree(t / "app" / "data", 3);
+  write_pipeline(t / "app", k_volume_pipeline);
+  auto r = run_gate({"--config", "../app/pipeline.yml", "run"}, t / "other");
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  auto record = nlohmann::json::parse(read_file(t / "app" / ".last-deployment-backup"));
+  EXPECT_EQ(record["git"]["commit"], app.out.substr(0, app.out.find('\n')));
+}
+
+TEST(Engine, ARepositoryWithoutACommitGivesAWarning) {
+  TempDir t;
+  ASSERT_EQ(sh("git init -q", t.path()).exit_code, 0);
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), k_volume_pipeline);
+  auto r = run_gate({"run"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.err, HasSubstr("warning: the git repository at '" + t.path().string() +
+                               "' has no commit yet"));
+  EXPECT_TRUE(
+      nlohmann::json::parse(read_file(t / ".last-deployment-backup"))["git"]["commit"].is_null());
 }

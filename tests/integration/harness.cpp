@@ -1,15 +1,19 @@
 #include "integration/harness.hpp"
 
+#include "util/fd.hpp"
 #include "util/process.hpp"
 
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sstream>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace gate::test {
@@ -48,8 +52,11 @@ CommandResult run_gate(const std::vector<std::string>& args, const fs::path& cwd
   return run(argv, cwd, env);
 }
 
-std::unique_ptr<gate::util::Process> start_gate(const std::vector<std::string>& args, const fs::path& cwd) {
+std::unique_ptr<gate::util::Process> start_gate(const std::vector<std::string> &args,
+                                                const fs::path &cwd,
+                                                const std::map<std::string, std::string> &env) {
   gate::util::ProcessSpec spec;
+  spec.env = env;
   spec.argv = {gate_binary(), "--no-color"};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.cwd = cwd;
@@ -57,6 +64,39 @@ std::unique_ptr<gate::util::Process> start_gate(const std::vector<std::string>& 
   auto started = gate::util::Process::start(spec);
   if (!started) throw std::runtime_error("cannot start gate: " + started.error().message);
   return std::move(*started);
+}
+
+std::unique_ptr<gate::util::Process> start_gate_at_fault(const std::vector<std::string> &args,
+                                                         const fs::path &cwd,
+                                                         const std::string &point,
+                                                         std::map<std::string, std::string> env) {
+  fs::path fifo = cwd / ".fault.fifo";
+  fs::remove(fifo);
+  if (::mkfifo(fifo.c_str(), 0600) != 0) throw std::runtime_error("mkfifo failed");
+  env["GATE_FAULT_POINT"] = point;
+  env["GATE_FAULT_FIFO"] = fifo.string();
+  auto gate = start_gate(args, cwd, env);
+  // Gate writes the point's name when it gets there; a gate that ended
+  // first (a failure before the point) is noticed instead of waited for.
+  gate::util::UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  std::string line;
+  for (int waited = 0; fd && waited < 3000 && line.find('\n') == std::string::npos; ++waited) {
+    struct pollfd p {
+      fd.get(), POLLIN, 0
+    };
+    if (::poll(&p, 1, 100) > 0) {
+      char buf[256];
+      ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n > 0) line.append(buf, static_cast<size_t>(n));
+    }
+    std::string stat = read_file("/proc/" + std::to_string(gate->pid()) + "/stat");
+    size_t close = stat.rfind(')');
+    if (line.empty() &&
+        (stat.empty() || (close != std::string::npos && stat.substr(close + 2, 1) == "Z")))
+      throw std::runtime_error("gate ended before it reached fault point " + point);
+  }
+  if (line != point + "\n") throw std::runtime_error("gate did not reach fault point " + point);
+  return gate;
 }
 
 CommandResult finish_gate(gate::util::Process& gate) {

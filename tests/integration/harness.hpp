@@ -36,7 +36,14 @@ fs::path source_dir();
 
 // Starts the built gate without waiting, for tests that act while it runs
 // (signals, concurrent runs); its stdout is piped, stderr kept as a tail.
-std::unique_ptr<gate::util::Process> start_gate(const std::vector<std::string>& args, const fs::path& cwd);
+std::unique_ptr<gate::util::Process> start_gate(const std::vector<std::string> &args,
+                                                const fs::path &cwd,
+                                                const std::map<std::string, std::string> &env = {});
+// Starts gate with the fault point `point` armed (util/fault.hpp) and returns
+// once gate has reached it: gate then waits there for the test's signal.
+std::unique_ptr<gate::util::Process>
+start_gate_at_fault(const std::vector<std::string> &args, const fs::path &cwd,
+                    const std::string &point, std::map<std::string, std::string> env = {});
 // Reads a started gate's stdout to the end and waits for it.
 CommandResult finish_gate(gate::util::Process& gate);
 

@@ -3,18 +3,43 @@
 // suggestion, no engine, containers stopped or paused while archived and
 // running again afterwards, container configs, rollback into a removed volume.
 #include "integration/harness.hpp"
+#include "util/fd.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+#include <poll.h>
 #include <sstream>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 using namespace gate::test;
 using ::testing::HasSubstr;
 
 namespace {
+
+// Waits (inotify, bounded) until `file` holds at least `lines` lines: a
+// container that is "running" may not yet have run its first command.
+std::string wait_for_lines(const fs::path &file, int lines) {
+  gate::util::UniqueFd fd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  ::inotify_add_watch(fd.get(), file.parent_path().c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE);
+  auto count = [&] { return sh("wc -l < '" + file.string() + "' 2>/dev/null || echo 0").out; };
+  for (int i = 0; i < 300; ++i) {
+    std::string n = count();
+    if (std::atoi(n.c_str()) >= lines) return n;
+    struct pollfd p {
+      fd.get(), POLLIN, 0
+    };
+    if (::poll(&p, 1, 100) > 0) {
+      alignas(inotify_event) char buf[4096];
+      while (::read(fd.get(), buf, sizeof buf) > 0) {
+      }
+    }
+  }
+  return count();
+}
 
 class Podman : public ::testing::Test {
 protected:
@@ -123,6 +148,8 @@ TEST_F(Podman, ContainersAreStoppedWhileArchivedAndStartedAgainEvenAfterAFailure
              ":/data localhost/gate-busybox:latest sh -c 'date >> /data/starts; exec sleep 600'");
   podman_out("run -d --name idle --network none -v " + k_volume + ":/data localhost/gate-busybox:latest sleep 600");
   podman_out("stop -t 0 idle"); // a stopped user stays stopped
+  ASSERT_EQ(wait_for_lines(fs::path(mountpoint) / "starts", 1),
+            "1\n"); // wiki's first start has run
   TempDir t;
   write_pipeline(t.path(), pipeline(k_volume, "    stop_containers: true\n    stop_timeout: 2s\n    container_configs: true\n"));
   auto r = run_gate({"run"}, t.path());
@@ -130,7 +157,7 @@ TEST_F(Podman, ContainersAreStoppedWhileArchivedAndStartedAgainEvenAfterAFailure
   EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), "running");
   EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' idle"), "exited");
   // Started once before the backup and once after it: it was stopped in between.
-  EXPECT_EQ(sh("wc -l < '" + mountpoint + "/starts'").out, "2\n");
+  EXPECT_EQ(wait_for_lines(fs::path(mountpoint) / "starts", 2), "2\n");
   std::string set = (t / "backups" / newest_set(t / "backups")).string();
   EXPECT_EQ(sh("tar --zstd -xOf " + set + "/volumes/confluence.tar.zst starts | wc -l").out, "1\n");
   auto m = nlohmann::json::parse(read_file(fs::path(set) / "manifest.json"));
@@ -149,7 +176,7 @@ TEST_F(Podman, ContainersAreStoppedWhileArchivedAndStartedAgainEvenAfterAFailure
   auto failed = run_gate({"run"}, t.path());
   EXPECT_EQ(failed.exit_code, 1) << failed.all();
   EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), "running");
-  EXPECT_EQ(sh("wc -l < '" + mountpoint + "/starts'").out, "3\n");
+  EXPECT_EQ(wait_for_lines(fs::path(mountpoint) / "starts", 3), "3\n");
 }
 
 TEST_F(Podman, PausedWhileArchivedThenUnpaused) {

@@ -151,6 +151,7 @@ TEST(Postgres, DamagedDumpsFailDefaultVerificationEvenWithAMatchingChecksum) {
         a["bytes"] = fs::file_size(set / file);
       }
       write_file(set / "manifest.json", m.dump(2));
+      write_file(set / "checksums.sha256", sha + "  " + file + "\n");
       auto quick = run_gate({"verify", id, "--quick"}, t.path());
       EXPECT_EQ(quick.exit_code, 0) << compression << " " << damage << ": quick only checks the checksum";
       auto full = run_gate({"verify", id}, t.path());
@@ -287,6 +288,98 @@ TEST(Postgres, PgDumpDyingMidDumpIsNeverAccepted) {
   EXPECT_EQ(sh("ls backups/.failed-*/databases/ 2>/dev/null | wc -l", t.path()).out, "0\n");
 }
 
+TEST(Postgres, PgDumpGetsOnlyItsOwnSecretAndAKilledGateLeavesNoneOnDisk) {
+  auto &pg = PgServer::get();
+  pg.create_database("env_dump");
+  fill_sample_database("env_dump", 100);
+  TempDir t;
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '${APP_DATABASE_URL}'}\n");
+  std::map<std::string, std::string> env{
+      {"APP_DATABASE_URL", pg.url("env_dump")},
+      {"BACKUP_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook?token=Hook-Secret-77"}};
+  sh("touch " + (t / "before").string());
+  auto holder = pg.open_session("env_dump");
+  ASSERT_TRUE(session_send(
+      *holder, "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n"));
+  auto run = start_gate({"run"}, t.path(), env);
+  // pg_dump is running (blocked on the lock) once its session waits on it.
+  EXPECT_EQ(pg.value("postgres", R"(DO $$ DECLARE n int := 0; BEGIN
+      LOOP
+        PERFORM pg_stat_clear_snapshot();
+        PERFORM 1 FROM pg_stat_activity WHERE datname = 'env_dump' AND application_name = 'pg_dump'
+          AND wait_event_type = 'Lock';
+        EXIT WHEN FOUND OR n > 6000;
+        n := n + 1;
+        PERFORM pg_sleep(0.01);
+      END LOOP;
+    END $$; SELECT 'done')"),
+            "done");
+  std::string environ = sh("for p in $(pgrep -x pg_dump); do grep -qa env_dump /proc/$p/cmdline && "
+                           "tr '\\0' '\\n' < /proc/$p/environ; done")
+                            .out;
+  EXPECT_THAT(environ, HasSubstr("PGPASSWORD="));
+  EXPECT_THAT(environ, Not(HasSubstr("APP_DATABASE_URL")));
+  EXPECT_THAT(environ, Not(HasSubstr("Hook-Secret-77")));
+  ::kill(run->pid(), SIGKILL);
+  (void)run->wait();
+  holder->close_stdin();
+  (void)holder->wait();
+  // Nothing the killed gate wrote holds the password: not in /tmp, not in the backup root.
+  EXPECT_EQ(sh("find /tmp -maxdepth 1 -type f -newer '" + (t / "before").string() +
+                   "' -exec grep -l -- \"$PW\" {} + 2>/dev/null | wc -l",
+               {}, {{"PW", pg.password()}})
+                .out,
+            "0\n");
+  EXPECT_EQ(sh("grep -rl -- \"$PW\" . | wc -l", t.path(), {{"PW", pg.password()}}).out, "0\n");
+  EXPECT_EQ(run_gate({"run"}, t.path(), env).exit_code, 0);
+}
+
+TEST(Postgres, ADatabaseLeftClosedByAKilledRollbackIsOpenedByTheNextGate) {
+  auto &pg = PgServer::get();
+  pg.create_database("closed_rb");
+  fill_sample_database("closed_rb", 50);
+  pg.psql("postgres", "ALTER DATABASE closed_rb CONNECTION LIMIT 40");
+  TempDir t;
+  write_pipeline(t.path(),
+                 db_pipeline("closed_rb", "    mode: clean\n")); // closes with CONNECTION LIMIT 0
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  pg.psql("closed_rb", "DELETE FROM orders");
+  auto rb = start_gate_at_fault({"rollback", "--last", "--yes"}, t.path(), "restore.before-reopen");
+  EXPECT_EQ(
+      pg.value("postgres", "SELECT datconnlimit FROM pg_database WHERE datname = 'closed_rb'"),
+      "0");
+  ::kill(rb->pid(), SIGKILL);
+  (void)rb->wait();
+  EXPECT_EQ(
+      pg.value("postgres", "SELECT datconnlimit FROM pg_database WHERE datname = 'closed_rb'"),
+      "0");
+  // Any command repairs it, and says so.
+  auto list = run_gate({"list"}, t.path());
+  EXPECT_EQ(list.exit_code, 0) << list.all();
+  EXPECT_THAT(list.err,
+              HasSubstr("database 'closed_rb' was left closed to connections by a gate that died"));
+  EXPECT_EQ(
+      pg.value("postgres", "SELECT datconnlimit FROM pg_database WHERE datname = 'closed_rb'"),
+      "40");
+  EXPECT_FALSE(fs::exists(t / "backups" / ".gate-access-app.json"));
+  EXPECT_THAT(run_gate({"list"}, t.path()).err, Not(HasSubstr("left closed")));
+}
+
+TEST(Postgres, ALockedDatabaseIsExplainedWithItsFix) {
+  std::string url =
+      PgServer::get().create_owned_database("locked_db", "locked_owner", "LockedPw-9", 10);
+  PgServer::get().psql("postgres", "ALTER DATABASE locked_db CONNECTION LIMIT 0");
+  TempDir t;
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url + "', min_size: 0}\n");
+  auto check = run_gate({"check"}, t.path());
+  EXPECT_EQ(check.exit_code, 1) << check.all();
+  EXPECT_THAT(check.all(),
+              HasSubstr("database 'locked_db' is closed to connections (CONNECTION LIMIT 0)"));
+  EXPECT_THAT(check.all(), HasSubstr("ALTER DATABASE \"locked_db\" CONNECTION LIMIT -1"));
+  EXPECT_THAT(check.all(), Not(HasSubstr("LockedPw-9")));
+  PgServer::get().psql("postgres", "ALTER DATABASE locked_db CONNECTION LIMIT -1");
+}
+
 TEST(Postgres, SecretsNeverReachFilesOrOutput) {
   auto& pg = PgServer::get();
   pg.create_database("secrets");
@@ -322,6 +415,66 @@ TEST(Postgres, MaxShrinkStopsABackupThatLostData) {
   auto whole = run_gate({"run"}, t.path());
   EXPECT_EQ(whole.exit_code, 1) << whole.all();
   EXPECT_THAT(whole.all(), HasSubstr("the custom dump shrank from"));
+}
+
+TEST(Postgres, AfterARollbackTheNextDeployComparesWithTheDeploysOwnSets) {
+  auto &pg = PgServer::get();
+  pg.create_database("shrink_rb");
+  fill_sample_database("shrink_rb", 200);
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("shrink_rb", "    max_shrink: 20%\n"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  // A migration added a table; the rollback's safety snapshot holds it, the deploy's set does not.
+  pg.psql("shrink_rb", "CREATE TABLE tmp_migration AS SELECT generate_series(1, 100) AS n");
+  auto rb = run_gate({"rollback", "--last", "--yes"}, t.path());
+  ASSERT_EQ(rb.exit_code, 0) << rb.all();
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.all(), Not(HasSubstr("pre-rollback")));
+}
+
+TEST(Postgres, AnIntendedShrinkPassesOnlyWithAnExplicitLoggedOverride) {
+  auto &pg = PgServer::get();
+  pg.create_database("shrink_ok");
+  fill_sample_database("shrink_ok", 1000);
+  TempDir t;
+  write_pipeline(t.path(), db_pipeline("shrink_ok", "    max_shrink: 20%\n"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  pg.psql("shrink_ok", "DELETE FROM orders WHERE id % 2 = 0");
+  auto refused = run_gate({"run"}, t.path());
+  EXPECT_EQ(refused.exit_code, 1) << refused.all();
+  EXPECT_THAT(refused.all(), HasSubstr("--allow-shrink app"));
+  auto unknown = run_gate({"run", "--allow-shrink", "nosuch"}, t.path());
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.all();
+  EXPECT_THAT(unknown.all(), HasSubstr("--allow-shrink nosuch: no database of that name"));
+  auto allowed = run_gate({"run", "--allow-shrink", "app"}, t.path());
+  ASSERT_EQ(allowed.exit_code, 0) << allowed.all();
+  EXPECT_THAT(allowed.err, HasSubstr("allowed by --allow-shrink app"));
+  auto m = manifest_of(t / "backups");
+  bool recorded = false;
+  for (const auto &a : m["artifacts"])
+    if (a["target"] == "app" && a["details"].contains("shrink_allowed")) recorded = true;
+  EXPECT_TRUE(recorded) << m.dump(2);
+}
+
+TEST(Postgres, MaxShrinkComparesWithTheNewestSetHoldingTheDatabase) {
+  auto &pg = PgServer::get();
+  pg.create_database("shrink_skip");
+  fill_sample_database("shrink_skip", 1000);
+  TempDir t;
+  make_sample_tree(t / "files", 5);
+  write_pipeline(t.path(),
+                 db_pipeline("shrink_skip",
+                             "    max_shrink: 20%\nvolumes:\n  - {name: files, path: ./files}\n"));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  std::string with_database = newest_set(t / "backups");
+  // The newest set holds only the files: the database is compared with the set before it.
+  ASSERT_EQ(run_gate({"backup", "files"}, t.path()).exit_code, 0);
+  pg.psql("shrink_skip", "DELETE FROM orders WHERE id % 10 <> 0");
+  auto r = run_gate({"run"}, t.path());
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("the custom dump shrank from"));
+  EXPECT_THAT(r.all(), HasSubstr("since set '" + with_database + "'"));
 }
 
 TEST(Postgres, GlobalsFallBackWithoutSuperuser) {
@@ -410,4 +563,35 @@ TEST(Postgres, TablesAndExcludeTablesLimitTheBackup) {
   EXPECT_EQ(pg.value("subset_check", "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname "
                                      "IN ('public', 'billing')"),
             "customers,empty_table");
+}
+
+TEST(Postgres, ReadingSetsNeedsNoDatabaseSecrets) {
+  auto &pg = PgServer::get();
+  pg.create_database("lazy_secrets");
+  fill_sample_database("lazy_secrets", 20);
+  TempDir t;
+  write_pipeline(t.path(),
+                 "project: shop\ndatabases:\n  - name: app\n    url: ${GATE_TEST_LAZY_URL}\n"
+                 "    verify_url: ${GATE_TEST_LAZY_URL}\n");
+  auto made = run_gate({"run"}, t.path(), {{"GATE_TEST_LAZY_URL", pg.url("lazy_secrets")}});
+  ASSERT_EQ(made.exit_code, 0) << made.all();
+  // Without the variable: every command that only reads sets works.
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"list"}, {"show", "--last"}, {"verify", "--quick", "--last"}}) {
+    auto r = run_gate(args, t.path());
+    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.all();
+    EXPECT_THAT(r.all(), Not(HasSubstr("is not set"))) << args[0];
+  }
+  // A command that connects fails where the value is used, naming it and its place.
+  for (const char *command : {"run", "check"}) {
+    auto r = run_gate({command}, t.path());
+    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.all();
+    EXPECT_THAT(
+        r.all(),
+        HasSubstr("pipeline.yml:5:10: environment variable 'GATE_TEST_LAZY_URL' is not set"))
+        << command;
+  }
+  auto deep = run_gate({"verify", "--deep", "--last"}, t.path());
+  EXPECT_NE(deep.exit_code, 0) << deep.all();
+  EXPECT_THAT(deep.all(), HasSubstr("environment variable 'GATE_TEST_LAZY_URL' is not set"));
 }

@@ -452,3 +452,102 @@ TEST(Rollback, ADroppedDatabaseWithoutCreatedbIsRefusedClearly) {
   EXPECT_EQ(tree_state(t / "files"), files);
   EXPECT_EQ(sh("ls backups | grep -c pre-rollback- || true", t.path()).out, "0\n");
 }
+
+TEST(Rollback, ExcludedPathsSurviveARollbackAndTheDryRunSaysSo) {
+  auto &pg = PgServer::get();
+  TempDir t;
+  sample_database_and_files(t, "rb_excl", 50, 10);
+  write_file(t / "files" / "cache" / "old.bin", "cached before\n");
+  write_pipeline(t.path(), pipeline("rb_excl") + "    exclude: [\"cache/**\"]\n");
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  write_file(t / "files" / "cache" / "new.bin", "cached after\n");
+  fs::create_directories(t / "files" / "cache" / "deep");
+  write_file(t / "files" / "cache" / "deep" / "x", "x\n");
+  fs::remove(t / "files" / "docs" / "file3.txt");
+  auto plan = run_gate({"rollback", "--last", "--dry-run"}, t.path());
+  ASSERT_EQ(plan.exit_code, 0) << plan.all();
+  EXPECT_THAT(
+      plan.out,
+      HasSubstr("kept as they are (the set does not hold them): 1 path(s) matching cache/**"));
+  auto r = run_gate({"rollback", "--last", "--yes", "--only", "volumes"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_TRUE(fs::exists(t / "files" / "docs" / "file3.txt"));
+  EXPECT_EQ(read_file(t / "files" / "cache" / "old.bin"), "cached before\n");
+  EXPECT_EQ(read_file(t / "files" / "cache" / "new.bin"), "cached after\n");
+  EXPECT_EQ(read_file(t / "files" / "cache" / "deep" / "x"), "x\n");
+  EXPECT_FALSE(fs::exists(t / ".files.gate-staging.carried"));
+  (void)pg;
+}
+
+TEST(Rollback, ExcludedPathsCarriedByADeadRestoreAreGivenBack) {
+  TempDir t;
+  sample_database_and_files(t, "rb_excl_dead", 20, 5);
+  write_pipeline(t.path(), pipeline("rb_excl_dead") + "    exclude: [\"cache/**\"]\n");
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  // What a gate killed between carrying the excluded paths and the swap leaves behind.
+  fs::create_directories(t / ".files.gate-staging" / "cache");
+  write_file(t / ".files.gate-staging" / "cache" / "precious", "keep me\n");
+  write_file(t / ".files.gate-staging.carried", std::string("cache/precious") + '\0');
+  fs::create_directories(t / "files" / "cache");
+  auto r = run_gate({"rollback", "--last", "--yes", "--only", "volumes"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.err, HasSubstr("put back 1 excluded path(s)"));
+  EXPECT_EQ(read_file(t / "files" / "cache" / "precious"), "keep me\n");
+  EXPECT_FALSE(fs::exists(t / ".files.gate-staging"));
+  EXPECT_FALSE(fs::exists(t / ".files.gate-staging.carried"));
+}
+
+TEST(Rollback, AChangedChecksumsFileFailsEveryVerifyAndTheRefusedSetIsMarkedFailed) {
+  TempDir t;
+  sample_database_and_files(t, "rb_sums", 30, 5);
+  write_pipeline(t.path(), pipeline("rb_sums"));
+  // One changed line in what `sha256sum -c checksums.sha256`, the documented first step, reads.
+  auto tampered_set = [&] {
+    EXPECT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+    std::string id = newest_set(t / "backups");
+    EXPECT_EQ(sh("sed -i '1s/^./0/;1s/^0\\(.\\)/1\\1/' checksums.sha256 && ! sha256sum -c --quiet "
+                 "checksums.sha256",
+                 t / "backups" / id)
+                  .exit_code,
+              0);
+    return id;
+  };
+  for (const char *level : {"--quick", "--deep"}) {
+    std::string id = tampered_set();
+    auto v = run_gate({"verify", id, level}, t.path());
+    EXPECT_EQ(v.exit_code, 1) << level << v.all();
+    EXPECT_THAT(v.all(), HasSubstr("checksums.sha256 line 1 says")) << level;
+  }
+  std::string id = tampered_set();
+  auto r = run_gate({"rollback", id, "--yes"}, t.path());
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("checksums.sha256 line 1 says"));
+  EXPECT_THAT(r.all(), HasSubstr("nothing was changed"));
+  EXPECT_FALSE(fs::exists(t / "backups" / id));
+  EXPECT_TRUE(fs::exists(t / "backups" / (".failed-" + id)));
+  auto list = run_gate({"list", "--json"}, t.path());
+  EXPECT_THAT(list.out, Not(HasSubstr("\"" + id + "\"")));
+}
+
+TEST(Rollback, AnInterruptAfterTheSetWasRecordedSaysSo) {
+  TempDir t;
+  sample_database_and_files(t, "rb_int_rec", 20, 3);
+  ASSERT_EQ(::mkfifo((t / "ready").c_str(), 0600), 0);
+  write_pipeline(t.path(),
+                 pipeline("rb_int_rec",
+                          "stages:\n  - name: backup\n    steps: [{backup: all}, {verify: all}]\n"
+                          "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", "
+                          "\"echo go > ready && exec sleep 600\"]\n"));
+  auto run = start_gate({"run"}, t.path());
+  EXPECT_EQ(read_file(t / "ready"), "go\n");
+  ::kill(run->pid(), SIGINT);
+  auto done = finish_gate(*run);
+  EXPECT_EQ(done.exit_code, 130) << done.out << done.err;
+  std::string id = newest_set(t / "backups");
+  ASSERT_FALSE(id.empty());
+  EXPECT_THAT(done.out, HasSubstr("INTERRUPTED in stage 'migrate': set " + id +
+                                  " had been verified and sealed and "));
+  EXPECT_THAT(done.out, HasSubstr(".last-deployment-backup points at it"));
+  EXPECT_THAT(done.out, Not(HasSubstr("partial backup removed")));
+  EXPECT_THAT(read_file(t / ".last-deployment-backup"), HasSubstr(id));
+}

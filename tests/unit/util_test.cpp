@@ -1,5 +1,6 @@
 // util/: text helpers, URL sanitising, hashing, compressed files, processes.
 #include "util/compressed_file.hpp"
+#include "util/json.hpp"
 #include "util/process.hpp"
 #include "util/redact.hpp"
 #include "util/sha256.hpp"
@@ -99,4 +100,23 @@ TEST(Process, CapturesOutputExitCodesAndTimeouts) {
   ProcessSpec missing;
   missing.argv = {"/nonexistent/program"};
   EXPECT_FALSE(Process::start(missing).has_value());
+}
+
+TEST(Json, BytesThatAreNotUtf8AreWrittenAsReplacementCharacters) {
+  nlohmann::json j{{"name", std::string("caf\xe9.txt")}, {"ok", "caf\xc3\xa9"}};
+  std::string text;
+  ASSERT_NO_THROW(text = gate::util::json_text(j));
+  EXPECT_EQ(text, "{\"name\":\"caf\xef\xbf\xbd.txt\",\"ok\":\"caf\xc3\xa9\"}");
+  EXPECT_FALSE(nlohmann::json::parse(gate::util::json_text(j, 2), nullptr, false).is_discarded());
+}
+
+TEST(Text, FirstInvalidUtf8Byte) {
+  using gate::util::first_invalid_utf8;
+  EXPECT_EQ(first_invalid_utf8("plain ascii"), std::nullopt);
+  EXPECT_EQ(first_invalid_utf8("caf\xc3\xa9 \xf0\x9f\x9a\x80"), std::nullopt);
+  EXPECT_EQ(first_invalid_utf8("caf\xe9"), 3u);            // Latin-1
+  EXPECT_EQ(first_invalid_utf8("a\xc0\xaf"), 1u);          // overlong '/'
+  EXPECT_EQ(first_invalid_utf8("a\xed\xa0\x80"), 1u);      // a UTF-16 surrogate
+  EXPECT_EQ(first_invalid_utf8("ab\xf4\x90\x80\x80"), 2u); // above U+10FFFF
+  EXPECT_EQ(first_invalid_utf8("\xe2\x82"), 0u);           // cut short
 }
