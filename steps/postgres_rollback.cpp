@@ -293,9 +293,11 @@ util::Result<void> swap_in(const PgTarget &pg, util::PgConnection &admin, const 
 util::Result<void> recreate_restore(const PgTarget &pg, const PgTools &tools,
                                     const engine::Artifact &a, const fs::path &set_dir,
                                     const std::function<void(uint64_t)> &progress) {
-  TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
   std::string dbname = pg.conninfo().get("dbname");
   if (dbname.empty()) return util::fail("mode: recreate needs the database name in the URL");
+  // Not from inside the database being swapped (a target that is `postgres` itself).
+  std::string maintenance = dbname == "postgres" ? "template1" : "postgres";
+  TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname(maintenance), "rollback"));
   std::string fresh = dbname.substr(0, 50) + "_gate_new";
   auto q = [&](const std::string& n) { return admin->quote_identifier(n); };
   TRY_ASSIGN(auto exists, admin->query("SELECT 1 FROM pg_database WHERE datname = " +
