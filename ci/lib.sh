@@ -34,7 +34,8 @@ install_node() {
   install_packages nodejs npm
 }
 
+# GATE_WERROR=ON (ci/test) makes every compiler warning an error.
 build_gate() {
-  cmake -S "$GATE_ROOT" -B "$GATE_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S "$GATE_ROOT" -B "$GATE_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGATE_WERROR="${GATE_WERROR:-OFF}" >/dev/null
   cmake --build "$GATE_BUILD" -j "$(nproc)" "$@"
 }

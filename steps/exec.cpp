@@ -41,6 +41,8 @@ util::Result<StepResult> ExecStep::run(RunContext&) {
   spec.stdout_mode = util::StreamMode::log;
   spec.stderr_mode = util::StreamMode::log;
   spec.log_prefix = "| ";
+  spec.log_level =
+      util::LogLevel::output; // a migration's output is shown live, not only in gate.log
   spec.end_group_on_failure = true;
   auto start = std::chrono::steady_clock::now();
   util::log_info("{}: starting (process group of its own)", label());
@@ -56,15 +58,18 @@ util::Result<StepResult> ExecStep::run(RunContext&) {
                                        : status.describe();
   std::string reason = fmt::format("{} {}", label(), why);
   // What the command said last is usually why it failed: show it with the verdict.
+  std::string said_lines;
   if (std::string said = util::redact(proc->stderr_tail()); !said.empty()) {
     if (said.size() > 600) said = "..." + said.substr(said.size() - 600);
-    reason += "; its last error output:";
-    for (const auto& line : util::split(said, '\n')) reason += "\n    " + line;
+    said_lines = "; its last error output:";
+    for (const auto &line : util::split(said, '\n'))
+      said_lines += "\n    " + line;
   }
   if (m_on_failure == OnFailure::proceed && !interrupted) {
-    util::log_warn("{} (on_failure: continue)", reason);
+    util::log_warn("{} (on_failure: continue){}", reason, said_lines);
     return passed(fmt::format("{} (on_failure: continue)", why));
   }
+  reason += said_lines;
   StepResult r = failed(reason);
   r.rollback_requested = m_on_failure == OnFailure::rollback;
   if (interrupted && !r.rollback_requested) return util::fail(util::ErrorKind::interrupted, reason);
@@ -85,6 +90,7 @@ util::Result<std::unique_ptr<Step>> make_exec_step(const config::Node& node, con
     if (!n->is_map()) return std::unexpected(n->error("env must be a mapping of NAME: value"));
     for (auto& [k, v] : n->entries()) {
       TRY_ASSIGN(std::string value, v.as_string());
+      util::register_url_secrets(value); // a DATABASE_URL the migration may echo stays masked
       env[k.raw()] = value;
     }
   }

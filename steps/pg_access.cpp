@@ -102,11 +102,12 @@ std::vector<std::string> repair_database_access(const config::PipelineConfig &co
     const config::DatabaseTarget *target = config.find_database(before.target);
     util::Result<void> repaired =
         util::fail("database '" + before.target + "' is not in " + config.file.string());
-    if (target)
+    if (target) {
       if (auto pg = PgTarget::open(config, *target); pg)
         repaired = restore_database_access(*pg, before);
       else
         repaired = std::unexpected(pg.error());
+    }
     if (repaired) {
       fs::remove(it->path(), ec);
       out.push_back(fmt::format(

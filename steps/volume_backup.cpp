@@ -48,6 +48,12 @@ std::vector<std::string> plain_restore(const config::VolumeTarget& target, const
   };
 }
 
+std::string empty_volume_message(const std::string &name, const std::filesystem::path &path) {
+  return fmt::format(
+      "volume '{}': '{}' is empty (nothing to back up); set allow_empty: true if that is expected",
+      name, path.string());
+}
+
 } // namespace
 
 // Saves the inspect JSON of the containers using `volume` (secrets masked)
@@ -77,7 +83,11 @@ util::Result<void> save_container_configs(ContainerEngine& engine, const std::st
 }
 
 util::Result<void> VolumeBackupStep::check(const RunContext& ctx) const {
-  TRY(resolve_volume_source(ctx.config, m_target));
+  TRY_ASSIGN(VolumeSource source, resolve_volume_source(ctx.config, m_target));
+  // The same verdict `gate run` would reach after archiving, found before.
+  std::error_code ec;
+  if (!m_target.allow_empty && std::filesystem::is_empty(source.path, ec) && !ec)
+    return util::fail(empty_volume_message(m_target.name, source.path));
   return {};
 }
 
@@ -174,10 +184,7 @@ util::Result<StepResult> VolumeBackupStep::run(RunContext& ctx) {
   if (m_target.container_configs && source.engine) TRY(save_container_configs(*source.engine, m_target.name, source.volume, *set));
 
   if (!m_target.allow_empty) {
-    if (stats->entries <= 1)
-      return failed(fmt::format("volume '{}': '{}' is empty (nothing to back up); set allow_empty: true if "
-                                "that is expected",
-                                m_target.name, source.path.string()));
+    if (stats->entries <= 1) return failed(empty_volume_message(m_target.name, source.path));
     if (stats->archive_bytes < m_target.min_size)
       return failed(fmt::format("volume '{}': the archive is {}, below min_size {}", m_target.name,
                                 util::human_bytes(stats->archive_bytes), util::human_bytes(m_target.min_size)));

@@ -56,7 +56,8 @@ int verify_command(Args& args, Console& console) {
     report.summary = result.error().message;
     console.step_finished(report);
     result_json["exit_code"] = util::exit_code_for(result.error().kind);
-    console.verdict(false, "could not verify set " + id + ": " + result.error().message, result_json);
+    console.verdict(false, "FAILED: could not verify set " + id + ": " + result.error().message,
+                    result_json);
     return util::exit_code_for(result.error().kind);
   }
   report.ok = result->outcome == steps::Outcome::passed;

@@ -40,7 +40,8 @@ util::Result<std::string> chosen_set(const Args& args, const config::PipelineCon
 
 int report_error(Console& console, const util::Error& error) {
   int code = util::exit_code_for(error.kind);
-  console.verdict(false, "gate: " + error.message, {{"exit_code", code}, {"error", error.message}});
+  console.verdict(false, "FAILED: " + error.message,
+                  {{"exit_code", code}, {"error", error.message}});
   return code;
 }
 

@@ -12,12 +12,31 @@
 
 namespace gate::cli {
 
-Console::Console(OutputOptions options) : m_options(options) {
+namespace {
+
+// How often a long step prints a line when no terminal shows a progress bar:
+// GATE_PROGRESS_INTERVAL seconds (a decimal number), else every 15 s.
+std::chrono::steady_clock::duration progress_line_interval() {
+  double seconds = 15;
+  if (const char *v = std::getenv("GATE_PROGRESS_INTERVAL"); v && *v) {
+    char *end = nullptr;
+    double parsed = std::strtod(v, &end);
+    if (end && *end == '\0' && parsed > 0 && parsed < 86400) seconds = parsed;
+  }
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(seconds));
+}
+
+} // namespace
+
+Console::Console(OutputOptions options)
+    : m_options(options), m_line_interval(progress_line_interval()) {
   m_tty = ::isatty(STDERR_FILENO) && !options.json;
   const char* no_color = std::getenv("NO_COLOR");
   m_color = m_tty && ::isatty(STDOUT_FILENO) && !options.no_color && !(no_color && *no_color);
   m_log_sink = util::add_log_sink([this](util::LogLevel level, std::string_view line) {
     if (level == util::LogLevel::debug) return;
+    if (level == util::LogLevel::output) return show_output(line);
     if (level == util::LogLevel::info && !m_options.verbose) return;
     if (level == util::LogLevel::warn && m_options.quiet) return;
     std::lock_guard lock(m_mutex);
@@ -31,6 +50,16 @@ Console::Console(OutputOptions options) : m_options(options) {
 }
 
 Console::~Console() { util::remove_log_sink(m_log_sink); }
+
+// A child's line (already redacted by the log): part of the transcript on stdout.
+void Console::show_output(std::string_view line) {
+  if (m_options.json) return emit_json({{"event", "output"}, {"text", std::string(line)}});
+  if (m_options.quiet) return;
+  std::lock_guard lock(m_mutex);
+  clear_progress_locked();
+  std::fprintf(stdout, "  %.*s\n", static_cast<int>(line.size()), line.data());
+  std::fflush(stdout);
+}
 
 std::string Console::paint(const char* code, const std::string& s) const {
   if (!m_color) return s;
@@ -101,12 +130,14 @@ void Console::stage_started(const std::string& stage, size_t steps, bool paralle
 void Console::step_started(const std::string& stage, const std::string& step) {
   std::lock_guard lock(m_mutex);
   m_step_started[step] = std::chrono::steady_clock::now();
+  m_last_line.erase(step);
   if (m_options.json) emit_json({{"event", "step_started"}, {"stage", stage}, {"step", step}});
 }
 
 void Console::step_progress(const std::string& step, uint64_t done, uint64_t total) {
-  if (!m_tty || m_options.quiet) return;
+  if (m_options.quiet || m_options.json) return;
   std::lock_guard lock(m_mutex);
+  if (!m_tty) return progress_line_locked(step, done, total);
   auto now = std::chrono::steady_clock::now();
   if (now - m_last_progress < std::chrono::milliseconds(200)) return;
   m_last_progress = now;
@@ -122,6 +153,23 @@ void Console::step_progress(const std::string& step, uint64_t done, uint64_t tot
   std::fprintf(stderr, "\r\033[K%s", line.c_str());
   std::fflush(stderr);
   m_progress_shown = true;
+}
+
+// CI logs have no progress bar: a plain line on stdout at a steady interval
+// shows that a long step is alive and how fast it goes.
+void Console::progress_line_locked(const std::string &step, uint64_t done, uint64_t total) {
+  auto now = std::chrono::steady_clock::now();
+  auto started = m_step_started.try_emplace(step, now).first->second;
+  auto &last = m_last_line.try_emplace(step, started).first->second;
+  if (now - last < m_line_interval) return;
+  last = now;
+  double secs = std::chrono::duration<double>(now - started).count();
+  auto rate = static_cast<uint64_t>(secs > 0 ? static_cast<double>(done) / secs : 0);
+  std::string line = fmt::format("  ... {}: {} so far, {}/s", step, util::human_bytes(done),
+                                 util::human_bytes(rate));
+  if (total > 0 && done <= total) line += fmt::format(" (of ~{})", util::human_bytes(total));
+  std::fprintf(stdout, "%s\n", util::redact(line).c_str());
+  std::fflush(stdout);
 }
 
 void Console::step_finished(const engine::StepReport& r) {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace gate::cli {
 
@@ -54,6 +55,8 @@ public:
 private:
   std::string paint(const char* code, const std::string& s) const;
   void clear_progress_locked();
+  void show_output(std::string_view line);
+  void progress_line_locked(const std::string &step, uint64_t done, uint64_t total);
   void emit_json(const nlohmann::json& event);
 
   OutputOptions m_options;
@@ -64,6 +67,9 @@ private:
   bool m_progress_shown = false;
   std::chrono::steady_clock::time_point m_last_progress{};
   std::map<std::string, std::chrono::steady_clock::time_point> m_step_started;
+  // Without a terminal: a line per step every m_line_interval (GATE_PROGRESS_INTERVAL seconds).
+  std::chrono::steady_clock::duration m_line_interval;
+  std::map<std::string, std::chrono::steady_clock::time_point> m_last_line;
 };
 
 } // namespace gate::cli

@@ -49,4 +49,25 @@ util::Result<std::optional<std::string>> read_record_id(const std::filesystem::p
   return std::optional<std::string>(j["id"].get<std::string>());
 }
 
+util::Result<void> check_record_root(const std::filesystem::path &record_path,
+                                     const std::filesystem::path &backup_root) {
+  std::error_code ec;
+  if (!std::filesystem::exists(record_path, ec)) return {};
+  TRY_ASSIGN(std::string text, util::read_file(record_path));
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object() || !j.contains("path") || !j["path"].is_string()) return {};
+  auto set_dir = std::filesystem::path(j["path"].get<std::string>());
+  auto root_of_record = std::filesystem::weakly_canonical(set_dir.parent_path(), ec);
+  if (ec) root_of_record = set_dir.parent_path();
+  auto ours = std::filesystem::weakly_canonical(std::filesystem::absolute(backup_root), ec);
+  if (ec) ours = std::filesystem::absolute(backup_root).lexically_normal();
+  if (root_of_record == ours) return {};
+  return util::fail(record_path.string() + " names set '" + set_dir.filename().string() +
+                    "' in backup root '" + root_of_record.string() +
+                    "', which belongs to another pipeline (this one's backup_root is '" +
+                    ours.string() +
+                    "')\nhint: give each pipeline its own record: in pipeline.yml, or pass a set "
+                    "id from `gate list`");
+}
+
 } // namespace gate::engine

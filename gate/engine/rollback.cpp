@@ -8,6 +8,7 @@
 #include "steps/postgres_backup.hpp"
 #include "steps/postgres_rollback.hpp"
 #include "steps/quiesce.hpp"
+#include "steps/restore_plan.hpp"
 #include "steps/verify.hpp"
 #include "steps/volume_backup.hpp"
 #include "steps/volume_restore.hpp"
@@ -32,6 +33,7 @@ util::Result<std::string> resolve_last_set(const config::PipelineConfig& config)
   TRY_ASSIGN(auto sets, store.list(IncludeFailed::yes));
   TRY_ASSIGN(auto record_id, read_record_id(config.record));
   if (record_id) {
+    TRY(check_record_root(config.record, config.backup_root));
     for (const auto& s : sets)
       if (s.id == *record_id && s.manifest && !s.failed) return s.id;
     // Never fall back silently: the newest set may hold the very data being rolled back from.
@@ -65,14 +67,6 @@ struct RestoreItem {
   std::string by_hand; // the command to finish by hand
   bool ok = false;
 };
-
-std::string predicted(const Manifest& m, const RestoreItem& item) {
-  for (const auto& v : m.verifications)
-    if (v.ok && v.artifact == item.artifact->path && v.metrics.contains("restore_ms"))
-      return "about " + util::human_duration_ms(v.metrics["restore_ms"].get<long long>()) + " (measured by deep verify)";
-  if (!item.database) return "about " + util::human_duration_ms(std::max<long long>(1, static_cast<long long>(item.artifact->details.value("content_bytes", uint64_t{0}) / (200ull << 10)))) + " (estimated at 200 MB/s)";
-  return "unknown (no deep verify measured it)";
-}
 
 // Backs up the current state of everything the rollback will overwrite.
 util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, std::vector<RestoreItem>& items,
@@ -213,6 +207,119 @@ void restore_item(const config::PipelineConfig& config, const Manifest& m, const
   }
 }
 
+std::string list_of(const std::vector<std::string> &names) {
+  constexpr size_t k_shown = 8;
+  std::vector<std::string> shown(names.begin(), names.begin() + std::min(names.size(), k_shown));
+  std::string out = util::join(shown, ", ");
+  if (names.size() > k_shown) out += fmt::format(" and {} more", names.size() - k_shown);
+  return out;
+}
+
+// The plan lines of one database: what its tables become, and how long.
+void plan_database(const config::PipelineConfig &config, const Manifest &m, const RestoreItem &item,
+                   Reporter &reporter) {
+  if (item.db_missing)
+    reporter.plan_line("  database " + item.target +
+                       " does not exist (dropped?): it will be created empty and restored");
+  auto prediction = steps::predicted_restore(m, *item.artifact);
+  reporter.plan_line(fmt::format(
+      "  replace database {} ({}) with {} ({}, {} mode); restore {}", item.target,
+      util::sanitize_url(item.db->url.value_or_empty()), item.artifact->path,
+      util::human_bytes(item.artifact->bytes()),
+      item.db->mode == config::RestoreMode::recreate ? "recreate" : "clean",
+      prediction
+          ? fmt::format("about {} ({})", util::human_duration_ms(prediction->ms), prediction->basis)
+          : "time cannot be predicted: no deep verify measured it (`gate verify " + m.id +
+                " --deep` does)"));
+  if (item.db_missing) return;
+  auto changes = steps::database_changes(config, *item.db, *item.artifact);
+  if (!changes) {
+    reporter.plan_line("    (the live tables could not be read: " + changes.error().message + ")");
+    return;
+  }
+  reporter.plan_line(fmt::format("    {} table(s) get their rows from the set", changes->replaced));
+  if (!changes->created.empty())
+    reporter.plan_line("    tables dropped since the backup will be created again: " +
+                       list_of(changes->created));
+  if (!changes->dropped.empty() && item.db->mode == config::RestoreMode::clean)
+    reporter.plan_line("  tables created since the backup will be dropped from " + item.target +
+                       ": " + list_of(changes->dropped));
+  else if (!changes->dropped.empty())
+    reporter.plan_line("  tables created since the backup are not in the new database " +
+                       item.target + ": " + list_of(changes->dropped));
+}
+
+// The plan lines of one directory: what happens to its entries, and how long.
+void plan_directory(const Manifest &m, const RestoreItem &item, Reporter &reporter) {
+  auto prediction = steps::predicted_restore(m, *item.artifact);
+  reporter.plan_line(fmt::format(
+      "  replace directory {} with {} ({} entries, {}); restore {}", item.dest.string(),
+      item.artifact->path, item.artifact->details.value("entries", uint64_t{0}),
+      util::human_bytes(item.artifact->details.value("content_bytes", uint64_t{0})),
+      prediction
+          ? fmt::format("about {} ({})", util::human_duration_ms(prediction->ms), prediction->basis)
+          : std::string("time cannot be predicted: nothing measured it")));
+  auto changes = steps::directory_changes(item.dest, *item.artifact);
+  if (!changes.exists) {
+    reporter.plan_line("    the directory does not exist: it will be created");
+    return;
+  }
+  reporter.plan_line(
+      fmt::format("    its {} entries now are replaced by the set's; entries the set does not hold "
+                  "are removed",
+                  changes.live_entries - changes.kept));
+  auto patterns = item.artifact->details.value("exclude", std::vector<std::string>{});
+  if (!patterns.empty())
+    reporter.plan_line(
+        fmt::format("    kept as they are (the set does not hold them): {} path(s) matching {}",
+                    changes.kept, util::join(patterns, ", ")));
+}
+
+// The whole plan: per target what changes, the safety snapshot, and the
+// time predicted from what this set measured (targets restore in parallel).
+void print_plan(const config::PipelineConfig &config, const Manifest &m,
+                const std::vector<RestoreItem> &items, bool safety_backup, Reporter &reporter) {
+  long long restore_ms = 0, snapshot_ms = 0;
+  bool known = true;
+  for (const auto &item : items) {
+    if (item.database)
+      plan_database(config, m, item, reporter);
+    else
+      plan_directory(m, item, reporter);
+    auto p = steps::predicted_restore(m, *item.artifact);
+    known = known && p.has_value();
+    restore_ms = std::max(restore_ms, p ? p->ms : 0);
+    std::error_code ec;
+    bool replaced = item.database ? !item.db_missing : fs::exists(item.dest, ec);
+    if (safety_backup && replaced) {
+      auto s = steps::predicted_snapshot_ms(*item.artifact);
+      known = known && s.has_value();
+      snapshot_ms = std::max(snapshot_ms, s.value_or(0));
+    }
+  }
+  bool anything_to_snapshot = std::any_of(items.begin(), items.end(), [](const RestoreItem &i) {
+    std::error_code ec;
+    return i.database ? !i.db_missing : fs::exists(i.dest, ec);
+  });
+  if (!anything_to_snapshot)
+    reporter.plan_line("  nothing is replaced: every destination is new");
+  else if (safety_backup)
+    reporter.plan_line(fmt::format(
+        "  first: a safety snapshot (pre-rollback set) of everything replaced, about {} "
+        "(as long as this set's backup took)",
+        util::human_duration_ms(snapshot_ms)));
+  else
+    reporter.plan_line("  no safety snapshot (--no-safety-backup): the current data will be lost");
+  if (known)
+    reporter.plan_line(fmt::format("predicted rollback time: about {}",
+                                   util::human_duration_ms(snapshot_ms + restore_ms)));
+  else
+    reporter.plan_line(fmt::format(
+        "predicted rollback time: at least {}; not every step was measured (a deep verify "
+        "measures a database's restore)",
+        util::human_duration_ms(snapshot_ms + restore_ms)));
+}
+
 // A set the rollback refused is marked failed as `gate verify` marks it, so
 // `gate list` stops offering it. Renaming a set needs the root's lock.
 void mark_refused_set(const config::PipelineConfig &config, const RollbackRequest &request,
@@ -350,45 +457,9 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
   for (auto& item : items)
     if (item.database)
       if (auto exists = steps::database_exists(config, *item.db); exists && !*exists) item.db_missing = true;
-  for (const auto& item : items) {
-    if (item.db_missing)
-      reporter.plan_line("  database " + item.target + " does not exist (dropped?): it will be created empty and restored");
-    else if (item.database && item.db->mode == config::RestoreMode::clean)
-      if (auto extra = steps::tables_created_since(config, *item.db, *item.artifact); extra && !extra->empty()) {
-        std::string list;
-        for (const auto& t : *extra) list += (list.empty() ? "" : ", ") + t;
-        reporter.plan_line("  tables created since the backup will be dropped from " + item.target + ": " + list);
-      }
-    if (item.database)
-      reporter.plan_line(
-          fmt::format("  replace database {} ({}) with {} ({}, {} mode); predicted {}", item.target,
-                      util::sanitize_url(item.db->url.value_or_empty()), item.artifact->path,
-                      util::human_bytes(item.artifact->bytes()),
-                      item.db->mode == config::RestoreMode::recreate ? "recreate" : "clean",
-                      predicted(m, item)));
-    else {
-      reporter.plan_line(fmt::format("  replace directory {} with {} ({} entries, {}); predicted {}",
-                                     item.dest.string(), item.artifact->path,
-                                     item.artifact->details.value("entries", uint64_t{0}),
-                                     util::human_bytes(item.artifact->details.value("content_bytes", uint64_t{0})),
-                                     predicted(m, item)));
-      auto patterns = item.artifact->details.value("exclude", std::vector<std::string>{});
-      if (!patterns.empty())
-        reporter.plan_line(fmt::format(
-            "    kept as they are (the set does not hold them): {} path(s) matching {}",
-            steps::excluded_entries(item.dest, patterns).size(), util::join(patterns, ", ")));
-    }
-  }
-  for (const auto& line : not_restored) reporter.plan_line("  not restored: " + line);
-  bool anything_to_snapshot = std::any_of(items.begin(), items.end(), [](const RestoreItem& i) {
-    std::error_code ec;
-    return i.database ? !i.db_missing : fs::exists(i.dest, ec);
-  });
-  if (!anything_to_snapshot)
-    reporter.plan_line("  nothing is replaced: every destination is new");
-  else
-    reporter.plan_line(request.safety_backup ? "  first: a safety snapshot (pre-rollback set) of everything replaced"
-                                             : "  no safety snapshot (--no-safety-backup): the current data will be lost");
+  print_plan(config, m, items, request.safety_backup, reporter);
+  for (const auto &line : not_restored)
+    reporter.plan_line("  not restored: " + line);
   if (request.dry_run) {
     out.verdict = "dry run: nothing was changed";
     out.duration_ms = util::elapsed_ms(start);

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -41,9 +42,19 @@ void set_failure(RunOutcome& out, const std::string& stage, const std::string& s
 RunOutcome failed_before_start(const util::Error& error) {
   RunOutcome out;
   set_failure(out, "", "", error);
-  bool usage = error.kind == util::ErrorKind::usage || error.kind == util::ErrorKind::config;
-  out.verdict = (usage ? "gate: " : "FAILED: ") + error.message;
+  out.verdict = "FAILED: " + error.message;
   return out;
+}
+
+// A failure's verdict: "— the deploy must not proceed" only where a deploy
+// waits on it (gate run), and on the first line, before any hint or command
+// output the reason carries on the lines below.
+std::string failed_verdict(RunMode mode, const std::string &stage, const std::string &reason) {
+  std::string head = stage.empty() ? "FAILED: " : "FAILED in stage '" + stage + "': ";
+  if (mode != RunMode::deploy) return head + reason;
+  size_t eol = reason.find('\n');
+  if (eol == std::string::npos) return head + reason + " — the deploy must not proceed";
+  return head + reason.substr(0, eol) + " — the deploy must not proceed" + reason.substr(eol);
 }
 
 std::filesystem::path git_dir_of(const config::PipelineConfig &config) {
@@ -129,7 +140,7 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
       if (step->category() == steps::StepCategory::exec)
         if (auto r = step->check(ctx); !r) {
           set_failure(out, stage.name, step->label(), r.error());
-          out.verdict = fmt::format("FAILED in stage '{}': {} — the deploy must not proceed", stage.name, r.error().message);
+          out.verdict = failed_verdict(request.mode, stage.name, r.error().message);
           return out;
         }
 
@@ -275,8 +286,7 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
   } else if (out.event == "interrupted") {
     out.verdict = interrupted_verdict(out, pending.get(), recorded, config);
   } else {
-    out.verdict = fmt::format("FAILED{}: {} — the deploy must not proceed",
-                              out.failed_stage.empty() ? "" : " in stage '" + out.failed_stage + "'", out.reason);
+    out.verdict = failed_verdict(request.mode, out.failed_stage, out.reason);
   }
   return out;
 }
@@ -289,6 +299,8 @@ RunOutcome check_pipeline(const config::PipelineConfig& config, Reporter& report
   SetStore store(config.backup_root);
   steps::RunContext ctx{config, store};
   ctx.dry_run = true;
+  // Steps on one unreachable target fail with one error: say it once, then refer to it.
+  std::map<std::string, std::string> reported; // error message -> the step that reported it
   for (auto& stage : *plan) {
     for (auto& step : stage.steps) {
       reporter.step_started(stage.name, step->label());
@@ -302,6 +314,8 @@ RunOutcome check_pipeline(const config::PipelineConfig& config, Reporter& report
       if (!r || r->outcome == steps::Outcome::failed) {
         report.ok = false;
         report.summary = r ? r->reason : r.error().message;
+        if (auto [it, first] = reported.emplace(report.summary, step->label()); !first)
+          report.summary = "the same error as '" + it->second + "' above";
         if (out.ok) {
           out.ok = false;
           // A step that could not decide keeps its kind: an unset ${VAR} is a config error (2).

@@ -37,6 +37,8 @@ const char* log_level_name(LogLevel level) {
     return "debug";
   case LogLevel::info:
     return "info";
+  case LogLevel::output:
+    return "output";
   case LogLevel::warn:
     return "warning";
   case LogLevel::error:

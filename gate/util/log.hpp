@@ -11,7 +11,9 @@
 
 namespace gate::util {
 
-enum class LogLevel { debug, info, warn, error };
+// `output` is a line a child printed for the user to see (an exec step's
+// migration output): shown on the console whatever the verbosity.
+enum class LogLevel { debug, info, output, warn, error };
 
 using LogSink = std::function<void(LogLevel, std::string_view line)>;
 

@@ -57,6 +57,7 @@ struct Process::Reader {
   UniqueFd fd;
   bool to_log = false;
   std::string prefix;
+  LogLevel level = LogLevel::info;
   std::shared_ptr<std::string> tail;
   std::atomic<bool> stop{false};
   std::thread thread;
@@ -81,12 +82,12 @@ struct Process::Reader {
         pending.append(chunk);
         size_t nl;
         while ((nl = pending.find('\n')) != std::string::npos) {
-          log_info("{}{}", prefix, pending.substr(0, nl));
+          log_message(level, prefix + pending.substr(0, nl));
           pending.erase(0, nl + 1);
         }
       }
     }
-    if (to_log && !pending.empty()) log_info("{}{}", prefix, pending);
+    if (to_log && !pending.empty()) log_message(level, prefix + pending);
   }
 };
 
@@ -226,6 +227,7 @@ Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
     reader->fd = std::move(fd);
     reader->to_log = to_log;
     reader->prefix = spec.log_prefix;
+    reader->level = spec.log_level;
     reader->tail = std::move(tail);
     Reader* raw = reader.get();
     reader->thread = std::thread([raw] { raw->run(); });
@@ -271,11 +273,14 @@ Result<ExitStatus> Process::wait(std::optional<std::chrono::milliseconds> timeou
   };
   // Waits in slices so that a timeout or an interrupt is noticed; a group
   // that ignores SIGTERM gets SIGKILL after a grace period.
-  auto deadline = timeout ? std::optional(std::chrono::steady_clock::now() + *timeout) : std::nullopt;
+  // No timeout: a deadline never reached (a plain time_point, which g++ 12
+  // cannot misread as uninitialised the way it did an optional one).
+  auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
+                          : std::chrono::steady_clock::time_point::max();
   std::optional<std::chrono::steady_clock::time_point> kill_at;
   while (!wait_exit(100)) {
     auto now = std::chrono::steady_clock::now();
-    if (!kill_at && deadline && now >= *deadline) {
+    if (!kill_at && now >= deadline) {
       status.timed_out = true;
       kill_group(SIGTERM);
       kill_at = now + k_kill_grace;

@@ -5,6 +5,7 @@
 
 #include "util/expected.hpp"
 #include "util/fd.hpp"
+#include "util/log.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -48,6 +49,7 @@ struct ProcessSpec {
   int stdin_fd = -1;                        // with StreamMode::fd
   int stdout_fd = -1;                       // with StreamMode::fd
   std::string log_prefix;                   // prefix of logged lines, e.g. "pg_dump: "
+  LogLevel log_level = LogLevel::info;      // of logged lines: output to show them on the console
   // When the child fails (exits non-zero or is killed), whatever it left
   // running in its process group is killed too before wait() returns: a failed
   // migration's background workers must not write during a rollback.

@@ -23,6 +23,11 @@ Result<std::string> contained_name(const char* name, const std::string& what) {
   return n;
 }
 
+// Where an entry is written: the destination itself for ".", else below it.
+std::string target_path(const std::filesystem::path &root, std::string_view name) {
+  return name == "." || name == "./" ? root.string() : (root / name).string();
+}
+
 } // namespace
 
 Result<TarStats> tar_extract(const std::filesystem::path& archive_path, const std::filesystem::path& dest,
@@ -54,7 +59,7 @@ Result<TarStats> tar_extract(const std::filesystem::path& archive_path, const st
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) return fail(archive_failure("read", archive_path, a));
     TRY_ASSIGN(std::string name, contained_name(archive_entry_pathname(entry), "path"));
-    std::string target = name == "." || name == "./" ? root.string() : (root / name).string();
+    std::string target = target_path(root, name);
     archive_entry_copy_pathname(entry, target.c_str());
     if (const char* link = archive_entry_hardlink(entry)) {
       TRY_ASSIGN(std::string link_name, contained_name(link, "hard link target"));

@@ -188,7 +188,35 @@ PgServer& PgServer::get() {
 
 void PgServer::stop_if_started() { g_server.stop(); }
 
+fs::path fixture_state(const std::string &name) {
+  const char *dir = std::getenv("GATE_TEST_FIXTURES");
+  if (!dir || !*dir) return {};
+  fs::path state = fs::path(dir) / (name + ".env");
+  std::error_code ec;
+  return fs::exists(state, ec) ? state : fs::path();
+}
+
+namespace {
+std::string bindir_of_newest_server() {
+  auto dirs = run({"bash", "-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1"});
+  return dirs.out.substr(0, dirs.out.find('\n'));
+}
+} // namespace
+
 void PgServer::start() {
+  m_bindir = bindir_of_newest_server();
+  if (fs::path state = fixture_state("pg"); !state.empty()) {
+    std::istringstream lines(read_file(state));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("dir=", 0) == 0) m_dir = line.substr(4);
+      if (line.rfind("port=", 0) == 0) m_port = std::stoi(line.substr(5));
+      if (line.rfind("password=", 0) == 0) m_password = line.substr(9);
+    }
+    m_shared = m_started = m_port > 0 && !m_password.empty();
+    if (m_started) return;
+    std::fprintf(stderr, "unreadable PostgreSQL fixture state %s\n", state.c_str());
+    std::abort();
+  }
   m_dir = fs::path("/tmp") / ("gate-pg-" + std::to_string(::getpid()));
   m_port = free_port();
   m_password = "pw-" + std::to_string(::getpid()) + "-Secr3t";
@@ -197,13 +225,15 @@ void PgServer::start() {
     std::fprintf(stderr, "unable to start PostgreSQL for the tests: %s\n", r.all().c_str());
     std::abort(); // tests needing PostgreSQL must fail, not skip
   }
-  auto dirs = run({"bash", "-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1"});
-  m_bindir = dirs.out.substr(0, dirs.out.find('\n'));
   m_started = true;
 }
 
 void PgServer::stop() {
   if (!m_started) return;
+  if (m_shared) { // the fixture's cleanup test stops it
+    m_started = false;
+    return;
+  }
   run({(source_dir() / "ci" / "pg-sandbox").string(), "stop", m_dir.string()});
   m_started = false;
 }

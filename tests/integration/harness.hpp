@@ -85,6 +85,8 @@ public:
   // with session_send, which waits for the first line of output.
   std::unique_ptr<gate::util::Process> open_session(const std::string& db) const;
   std::string bindir() const { return m_bindir; }
+  // The server's data directory (its own or the ctest fixture's).
+  fs::path data_dir() const { return m_dir / "data"; }
   void start();
   void stop();
   static void stop_if_started();
@@ -95,7 +97,13 @@ private:
   std::string m_password;
   std::string m_bindir;
   bool m_started = false;
+  bool m_shared = false; // started by the ctest fixture: left running for the next test
 };
+
+// The file a ctest fixture (tests/integration/fixture) wrote for the shared
+// service `name` ("pg", "podman") in $GATE_TEST_FIXTURES; empty when the tests
+// run without one (the binary run directly).
+fs::path fixture_state(const std::string &name);
 
 // Writes `sql` to a session from PgServer::open_session and returns once it
 // has answered (one read of its output); false when it could not.

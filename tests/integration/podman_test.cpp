@@ -44,8 +44,15 @@ std::string wait_for_lines(const fs::path &file, int lines) {
 class Podman : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
-    s_dir = "/tmp/gate-podman-" + std::to_string(::getpid());
-    auto r = run({(source_dir() / "ci" / "podman-sandbox").string(), "start", s_dir});
+    CommandResult r;
+    if (fs::path state = fixture_state("podman"); !state.empty()) { // ctest's shared engine
+      s_shared = true;
+      r.exit_code = 0;
+      r.out = read_file(state);
+    } else {
+      s_dir = "/tmp/gate-podman-" + std::to_string(::getpid());
+      r = run({(source_dir() / "ci" / "podman-sandbox").string(), "start", s_dir});
+    }
     // Podman must run here: failing (not skipping) keeps CI honest.
     ASSERT_EQ(r.exit_code, 0) << "unable to start Podman for the tests:\n" << r.all();
     std::istringstream lines(r.out);
@@ -59,7 +66,9 @@ protected:
     s_socket = s_env["GATE_PODMAN_SOCKET"];
     ASSERT_FALSE(s_socket.empty()) << r.out;
   }
-  static void TearDownTestSuite() { run({(source_dir() / "ci" / "podman-sandbox").string(), "stop", s_dir}); }
+  static void TearDownTestSuite() {
+    if (!s_shared) run({(source_dir() / "ci" / "podman-sandbox").string(), "stop", s_dir});
+  }
 
   static CommandResult podman(const std::string& args) { return sh("podman " + args, {}, s_env); }
   static std::string podman_out(const std::string& args) {
@@ -83,6 +92,7 @@ protected:
   }
 
   static inline std::string s_dir;
+  static inline bool s_shared = false;
   static inline std::string s_socket;
   static inline std::map<std::string, std::string> s_env;
 };

@@ -186,7 +186,7 @@ TEST(Postgres, AKilledDeepVerifyLeavesNoScratchDatabaseBehind) {
   TempDir t;
   write_pipeline(t.path(), db_pipeline("deepkill"));
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
-  fs::path base = fs::path("/tmp") / ("gate-pg-" + std::to_string(::getpid())) / "data" / "base";
+  fs::path base = pg.data_dir() / "base";
   for (int sig : {SIGINT, SIGKILL}) {
     int fd = inotify_init1(IN_CLOEXEC);
     ASSERT_GE(inotify_add_watch(fd, base.c_str(), IN_CREATE), 0);

@@ -551,3 +551,27 @@ TEST(Rollback, AnInterruptAfterTheSetWasRecordedSaysSo) {
   EXPECT_THAT(done.out, Not(HasSubstr("partial backup removed")));
   EXPECT_THAT(read_file(t / ".last-deployment-backup"), HasSubstr(id));
 }
+
+TEST(Rollback, TheDryRunSaysWhatChangesPerTargetAndPredictsOnlyFromMeasurements) {
+  TempDir t;
+  sample_database_and_files(t, "rb_plan", 100, 6);
+  write_pipeline(t.path(), clean_mode(pipeline("rb_plan"))); // the drop list is clean mode's
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  damage("rb_plan", t / "files");
+  auto plan = run_gate({"rollback", "--last", "--dry-run"}, t.path());
+  ASSERT_EQ(plan.exit_code, 0) << plan.all();
+  EXPECT_THAT(plan.out,
+              HasSubstr("tables dropped since the backup will be created again: billing.invoices"));
+  EXPECT_THAT(plan.out, HasSubstr("table(s) get their rows from the set"));
+  EXPECT_THAT(plan.out, HasSubstr("will be dropped from app: public.added_later"));
+  EXPECT_THAT(plan.out, HasSubstr("entries now are replaced by the set's"));
+  EXPECT_THAT(plan.out, HasSubstr("time cannot be predicted: no deep verify measured it"));
+  EXPECT_THAT(plan.out, HasSubstr("(as long as its backup took: it reads and writes as much)"));
+  EXPECT_THAT(plan.out, HasSubstr("predicted rollback time: at least"));
+  EXPECT_THAT(plan.out, Not(HasSubstr("200 MB/s")));
+  // A deep verify measures the database's restore: the prediction is then whole.
+  ASSERT_EQ(run_gate({"verify", "--last", "--deep"}, t.path()).exit_code, 0);
+  auto measured = run_gate({"rollback", "--last", "--dry-run"}, t.path());
+  EXPECT_THAT(measured.out, HasSubstr("(measured by deep verify)"));
+  EXPECT_THAT(measured.out, HasSubstr("predicted rollback time: about"));
+}
