@@ -350,7 +350,8 @@ TEST(Postgres, ADatabaseLeftClosedByAKilledRollbackIsOpenedByTheNextGate) {
   fill_sample_database("closed_rb", 50);
   pg.psql("postgres", "ALTER DATABASE closed_rb CONNECTION LIMIT 40");
   TempDir t;
-  write_pipeline(t.path(), db_pipeline("closed_rb"));
+  write_pipeline(t.path(),
+                 db_pipeline("closed_rb", "    mode: clean\n")); // closes with CONNECTION LIMIT 0
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   pg.psql("closed_rb", "DELETE FROM orders");
   auto rb = start_gate_at_fault({"rollback", "--last", "--yes"}, t.path(), "restore.before-reopen");
@@ -475,7 +476,16 @@ TEST(Postgres, MaxShrinkComparesWithTheNewestSetHoldingTheDatabase) {
 TEST(Postgres, GlobalsFallBackWithoutSuperuser) {
   std::string url = PgServer::get().create_owned_database("nonsuper", "app_owner", "OwnerPw-123", 500);
   TempDir t;
+  // The default mode (recreate) needs CREATEDB: said at check time, with the grant, before any
+  // backup.
   write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url + "', globals: true, min_size: 0}\n");
+  auto refused = run_gate({"run"}, t.path());
+  EXPECT_EQ(refused.exit_code, 1) << refused.all();
+  EXPECT_THAT(refused.all(), HasSubstr("may not create databases"));
+  EXPECT_THAT(refused.all(), HasSubstr("ALTER ROLE \"app_owner\" CREATEDB; or set mode: clean"));
+  EXPECT_TRUE(newest_set(t / "backups").empty());
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url +
+                               "', globals: true, min_size: 0, mode: clean}\n");
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_THAT(r.err, HasSubstr("is not a superuser"));
