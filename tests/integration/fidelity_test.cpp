@@ -449,7 +449,6 @@ void damage_fixture(const std::string &db) {
 } // namespace
 
 TEST(Fidelity, AProductionLikeDatabaseComesBackExactlyInEveryModeAndFormat) {
-  auto &pg = PgServer::get();
   for (const std::string mode : {"recreate", "clean"}) {
     for (const std::string format : {"custom", "sql", "directory"}) {
       SCOPED_TRACE(mode + " " + format);
