@@ -139,6 +139,42 @@ TEST(SigV4, AwsCAuthGetVanillaWithPlusInTheSecret) {
   EXPECT_EQ(header(*signed_request, "x-amz-content-sha256"), "<missing>");
 }
 
+namespace {
+// aws-c-auth tests/aws-signing-test-suite/v4: service "service", no body hash.
+SigV4Request aws_c_auth_request(std::string path) {
+  SigV4Request request;
+  request.method = "GET";
+  request.path = std::move(path);
+  request.headers = {{"Host", "example.amazonaws.com"}};
+  request.payload_sha256 = k_empty_sha256;
+  request.time = at(1440938160); // 2015-08-30T12:36:00Z
+  request.service = "service";
+  request.content_sha256 = ContentSha256Header::omit;
+  return request;
+}
+} // namespace
+
+TEST(SigV4, AwsCAuthGetVanillaWithSessionToken) {
+  auto signed_request =
+      sigv4_sign(aws_c_auth_request("/"),
+                 {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                  "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267"});
+  ASSERT_TRUE(signed_request) << signed_request.error().message;
+  EXPECT_EQ(header(*signed_request, "Authorization"),
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+            "SignedHeaders=host;x-amz-date;x-amz-security-token, "
+            "Signature=07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8");
+}
+
+TEST(SigV4, AwsCAuthGetSpaceUnnormalizedEncodesTheSpaceOnce) {
+  auto signed_request = sigv4_sign(aws_c_auth_request("/example space/"),
+                                   {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""});
+  ASSERT_TRUE(signed_request) << signed_request.error().message;
+  EXPECT_TRUE(signed_request->canonical_request.starts_with("GET\n/example%20space/\n\n"));
+  EXPECT_EQ(signed_request->signature,
+            "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741");
+}
+
 TEST(SigV4, CanonicalFormsFollowS3Rules) {
   EXPECT_EQ(s3_encode_path("/a b//c~d/é+x"), "/a%20b//c~d/%C3%A9%2Bx");
   EXPECT_EQ(s3_encode_path("/already%20encoded"), "/already%2520encoded");
