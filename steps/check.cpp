@@ -1,6 +1,7 @@
 #include "steps/check.hpp"
 
 #include "steps/pg_target.hpp"
+#include "steps/postgres_rollback.hpp"
 #include "steps/volume_source.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -67,6 +68,9 @@ util::Result<StepResult> check_connections(const RunContext& ctx) {
     TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, d));
     TRY_ASSIGN(auto conn, pg.connect("check"));
     TRY_ASSIGN(PgTools tools, pg.tools_for(conn->server_version()));
+    // What the configured rollback mode needs is said now, not at rollback.
+    if (auto allowed = check_rollback_privileges(ctx.config, d); !allowed)
+      return failed(allowed.error().message);
     reached.push_back(fmt::format("{} (PostgreSQL {}, pg_dump {})", d.name, pg_version_string(conn->server_version()),
                                   tools.version));
   }

@@ -76,7 +76,7 @@ util::Result<DatabaseAccess> read_database_access(util::PgConnection &admin,
   return a;
 }
 
-util::Result<void> restore_database_access(PgTarget &pg, const DatabaseAccess &before) {
+util::Result<void> restore_database_access(const PgTarget &pg, const DatabaseAccess &before) {
   util::CancelShield shield;
   TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "access"));
   std::string q = admin->quote_identifier(before.database);

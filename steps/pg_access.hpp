@@ -44,7 +44,7 @@ util::Result<DatabaseAccess> read_database_access(util::PgConnection &admin,
                                                   const std::string &database);
 
 // Puts `before` back over a connection to the server's `postgres` database.
-util::Result<void> restore_database_access(PgTarget &pg, const DatabaseAccess &before);
+util::Result<void> restore_database_access(const PgTarget &pg, const DatabaseAccess &before);
 
 // Repairs what a dead gate left closed: for every journal entry whose gate
 // is no longer running, restores the database's access and removes the entry.

@@ -22,6 +22,32 @@ struct TableFacts {
   std::string qualified() const { return schema + "." + name; }
 };
 
+struct ViewFacts {
+  std::string schema;
+  std::string name;
+  bool materialized = false;
+  std::string qualified() const { return schema + "." + name; }
+};
+
+struct SequenceFacts {
+  std::string schema;
+  std::string name;
+  int64_t last_value = 0;
+  bool called = false;
+  bool ascending = true;
+  std::string qualified() const { return schema + "." + name; }
+};
+
+// What the manifest records beside the tables, to compare after a restore.
+struct ObjectFacts {
+  std::vector<std::pair<std::string, int64_t>>
+      matview_rows; // schema.name of populated matviews, rows
+  int64_t large_objects = 0;
+  int64_t large_object_bytes = 0;
+  std::string
+      acl_fingerprint; // owners and grants of schemas, relations and functions (grantors aside)
+};
+
 struct DatabaseFacts {
   std::string database;
   int server_version_num = 0;
@@ -31,7 +57,8 @@ struct DatabaseFacts {
   std::string role;
   std::vector<std::pair<std::string, std::string>> extensions; // name, version
   std::vector<TableFacts> tables;
-  std::vector<std::pair<std::string, bool>> views; // schema.name, materialized
+  std::vector<ViewFacts> views;
+  ObjectFacts objects;
 };
 
 // True when `schema.name` is selected by the target's tables/exclude_tables
@@ -43,6 +70,14 @@ bool table_selected(const std::string& schema, const std::string& name, const st
 // rows of the selected tables exactly.
 util::Result<DatabaseFacts> read_database_facts(util::PgConnection& conn, const std::vector<std::string>& tables,
                                                 const std::vector<std::string>& exclude, bool count_rows);
+
+// Matview rows, large objects and the ownership/ACL fingerprint on `conn`.
+util::Result<ObjectFacts> read_object_facts(util::PgConnection &conn);
+// Every sequence's state. Read before pg_dump starts: sequences are not
+// transactional, so the dump holds these values or later (higher) ones.
+util::Result<std::vector<SequenceFacts>> read_sequences(util::PgConnection &conn);
+nlohmann::json to_json(const std::vector<SequenceFacts> &sequences);
+std::vector<SequenceFacts> sequences_from_json(const nlohmann::json &details);
 
 nlohmann::json to_json(const DatabaseFacts& facts);
 // The tables from an artifact's details ({"tables": [...]}).

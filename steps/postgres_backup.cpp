@@ -1,17 +1,22 @@
 #include "steps/postgres_backup.hpp"
 
+#include "steps/pg_database.hpp"
 #include "steps/pg_facts.hpp"
 #include "steps/pg_target.hpp"
+#include "steps/postgres_rollback.hpp"
 #include "steps/postgres_verify.hpp"
 #include "util/command_stream.hpp"
+#include "util/fd.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/redact.hpp"
 #include "util/sha256.hpp"
 #include "util/text.hpp"
-#include "util/redact.hpp"
 #include "util/time.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <fmt/format.h>
@@ -143,14 +148,43 @@ util::Result<engine::Artifact> dump_custom(DumpContext& dc) {
   return dump_stream(dc, "custom", spec, outside ? c : Compression::none, path, restore);
 }
 
+// The plain script comes from pg_dump's archive through pg_restore
+// --single-transaction: one BEGIN; ... COMMIT; around all of it, large objects
+// included (pg_dump's own plain output commits them in a transaction of their
+// own, so psql --single-transaction could not undo a later error).
 util::Result<engine::Artifact> dump_sql(DumpContext& dc) {
   Compression c = dc.pg.target().compression;
   std::string path = "databases/" + dc.pg.target().name + ".sql" + util::codec_suffix(codec_of(c));
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    return util::fail("unable to create a pipe: " + util::errno_text(errno));
+  util::UniqueFd archive_in(fds[0]), archive_out(fds[1]);
+  auto dump = pg_dump_spec(dc, {"--format=custom", "--compress=0"});
+  dump.stdout_mode = util::StreamMode::fd;
+  dump.stdout_fd = archive_out.get();
+  TRY_ASSIGN(auto pg_dump, util::Process::start(dump));
+  archive_out.reset(); // pg_restore sees the end of the archive when pg_dump exits
+  util::ProcessSpec script;
   // --clean --if-exists: the plain dump can replace an existing database's objects (seed 004's fallback).
-  auto spec = pg_dump_spec(dc, {"--format=plain", "--clean", "--if-exists"});
+  script.argv = {dc.tools.tool("pg_restore").string(), "--clean", "--if-exists",
+                 "--single-transaction", "--file=-"};
+  script.stdin_mode = util::StreamMode::fd;
+  script.stdin_fd = archive_in.get();
+  script.log_prefix = "pg_restore: ";
   std::vector<std::string> restore = {decompress_prefix("{set}/" + path, c) +
-                                      "psql --single-transaction -v ON_ERROR_STOP=1 --dbname=\"$DATABASE_URL\""};
-  return dump_stream(dc, "sql", spec, c, path, restore);
+                                      "psql -v ON_ERROR_STOP=1 --dbname=\"$DATABASE_URL\""};
+  auto written = dump_stream(dc, "sql", script, c, path, restore);
+  archive_in.reset(); // a pg_restore that stopped early makes pg_dump stop too
+  TRY_ASSIGN(auto dumped, pg_dump->wait());
+  if (!dumped.ok()) {
+    std::error_code ec;
+    fs::remove(dc.set.dir() / path, ec);
+    return util::fail(dc.pg.describe() + ": sql dump: pg_dump " + dumped.describe() + ": " +
+                      pg_dump->stderr_tail() + (written ? "" : "; " + written.error().message));
+  }
+  if (written)
+    written->details["single_transaction"] = true; // the script is one transaction by itself
+  return written;
 }
 
 util::Result<engine::Artifact> dump_schema(DumpContext& dc) {
@@ -243,10 +277,13 @@ util::Result<engine::Artifact> dump_csv(DumpContext& dc) {
     TRY_ASSIGN(auto written, writer->finish());
     a.files.push_back({file, written.bytes, written.sha256});
     exports.push_back({{"file", file}, {"schema", table.schema}, {"table", table.name}, {"rows", table.rows}});
-    restore.push_back(fmt::format("{}psql --dbname=\"$DATABASE_URL\" -c \"\\copy {}.{} FROM STDIN WITH (FORMAT csv, "
-                                  "HEADER true)\"",
-                                  decompress_prefix("{set}/" + file, t.compression), conn.quote_identifier(table.schema),
-                                  conn.quote_identifier(table.name)));
+    // The \copy goes in one single-quoted shell word: quoted identifiers keep their double quotes.
+    std::string copy = "\\copy " + conn.quote_identifier(table.schema) + "." +
+                       conn.quote_identifier(table.name) +
+                       " FROM STDIN WITH (FORMAT csv, HEADER true)";
+    restore.push_back(decompress_prefix("{set}/" + file, t.compression) +
+                      "psql -v ON_ERROR_STOP=1 --dbname=\"$DATABASE_URL\" -c " +
+                      util::shell_quote(copy));
   }
   a.details["csv_files"] = exports;
   a.details["duration_ms"] = util::elapsed_ms(start);
@@ -302,7 +339,8 @@ util::Result<void> PostgresBackupStep::check(const RunContext& ctx) const {
   TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, m_target));
   TRY_ASSIGN(auto conn, pg.connect("check"));
   TRY(pg.tools_for(conn->server_version()));
-  return {};
+  // A backup the configured rollback could not restore is refused now, not at rollback.
+  return check_rollback_privileges(ctx.config, m_target);
 }
 
 std::string PostgresBackupStep::plan(const RunContext& ctx) const {
@@ -310,8 +348,10 @@ std::string PostgresBackupStep::plan(const RunContext& ctx) const {
   for (auto f : m_target.formats) formats += std::string(formats.empty() ? "" : ", ") + to_string(f);
   if (m_target.globals) formats += ", globals";
   if (m_target.schema_only) formats += ", schema";
-  return fmt::format("dump database {} ({}) from one snapshot, with exact row counts",
-                     util::sanitize_url(m_target.url.value_or_empty()), formats);
+  bool filtered = !m_target.tables.empty() || !m_target.exclude_tables.empty();
+  return fmt::format("dump database {} ({}) from one snapshot, with exact row counts{}",
+                     util::sanitize_url(m_target.url.value_or_empty()), formats,
+                     filtered ? "; tables:/exclude_tables: leave large objects out" : "");
 }
 
 util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
@@ -326,6 +366,10 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
     early.superuser = rows[0][1].value_or("f") == "t";
     early.role = rows[0][2].value_or("");
   }
+  // The database's own properties, which no dump of its contents holds.
+  TRY_ASSIGN(auto dbname, conn->scalar("SELECT current_database()"));
+  TRY_ASSIGN(auto properties, read_database_properties(*conn, dbname.value_or("")));
+  TRY_ASSIGN(auto sequences, read_sequences(*conn)); // before pg_dump reads them
   TRY_ASSIGN(auto snapshot, ExportedSnapshot::open(std::move(conn)));
   TRY_ASSIGN(engine::SetHandle * set, ctx.open_set());
   TRY(util::make_dirs(set->dir() / "databases", 0700));
@@ -371,6 +415,15 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   base["snapshot"] = snapshot.id();
   base["pg_dump_version"] = tools.version;
   base["filtered"] = !m_target.tables.empty() || !m_target.exclude_tables.empty();
+  base["database_properties"] = to_json(properties);
+  base["sequences"] = to_json(sequences);
+  if (base["filtered"].get<bool>() && facts.objects.large_objects > 0) {
+    // pg_dump --table/--exclude-table leaves every large object out.
+    base["large_objects_left_out"] = facts.objects.large_objects;
+    util::log_warn(
+        "{}: tables:/exclude_tables: leave the database's {} large objects out of this backup",
+        label(), facts.objects.large_objects);
+  }
   util::log_info("{}: PostgreSQL {}, {} in {} tables", label(), facts.server_version,
                  util::human_bytes(static_cast<uint64_t>(facts.database_size)), facts.tables.size());
 
@@ -430,7 +483,12 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   for (const auto& t : facts.tables) rows += t.rows;
   std::string list;
   for (const auto& d : done) list += (list.empty() ? "" : ", ") + d;
-  return passed(fmt::format("{} tables, {} rows: {}", facts.tables.size(), rows, list), bytes);
+  std::string left_out =
+      base.contains("large_objects_left_out")
+          ? fmt::format(" ({} large objects left out by tables:)", facts.objects.large_objects)
+          : "";
+  return passed(fmt::format("{} tables, {} rows: {}{}", facts.tables.size(), rows, list, left_out),
+                bytes);
 }
 
 } // namespace gate::steps

@@ -1,8 +1,10 @@
 #include "steps/postgres_verify.hpp"
 
+#include "steps/pg_database.hpp"
 #include "steps/pg_facts.hpp"
 #include "steps/pg_restore.hpp"
 #include "steps/pg_target.hpp"
+#include "steps/postgres_rollback.hpp"
 #include "util/cancel.hpp"
 #include "util/command_stream.hpp"
 #include "util/log.hpp"
@@ -99,17 +101,31 @@ util::Result<Finding> verify_csv(const engine::Artifact& a, const fs::path& set_
   return finding_ok(fmt::format("{} CSV files read, row counts match the snapshot", a.files.size()));
 }
 
-// TABLE DATA entries of a custom dump's table of contents.
-std::set<std::string> toc_tables(const std::string& listing) {
-  std::set<std::string> out;
-  for (const auto& line : util::split(listing, '\n')) {
-    // "3345; 0 16390 TABLE DATA public orders gate"
+// The "schema name owner" part of every TABLE DATA entry in a custom dump's
+// table of contents ("3345; 0 16390 TABLE DATA public orders gate").
+// pg_restore --list prints names unquoted, so a name may hold spaces: the
+// entries are matched against the names the catalog gave, never split.
+std::vector<std::string> toc_table_data(const std::string &listing) {
+  std::vector<std::string> out;
+  for (const auto &line : util::split(listing, '\n')) {
     size_t pos = line.find(" TABLE DATA ");
     if (line.empty() || line[0] == ';' || pos == std::string::npos) continue;
-    auto parts = util::split(line.substr(pos + 12), ' ');
-    if (parts.size() >= 2) out.insert(parts[0] + "." + parts[1]);
+    out.push_back(line.substr(pos + 12));
   }
   return out;
+}
+
+// pg_restore --list prints a newline in a name as a space.
+std::string as_listed(std::string name) {
+  for (char &c : name)
+    if (c == '\n' || c == '\r') c = ' ';
+  return name;
+}
+
+bool toc_has_data(const std::vector<std::string> &entries, const TableFacts &t) {
+  std::string key = as_listed(t.schema) + " " + as_listed(t.name);
+  return std::any_of(entries.begin(), entries.end(),
+                     [&](const std::string &e) { return e == key || e.rfind(key + " ", 0) == 0; });
 }
 
 util::Result<Finding> verify_custom(const engine::Artifact& a, const fs::path& set_dir, const PgTools& tools,
@@ -183,8 +199,11 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
   drop_stale_scratch(*admin, host);
   std::string scratch = scratch_database_name(ctx.set ? ctx.set->id() : set_dir.filename().string());
   std::string quoted = admin->quote_identifier(scratch);
+  // Created as a rollback creates its new database: owner, encoding, locale.
+  TRY_ASSIGN(auto props, properties_for_new_database(*admin, a, pg.conninfo().get("dbname")));
+  std::string create = create_database_sql(*admin, scratch, props);
   TRY(admin->execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
-  auto created = admin->execute("CREATE DATABASE " + quoted + " TEMPLATE template0");
+  auto created = admin->execute(create);
   // A gate killed during its own CREATE DATABASE leaves the server finishing
   // it: ours then waits for that one to commit and fails on the name. It is
   // committed by now, so drop it and try once more.
@@ -193,13 +212,18 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
       admin->last_sqlstate() == k_unique_violation) {
     util::log_warn("scratch database '{}' was being created by a gate that died; dropping it", scratch);
     TRY(admin->execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
-    created = admin->execute("CREATE DATABASE " + quoted + " TEMPLATE template0");
+    created = admin->execute(create);
   }
   if (!created && created.error().kind == util::ErrorKind::interrupted) return std::unexpected(created.error());
-  if (!created) return util::fail("unable to create scratch database '" + scratch + "': " + created.error().message +
-                                  "\nhint: the role needs CREATEDB, or set verify_url: to a server where it has it");
-  (void)admin->execute("COMMENT ON DATABASE " + quoted + " IS " +
-                       admin->quote_literal("gate pid=" + std::to_string(::getpid()) + " host=" + host));
+  if (!created)
+    return util::fail(
+        "unable to create scratch database '" + scratch + "': " + created.error().message +
+        "\nhint: the role needs CREATEDB (and membership in the database's owner role), "
+        "or set verify_url: to a server where it has them");
+  std::string marker =
+      "COMMENT ON DATABASE " + quoted + " IS " +
+      admin->quote_literal("gate pid=" + std::to_string(::getpid()) + " host=" + host);
+  (void)admin->execute(marker);
   util::log_info("deep verify: restoring '{}' into scratch database '{}'", a.path, scratch);
 
   // Dropped on every path out, interrupts included.
@@ -215,27 +239,33 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
     }
   } dropper{*admin, quoted, scratch};
 
-  RestoreRequest request;
-  request.artifact = &a;
-  request.set_dir = set_dir;
-  request.into = server.with_dbname(scratch);
-  request.tools = tools;
-  request.style = RestoreStyle::scratch;
-  request.jobs = target.jobs;
-  request.progress = progress;
   auto start = std::chrono::steady_clock::now();
-  auto restored = restore_artifact(request);
+  util::ConnInfo into = server.with_dbname(scratch);
+  // The procedure the configured rollback mode runs, as the same role.
+  auto restored = restore_into_created(pg, *admin, into, tools, a, set_dir, progress);
+  (void)admin->execute(
+      marker); // the properties brought the recorded comment; a killed gate's scratch needs ours
+  bool clean = target.mode == config::RestoreMode::clean;
+  if (restored && clean) restored = clean_restore_into(pg, into, tools, a, set_dir, nullptr);
   long long restore_ms = util::elapsed_ms(start);
   if (!restored) {
     if (util::cancel_requested()) return util::fail(util::ErrorKind::interrupted, "interrupted");
-    return finding_failed("the test restore into '" + scratch + "' failed: " + restored.error().message);
+    auto role = admin->scalar("SELECT current_user");
+    const std::string &message = restored.error().message;
+    return finding_failed(fmt::format("the test restore ({} mode) into '{}' failed: {}{}",
+                                      clean ? "clean" : "recreate", scratch, message,
+                                      restore_hint(message, role ? role->value_or("") : "")));
   }
-  TRY_ASSIGN(auto check, pg.connect_to(request.into, "verify"));
+  TRY_ASSIGN(auto check, pg.connect_to(into, "verify"));
   TRY_ASSIGN(std::string difference, compare_with_manifest(*check, a));
+  if (difference.empty() && clean) difference = properties_difference(*check, a);
   check.reset();
   if (!difference.empty()) return finding_failed("after the test restore: " + difference);
-  Finding f = finding_ok(fmt::format("restored into a scratch database in {}; {} tables and their row counts match",
-                                     util::human_duration_ms(restore_ms), tables_from_json(a.details).size()));
+  Finding f = finding_ok(
+      fmt::format("restored into a scratch database as a {} rollback would, in {}; {} tables and "
+                  "their row counts match",
+                  clean ? "clean" : "recreate", util::human_duration_ms(restore_ms),
+                  tables_from_json(a.details).size()));
   f.metrics["restore_ms"] = restore_ms;
   return f;
 }
@@ -282,9 +312,9 @@ util::Result<Finding> check_custom_toc(const engine::Artifact& a, const fs::path
   ::lseek(toc.get(), 0, SEEK_SET);
   char buf[65536];
   for (ssize_t n; (n = ::read(toc.get(), buf, sizeof buf)) > 0;) listing.append(buf, static_cast<size_t>(n));
-  auto present = toc_tables(listing);
+  auto present = toc_table_data(listing);
   for (const auto& t : tables_from_json(a.details))
-    if (!t.partitioned && !present.count(t.qualified()))
+    if (!t.partitioned && !toc_has_data(present, t))
       return finding_failed(fmt::format("'{}' has no data for table {}", file.path, t.qualified()));
   return finding_ok(fmt::format("{} read back by pg_restore, {} tables' data present", util::human_bytes(file.bytes),
                                 present.size()));

@@ -19,14 +19,7 @@ void show_options(CLI::App& sub, Args& args) {
 
 namespace {
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out.push_back(c);
-  }
-  return out + "'";
-}
+using util::shell_quote;
 
 void show_database(Console& console, const engine::Artifact& a) {
   const auto& d = a.details;
@@ -119,7 +112,8 @@ int show_command(Args& args, Console& console) {
   console.print("\nroll back with gate:");
   console.print(fmt::format("  gate rollback {} --dry-run\n  gate rollback {} --yes", m.id, m.id));
   console.print("\nor with plain tools (see RESTORE.md; DATABASE_URL is the database to restore into):");
-  console.print(fmt::format("  cd '{}' && sha256sum -c checksums.sha256", info->dir.string()));
+  console.print(
+      fmt::format("  cd {} && sha256sum -c checksums.sha256", shell_quote(info->dir.string())));
   for (const auto& a : m.artifacts)
     for (const auto& line : engine::plain_restore_commands(a, info->dir)) console.print("  " + line);
   return 0;

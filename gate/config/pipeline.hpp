@@ -52,7 +52,7 @@ struct DatabaseTarget {
   int jobs = 2;
   std::optional<double> max_shrink; // fraction, 0.2 for 20%
   DeferredString verify_url;        // where deep verify restores; default (""): same server
-  RestoreMode mode = RestoreMode::clean;
+  RestoreMode mode = RestoreMode::recreate; // clean: for roles that may not create databases
   Compression compression = Compression::zstd;
   std::chrono::milliseconds connect_timeout{10000};
 };

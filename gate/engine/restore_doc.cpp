@@ -16,7 +16,8 @@ std::vector<std::string> plain_restore_commands(const Artifact& artifact, const 
   std::vector<std::string> out;
   for (const auto& line : artifact.details.value("restore", nlohmann::json::array())) {
     std::string s = line.get<std::string>();
-    replace_all(s, "{set}", set_dir.string());
+    // {set} always stands inside a single-quoted shell word.
+    replace_all(s, "{set}", util::shell_quote_inner(set_dir.string()));
     out.push_back(std::move(s));
   }
   return out;
@@ -37,10 +38,15 @@ std::string restore_markdown(const Manifest& m, const std::filesystem::path& set
   out += fmt::format("gate rollback {} --dry-run  # what would be replaced\n", m.id);
   out += fmt::format("gate rollback {}            # restore, then check row counts and files\n", m.id);
   out += "```\n\n## Without gate\n\nFirst check that nothing was damaged since the backup:\n\n```sh\n";
-  out += fmt::format("cd {}\nsha256sum -c checksums.sha256\n```\n", set_dir.string());
+  out += fmt::format("cd {}\nsha256sum -c checksums.sha256\n```\n",
+                     util::shell_quote(set_dir.string()));
   out += "\nSet `DATABASE_URL` to the database to restore into (a libpq URL or keyword string;\n"
          "the password from `.pgpass` or `PGPASSWORD`). Use a `pg_restore`/`psql` at least as new\n"
-         "as the server that was dumped.\n";
+         "as the server that was dumped. Prefer a new, empty database (`createdb -T template0 "
+         "NAME`):\n"
+         "`--clean` over an existing one fails on a partitioned table with a primary key. The\n"
+         "database's own properties (owner, encoding, grants, comment, settings) are not in the\n"
+         "dumps: manifest.json lists them under `database_properties`.\n";
   for (const auto& a : m.artifacts) {
     out += fmt::format("\n### {} `{}` ({}, {}, {})\n\n", a.kind, a.target, a.format, a.compression,
                        util::human_bytes(a.bytes()));

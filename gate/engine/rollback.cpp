@@ -479,6 +479,11 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
       return fail_with(1, "set '" + id + "' disappeared or failed while waiting for confirmation; nothing was changed");
   }
 
+  // A recreate the role may not do is refused before anything changes.
+  for (auto &item : items)
+    if (item.database)
+      if (auto allowed = steps::check_rollback_privileges(config, *item.db); !allowed)
+        return fail_with(1, allowed.error().message + "\nnothing was changed");
   // Dropped databases (clean mode; recreate makes its own) and removed named
   // volumes come back empty to restore into.
   for (auto& item : items)

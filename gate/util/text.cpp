@@ -133,4 +133,19 @@ std::string join(const std::vector<std::string> &items, std::string_view sep) {
   return out;
 }
 
+std::string shell_quote_inner(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out.push_back(c);
+  }
+  return out;
+}
+
+std::string shell_quote(std::string_view text) {
+  return "'" + shell_quote_inner(text) + "'";
+}
+
 } // namespace gate::util

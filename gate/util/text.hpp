@@ -37,4 +37,9 @@ bool is_hex(std::string_view text);
 // (overlong forms, surrogates and code points above U+10FFFF included), if any.
 std::optional<size_t> first_invalid_utf8(std::string_view text);
 
+// One shell word for bash: 'it'\''s' (single quotes, an embedded quote as '\'').
+std::string shell_quote(std::string_view text);
+// The text for inside an existing single-quoted shell word: each ' becomes '\''.
+std::string shell_quote_inner(std::string_view text);
+
 } // namespace gate::util

@@ -25,6 +25,16 @@ std::string db_pipeline(const std::string& db, const std::string& extra = "") {
   return "project: shop\ndatabases:\n  - name: app\n    url: " + PgServer::get().url(db) + "\n" + extra;
 }
 
+// A fresh database `db` with the sample tables (`rows` customers), backed up
+// once by a pipeline with max_shrink 20% (plus `extra` under the database).
+void backed_up_with_max_shrink(const TempDir &t, const std::string &db, int rows,
+                               const std::string &extra = "") {
+  PgServer::get().create_database(db);
+  fill_sample_database(db, rows);
+  write_pipeline(t.path(), db_pipeline(db, "    max_shrink: 20%\n" + extra));
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+}
+
 nlohmann::json manifest_of(const fs::path& root) {
   return nlohmann::json::parse(read_file(root / newest_set(root) / "manifest.json"));
 }
@@ -340,7 +350,8 @@ TEST(Postgres, ADatabaseLeftClosedByAKilledRollbackIsOpenedByTheNextGate) {
   fill_sample_database("closed_rb", 50);
   pg.psql("postgres", "ALTER DATABASE closed_rb CONNECTION LIMIT 40");
   TempDir t;
-  write_pipeline(t.path(), db_pipeline("closed_rb"));
+  write_pipeline(t.path(),
+                 db_pipeline("closed_rb", "    mode: clean\n")); // closes with CONNECTION LIMIT 0
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   pg.psql("closed_rb", "DELETE FROM orders");
   auto rb = start_gate_at_fault({"rollback", "--last", "--yes"}, t.path(), "restore.before-reopen");
@@ -398,12 +409,9 @@ TEST(Postgres, SecretsNeverReachFilesOrOutput) {
 }
 
 TEST(Postgres, MaxShrinkStopsABackupThatLostData) {
-  auto& pg = PgServer::get();
-  pg.create_database("shrink");
-  fill_sample_database("shrink", 1000);
+  auto &pg = PgServer::get();
   TempDir t;
-  write_pipeline(t.path(), db_pipeline("shrink", "    max_shrink: 20%\n"));
-  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  backed_up_with_max_shrink(t, "shrink", 1000);
   // A table losing half its rows barely moves the dump's size: the per-table check catches it.
   pg.psql("shrink", "DELETE FROM billing.invoices WHERE id % 2 = 0");
   auto r = run_gate({"run"}, t.path());
@@ -418,11 +426,8 @@ TEST(Postgres, MaxShrinkStopsABackupThatLostData) {
 
 TEST(Postgres, AfterARollbackTheNextDeployComparesWithTheDeploysOwnSets) {
   auto &pg = PgServer::get();
-  pg.create_database("shrink_rb");
-  fill_sample_database("shrink_rb", 200);
   TempDir t;
-  write_pipeline(t.path(), db_pipeline("shrink_rb", "    max_shrink: 20%\n"));
-  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  backed_up_with_max_shrink(t, "shrink_rb", 200);
   // A migration added a table; the rollback's safety snapshot holds it, the deploy's set does not.
   pg.psql("shrink_rb", "CREATE TABLE tmp_migration AS SELECT generate_series(1, 100) AS n");
   auto rb = run_gate({"rollback", "--last", "--yes"}, t.path());
@@ -434,11 +439,8 @@ TEST(Postgres, AfterARollbackTheNextDeployComparesWithTheDeploysOwnSets) {
 
 TEST(Postgres, AnIntendedShrinkPassesOnlyWithAnExplicitLoggedOverride) {
   auto &pg = PgServer::get();
-  pg.create_database("shrink_ok");
-  fill_sample_database("shrink_ok", 1000);
   TempDir t;
-  write_pipeline(t.path(), db_pipeline("shrink_ok", "    max_shrink: 20%\n"));
-  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  backed_up_with_max_shrink(t, "shrink_ok", 1000);
   pg.psql("shrink_ok", "DELETE FROM orders WHERE id % 2 = 0");
   auto refused = run_gate({"run"}, t.path());
   EXPECT_EQ(refused.exit_code, 1) << refused.all();
@@ -458,14 +460,9 @@ TEST(Postgres, AnIntendedShrinkPassesOnlyWithAnExplicitLoggedOverride) {
 
 TEST(Postgres, MaxShrinkComparesWithTheNewestSetHoldingTheDatabase) {
   auto &pg = PgServer::get();
-  pg.create_database("shrink_skip");
-  fill_sample_database("shrink_skip", 1000);
   TempDir t;
   make_sample_tree(t / "files", 5);
-  write_pipeline(t.path(),
-                 db_pipeline("shrink_skip",
-                             "    max_shrink: 20%\nvolumes:\n  - {name: files, path: ./files}\n"));
-  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  backed_up_with_max_shrink(t, "shrink_skip", 1000, "volumes:\n  - {name: files, path: ./files}\n");
   std::string with_database = newest_set(t / "backups");
   // The newest set holds only the files: the database is compared with the set before it.
   ASSERT_EQ(run_gate({"backup", "files"}, t.path()).exit_code, 0);
@@ -479,7 +476,16 @@ TEST(Postgres, MaxShrinkComparesWithTheNewestSetHoldingTheDatabase) {
 TEST(Postgres, GlobalsFallBackWithoutSuperuser) {
   std::string url = PgServer::get().create_owned_database("nonsuper", "app_owner", "OwnerPw-123", 500);
   TempDir t;
+  // The default mode (recreate) needs CREATEDB: said at check time, with the grant, before any
+  // backup.
   write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url + "', globals: true, min_size: 0}\n");
+  auto refused = run_gate({"run"}, t.path());
+  EXPECT_EQ(refused.exit_code, 1) << refused.all();
+  EXPECT_THAT(refused.all(), HasSubstr("may not create databases"));
+  EXPECT_THAT(refused.all(), HasSubstr("ALTER ROLE \"app_owner\" CREATEDB; or set mode: clean"));
+  EXPECT_TRUE(newest_set(t / "backups").empty());
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url +
+                               "', globals: true, min_size: 0, mode: clean}\n");
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_THAT(r.err, HasSubstr("is not a superuser"));

@@ -29,6 +29,12 @@ std::string pipeline(const std::string& db, const std::string& extra = "") {
          "\n    formats: [custom, sql]\nvolumes:\n  - name: files\n    path: ./files\n" + extra;
 }
 
+// The same pipeline with mode: clean for its database.
+std::string clean_mode(std::string pipeline) {
+  std::string formats = "\n    formats: [custom, sql]";
+  return pipeline.replace(pipeline.find(formats), formats.size(), formats + "\n    mode: clean");
+}
+
 std::string table_state(const std::string& db) {
   bool invoices = PgServer::get().value(db, "SELECT to_regclass('billing.invoices') IS NOT NULL") == "t";
   return PgServer::get().value(db, "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY table_schema, table_name) FROM "
@@ -69,7 +75,7 @@ TEST(Rollback, PutsEveryRowAndFileBackAndTheSafetySnapshotUndoesIt) {
   auto& pg = PgServer::get();
   TempDir t;
   sample_database_and_files(t, "rb_full", 800, 40);
-  write_pipeline(t.path(), pipeline("rb_full"));
+  write_pipeline(t.path(), clean_mode(pipeline("rb_full")));
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   std::string tables_before = table_state("rb_full");
   std::string files_before = tree_state(t / "files");
@@ -431,8 +437,9 @@ TEST(Rollback, ADroppedDatabaseWithoutCreatedbIsRefusedClearly) {
   std::string url = pg.create_owned_database("rb_nocreate", "rb_owner", "RbOwner-123", 300);
   TempDir t;
   make_sample_tree(t / "files", 2);
-  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url + "', min_size: 0}\n"
-                           "volumes:\n  - {name: files, path: ./files}\n");
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url +
+                               "', min_size: 0, mode: clean}\n"
+                               "volumes:\n  - {name: files, path: ./files}\n");
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   pg.psql("postgres", "DROP DATABASE rb_nocreate WITH (FORCE)");
   write_file(t / "files" / "changed.txt", "after the backup\n");
@@ -548,7 +555,7 @@ TEST(Rollback, AnInterruptAfterTheSetWasRecordedSaysSo) {
 TEST(Rollback, TheDryRunSaysWhatChangesPerTargetAndPredictsOnlyFromMeasurements) {
   TempDir t;
   sample_database_and_files(t, "rb_plan", 100, 6);
-  write_pipeline(t.path(), pipeline("rb_plan"));
+  write_pipeline(t.path(), clean_mode(pipeline("rb_plan"))); // the drop list is clean mode's
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   damage("rb_plan", t / "files");
   auto plan = run_gate({"rollback", "--last", "--dry-run"}, t.path());

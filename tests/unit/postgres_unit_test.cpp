@@ -1,6 +1,7 @@
 // PostgreSQL pieces that need no server: choosing pg_dump by version with
 // stand-in binaries, CSV record counting, table selection, scratch names.
 #include "steps/pg_facts.hpp"
+#include "steps/pg_restore.hpp"
 #include "steps/pg_tools.hpp"
 #include "steps/postgres_verify.hpp"
 
@@ -73,4 +74,54 @@ TEST(Tables, SelectionFollowsTablesAndExcludes) {
 TEST(Scratch, DatabaseNamesAreSafe) {
   EXPECT_EQ(steps::scratch_database_name("pre-deployment-20261122_014500"),
             "gate_verify_pre_deployment_20261122_014500");
+}
+
+namespace {
+// Feeds `script` to an OwnTransactionFilter in pieces of `chunk` bytes.
+std::pair<std::string, bool> filtered(const std::string &script, size_t chunk,
+                                      bool *wrapped = nullptr) {
+  std::string out;
+  steps::OwnTransactionFilter filter([&](const char *d, size_t n) -> util::Result<void> {
+    out.append(d, n);
+    return {};
+  });
+  for (size_t i = 0; i < script.size(); i += chunk)
+    EXPECT_TRUE(filter.feed(script.data() + i, std::min(chunk, script.size() - i)).has_value());
+  bool ok = filter.finish().has_value();
+  if (wrapped) *wrapped = filter.wrapped();
+  return {out, ok};
+}
+} // namespace
+
+TEST(OwnTransactionFilter, RemovesTheScriptsOwnBeginAndFinalCommitOnly) {
+  std::string body = "SET x = 0;\nCOPY t (v) FROM stdin;\nCOMMIT;\nBEGIN;\n\\.\nSELECT "
+                     "pg_catalog.lo_open('1', 1);\n" +
+                     std::string(20000, '-') + "\n";
+  std::string script =
+      "--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\nBEGIN;\n\n" + body +
+      "COMMIT;\n\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc\n\n";
+  std::string expected = "--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\n\n" + body +
+                         "\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc\n\n";
+  for (size_t chunk : {size_t{1}, size_t{7}, size_t{4096}, size_t{1} << 20}) {
+    bool wrapped = false;
+    auto [out, ok] = filtered(script, chunk, &wrapped);
+    EXPECT_TRUE(ok) << chunk;
+    EXPECT_TRUE(wrapped);
+    EXPECT_EQ(out, expected) << chunk;
+  }
+}
+
+TEST(OwnTransactionFilter, AScriptWithoutItsOwnTransactionPassesUnchanged) {
+  std::string script = "--\n-- dump\n--\n\nSET x = 0;\nBEGIN;\nCOMMIT;\n";
+  bool wrapped = true;
+  auto [out, ok] = filtered(script, 3, &wrapped);
+  EXPECT_TRUE(ok);
+  EXPECT_FALSE(wrapped);
+  EXPECT_EQ(out, script);
+}
+
+TEST(OwnTransactionFilter, AWrappedScriptCutBeforeItsCommitFails) {
+  auto [out, ok] = filtered("BEGIN;\nSET x = 0;\nCREATE TABLE t (a int);\n", 5);
+  EXPECT_FALSE(ok);
+  EXPECT_EQ(out.find("COMMIT"), std::string::npos);
 }
