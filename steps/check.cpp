@@ -91,6 +91,9 @@ util::Result<StepResult> check_disk_space(const RunContext& ctx) {
   auto where = nearest_existing(ctx.config.backup_root);
   TRY_ASSIGN(uint64_t free, util::free_bytes(where));
   auto needed = static_cast<uint64_t>(std::ceil(static_cast<double>(data) * ctx.config.space_factor));
+  if (ctx.config.min_free && free < ctx.config.min_free)
+    return failed(fmt::format("only {} free on '{}', below min_free {}", util::human_bytes(free),
+                              where.string(), util::human_bytes(ctx.config.min_free)));
   if (free < needed)
     return failed(fmt::format("not enough disk space for backups: {} free on '{}', need {} ({} x {} of data, "
                               "space_factor)",

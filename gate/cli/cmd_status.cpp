@@ -8,6 +8,7 @@
 #include "engine/backup_set.hpp"
 #include "engine/last_run.hpp"
 #include "steps/restore_plan.hpp"
+#include "util/fs.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
 
@@ -103,6 +104,17 @@ int status_command(Args &args, Console &console) {
                             util::human_duration_ms((*max_age)->count()));
   } else {
     problem = "there is no verified backup set in '" + config->backup_root.string() + "'";
+  }
+  if (auto free = util::free_bytes(config->backup_root); free) {
+    j["backup_root"] = {{"path", config->backup_root.string()},
+                        {"free_bytes", *free},
+                        {"min_free", config->min_free}};
+    console.print(fmt::format(
+        "free on {}: {}{}", config->backup_root.string(), util::human_bytes(*free),
+        config->min_free ? " (min_free " + util::human_bytes(config->min_free) + ")" : ""));
+    if (config->min_free && *free < config->min_free && problem.empty())
+      problem = fmt::format("only {} free on '{}', below min_free {}", util::human_bytes(*free),
+                            config->backup_root.string(), util::human_bytes(config->min_free));
   }
   if (*last) {
     const auto &r = **last;

@@ -291,8 +291,8 @@ Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesy
   TRY_ASSIGN(auto map, MapReader::open(root, "the pipeline",
                                        {"version", "project", "environment", "backup_root",
                                         "record", "git_dir", "lock_wait", "space_factor",
-                                        "pg_bindir", "socket", "metrics_file", "retention",
-                                        "databases", "volumes", "stages", "alerts"}));
+                                        "min_free", "pg_bindir", "socket", "metrics_file",
+                                        "retention", "databases", "volumes", "stages", "alerts"}));
   PipelineConfig c;
   c.file = file_name;
   c.base_dir = std::filesystem::absolute(file_name).parent_path();
@@ -320,6 +320,7 @@ Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesy
     c.git_dir = resolve(c.base_dir, p);
   }
   if (auto n = map.take("lock_wait")) TRY_ASSIGN(c.lock_wait, n->as_duration());
+  if (auto n = map.take("min_free")) TRY_ASSIGN(c.min_free, n->as_size());
   if (auto n = map.take("space_factor")) {
     TRY_ASSIGN(c.space_factor, n->as_number());
     if (c.space_factor < 0 || c.space_factor > 1e6)

@@ -102,6 +102,7 @@ struct PipelineConfig {
   std::filesystem::path git_dir; // default: base_dir
   std::chrono::milliseconds lock_wait{0};
   double space_factor = 2.0;
+  uint64_t min_free = 0; // backup_root must keep this much free (0: no floor)
   std::string pg_bindir;
   std::string engine_socket;
   std::optional<Retention> retention;

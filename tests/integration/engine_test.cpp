@@ -655,3 +655,19 @@ TEST(Engine, StatusSaysFreshStaleFailedOrMissingWithOneLine) {
   EXPECT_EQ(failed.exit_code, 1) << failed.all();
   EXPECT_THAT(failed.out, HasSubstr("FAILED: the last run (gate backup at"));
 }
+
+TEST(Engine, MinFreeOnTheBackupRootFailsThePreflightAndTheStatus) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), std::string(k_volume_pipeline) + "min_free: 1000000TiB\n");
+  auto check = run_gate({"check"}, t.path());
+  EXPECT_EQ(check.exit_code, 1) << check.all();
+  EXPECT_THAT(check.all(), HasSubstr("below min_free"));
+  write_pipeline(t.path(), k_volume_pipeline);
+  ASSERT_EQ(run_gate({"backup"}, t.path()).exit_code, 0);
+  write_pipeline(t.path(), std::string(k_volume_pipeline) + "min_free: 1000000TiB\n");
+  auto status = run_gate({"status"}, t.path());
+  EXPECT_EQ(status.exit_code, 1) << status.all();
+  EXPECT_THAT(status.out, HasSubstr("FAILED: only"));
+  EXPECT_THAT(status.out, HasSubstr("below min_free"));
+}
