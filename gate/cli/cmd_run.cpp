@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/outputs.hpp"
+#include "steps/healthcheck.hpp"
 
 namespace gate::cli {
 
@@ -36,8 +37,15 @@ int run_mode(Args& args, Console& console, engine::RunMode mode) {
   request.dry_run = args.dry_run;
   request.allow_shrink = args.allow_shrink;
   request.command_line = args.command_line;
+  std::string run_id = steps::new_run_id();
+  if (!args.dry_run) steps::ping_start(*config, run_id);
   engine::RunOutcome outcome = engine::run_pipeline(*config, request, console);
-  if (!args.dry_run) publish_outcome(*config, args, outcome, mode == engine::RunMode::deploy ? "run" : "backup", console);
+  if (!args.dry_run) {
+    publish_outcome(*config, args, outcome, mode == engine::RunMode::deploy ? "run" : "backup",
+                    console);
+    steps::ping_end(*config, run_id,
+                    {outcome.ok, outcome.verdict, outcome.duration_ms, outcome.set_dir});
+  }
   console.verdict(outcome.ok, outcome.verdict, outcome_json(outcome));
   return outcome.exit_code;
 }

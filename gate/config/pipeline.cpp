@@ -264,6 +264,30 @@ Result<AlertConfig> parse_alert(const Node& node, const std::filesystem::path& b
   return a;
 }
 
+Result<HealthcheckConfig> parse_healthcheck(const Node &node) {
+  TRY_ASSIGN(auto map,
+             MapReader::open(node, "a health check", {"url", "format", "timeout", "retries"}));
+  HealthcheckConfig h;
+  h.where = node.location();
+  TRY_ASSIGN(auto url, map.require("url"));
+  TRY_ASSIGN(h.url, url.as_string());
+  if (h.url.rfind("http://", 0) != 0 && h.url.rfind("https://", 0) != 0)
+    return std::unexpected(url.error("a health check url must be an http:// or https:// URL"));
+  util::register_url_secrets(h.url);
+  util::register_secret(h.url); // the ping UUID or push token is in the path
+  if (size_t path = h.url.find('/', h.url.find("://") + 3); path != std::string::npos)
+    util::register_secret(h.url.substr(path));
+  if (auto n = map.take("format")) {
+    static const std::vector<std::pair<std::string, PingFormat>> k_formats = {
+        {"healthchecks", PingFormat::healthchecks}, {"uptime-kuma", PingFormat::uptime_kuma}};
+    TRY_ASSIGN(h.format, parse_choice(*n, k_formats, "health check format"));
+  }
+  if (auto n = map.take("timeout")) TRY_ASSIGN(h.timeout, n->as_duration());
+  if (auto n = map.take("retries")) TRY_ASSIGN(h.retries, n->as_int(0, 10));
+  TRY(map.finish());
+  return h;
+}
+
 Result<StageConfig> parse_stage(const Node& node) {
   TRY_ASSIGN(auto map, MapReader::open(node, "a stage", {"name", "parallel", "steps"}));
   StageConfig s;
@@ -288,11 +312,12 @@ Result<StageConfig> parse_stage(const Node& node) {
 Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesystem::path& file_name) {
   TRY_ASSIGN(Node root, Node::parse(text, file_name.string()));
   if (root.is_null()) return std::unexpected(root.error("the pipeline file is empty"));
-  TRY_ASSIGN(auto map, MapReader::open(root, "the pipeline",
-                                       {"version", "project", "environment", "backup_root",
-                                        "record", "git_dir", "lock_wait", "space_factor",
-                                        "min_free", "pg_bindir", "socket", "metrics_file",
-                                        "retention", "databases", "volumes", "stages", "alerts"}));
+  TRY_ASSIGN(auto map,
+             MapReader::open(root, "the pipeline",
+                             {"version", "project", "environment", "backup_root", "record",
+                              "git_dir", "lock_wait", "space_factor", "min_free", "pg_bindir",
+                              "socket", "metrics_file", "retention", "databases", "volumes",
+                              "stages", "alerts", "healthchecks"}));
   PipelineConfig c;
   c.file = file_name;
   c.base_dir = std::filesystem::absolute(file_name).parent_path();
@@ -375,6 +400,13 @@ Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesy
     for (const auto& item : n->items()) {
       TRY_ASSIGN(auto a, parse_alert(item, c.base_dir));
       c.alerts.push_back(std::move(a));
+    }
+  }
+  if (auto n = map.take("healthchecks")) {
+    if (!n->is_sequence()) return std::unexpected(n->error("healthchecks must be a list"));
+    for (const auto &item : n->items()) {
+      TRY_ASSIGN(auto h, parse_healthcheck(item));
+      c.healthchecks.push_back(std::move(h));
     }
   }
   TRY(map.finish());

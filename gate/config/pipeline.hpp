@@ -79,6 +79,18 @@ struct AlertConfig {
   int retries = 3;
 };
 
+enum class PingFormat { healthchecks, uptime_kuma };
+
+// A health-check URL pinged at the start and end of every run (healthchecks.io,
+// Uptime Kuma push monitors, Cronitor): a missing ping is the alert.
+struct HealthcheckConfig {
+  Location where;
+  std::string url; // secret: the UUID or push token is in it
+  PingFormat format = PingFormat::healthchecks;
+  std::chrono::milliseconds timeout{10000};
+  int retries = 2;
+};
+
 // One step of a stage as written; the step registry decides its kind.
 struct StepSpec {
   Node node;
@@ -110,6 +122,7 @@ struct PipelineConfig {
   std::vector<VolumeTarget> volumes;
   std::vector<StageConfig> stages; // as written; empty means the default pipeline
   std::vector<AlertConfig> alerts;
+  std::vector<HealthcheckConfig> healthchecks;
   std::filesystem::path metrics_file;
 
   const DatabaseTarget* find_database(const std::string& name) const;

@@ -294,3 +294,103 @@ TEST(CiTemplates, ValidatorsAcceptThemAndAFailingGateBlocksTheDeploy) {
   EXPECT_THAT(r.all(), HasSubstr("all 9 checks passed"));
   EXPECT_THAT(r.all(), HasSubstr("a failing check fails gate:pre-deploy and deploy never runs"));
 }
+
+namespace {
+
+// A health-check receiver: records method, path, query and body of each ping.
+class PingReceiver {
+public:
+  PingReceiver() {
+    auto record = [this](const httplib::Request &req, httplib::Response &res) {
+      std::lock_guard lock(m_mutex);
+      std::string query;
+      for (const auto &[k, v] : req.params)
+        query += (query.empty() ? "" : "&") + k + "=" + v;
+      m_pings.push_back(req.method + " " + req.path + (query.empty() ? "" : "?" + query));
+      m_bodies.push_back(req.body);
+      res.set_content("OK", "text/plain");
+    };
+    m_server.Post(R"(/.*)", record);
+    m_server.Get(R"(/.*)", record);
+    m_port = m_server.bind_to_any_port("127.0.0.1");
+    m_thread = std::thread([this] { m_server.listen_after_bind(); });
+  }
+  ~PingReceiver() {
+    m_server.stop();
+    m_thread.join();
+  }
+  std::string url(const std::string &path) const {
+    return "http://127.0.0.1:" + std::to_string(m_port) + path;
+  }
+  std::vector<std::string> pings() {
+    std::lock_guard lock(m_mutex);
+    return m_pings;
+  }
+  std::vector<std::string> bodies() {
+    std::lock_guard lock(m_mutex);
+    return m_bodies;
+  }
+
+private:
+  httplib::Server m_server;
+  int m_port = 0;
+  std::thread m_thread;
+  std::mutex m_mutex;
+  std::vector<std::string> m_pings, m_bodies;
+};
+
+} // namespace
+
+TEST(Alerts, HealthchecksArePingedAtStartAndEndWithTheRunIdAndNoSecret) {
+  PingReceiver hc;
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data}\nhealthchecks:\n  - url: '" +
+                               hc.url("/ping/5f2c-Secret-Uuid") + "'\n  - {url: '" +
+                               hc.url("/api/push/KumaToken9?status=up&msg=OK&ping=") +
+                               "', format: uptime-kuma}\n");
+  auto ok = run_gate({"backup"}, t.path());
+  ASSERT_EQ(ok.exit_code, 0) << ok.all();
+  auto pings = hc.pings();
+  ASSERT_EQ(pings.size(), 3u) << ::testing::PrintToString(pings);
+  std::string rid = pings[0].substr(pings[0].find("rid=") + 4);
+  EXPECT_EQ(pings[0], "POST /ping/5f2c-Secret-Uuid/start?rid=" + rid);
+  EXPECT_EQ(rid.size(), 36u);
+  EXPECT_EQ(pings[1], "POST /ping/5f2c-Secret-Uuid?rid=" + rid);
+  EXPECT_THAT(pings[2], HasSubstr("GET /api/push/KumaToken9?"));
+  EXPECT_THAT(pings[2], HasSubstr("status=up"));
+  EXPECT_THAT(pings[2], HasSubstr("msg=OK: set scheduled-"));
+  EXPECT_THAT(pings[2], HasSubstr("ping="));
+  EXPECT_THAT(hc.bodies()[1], HasSubstr("OK: set scheduled-"));
+  EXPECT_THAT(hc.bodies()[1], HasSubstr("log:"));
+  EXPECT_LE(hc.bodies()[1].size(), 10u * 1024);
+  EXPECT_THAT(ok.all(), Not(HasSubstr("Secret-Uuid")));
+  EXPECT_THAT(ok.all(), Not(HasSubstr("KumaToken9")));
+
+  fs::remove_all(t / "data");
+  EXPECT_EQ(run_gate({"backup"}, t.path()).exit_code, 1);
+  pings = hc.pings();
+  ASSERT_EQ(pings.size(), 6u) << ::testing::PrintToString(pings);
+  EXPECT_THAT(pings[4], HasSubstr("POST /ping/5f2c-Secret-Uuid/fail?rid="));
+  EXPECT_THAT(pings[5], HasSubstr("status=down"));
+}
+
+TEST(Alerts, AnUnreachableHealthcheckIsAWarningNeverAVerdict) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(),
+                 "volumes:\n  - {name: data, path: ./data}\nhealthchecks:\n"
+                 "  - {url: 'http://127.0.0.1:1/ping/Unreach-Uuid', timeout: 1s, retries: 1}\n");
+  auto r = run_gate({"backup"}, t.path());
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.err, HasSubstr("health check ping to http://127.0.0.1:1/… failed"));
+  EXPECT_THAT(r.all(), Not(HasSubstr("Unreach-Uuid")));
+  write_pipeline(
+      t.path(),
+      "volumes:\n  - {name: data, path: ./data}\nhealthchecks:\n  - {url: 'ftp://x/y'}\n");
+  auto bad = run_gate({"check"}, t.path());
+  EXPECT_EQ(bad.exit_code, 2) << bad.all();
+  EXPECT_THAT(
+      bad.all(),
+      HasSubstr("pipeline.yml:5:11: a health check url must be an http:// or https:// URL"));
+}
