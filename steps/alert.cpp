@@ -7,12 +7,17 @@
 #include "util/log.hpp"
 #include "util/process.hpp"
 #include "util/redact.hpp"
+#include "util/s3_parts.hpp"
 #include "util/sha256.hpp"
+#include "util/text.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <csignal>
+#include <ctime>
 #include <fmt/format.h>
 #include <mutex>
+#include <openssl/rand.h>
 #include <thread>
 #include <unistd.h>
 
@@ -137,6 +142,15 @@ bool run_command(const config::AlertConfig& alert, const std::string& body) {
   return true;
 }
 
+std::string new_message_id() {
+  unsigned char b[12];
+  if (RAND_bytes(b, sizeof b) != 1) return std::to_string(std::time(nullptr));
+  std::string hex;
+  for (unsigned char c : b)
+    hex += fmt::format("{:02x}", c);
+  return hex;
+}
+
 } // namespace
 
 std::string alert_body(const config::AlertConfig& alert, const nlohmann::json& payload) {
@@ -148,7 +162,36 @@ std::string alert_body(const config::AlertConfig& alert, const nlohmann::json& p
   return util::redact(util::json_text(slack));
 }
 
+std::string email_message(const config::EmailConfig &email, const nlohmann::json &payload) {
+  bool ok = payload.value("ok", false);
+  std::string where = payload.value("project", "");
+  if (!payload.value("environment", "").empty())
+    where += (where.empty() ? "" : "/") + payload.value("environment", "");
+  std::string subject =
+      fmt::format("[gate] {}{} {}", where.empty() ? "" : where + ": ",
+                  ok ? "OK" : (payload.value("event", "") == "rollback" ? "ROLLBACK" : "FAILED"),
+                  "gate " + payload.value("command", std::string("run")));
+  bool ascii = std::all_of(subject.begin(), subject.end(),
+                           [](unsigned char c) { return c >= 32 && c < 127; });
+  if (!ascii) subject = "=?UTF-8?B?" + util::base64_encode(subject) + "?=";
+  std::string from = email.from.empty() ? "gate@" + util::host_name() : email.from;
+  char date[64];
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&now, &tm);
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+  std::string message = fmt::format(
+      "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nMessage-ID: <{}@{}>\r\n"
+      "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n",
+      from, util::join(email.to, ", "), subject, date, new_message_id(), util::host_name());
+  message +=
+      payload.value("verdict", std::string()) + "\r\n\r\n" + util::json_text(payload, 2) + "\r\n";
+  return util::redact(message);
+}
+
 bool deliver_alert(const config::AlertConfig& alert, const nlohmann::json& payload) {
+  if (alert.email) return run_command(alert, email_message(*alert.email, payload));
   std::string body = alert_body(alert, payload);
   if (alert.command.empty()) return send_webhook(alert, body);
   return run_command(alert, body);

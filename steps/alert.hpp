@@ -17,6 +17,10 @@ namespace gate::steps {
 // `text` summary plus blocks).
 std::string alert_body(const config::AlertConfig& alert, const nlohmann::json& payload);
 
+// The RFC 5322 message of an email alert: Subject with project, environment
+// and verdict, the verdict and the JSON summary as text, secrets masked.
+std::string email_message(const config::EmailConfig &email, const nlohmann::json &payload);
+
 // Delivers one alert; returns false (after logging a warning) when it could
 // not be delivered. Never throws, never blocks longer than the alert's
 // timeout times its attempts.

@@ -209,16 +209,56 @@ Result<Retention> parse_retention(const Node& node) {
   return r;
 }
 
+// Header values must stay on one line: a CR or LF would inject headers.
+Result<std::string> header_value(const Node &n) {
+  TRY_ASSIGN(std::string v, n.as_string());
+  if (v.find_first_of("\r\n") != std::string::npos)
+    return std::unexpected(n.error("a line break is not allowed here"));
+  if (v.empty()) return std::unexpected(n.error("empty value"));
+  return v;
+}
+
+Result<EmailConfig> parse_email(const Node &node, const std::filesystem::path &base) {
+  TRY_ASSIGN(auto map, MapReader::open(node, "an email alert", {"to", "from", "sendmail"}));
+  EmailConfig e;
+  TRY_ASSIGN(auto to, map.require("to"));
+  std::vector<Node> items = to.is_sequence() ? to.items() : std::vector<Node>{to};
+  for (const auto &item : items) {
+    TRY_ASSIGN(std::string address, header_value(item));
+    if (address.find('@') == std::string::npos)
+      return std::unexpected(item.error("'" + address + "' is not an email address"));
+    e.to.push_back(address);
+  }
+  if (e.to.empty())
+    return std::unexpected(to.error("an email alert needs at least one address in 'to'"));
+  if (auto n = map.take("from")) TRY_ASSIGN(e.from, header_value(*n));
+  if (auto n = map.take("sendmail")) {
+    TRY_ASSIGN(std::string path, n->as_string());
+    e.sendmail = resolve(base, path).string();
+  }
+  TRY(map.finish());
+  return e;
+}
+
 Result<AlertConfig> parse_alert(const Node& node, const std::filesystem::path& base) {
   TRY_ASSIGN(auto map, MapReader::open(node, "an alert",
-                                       {"webhook", "command", "format", "on", "secret", "ca_file",
-                                        "timeout", "retries"}));
+                                       {"webhook", "command", "email", "format", "on", "secret",
+                                        "ca_file", "timeout", "retries"}));
   AlertConfig a;
   a.where = node.location();
   auto webhook = map.take("webhook");
   auto command = map.take("command");
-  if (webhook && command) return std::unexpected(node.error("an alert has both 'webhook' and 'command'; give one"));
-  if (!webhook && !command) return std::unexpected(node.error("an alert needs 'webhook' (a URL) or 'command' (argv)"));
+  auto email = map.take("email");
+  if (int(bool(webhook)) + int(bool(command)) + int(bool(email)) > 1)
+    return std::unexpected(
+        node.error("an alert has more than one of 'webhook', 'command' and 'email'; give one"));
+  if (!webhook && !command && !email)
+    return std::unexpected(
+        node.error("an alert needs 'webhook' (a URL), 'command' (argv) or 'email'"));
+  if (email) {
+    TRY_ASSIGN(a.email, parse_email(*email, base));
+    a.command = {a.email->sendmail, "-t", "-oi"};
+  }
   if (webhook) {
     TRY_ASSIGN(a.webhook, webhook->as_deferred_string());
     std::string url = a.webhook.value_or_empty();

@@ -67,8 +67,16 @@ struct Retention {
 enum class AlertEvent { failure, success, rollback };
 enum class AlertFormat { json, slack };
 
+// An alert by email: an RFC 5322 message handed to `sendmail -t`.
+struct EmailConfig {
+  std::vector<std::string> to;
+  std::string from; // default gate@<host name>
+  std::string sendmail = "/usr/sbin/sendmail";
+};
+
 struct AlertConfig {
   Location where;
+  std::optional<EmailConfig> email; // with it, `command` is the sendmail argv
   DeferredString webhook;           // URL (secret: may carry a token); unused with a command
   std::vector<std::string> command; // or argv receiving the JSON on stdin
   AlertFormat format = AlertFormat::json;

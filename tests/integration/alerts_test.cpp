@@ -394,3 +394,48 @@ TEST(Alerts, AnUnreachableHealthcheckIsAWarningNeverAVerdict) {
       bad.all(),
       HasSubstr("pipeline.yml:5:11: a health check url must be an http:// or https:// URL"));
 }
+
+// There is no mail server here: a stand-in sendmail script keeps what gate
+// hands to `sendmail -t`, and Python's email module reads it as a mail
+// client would.
+TEST(Alerts, EmailAlertsAreProperMessagesHandedToSendmail) {
+  TempDir t;
+  write_file(t / "sendmail", "#!/bin/sh\necho \"$@\" > args\ncat > message.eml\n");
+  fs::permissions(t / "sendmail", fs::perms::owner_all);
+  write_pipeline(
+      t.path(),
+      "project: shop\nenvironment: production\nvolumes:\n  - {name: data, path: ./missing}\n"
+      "alerts:\n  - email: {to: [oncall@example.com, ops@example.com], from: gate@shop.example, "
+      "sendmail: ./sendmail}\n");
+  EXPECT_EQ(run_gate({"run"}, t.path(), {{"SOME_TOKEN", "x"}}).exit_code, 1);
+  EXPECT_EQ(read_file(t / "args"), "-t -oi\n");
+  auto parsed = sh(
+      "python3 -c \"import email,sys; m=email.message_from_binary_file(open('message.eml','rb')); "
+      "print(m['Subject']); print(m['To']); print(m['From']); print(bool(m['Date']), "
+      "bool(m['Message-ID'])); "
+      "print(m.get_payload())\"",
+      t.path());
+  ASSERT_EQ(parsed.exit_code, 0) << parsed.all();
+  EXPECT_THAT(parsed.out, HasSubstr("[gate] shop/production: FAILED gate run\n"));
+  EXPECT_THAT(parsed.out, HasSubstr("oncall@example.com, ops@example.com\n"));
+  EXPECT_THAT(parsed.out, HasSubstr("gate@shop.example\n"));
+  EXPECT_THAT(parsed.out, HasSubstr("True True\n"));
+  EXPECT_THAT(parsed.out, HasSubstr("FAILED"));
+  EXPECT_THAT(parsed.out, HasSubstr("\"event\": \"failure\""));
+
+  // A sendmail that fails is a warning, never the verdict.
+  write_file(t / "sendmail", "#!/bin/sh\ncat >/dev/null; exit 75\n");
+  write_pipeline(t.path(),
+                 "volumes:\n  - {name: data, path: ./data}\nalerts:\n"
+                 "  - {email: {to: oncall@example.com, sendmail: ./sendmail}, on: [success]}\n");
+  make_sample_tree(t / "data", 2);
+  auto ok = run_gate({"run"}, t.path());
+  EXPECT_EQ(ok.exit_code, 0) << ok.all();
+  EXPECT_THAT(ok.err, HasSubstr("alert command"));
+  EXPECT_THAT(ok.err, HasSubstr("exited 75"));
+  write_pipeline(
+      t.path(), "volumes:\n  - {name: data, path: ./data}\nalerts:\n  - {email: {to: 'nobody'}}\n");
+  auto bad = run_gate({"check"}, t.path());
+  EXPECT_EQ(bad.exit_code, 2) << bad.all();
+  EXPECT_THAT(bad.all(), HasSubstr("'nobody' is not an email address"));
+}
