@@ -13,17 +13,25 @@ namespace gate::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> k_commands = {
-      {"run", "run the pipeline: back up, verify, record (a deploy runs this first)", run_options, run_command},
-      {"backup", "back up and verify outside a deploy (cron): a scheduled-* set, record untouched", backup_options,
-       backup_command},
-      {"verify", "re-verify a stored set (quick | default full read | deep test restore)", verify_options,
-       verify_command},
+      {"run", "run the pipeline: back up, verify, record (a deploy runs this first)", run_options,
+       run_command},
+      {"backup", "back up and verify outside a deploy (cron): a scheduled-* set, record untouched",
+       backup_options, backup_command},
+      {"verify", "re-verify a stored set (quick | default full read | deep test restore)",
+       verify_options, verify_command},
       {"list", "the backup sets, newest first", list_options, list_command},
       {"show", "one set in detail, with the exact rollback commands", show_options, show_command},
-      {"rollback", "restore databases and volumes from a set, then check them", rollback_options, rollback_command},
+      {"rollback", "restore databases and volumes from a set, then check them", rollback_options,
+       rollback_command},
       {"prune", "apply the retention policy", prune_options, prune_command},
-      {"check", "validate pipeline.yml and reach every target; changes nothing", check_options, check_command},
-      {"version", "versions of gate and the libraries and tools it uses", version_options, version_command},
+      {"status",
+       "for monitoring: the newest verified set's age, the last run's verdict, the predicted "
+       "rollback time",
+       status_options, status_command},
+      {"check", "validate pipeline.yml and reach every target; changes nothing", check_options,
+       check_command},
+      {"version", "versions of gate and the libraries and tools it uses", version_options,
+       version_command},
   };
   return k_commands;
 }

@@ -31,6 +31,7 @@ struct Args {
   std::vector<std::string> targets;
   std::vector<std::string> allow_shrink;
   std::vector<std::string> redirects; // NAME=DEST
+  std::string max_age;                // gate status --max-age
   std::string junit;
   std::string dotenv;
   std::string command_line;
@@ -65,6 +66,8 @@ void prune_options(CLI::App& sub, Args& args);
 int prune_command(Args& args, Console& console);
 void check_options(CLI::App& sub, Args& args);
 int check_command(Args& args, Console& console);
+void status_options(CLI::App &sub, Args &args);
+int status_command(Args &args, Console &console);
 void version_options(CLI::App& sub, Args& args);
 int version_command(Args& args, Console& console);
 

@@ -1,5 +1,6 @@
 #include "cli/outputs.hpp"
 
+#include "engine/last_run.hpp"
 #include "engine/version.hpp"
 #include "steps/alert.hpp"
 #include "util/cancel.hpp"
@@ -198,6 +199,17 @@ void publish_outcome(const config::PipelineConfig &config, const Args &args,
     outcome.event = "interrupted";
     outcome.verdict += " (then INTERRUPTED while sending alerts: some were not delivered)";
   }
+  engine::LastRun last{command,
+                       outcome.ok,
+                       outcome.exit_code,
+                       outcome.verdict,
+                       util::iso8601_utc(util::Clock::now()),
+                       outcome.set_id,
+                       outcome.duration_ms};
+  // A gate that found the lock taken did not run: the last run is the other one's.
+  if (outcome.exit_code == util::exit_code_for(util::ErrorKind::lock_busy)) return;
+  if (auto r = engine::write_last_run(config.backup_root, last); !r)
+    util::log_warn("unable to record the run for `gate status`: {}", r.error().message);
 }
 
 } // namespace gate::cli

@@ -78,4 +78,17 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   return to_hex(md, len);
 }
 
+std::string hmac_sha256_raw(std::string_view key, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char *>(data.data()), data.size(), md, &len);
+  return std::string(reinterpret_cast<const char *>(md), len);
+}
+
+std::string hex_encode(std::string_view bytes) {
+  return to_hex(reinterpret_cast<const unsigned char *>(bytes.data()),
+                static_cast<unsigned>(bytes.size()));
+}
+
 } // namespace gate::util

@@ -38,4 +38,11 @@ std::string sha256_hex(std::string_view data);
 // Hex HMAC-SHA256 of `data` under `key` (webhook signatures).
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 
+// Raw (32-byte, binary) HMAC-SHA256 of `data` under `key`, for key chains such
+// as AWS Signature V4's signing key.
+std::string hmac_sha256_raw(std::string_view key, std::string_view data);
+
+// Lowercase hex of arbitrary bytes.
+std::string hex_encode(std::string_view bytes);
+
 } // namespace gate::util

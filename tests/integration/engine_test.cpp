@@ -626,3 +626,32 @@ TEST(Engine, ARepositoryWithoutACommitGivesAWarning) {
   EXPECT_TRUE(
       nlohmann::json::parse(read_file(t / ".last-deployment-backup"))["git"]["commit"].is_null());
 }
+
+TEST(Engine, StatusSaysFreshStaleFailedOrMissingWithOneLine) {
+  TempDir t;
+  make_sample_tree(t / "data", 3);
+  write_pipeline(t.path(), k_volume_pipeline);
+  auto none = run_gate({"status"}, t.path());
+  EXPECT_EQ(none.exit_code, 1) << none.all();
+  EXPECT_THAT(none.out, HasSubstr("FAILED: there is no verified backup set"));
+  ASSERT_EQ(run_gate({"backup"}, t.path()).exit_code, 0);
+  auto fresh = run_gate({"--json", "status", "--max-age", "26h"}, t.path());
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.all();
+  auto j = nlohmann::json::parse(fresh.out);
+  EXPECT_EQ(j["newest_verified_set"]["id"], newest_set(t / "backups"));
+  EXPECT_EQ(j["last_run"]["command"], "backup");
+  EXPECT_TRUE(j["last_run"]["ok"].get<bool>());
+  EXPECT_TRUE(j["newest_verified_set"]["predicted_rollback_ms"]
+                  .is_number()); // a volume's restore is measured by its backup
+  auto stale = run_gate({"status", "--max-age", "1ms"}, t.path());
+  EXPECT_EQ(stale.exit_code, 1) << stale.all();
+  EXPECT_THAT(stale.out, HasSubstr("more than --max-age"));
+  auto bad = run_gate({"status", "--max-age", "soon"}, t.path());
+  EXPECT_EQ(bad.exit_code, 2) << bad.all();
+  EXPECT_THAT(bad.all(), HasSubstr("--max-age: invalid duration 'soon'"));
+  fs::remove_all(t / "data");
+  EXPECT_EQ(run_gate({"backup"}, t.path()).exit_code, 1);
+  auto failed = run_gate({"status"}, t.path());
+  EXPECT_EQ(failed.exit_code, 1) << failed.all();
+  EXPECT_THAT(failed.out, HasSubstr("FAILED: the last run (gate backup at"));
+}
