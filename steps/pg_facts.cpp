@@ -1,5 +1,6 @@
 #include "steps/pg_facts.hpp"
 
+#include "util/sha256.hpp"
 #include "util/text.hpp"
 
 #include <cstdlib>
@@ -101,6 +102,46 @@ constexpr const char *k_acl_fingerprint = R"SQL(
 
 } // namespace
 
+namespace {
+
+// The primary key's columns in key order, quoted; empty without one.
+util::Result<std::vector<std::string>> primary_key_columns(util::PgConnection &conn,
+                                                           const std::string &table) {
+  TRY_ASSIGN(auto rows,
+             conn.query("SELECT quote_ident(a.attname) FROM pg_index i "
+                        "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, n) "
+                        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+                        "WHERE i.indrelid = " +
+                        conn.quote_literal(table) + "::regclass AND i.indisprimary ORDER BY k.n"));
+  std::vector<std::string> out;
+  for (auto &row : rows)
+    out.push_back(row[0].value_or(""));
+  return out;
+}
+
+} // namespace
+
+util::Result<void> add_content_fingerprints(util::PgConnection &conn,
+                                            std::vector<TableFacts> &tables) {
+  for (auto &t : tables) {
+    if (t.partitioned) continue; // its rows are hashed in its partitions
+    std::string table = conn.quote_identifier(t.schema) + "." + conn.quote_identifier(t.name);
+    TRY_ASSIGN(auto key, primary_key_columns(conn, table));
+    // A primary key orders rows uniquely. Without one, the row's text does:
+    // ordering by every column can tie on rows whose text differs (0 and -0)
+    // and fails on types without ordering (json, point).
+    std::string order = key.empty() ? "r::text" : util::join(key, ", ");
+    util::Sha256 hash;
+    TRY(conn.copy_out("COPY (SELECT * FROM ONLY " + table + " r ORDER BY " + order + ") TO STDOUT",
+                      [&](const char *data, size_t size) -> util::Result<void> {
+                        hash.update(data, size);
+                        return {};
+                      }));
+    t.content_sha256 = hash.hex_digest();
+  }
+  return {};
+}
+
 util::Result<ObjectFacts> read_object_facts(util::PgConnection &conn) {
   ObjectFacts o;
   TRY_ASSIGN(
@@ -182,6 +223,7 @@ nlohmann::json to_json(const DatabaseFacts& f) {
   for (const auto& t : f.tables) {
     nlohmann::json tj{{"schema", t.schema}, {"name", t.name}, {"rows", t.rows}, {"bytes", t.bytes}};
     if (t.partitioned) tj["partitioned"] = true;
+    if (!t.content_sha256.empty()) tj["content_sha256"] = t.content_sha256;
     j["tables"].push_back(std::move(tj));
   }
   return j;
@@ -196,6 +238,7 @@ std::vector<TableFacts> tables_from_json(const nlohmann::json& details) {
     t.rows = tj.value("rows", int64_t{0});
     t.bytes = tj.value("bytes", int64_t{0});
     t.partitioned = tj.value("partitioned", false);
+    t.content_sha256 = tj.value("content_sha256", "");
     out.push_back(std::move(t));
   }
   return out;

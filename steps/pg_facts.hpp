@@ -19,6 +19,7 @@ struct TableFacts {
   int64_t rows = 0;
   int64_t bytes = 0;
   bool partitioned = false; // a partitioned parent: its rows live in its partitions
+  std::string content_sha256; // of its ordered rows, when content fingerprints were asked for
   std::string qualified() const { return schema + "." + name; }
 };
 
@@ -70,6 +71,12 @@ bool table_selected(const std::string& schema, const std::string& name, const st
 // rows of the selected tables exactly.
 util::Result<DatabaseFacts> read_database_facts(util::PgConnection& conn, const std::vector<std::string>& tables,
                                                 const std::vector<std::string>& exclude, bool count_rows);
+
+// The SHA-256 of each (non-partitioned) table's rows, streamed by COPY in a
+// fixed order, into `tables[i].content_sha256`. Run inside the dump's
+// snapshot, and again on a restored copy: equal hashes, equal contents.
+util::Result<void> add_content_fingerprints(util::PgConnection &conn,
+                                            std::vector<TableFacts> &tables);
 
 // Matview rows, large objects and the ownership/ACL fingerprint on `conn`.
 util::Result<ObjectFacts> read_object_facts(util::PgConnection &conn);

@@ -384,6 +384,10 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   std::optional<util::Result<DatabaseFacts>> counted;
   std::thread counter([&] {
     counted = read_database_facts(snapshot.connection(), m_target.tables, m_target.exclude_tables, true);
+    if (*counted && ctx.content_fingerprints)
+      if (auto hashed = add_content_fingerprints(snapshot.connection(), (*counted)->tables);
+          !hashed)
+        counted = std::unexpected(hashed.error().with_context("content fingerprints"));
   });
   std::vector<engine::Artifact> made;
   std::optional<util::Error> dump_error;
@@ -417,6 +421,7 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   base["filtered"] = !m_target.tables.empty() || !m_target.exclude_tables.empty();
   base["database_properties"] = to_json(properties);
   base["sequences"] = to_json(sequences);
+  if (ctx.content_fingerprints) base["content_fingerprints"] = true;
   if (base["filtered"].get<bool>() && facts.objects.large_objects > 0) {
     // pg_dump --table/--exclude-table leaves every large object out.
     base["large_objects_left_out"] = facts.objects.large_objects;

@@ -183,6 +183,20 @@ void drop_stale_scratch(util::PgConnection& admin, const std::string& host) {
   }
 }
 
+// The first table whose restored rows hash differently from the snapshot's.
+util::Result<std::string> content_difference(util::PgConnection &conn, const engine::Artifact &a) {
+  auto expected = tables_from_json(a.details);
+  auto restored = expected;
+  TRY(add_content_fingerprints(conn, restored));
+  for (size_t i = 0; i < expected.size(); ++i)
+    if (restored[i].content_sha256 != expected[i].content_sha256)
+      return fmt::format(
+          "table {} holds other rows than the backup's snapshot: content sha256 {}, the "
+          "manifest says {}",
+          expected[i].qualified(), restored[i].content_sha256, expected[i].content_sha256);
+  return std::string();
+}
+
 util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set_dir, const RunContext& ctx,
                                   const PgTarget& pg, const util::ProgressFn& progress) {
   const auto& target = pg.target();
@@ -259,13 +273,15 @@ util::Result<Finding> verify_deep(const engine::Artifact& a, const fs::path& set
   TRY_ASSIGN(auto check, pg.connect_to(into, "verify"));
   TRY_ASSIGN(std::string difference, compare_with_manifest(*check, a));
   if (difference.empty() && clean) difference = properties_difference(*check, a);
+  if (difference.empty() && ctx.content_fingerprints)
+    TRY_ASSIGN(difference, content_difference(*check, a));
   check.reset();
   if (!difference.empty()) return finding_failed("after the test restore: " + difference);
-  Finding f = finding_ok(
-      fmt::format("restored into a scratch database as a {} rollback would, in {}; {} tables and "
-                  "their row counts match",
-                  clean ? "clean" : "recreate", util::human_duration_ms(restore_ms),
-                  tables_from_json(a.details).size()));
+  Finding f = finding_ok(fmt::format(
+      "restored into a scratch database as a {} rollback would, in {}; {} tables and "
+      "their row counts{} match",
+      clean ? "clean" : "recreate", util::human_duration_ms(restore_ms),
+      tables_from_json(a.details).size(), ctx.content_fingerprints ? " and contents" : ""));
   f.metrics["restore_ms"] = restore_ms;
   return f;
 }
@@ -354,6 +370,13 @@ util::Result<Finding> verify_database(const engine::Artifact& a, const fs::path&
     candidate = deep_candidate(manifest, a.target);
   }
   if (!candidate || candidate->path != a.path) return full;
+  if (ctx.content_fingerprints && !candidate->details.value("content_fingerprints", false))
+    return util::fail(
+        fmt::format("the set has no content fingerprints for database '{}' to compare: they are "
+                    "recorded by a backup whose pipeline has a verify step with "
+                    "{{deep: true, content: true}}; verify without --content, or make a "
+                    "new set with such a step",
+                    a.target));
   if (!pg) {
     const config::DatabaseTarget* target = ctx.config.find_database(a.target);
     if (!target) return util::fail("database '" + a.target + "' is not in " + ctx.config.file.string());

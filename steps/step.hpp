@@ -62,6 +62,10 @@ struct RunContext {
   // steps running at once (a parallel stage sets it), so the whole run uses
   // about one thread per core and memory stays bounded.
   int compression_threads = 0; // 0: one per core
+  // Content fingerprints: database backups hash every table's ordered rows in
+  // the dump's snapshot, and a deep verification compares them after its
+  // test restore. Set for a run whose plan has a verify step with content: true.
+  bool content_fingerprints = false;
 };
 
 class Step {
@@ -82,6 +86,9 @@ public:
   // True when the step relies on a set made earlier in the same run (an exec
   // step that rolls back on failure).
   virtual bool needs_earlier_backup() const { return false; }
+  // True for a verify step that compares content fingerprints: the backups
+  // before it must record them.
+  virtual bool wants_content_fingerprints() const { return false; }
 };
 
 } // namespace gate::steps

@@ -12,7 +12,11 @@
 namespace gate::steps {
 
 std::string VerifyStep::label() const {
-  return fmt::format("verify {}{}", m_target, m_level == engine::VerifyLevel::full ? "" : fmt::format(" ({})", to_string(m_level)));
+  return fmt::format(
+      "verify {}{}", m_target,
+      m_level == engine::VerifyLevel::full
+          ? ""
+          : fmt::format(" ({}{})", to_string(m_level), m_content ? ", content" : ""));
 }
 
 util::Result<void> VerifyStep::check(const RunContext&) const { return {}; }
@@ -24,8 +28,10 @@ std::string VerifyStep::plan(const RunContext&) const {
   case engine::VerifyLevel::full:
     return fmt::format("checksums plus a full read-back of {} backups", m_target == "all" ? "all" : "'" + m_target + "'");
   case engine::VerifyLevel::deep:
-    return fmt::format("full read-back, and a test restore of {} databases into a scratch database",
-                       m_target == "all" ? "all" : "'" + m_target + "'");
+    return fmt::format(
+        "full read-back, and a test restore of {} databases into a scratch database{}",
+        m_target == "all" ? "all" : "'" + m_target + "'",
+        m_content ? ", comparing every table's content fingerprint" : "");
   }
   return {};
 }
@@ -80,6 +86,8 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext& ctx, engine::SetHand
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> progressed{0};
   std::string step = label();
+  RunContext asked = ctx; // this step's own question: content fingerprints or not
+  asked.content_fingerprints = m_content;
   auto worker = [&] {
     for (size_t i; (i = next++) < todo.size();) {
       const auto& artifact = *todo[i];
@@ -92,7 +100,7 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext& ctx, engine::SetHand
         if (ctx.progress) ctx.progress(step, progressed.load(), 0);
       };
       try {
-        outcomes[i].finding = verify_artifact(artifact, set.dir(), m_level, ctx, progress);
+        outcomes[i].finding = verify_artifact(artifact, set.dir(), m_level, asked, progress);
       } catch (const std::exception& e) {
         outcomes[i].finding = util::Result<Finding>(util::fail(std::string("internal error: ") + e.what()));
       }
@@ -132,7 +140,8 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext& ctx, engine::SetHand
 }
 
 util::Result<std::unique_ptr<Step>> make_verify_step(const config::Node& node, const config::PipelineConfig& config) {
-  TRY_ASSIGN(auto map, config::MapReader::open(node, "a verify step", {"verify", "deep", "quick"}));
+  TRY_ASSIGN(auto map, config::MapReader::open(node, "a verify step",
+                                               {"verify", "deep", "quick", "content"}));
   TRY_ASSIGN(auto target_node, map.require("verify"));
   TRY_ASSIGN(std::string target, target_node.as_string());
   if (target != "all" && !config.find_database(target) && !config.find_volume(target)) {
@@ -140,13 +149,18 @@ util::Result<std::unique_ptr<Step>> make_verify_step(const config::Node& node, c
     if (auto guess = util::closest_match(target, config.target_names())) message += " (did you mean '" + *guess + "'?)";
     return std::unexpected(target_node.error(message));
   }
-  bool deep = false, quick = false;
+  bool deep = false, quick = false, content = false;
   if (auto n = map.take("deep")) TRY_ASSIGN(deep, n->as_bool());
   if (auto n = map.take("quick")) TRY_ASSIGN(quick, n->as_bool());
+  std::optional<config::Node> content_node = map.take("content");
+  if (content_node) TRY_ASSIGN(content, content_node->as_bool());
   if (deep && quick) return std::unexpected(node.error("a verify step cannot be both deep and quick"));
+  if (content && !deep)
+    return std::unexpected(
+        content_node->error("content: true compares after a test restore: it needs deep: true"));
   TRY(map.finish());
   auto level = deep ? engine::VerifyLevel::deep : quick ? engine::VerifyLevel::quick : engine::VerifyLevel::full;
-  return std::make_unique<VerifyStep>(target, level);
+  return std::make_unique<VerifyStep>(target, level, false, content);
 }
 
 } // namespace gate::steps

@@ -13,13 +13,17 @@ public:
   // With `skip_verified`, artifacts that already passed a verification (the
   // default pipeline verifies each backup as soon as it is written) are
   // not read again.
-  VerifyStep(std::string target, engine::VerifyLevel level, bool skip_verified = false)
-      : m_target(std::move(target)), m_level(level), m_skip_verified(skip_verified) {}
+  // With `content` (deep only), tables' content fingerprints are compared too.
+  VerifyStep(std::string target, engine::VerifyLevel level, bool skip_verified = false,
+             bool content = false)
+      : m_target(std::move(target)), m_level(level), m_skip_verified(skip_verified),
+        m_content(content) {}
   std::string label() const override;
   StepCategory category() const override { return StepCategory::verify; }
   util::Result<void> check(const RunContext& ctx) const override;
   util::Result<StepResult> run(RunContext& ctx) override;
   std::string plan(const RunContext& ctx) const override;
+  bool wants_content_fingerprints() const override { return m_content; }
 
   // Verifies the artifacts of `set`; with `only_unverified`, only those no
   // verification has passed yet.
@@ -29,6 +33,7 @@ private:
   std::string m_target; // "all" or a target name
   engine::VerifyLevel m_level;
   bool m_skip_verified = false;
+  bool m_content = false;
 };
 
 // A backup step followed at once by the verification of what it wrote: in a

@@ -1,4 +1,4 @@
-// gate verify [ID|--last] [--quick|--deep]
+// gate verify [ID|--last] [--quick|--deep [--content]]
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "engine/backup_set.hpp"
@@ -16,8 +16,13 @@ void verify_options(CLI::App& sub, Args& args) {
   sub.add_option("id", args.id, "the set to verify (default: --last)");
   sub.add_flag("--last", args.last, "the set .last-deployment-backup names (else the newest usable set)");
   auto quick = sub.add_flag("--quick", args.quick, "structure, sizes and checksums only");
-  sub.add_flag("--deep", args.deep, "also restore databases into a scratch database and compare row counts")
-      ->excludes(quick);
+  auto deep = sub.add_flag("--deep", args.deep,
+                           "also restore databases into a scratch database and compare row counts")
+                  ->excludes(quick);
+  sub.add_flag(
+         "--content", args.content,
+         "with --deep: also compare every table's content with the fingerprint the backup recorded")
+      ->needs(deep);
 }
 
 int verify_command(Args& args, Console& console) {
@@ -38,7 +43,7 @@ int verify_command(Args& args, Console& console) {
   ctx.set = &set;
   ctx.progress = [&](const std::string& step, uint64_t done, uint64_t total) { console.step_progress(step, done, total); };
   auto level = args.deep ? engine::VerifyLevel::deep : args.quick ? engine::VerifyLevel::quick : engine::VerifyLevel::full;
-  steps::VerifyStep verify("all", level);
+  steps::VerifyStep verify("all", level, false, args.content);
   console.step_started("verify", verify.label());
   auto start = std::chrono::steady_clock::now();
   auto result = verify.verify_set(ctx, set, false);

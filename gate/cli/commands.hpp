@@ -21,6 +21,7 @@ struct Args {
   bool all = false;
   bool quick = false;
   bool deep = false;
+  bool content = false; // verify --deep --content
   bool dry_run = false;
   bool yes = false;
   bool env = false;

@@ -121,6 +121,9 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
   SetStore store(config.backup_root);
   steps::RunContext ctx{config, store};
   ctx.dry_run = request.dry_run;
+  for (const auto &stage : *plan)
+    for (const auto &step : stage.steps)
+      if (step->wants_content_fingerprints()) ctx.content_fingerprints = true;
 
   if (request.dry_run) {
     for (const auto& stage : *plan) {
