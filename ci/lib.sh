@@ -10,7 +10,7 @@ GATE_PACKAGES=(
   libcpp-httplib-dev libpq-dev libarchive-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev
   postgresql-15 postgresql-client-15 zstd tar python3 acl
-  systemd  # systemd-analyze verify checks contrib/systemd
+  systemd clang-format  # systemd-analyze verifies contrib/systemd; ci/check-format
 )
 
 as_root() {

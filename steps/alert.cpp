@@ -30,18 +30,23 @@ std::atomic<bool> &interrupted_during_alerts() {
 
 namespace {
 
-std::string slack_text(const nlohmann::json& p) {
+std::string slack_text(const nlohmann::json &p) {
   bool ok = p.value("ok", false);
   std::string where = p.value("project", "");
-  if (!p.value("environment", "").empty()) where += where.empty() ? p.value("environment", "") : "/" + p.value("environment", "");
+  if (!p.value("environment", "").empty())
+    where += where.empty() ? p.value("environment", "") : "/" + p.value("environment", "");
   std::string icon = ok ? ":white_check_mark:" : ":rotating_light:";
-  std::string text = fmt::format("{} gate {} {}{}: {}", icon, p.value("command", "run"), ok ? "passed" : "FAILED",
-                                 where.empty() ? "" : " on " + where, p.value("verdict", ""));
+  std::string text =
+      fmt::format("{} gate {} {}{}: {}", icon, p.value("command", "run"), ok ? "passed" : "FAILED",
+                  where.empty() ? "" : " on " + where, p.value("verdict", ""));
   if (p.contains("set") && p["set"].is_object() && !p["set"].value("id", "").empty())
     text += fmt::format("\nset: {}", p["set"].value("id", ""));
-  if (p.contains("git") && p["git"].is_object() && p["git"].value("commit", nlohmann::json()).is_string())
+  if (p.contains("git") && p["git"].is_object() &&
+      p["git"].value("commit", nlohmann::json()).is_string())
     text += fmt::format("\ncommit: {} ({})", p["git"]["commit"].get<std::string>().substr(0, 12),
-                        p["git"].value("branch", nlohmann::json()).is_string() ? p["git"]["branch"].get<std::string>() : "-");
+                        p["git"].value("branch", nlohmann::json()).is_string()
+                            ? p["git"]["branch"].get<std::string>()
+                            : "-");
   text += fmt::format("\nhost: {}", p.value("host", ""));
   return text;
 }
@@ -65,7 +70,7 @@ bool wait_unless_interrupted(std::chrono::milliseconds how_long) {
   return !signalled;
 }
 
-bool send_webhook(const config::AlertConfig& alert, const std::string& body) {
+bool send_webhook(const config::AlertConfig &alert, const std::string &body) {
   auto webhook = alert.webhook.value();
   auto secret = alert.secret.value();
   if (!webhook || !secret) {
@@ -86,7 +91,8 @@ bool send_webhook(const config::AlertConfig& alert, const std::string& body) {
   if (!secret->empty())
     headers["X-Gate-Signature"] = "sha256=" + util::hmac_sha256_hex(*secret, body);
   std::string path = util::url_path(*webhook);
-  auto deadline = std::chrono::steady_clock::now() + alert.timeout * (alert.retries + 1) + std::chrono::seconds(10);
+  auto deadline = std::chrono::steady_clock::now() + alert.timeout * (alert.retries + 1) +
+                  std::chrono::seconds(10);
   auto backoff = std::chrono::milliseconds(200);
   std::string last;
   for (int attempt = 0; attempt <= alert.retries; ++attempt) {
@@ -102,7 +108,9 @@ bool send_webhook(const config::AlertConfig& alert, const std::string& body) {
     }
     last = r ? fmt::format("HTTP {}", r->status) : r.error().message;
     bool retryable = !r || r->status >= 500;
-    if (!retryable || attempt == alert.retries || std::chrono::steady_clock::now() + backoff > deadline) break;
+    if (!retryable || attempt == alert.retries ||
+        std::chrono::steady_clock::now() + backoff > deadline)
+      break;
     util::log_info("alert to {} failed ({}); retrying in {} ms", where, last, backoff.count());
     if (!wait_unless_interrupted(backoff)) {
       util::log_warn("alert to {} not delivered: interrupted", where);
@@ -114,7 +122,7 @@ bool send_webhook(const config::AlertConfig& alert, const std::string& body) {
   return false;
 }
 
-bool run_command(const config::AlertConfig& alert, const std::string& body) {
+bool run_command(const config::AlertConfig &alert, const std::string &body) {
   util::ProcessSpec spec;
   spec.argv = alert.command;
   spec.stdin_mode = util::StreamMode::pipe;
@@ -130,13 +138,16 @@ bool run_command(const config::AlertConfig& alert, const std::string& body) {
     interrupted_during_alerts().store(true);
     p->kill_group(SIGTERM);
   });
-  auto written = util::write_all((*proc)->stdin_fd(), body.data(), body.size(), "alert command stdin");
+  auto written =
+      util::write_all((*proc)->stdin_fd(), body.data(), body.size(), "alert command stdin");
   (*proc)->close_stdin();
   auto status = (*proc)->wait(alert.timeout);
   util::remove_cancel_hook(hook);
   if (!written || !status || !status->ok()) {
     util::log_warn("alert command '{}' failed: {}", alert.command[0],
-                   !status ? status.error().message : !written ? written.error().message : status->describe());
+                   !status    ? status.error().message
+                   : !written ? written.error().message
+                              : status->describe());
     return false;
   }
   return true;
@@ -153,12 +164,13 @@ std::string new_message_id() {
 
 } // namespace
 
-std::string alert_body(const config::AlertConfig& alert, const nlohmann::json& payload) {
+std::string alert_body(const config::AlertConfig &alert, const nlohmann::json &payload) {
   if (alert.format == config::AlertFormat::json) return util::redact(util::json_text(payload));
   std::string text = slack_text(payload);
-  nlohmann::json slack{{"text", text},
-                       {"blocks", nlohmann::json::array({{{"type", "section"},
-                                                          {"text", {{"type", "mrkdwn"}, {"text", text}}}}})}};
+  nlohmann::json slack{
+      {"text", text},
+      {"blocks", nlohmann::json::array(
+                     {{{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}}})}};
   return util::redact(util::json_text(slack));
 }
 
@@ -190,7 +202,7 @@ std::string email_message(const config::EmailConfig &email, const nlohmann::json
   return util::redact(message);
 }
 
-bool deliver_alert(const config::AlertConfig& alert, const nlohmann::json& payload) {
+bool deliver_alert(const config::AlertConfig &alert, const nlohmann::json &payload) {
   if (alert.email) return run_command(alert, email_message(*alert.email, payload));
   std::string body = alert_body(alert, payload);
   if (alert.command.empty()) return send_webhook(alert, body);

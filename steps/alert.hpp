@@ -15,7 +15,7 @@ namespace gate::steps {
 
 // The body sent for `payload` in the alert's format (json as is; slack: a
 // `text` summary plus blocks).
-std::string alert_body(const config::AlertConfig& alert, const nlohmann::json& payload);
+std::string alert_body(const config::AlertConfig &alert, const nlohmann::json &payload);
 
 // The RFC 5322 message of an email alert: Subject with project, environment
 // and verdict, the verdict and the JSON summary as text, secrets masked.
@@ -24,7 +24,7 @@ std::string email_message(const config::EmailConfig &email, const nlohmann::json
 // Delivers one alert; returns false (after logging a warning) when it could
 // not be delivered. Never throws, never blocks longer than the alert's
 // timeout times its attempts.
-bool deliver_alert(const config::AlertConfig& alert, const nlohmann::json& payload);
+bool deliver_alert(const config::AlertConfig &alert, const nlohmann::json &payload);
 
 // Set once a SIGINT/SIGTERM arrived while alerts were being delivered: the
 // delivery stopped within a moment and the command must exit 130.

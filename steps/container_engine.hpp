@@ -31,31 +31,33 @@ struct EngineContainer {
 class ContainerEngine {
 public:
   // Connects to the first socket that answers, trying `configured` first.
-  static util::Result<ContainerEngine> connect(const std::string& configured);
+  static util::Result<ContainerEngine> connect(const std::string &configured);
   // Sockets tried when nothing is configured, in order.
-  static std::vector<std::string> candidate_sockets(const std::string& configured);
+  static std::vector<std::string> candidate_sockets(const std::string &configured);
 
-  const std::string& socket() const { return m_socket; }
-  const std::string& engine() const { return m_engine; }   // "Podman Engine", "Docker Engine - Community"...
-  const std::string& version() const { return m_version; }
+  const std::string &socket() const { return m_socket; }
+  const std::string &engine() const {
+    return m_engine;
+  } // "Podman Engine", "Docker Engine - Community"...
+  const std::string &version() const { return m_version; }
 
   // The volume, or nullopt when it does not exist.
-  util::Result<std::optional<EngineVolume>> volume(const std::string& name);
+  util::Result<std::optional<EngineVolume>> volume(const std::string &name);
   util::Result<std::vector<std::string>> volume_names();
-  util::Result<EngineVolume> create_volume(const std::string& name, const std::string& driver,
-                                           const nlohmann::json& labels);
+  util::Result<EngineVolume> create_volume(const std::string &name, const std::string &driver,
+                                           const nlohmann::json &labels);
   // Every container (running, paused or stopped) with `volume` mounted.
-  util::Result<std::vector<EngineContainer>> containers_using(const std::string& volume);
-  util::Result<nlohmann::json> inspect_container(const std::string& id);
-  util::Result<void> stop(const std::string& id, std::chrono::milliseconds timeout);
-  util::Result<void> start(const std::string& id);
-  util::Result<void> pause(const std::string& id);
-  util::Result<void> unpause(const std::string& id);
+  util::Result<std::vector<EngineContainer>> containers_using(const std::string &volume);
+  util::Result<nlohmann::json> inspect_container(const std::string &id);
+  util::Result<void> stop(const std::string &id, std::chrono::milliseconds timeout);
+  util::Result<void> start(const std::string &id);
+  util::Result<void> pause(const std::string &id);
+  util::Result<void> unpause(const std::string &id);
 
 private:
   ContainerEngine() = default;
-  util::Result<util::HttpResponse> call(const std::string& method, const std::string& path,
-                                        const std::string& body = "");
+  util::Result<util::HttpResponse> call(const std::string &method, const std::string &path,
+                                        const std::string &body = "");
   std::string m_socket;
   std::string m_engine;
   std::string m_version;
@@ -65,7 +67,8 @@ private:
 // The closest names to a missing volume: compose-project prefix or suffix
 // matches first ("confluence_data" -> "local-dev-setup_confluence_data"),
 // then small edit distances.
-std::vector<std::string> suggest_volumes(const std::string& wanted, const std::vector<std::string>& existing);
+std::vector<std::string> suggest_volumes(const std::string &wanted,
+                                         const std::vector<std::string> &existing);
 
 // A copy of a container's inspect JSON with secret-looking environment
 // values masked (PASSWORD=..., *_TOKEN=..., *_KEY=...).

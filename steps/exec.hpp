@@ -15,15 +15,16 @@ enum class OnFailure { rollback, abort, proceed };
 
 class ExecStep : public Step {
 public:
-  ExecStep(std::vector<std::string> argv, std::map<std::string, std::string> env, std::filesystem::path cwd,
-           std::optional<std::chrono::milliseconds> timeout, OnFailure on_failure)
+  ExecStep(std::vector<std::string> argv, std::map<std::string, std::string> env,
+           std::filesystem::path cwd, std::optional<std::chrono::milliseconds> timeout,
+           OnFailure on_failure)
       : m_argv(std::move(argv)), m_env(std::move(env)), m_cwd(std::move(cwd)), m_timeout(timeout),
         m_on_failure(on_failure) {}
   std::string label() const override;
   StepCategory category() const override { return StepCategory::exec; }
-  util::Result<void> check(const RunContext& ctx) const override;
-  util::Result<StepResult> run(RunContext& ctx) override;
-  std::string plan(const RunContext& ctx) const override;
+  util::Result<void> check(const RunContext &ctx) const override;
+  util::Result<StepResult> run(RunContext &ctx) override;
+  std::string plan(const RunContext &ctx) const override;
   bool needs_earlier_backup() const override { return m_on_failure == OnFailure::rollback; }
 
 private:
@@ -34,6 +35,7 @@ private:
   OnFailure m_on_failure;
 };
 
-util::Result<std::unique_ptr<Step>> make_exec_step(const config::Node& node, const config::PipelineConfig& config);
+util::Result<std::unique_ptr<Step>> make_exec_step(const config::Node &node,
+                                                   const config::PipelineConfig &config);
 
 } // namespace gate::steps

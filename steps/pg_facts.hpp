@@ -18,7 +18,7 @@ struct TableFacts {
   std::string name;
   int64_t rows = 0;
   int64_t bytes = 0;
-  bool partitioned = false; // a partitioned parent: its rows live in its partitions
+  bool partitioned = false;   // a partitioned parent: its rows live in its partitions
   std::string content_sha256; // of its ordered rows, when content fingerprints were asked for
   std::string qualified() const { return schema + "." + name; }
 };
@@ -64,13 +64,16 @@ struct DatabaseFacts {
 
 // True when `schema.name` is selected by the target's tables/exclude_tables
 // globs (a pattern without a dot matches the table name in any schema).
-bool table_selected(const std::string& schema, const std::string& name, const std::vector<std::string>& tables,
-                    const std::vector<std::string>& exclude);
+bool table_selected(const std::string &schema, const std::string &name,
+                    const std::vector<std::string> &tables,
+                    const std::vector<std::string> &exclude);
 
 // Reads the facts on `conn` (inside whatever transaction it is in), counting
 // rows of the selected tables exactly.
-util::Result<DatabaseFacts> read_database_facts(util::PgConnection& conn, const std::vector<std::string>& tables,
-                                                const std::vector<std::string>& exclude, bool count_rows);
+util::Result<DatabaseFacts> read_database_facts(util::PgConnection &conn,
+                                                const std::vector<std::string> &tables,
+                                                const std::vector<std::string> &exclude,
+                                                bool count_rows);
 
 // The SHA-256 of each (non-partitioned) table's rows, streamed by COPY in a
 // fixed order, into `tables[i].content_sha256`. Run inside the dump's
@@ -86,17 +89,17 @@ util::Result<std::vector<SequenceFacts>> read_sequences(util::PgConnection &conn
 nlohmann::json to_json(const std::vector<SequenceFacts> &sequences);
 std::vector<SequenceFacts> sequences_from_json(const nlohmann::json &details);
 
-nlohmann::json to_json(const DatabaseFacts& facts);
+nlohmann::json to_json(const DatabaseFacts &facts);
 // The tables from an artifact's details ({"tables": [...]}).
-std::vector<TableFacts> tables_from_json(const nlohmann::json& details);
+std::vector<TableFacts> tables_from_json(const nlohmann::json &details);
 
 // A connection holding a REPEATABLE READ transaction whose snapshot was
 // exported for pg_dump --snapshot. The snapshot lives as long as this object.
 class ExportedSnapshot {
 public:
   static util::Result<ExportedSnapshot> open(std::unique_ptr<util::PgConnection> conn);
-  const std::string& id() const { return m_id; }
-  util::PgConnection& connection() { return *m_conn; }
+  const std::string &id() const { return m_id; }
+  util::PgConnection &connection() { return *m_conn; }
 
 private:
   std::unique_ptr<util::PgConnection> m_conn;

@@ -140,12 +140,12 @@ std::string restore_hint(const std::string &error, const std::string &role) {
   return {};
 }
 
-bool restorable_format(const std::string& format) {
+bool restorable_format(const std::string &format) {
   return format == "custom" || format == "directory" || format == "sql";
 }
 
-util::Result<void> restore_artifact(const RestoreRequest& r) {
-  const auto& a = *r.artifact;
+util::Result<void> restore_artifact(const RestoreRequest &r) {
+  const auto &a = *r.artifact;
   TRY_ASSIGN(auto auth, ChildAuth::create(r.into));
   util::ProcessSpec spec;
   std::string dbname = "--dbname=" + r.into.without_password();
@@ -161,8 +161,10 @@ util::Result<void> restore_artifact(const RestoreRequest& r) {
       spec.argv.insert(spec.argv.end(), {"--no-owner", "--no-acl"});
     }
     // Parallel restore needs a seekable file; one transaction excludes parallelism.
-    if (!streamed && r.jobs > 1) spec.argv.push_back("--jobs=" + std::to_string(r.jobs));
-    else if (r.style == RestoreStyle::replace) spec.argv.push_back("--single-transaction");
+    if (!streamed && r.jobs > 1)
+      spec.argv.push_back("--jobs=" + std::to_string(r.jobs));
+    else if (r.style == RestoreStyle::replace)
+      spec.argv.push_back("--single-transaction");
     if (!streamed) spec.argv.push_back(file.string());
   } else if (a.format == "sql") {
     spec.argv = {r.tools.tool("psql").string(),
@@ -181,20 +183,24 @@ util::Result<void> restore_artifact(const RestoreRequest& r) {
   }
   spec.stdout_mode = util::StreamMode::null;
   // Index builds dominate a restore: give the restore's sessions more sort memory.
-  const char* options = std::getenv("PGOPTIONS");
+  const char *options = std::getenv("PGOPTIONS");
   spec.env["PGOPTIONS"] = std::string(options ? options : "") + " -c maintenance_work_mem=256MB";
   auth.apply(spec);
   if (streamed) {
     TRY_ASSIGN(auto fed, util::file_to_command(file, spec, r.progress));
     if (!fed.status.ok())
-      return util::fail(fmt::format("{} {}: {}", spec.argv[0], fed.status.describe(), fed.stderr_tail));
+      return util::fail(
+          fmt::format("{} {}: {}", spec.argv[0], fed.status.describe(), fed.stderr_tail));
     if (fed.file.sha256 != a.files.front().sha256)
-      return util::fail("'" + a.path + "' changed since it was verified (checksum mismatch while restoring)");
+      return util::fail("'" + a.path +
+                        "' changed since it was verified (checksum mismatch while restoring)");
     return {};
   }
   TRY_ASSIGN(auto proc, util::Process::start(spec));
   TRY_ASSIGN(auto status, proc->wait());
-  if (!status.ok()) return util::fail(fmt::format("{} {}: {}", spec.argv[0], status.describe(), proc->stderr_tail()));
+  if (!status.ok())
+    return util::fail(
+        fmt::format("{} {}: {}", spec.argv[0], status.describe(), proc->stderr_tail()));
   return {};
 }
 
@@ -263,23 +269,27 @@ util::Result<std::string> compare_objects(util::PgConnection &conn,
 
 } // namespace
 
-util::Result<std::string> compare_with_manifest(util::PgConnection& conn, const engine::Artifact& artifact) {
+util::Result<std::string> compare_with_manifest(util::PgConnection &conn,
+                                                const engine::Artifact &artifact) {
   auto expected = tables_from_json(artifact.details);
   TRY_ASSIGN(auto facts, read_database_facts(conn, {}, {}, true));
   std::map<std::string, int64_t> actual;
-  for (const auto& t : facts.tables) actual[t.qualified()] = t.rows;
-  for (const auto& t : expected) {
+  for (const auto &t : facts.tables)
+    actual[t.qualified()] = t.rows;
+  for (const auto &t : expected) {
     auto it = actual.find(t.qualified());
-    if (it == actual.end()) return fmt::format("table {} is missing after the restore", t.qualified());
+    if (it == actual.end())
+      return fmt::format("table {} is missing after the restore", t.qualified());
     if (!t.partitioned && it->second != t.rows)
-      return fmt::format("table {} has {} rows after the restore, the manifest says {}", t.qualified(), it->second,
-                         t.rows);
+      return fmt::format("table {} has {} rows after the restore, the manifest says {}",
+                         t.qualified(), it->second, t.rows);
     actual.erase(it);
   }
   // Tables the backup filtered out (tables/exclude_tables) are not expected;
   // otherwise an extra table means the restore did not replace everything.
   if (!actual.empty() && !artifact.details.value("filtered", false))
-    return fmt::format("table {} exists after the restore but not in the backup", actual.begin()->first);
+    return fmt::format("table {} exists after the restore but not in the backup",
+                       actual.begin()->first);
   return compare_objects(conn, artifact);
 }
 

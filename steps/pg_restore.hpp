@@ -17,7 +17,7 @@ enum class RestoreStyle {
 };
 
 struct RestoreRequest {
-  const engine::Artifact* artifact = nullptr;
+  const engine::Artifact *artifact = nullptr;
   std::filesystem::path set_dir;
   util::ConnInfo into; // the database to restore into
   PgTools tools;
@@ -51,17 +51,18 @@ private:
 };
 
 // Restores a custom, directory or sql artifact. Fails with the tool's error.
-util::Result<void> restore_artifact(const RestoreRequest& request);
+util::Result<void> restore_artifact(const RestoreRequest &request);
 
 // A hint naming what to grant `role` when a restore failed for lack of a
 // privilege ("\nhint: ..."), empty when the error is not about privileges.
 std::string restore_hint(const std::string &error, const std::string &role);
 
 // True when this artifact format can be restored by restore_artifact.
-bool restorable_format(const std::string& format);
+bool restorable_format(const std::string &format);
 
 // Compares the tables and exact row counts in `conn`'s database with the
 // artifact's manifest entry. Returns the first difference, empty when equal.
-util::Result<std::string> compare_with_manifest(util::PgConnection& conn, const engine::Artifact& artifact);
+util::Result<std::string> compare_with_manifest(util::PgConnection &conn,
+                                                const engine::Artifact &artifact);
 
 } // namespace gate::steps

@@ -9,7 +9,8 @@
 
 namespace gate::steps {
 
-util::Result<PgTarget> PgTarget::open(const config::PipelineConfig& config, const config::DatabaseTarget& target) {
+util::Result<PgTarget> PgTarget::open(const config::PipelineConfig &config,
+                                      const config::DatabaseTarget &target) {
   PgTarget t;
   t.m_config = &config;
   t.m_target = &target;
@@ -22,7 +23,9 @@ util::Result<PgTarget> PgTarget::open(const config::PipelineConfig& config, cons
   return t;
 }
 
-std::string PgTarget::describe() const { return "database '" + m_target->name + "' (" + m_conn.describe() + ")"; }
+std::string PgTarget::describe() const {
+  return "database '" + m_target->name + "' (" + m_conn.describe() + ")";
+}
 
 std::string PgTarget::sanitized_url() const {
   return util::sanitize_url(m_target->url.value_or_empty());
@@ -53,21 +56,23 @@ std::string closed_database_hint(const util::ConnInfo &info, std::chrono::millis
 
 } // namespace
 
-util::Result<std::unique_ptr<util::PgConnection>> PgTarget::connect(const std::string& purpose) const {
+util::Result<std::unique_ptr<util::PgConnection>>
+PgTarget::connect(const std::string &purpose) const {
   auto c = connect_to(m_conn, purpose);
   if (!c && c.error().kind != util::ErrorKind::interrupted)
     return util::fail(c.error().message + closed_database_hint(m_conn, m_target->connect_timeout));
   return c;
 }
 
-util::Result<std::unique_ptr<util::PgConnection>> PgTarget::connect_to(const util::ConnInfo& info,
-                                                                        const std::string& purpose) const {
+util::Result<std::unique_ptr<util::PgConnection>>
+PgTarget::connect_to(const util::ConnInfo &info, const std::string &purpose) const {
   auto c = util::PgConnection::connect(info, m_target->connect_timeout, "gate " + purpose);
   if (!c) {
     std::string message = c.error().message;
     const std::string prefix = "unable to connect to " + info.describe() + ": ";
     if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
-    return util::fail("unable to connect to database '" + m_target->name + "' (" + info.describe() + "): " + message);
+    return util::fail("unable to connect to database '" + m_target->name + "' (" + info.describe() +
+                      "): " + message);
   }
   return c;
 }
@@ -83,26 +88,27 @@ util::Result<PgTools> PgTarget::tools_for(int server_version_num) const {
   auto tools = select_pg_tools(pg_tool_candidates(m_config->pg_bindir), key.second);
   if (util::cancel_requested()) return util::fail(util::ErrorKind::interrupted, "interrupted");
   if (!tools)
-    return util::fail(describe() + " runs PostgreSQL " + pg_version_string(server_version_num) + ": " +
-                      tools.error().message);
+    return util::fail(describe() + " runs PostgreSQL " + pg_version_string(server_version_num) +
+                      ": " + tools.error().message);
   found.emplace(key, *tools);
   return tools;
 }
 
-util::Result<ChildAuth> ChildAuth::create(const util::ConnInfo& info) {
+util::Result<ChildAuth> ChildAuth::create(const util::ConnInfo &info) {
   ChildAuth auth;
   auth.m_password = info.get("password");
   return auth;
 }
 
-void ChildAuth::apply(util::ProcessSpec& spec) const {
+void ChildAuth::apply(util::ProcessSpec &spec) const {
   spec.env_policy = util::EnvPolicy::minimal;
   if (!m_password.empty()) spec.env["PGPASSWORD"] = m_password;
 }
 
 std::string pg_version_string(int v) {
   if (v >= 100000) return std::to_string(v / 10000) + "." + std::to_string(v % 10000);
-  return std::to_string(v / 10000) + "." + std::to_string((v / 100) % 100) + "." + std::to_string(v % 100);
+  return std::to_string(v / 10000) + "." + std::to_string((v / 100) % 100) + "." +
+         std::to_string(v % 100);
 }
 
 } // namespace gate::steps

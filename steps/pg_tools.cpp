@@ -13,7 +13,7 @@ namespace gate::steps {
 
 namespace fs = std::filesystem;
 
-bool is_pg_wrapper(const fs::path& program) {
+bool is_pg_wrapper(const fs::path &program) {
   std::error_code ec;
   auto resolved = fs::canonical(program, ec);
   if (!ec && resolved.filename() == "pg_wrapper") return true;
@@ -21,9 +21,9 @@ bool is_pg_wrapper(const fs::path& program) {
   return head && head->rfind("#!", 0) == 0 && head->find("pg_wrapper") != std::string::npos;
 }
 
-std::vector<fs::path> pg_tool_candidates(const std::string& pg_bindir) {
+std::vector<fs::path> pg_tool_candidates(const std::string &pg_bindir) {
   std::vector<fs::path> out;
-  auto add = [&](const fs::path& p) {
+  auto add = [&](const fs::path &p) {
     if (!p.empty() && std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
   };
   if (!pg_bindir.empty()) add(pg_bindir);
@@ -33,26 +33,28 @@ std::vector<fs::path> pg_tool_candidates(const std::string& pg_bindir) {
     spec.stderr_mode = util::StreamMode::pipe;
     if (auto r = util::run_command(spec, std::chrono::seconds(10)); r && r->status.ok()) {
       std::string dir = r->out;
-      while (!dir.empty() && (dir.back() == '\n' || dir.back() == ' ')) dir.pop_back();
+      while (!dir.empty() && (dir.back() == '\n' || dir.back() == ' '))
+        dir.pop_back();
       add(dir);
     }
   }
   std::vector<std::pair<int, fs::path>> versioned;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/usr/lib/postgresql", ec)) {
+  for (const auto &entry : fs::directory_iterator("/usr/lib/postgresql", ec)) {
     int major = std::atoi(entry.path().filename().c_str());
     if (major > 0) versioned.emplace_back(major, entry.path() / "bin");
   }
   std::sort(versioned.rbegin(), versioned.rend());
-  for (auto& [major, dir] : versioned) add(dir);
-  const char* path = std::getenv("PATH");
+  for (auto &[major, dir] : versioned)
+    add(dir);
+  const char *path = std::getenv("PATH");
   if (path)
-    for (const auto& dir : util::split(path, ':'))
+    for (const auto &dir : util::split(path, ':'))
       if (!dir.empty()) add(dir);
   return out;
 }
 
-std::string pg_dump_version(const fs::path& bindir) {
+std::string pg_dump_version(const fs::path &bindir) {
   fs::path pg_dump = bindir / "pg_dump";
   if (::access(pg_dump.c_str(), X_OK) != 0 || is_pg_wrapper(pg_dump)) return {};
   util::ProcessSpec spec;
@@ -69,10 +71,10 @@ std::string pg_dump_version(const fs::path& bindir) {
   return version;
 }
 
-util::Result<PgTools> select_pg_tools(const std::vector<fs::path>& candidates, int server_major) {
+util::Result<PgTools> select_pg_tools(const std::vector<fs::path> &candidates, int server_major) {
   std::map<int, PgTools> by_major; // first directory wins for each major
   std::vector<std::string> seen;
-  for (const auto& dir : candidates) {
+  for (const auto &dir : candidates) {
     std::string version = pg_dump_version(dir);
     if (version.empty()) continue;
     int major = std::atoi(version.c_str());
@@ -80,14 +82,15 @@ util::Result<PgTools> select_pg_tools(const std::vector<fs::path>& candidates, i
     if (!by_major.count(major)) by_major.emplace(major, PgTools{dir, major, version});
   }
   if (auto it = by_major.find(server_major); it != by_major.end()) return it->second;
-  for (auto& [major, tools] : by_major)
+  for (auto &[major, tools] : by_major)
     if (major > server_major) return tools;
   std::string found = seen.empty() ? "none" : "";
-  for (size_t i = 0; i < seen.size(); ++i) found += (i ? ", " : "") + seen[i];
+  for (size_t i = 0; i < seen.size(); ++i)
+    found += (i ? ", " : "") + seen[i];
   return util::fail("no pg_dump of PostgreSQL " + std::to_string(server_major) +
                     " or newer is installed (the server runs " + std::to_string(server_major) +
-                    "; found: " + found + ")\nhint: install postgresql-client-" + std::to_string(server_major) +
-                    " or set pg_bindir: in pipeline.yml");
+                    "; found: " + found + ")\nhint: install postgresql-client-" +
+                    std::to_string(server_major) + " or set pg_bindir: in pipeline.yml");
 }
 
 } // namespace gate::steps

@@ -33,34 +33,38 @@ using config::DumpFormat;
 namespace {
 
 util::Codec codec_of(Compression c) {
-  return c == Compression::gzip ? util::Codec::gzip : c == Compression::none ? util::Codec::none : util::Codec::zstd;
+  return c == Compression::gzip   ? util::Codec::gzip
+         : c == Compression::none ? util::Codec::none
+                                  : util::Codec::zstd;
 }
 
-std::string decompress_prefix(const std::string& file, Compression c) {
+std::string decompress_prefix(const std::string &file, Compression c) {
   if (c == Compression::zstd) return fmt::format("zstd -dc '{}' | ", file);
   if (c == Compression::gzip) return fmt::format("gzip -dc '{}' | ", file);
   return fmt::format("cat '{}' | ", file);
 }
 
 // A file name for a table's CSV export: only safe characters, unique.
-std::string csv_file_name(const TableFacts& t, std::set<std::string>& used) {
+std::string csv_file_name(const TableFacts &t, std::set<std::string> &used) {
   std::string base;
   for (char c : t.schema + "." + t.name)
-    base.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ? c : '_');
+    base.push_back(
+        std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ? c : '_');
   std::string name = base;
-  for (int n = 2; used.count(name); ++n) name = base + "-" + std::to_string(n);
+  for (int n = 2; used.count(name); ++n)
+    name = base + "-" + std::to_string(n);
   used.insert(name);
   return name;
 }
 
 struct DumpContext {
-  const PgTarget& pg;
-  const PgTools& tools;
-  const ChildAuth& auth;
-  ExportedSnapshot& snapshot;
+  const PgTarget &pg;
+  const PgTools &tools;
+  const ChildAuth &auth;
+  ExportedSnapshot &snapshot;
   DatabaseFacts facts; // the superuser flag and size at first; tables once counted
-  engine::SetHandle& set;
-  RunContext& ctx;
+  engine::SetHandle &set;
+  RunContext &ctx;
   std::string step;
   nlohmann::json base_details;
   bool read_back = false; // read custom dumps back while pg_dump writes them
@@ -71,20 +75,22 @@ struct DumpContext {
   std::map<std::string, Early> read_backs; // by artifact path
 };
 
-util::ProcessSpec pg_dump_spec(const DumpContext& dc, std::vector<std::string> extra) {
+util::ProcessSpec pg_dump_spec(const DumpContext &dc, std::vector<std::string> extra) {
   util::ProcessSpec spec;
-  spec.argv = {dc.tools.tool("pg_dump").string(), "--no-password", "--dbname=" + dc.pg.conninfo().without_password(),
-               "--snapshot=" + dc.snapshot.id()};
-  for (const auto& t : dc.pg.target().tables) spec.argv.push_back("--table=" + t);
-  for (const auto& t : dc.pg.target().exclude_tables) spec.argv.push_back("--exclude-table=" + t);
+  spec.argv = {dc.tools.tool("pg_dump").string(), "--no-password",
+               "--dbname=" + dc.pg.conninfo().without_password(), "--snapshot=" + dc.snapshot.id()};
+  for (const auto &t : dc.pg.target().tables)
+    spec.argv.push_back("--table=" + t);
+  for (const auto &t : dc.pg.target().exclude_tables)
+    spec.argv.push_back("--exclude-table=" + t);
   spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
   spec.log_prefix = "pg_dump: ";
   dc.auth.apply(spec);
   return spec;
 }
 
-engine::Artifact new_artifact(const DumpContext& dc, const std::string& format, Compression compression,
-                              const std::string& path) {
+engine::Artifact new_artifact(const DumpContext &dc, const std::string &format,
+                              Compression compression, const std::string &path) {
   engine::Artifact a;
   a.target = dc.pg.target().name;
   a.kind = "database";
@@ -95,16 +101,18 @@ engine::Artifact new_artifact(const DumpContext& dc, const std::string& format, 
   return a;
 }
 
-std::function<void(uint64_t)> progress_fn(DumpContext& dc) {
-  uint64_t expected = static_cast<uint64_t>(dc.facts.database_size); // pg_database_size: a rough total
+std::function<void(uint64_t)> progress_fn(DumpContext &dc) {
+  uint64_t expected =
+      static_cast<uint64_t>(dc.facts.database_size); // pg_database_size: a rough total
   return [&dc, expected](uint64_t done) {
     if (dc.ctx.progress) dc.ctx.progress(dc.step, done, expected);
   };
 }
 
 // custom, sql, schema and globals: one stream from one command into one file.
-util::Result<engine::Artifact> dump_stream(DumpContext& dc, const std::string& format, util::ProcessSpec spec,
-                                           Compression compression, const std::string& path,
+util::Result<engine::Artifact> dump_stream(DumpContext &dc, const std::string &format,
+                                           util::ProcessSpec spec, Compression compression,
+                                           const std::string &path,
                                            std::vector<std::string> restore) {
   util::CodecOptions codec{codec_of(compression), 0, dc.ctx.compression_threads};
   auto start = std::chrono::steady_clock::now();
@@ -119,11 +127,14 @@ util::Result<engine::Artifact> dump_stream(DumpContext& dc, const std::string& f
       early.read = read_back_custom(dc.set.dir() / path, dc.tools, nullptr, &growth);
       early.ms = util::elapsed_ms(read_start);
     });
-  auto written = util::command_to_file(spec, dc.set.dir() / path, codec, progress_fn(dc), follow ? &growth : nullptr);
+  auto written = util::command_to_file(spec, dc.set.dir() / path, codec, progress_fn(dc),
+                                       follow ? &growth : nullptr);
   growth.finish(written.has_value());
   if (reader.joinable()) reader.join();
   if (follow && written) dc.read_backs[path] = early;
-  if (!written) return std::unexpected(written.error().with_context(dc.pg.describe() + ": " + format + " dump"));
+  if (!written)
+    return std::unexpected(
+        written.error().with_context(dc.pg.describe() + ": " + format + " dump"));
   engine::Artifact a = new_artifact(dc, format, compression, path);
   a.files.push_back({path, written->bytes, written->sha256});
   a.details["raw_bytes"] = written->raw_bytes;
@@ -132,7 +143,7 @@ util::Result<engine::Artifact> dump_stream(DumpContext& dc, const std::string& f
   return a;
 }
 
-util::Result<engine::Artifact> dump_custom(DumpContext& dc) {
+util::Result<engine::Artifact> dump_custom(DumpContext &dc) {
   Compression c = dc.pg.target().compression;
   // PG15's pg_dump only has gzip inside; zstd outside is faster (bench/results.md)
   // and stays restorable with `zstd -dc | pg_restore`.
@@ -141,10 +152,13 @@ util::Result<engine::Artifact> dump_custom(DumpContext& dc) {
   std::string level = c == Compression::gzip ? "6" : "0";
   auto spec = pg_dump_spec(dc, {"--format=custom", "--compress=" + level});
   std::string file = "{set}/" + path;
-  std::string restore_args = "--clean --if-exists --single-transaction --exit-on-error --dbname=\"$DATABASE_URL\"";
+  std::string restore_args =
+      "--clean --if-exists --single-transaction --exit-on-error --dbname=\"$DATABASE_URL\"";
   std::vector<std::string> restore;
-  if (outside) restore.push_back(fmt::format("zstd -dc '{}' | pg_restore {}", file, restore_args));
-  else restore.push_back(fmt::format("pg_restore {} '{}'", restore_args, file));
+  if (outside)
+    restore.push_back(fmt::format("zstd -dc '{}' | pg_restore {}", file, restore_args));
+  else
+    restore.push_back(fmt::format("pg_restore {} '{}'", restore_args, file));
   return dump_stream(dc, "custom", spec, outside ? c : Compression::none, path, restore);
 }
 
@@ -152,7 +166,7 @@ util::Result<engine::Artifact> dump_custom(DumpContext& dc) {
 // --single-transaction: one BEGIN; ... COMMIT; around all of it, large objects
 // included (pg_dump's own plain output commits them in a transaction of their
 // own, so psql --single-transaction could not undo a later error).
-util::Result<engine::Artifact> dump_sql(DumpContext& dc) {
+util::Result<engine::Artifact> dump_sql(DumpContext &dc) {
   Compression c = dc.pg.target().compression;
   std::string path = "databases/" + dc.pg.target().name + ".sql" + util::codec_suffix(codec_of(c));
   int fds[2];
@@ -165,7 +179,8 @@ util::Result<engine::Artifact> dump_sql(DumpContext& dc) {
   TRY_ASSIGN(auto pg_dump, util::Process::start(dump));
   archive_out.reset(); // pg_restore sees the end of the archive when pg_dump exits
   util::ProcessSpec script;
-  // --clean --if-exists: the plain dump can replace an existing database's objects (seed 004's fallback).
+  // --clean --if-exists: the plain dump can replace an existing database's objects (seed 004's
+  // fallback).
   script.argv = {dc.tools.tool("pg_restore").string(), "--clean", "--if-exists",
                  "--single-transaction", "--file=-"};
   script.stdin_mode = util::StreamMode::fd;
@@ -187,7 +202,7 @@ util::Result<engine::Artifact> dump_sql(DumpContext& dc) {
   return written;
 }
 
-util::Result<engine::Artifact> dump_schema(DumpContext& dc) {
+util::Result<engine::Artifact> dump_schema(DumpContext &dc) {
   std::string path = "databases/" + dc.pg.target().name + ".schema.sql";
   auto spec = pg_dump_spec(dc, {"--format=plain", "--schema-only"});
   std::vector<std::string> restore = {"# reference only: the schema without data",
@@ -195,7 +210,7 @@ util::Result<engine::Artifact> dump_schema(DumpContext& dc) {
   return dump_stream(dc, "schema", spec, Compression::none, path, restore);
 }
 
-util::Result<engine::Artifact> dump_globals(DumpContext& dc) {
+util::Result<engine::Artifact> dump_globals(DumpContext &dc) {
   std::string path = "databases/" + dc.pg.target().name + ".globals.sql";
   util::ProcessSpec spec;
   spec.argv = {dc.tools.tool("pg_dumpall").string(), "--no-password", "--globals-only",
@@ -209,7 +224,8 @@ util::Result<engine::Artifact> dump_globals(DumpContext& dc) {
   spec.log_prefix = "pg_dumpall: ";
   dc.auth.apply(spec);
   std::vector<std::string> restore = {
-      "# roles and tablespaces of the whole server: review before applying (existing roles make some statements fail)",
+      "# roles and tablespaces of the whole server: review before applying (existing roles make "
+      "some statements fail)",
       fmt::format("psql -v ON_ERROR_STOP=0 --dbname=\"$DATABASE_URL\" -f '{{set}}/{}'", path)};
   TRY_ASSIGN(auto a, dump_stream(dc, "globals", spec, Compression::none, path, restore));
   a.kind = "globals";
@@ -217,66 +233,79 @@ util::Result<engine::Artifact> dump_globals(DumpContext& dc) {
   return a;
 }
 
-util::Result<engine::Artifact> dump_directory(DumpContext& dc) {
-  const auto& t = dc.pg.target();
+util::Result<engine::Artifact> dump_directory(DumpContext &dc) {
+  const auto &t = dc.pg.target();
   std::string path = "databases/" + t.name + ".dir";
   // pg_dump -Fd compresses each file itself (gzip only in PG15); level 1 keeps it fast.
-  std::string level = t.compression == Compression::none ? "0" : t.compression == Compression::gzip ? "6" : "1";
-  auto spec = pg_dump_spec(dc, {"--format=directory", "--jobs=" + std::to_string(t.jobs), "--compress=" + level,
-                                "--file=" + (dc.set.dir() / path).string()});
+  std::string level = t.compression == Compression::none   ? "0"
+                      : t.compression == Compression::gzip ? "6"
+                                                           : "1";
+  auto spec = pg_dump_spec(dc, {"--format=directory", "--jobs=" + std::to_string(t.jobs),
+                                "--compress=" + level, "--file=" + (dc.set.dir() / path).string()});
   auto start = std::chrono::steady_clock::now();
   TRY_ASSIGN(auto proc, util::Process::start(spec));
   proc->close_stdout();
   TRY_ASSIGN(auto status, proc->wait());
   if (!status.ok()) {
     (void)util::remove_tree(dc.set.dir() / path);
-    return util::fail(dc.pg.describe() + ": directory dump: pg_dump " + status.describe() + ": " + proc->stderr_tail());
+    return util::fail(dc.pg.describe() + ": directory dump: pg_dump " + status.describe() + ": " +
+                      proc->stderr_tail());
   }
   ::chmod((dc.set.dir() / path).c_str(), 0700);
-  engine::Artifact a = new_artifact(dc, "directory", t.compression == Compression::none ? Compression::none : Compression::gzip, path);
+  engine::Artifact a = new_artifact(
+      dc, "directory", t.compression == Compression::none ? Compression::none : Compression::gzip,
+      path);
   std::vector<fs::path> files;
-  for (const auto& entry : fs::recursive_directory_iterator(dc.set.dir() / path))
+  for (const auto &entry : fs::recursive_directory_iterator(dc.set.dir() / path))
     if (entry.is_regular_file()) files.push_back(entry.path());
   std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
+  for (const auto &f : files) {
     ::chmod(f.c_str(), 0600);
     TRY_ASSIGN(std::string sha, util::sha256_file(f));
     a.files.push_back({fs::relative(f, dc.set.dir()).string(), fs::file_size(f), sha});
   }
   a.details["duration_ms"] = util::elapsed_ms(start);
-  a.details["restore"] = std::vector<std::string>{fmt::format(
-      "pg_restore --clean --if-exists --exit-on-error --jobs={} --dbname=\"$DATABASE_URL\" '{{set}}/{}'", t.jobs, path)};
+  a.details["restore"] =
+      std::vector<std::string>{fmt::format("pg_restore --clean --if-exists --exit-on-error "
+                                           "--jobs={} --dbname=\"$DATABASE_URL\" '{{set}}/{}'",
+                                           t.jobs, path)};
   return a;
 }
 
-util::Result<engine::Artifact> dump_csv(DumpContext& dc) {
-  const auto& t = dc.pg.target();
+util::Result<engine::Artifact> dump_csv(DumpContext &dc) {
+  const auto &t = dc.pg.target();
   std::string dir = "databases/" + t.name + ".csv";
   TRY(util::make_dirs(dc.set.dir() / dir, 0700));
   engine::Artifact a = new_artifact(dc, "csv", t.compression, dir);
-  auto& conn = dc.snapshot.connection();
+  auto &conn = dc.snapshot.connection();
   std::set<std::string> used;
   nlohmann::json exports = nlohmann::json::array();
   uint64_t done = 0;
   auto start = std::chrono::steady_clock::now();
   util::CodecOptions codec{codec_of(t.compression), 0, dc.ctx.compression_threads};
-  std::vector<std::string> restore = {"# each table, into an existing (empty) table of the same name:"};
-  for (const auto& table : dc.facts.tables) {
+  std::vector<std::string> restore = {
+      "# each table, into an existing (empty) table of the same name:"};
+  for (const auto &table : dc.facts.tables) {
     if (table.partitioned) continue; // its partitions are exported one by one
-    std::string file = dir + "/" + csv_file_name(table, used) + ".csv" + util::codec_suffix(codec.codec);
+    std::string file =
+        dir + "/" + csv_file_name(table, used) + ".csv" + util::codec_suffix(codec.codec);
     TRY_ASSIGN(auto writer, util::CompressedWriter::create(dc.set.dir() / file, codec));
-    std::string sql = "COPY " + conn.quote_identifier(table.schema) + "." + conn.quote_identifier(table.name) +
+    std::string sql = "COPY " + conn.quote_identifier(table.schema) + "." +
+                      conn.quote_identifier(table.name) +
                       " TO STDOUT WITH (FORMAT csv, HEADER true)";
-    auto copied = conn.copy_out(sql, [&](const char* data, size_t size) -> util::Result<void> {
+    auto copied = conn.copy_out(sql, [&](const char *data, size_t size) -> util::Result<void> {
       done += size;
-      if (dc.ctx.progress) dc.ctx.progress(dc.step, done, static_cast<uint64_t>(dc.facts.database_size));
+      if (dc.ctx.progress)
+        dc.ctx.progress(dc.step, done, static_cast<uint64_t>(dc.facts.database_size));
       return writer->write(data, size);
     });
     if (!copied)
-      return std::unexpected(copied.error().with_context(dc.pg.describe() + ": csv export of " + table.qualified()));
+      return std::unexpected(
+          copied.error().with_context(dc.pg.describe() + ": csv export of " + table.qualified()));
     TRY_ASSIGN(auto written, writer->finish());
     a.files.push_back({file, written.bytes, written.sha256});
-    exports.push_back({{"file", file}, {"schema", table.schema}, {"table", table.name}, {"rows", table.rows}});
+    exports.push_back(
+        {{"file", file}, {"schema", table.schema}, {"table", table.name}, {"rows", table.rows}});
     // The \copy goes in one single-quoted shell word: quoted identifiers keep their double quotes.
     std::string copy = "\\copy " + conn.quote_identifier(table.schema) + "." +
                        conn.quote_identifier(table.name) +
@@ -315,27 +344,34 @@ std::string shrink_violation(const config::DatabaseTarget &target, const engine:
   auto [previous_set, before] = shrink_baseline(artifact, baselines);
   if (!before) return {};
   const engine::Manifest &previous = *previous_set;
-  auto shrank = [&](double old_v, double new_v) { return old_v > 0 && (old_v - new_v) / old_v > limit; };
+  auto shrank = [&](double old_v, double new_v) {
+    return old_v > 0 && (old_v - new_v) / old_v > limit;
+  };
   uint64_t old_raw = before->details.value("raw_bytes", before->bytes());
   uint64_t new_raw = artifact.details.value("raw_bytes", artifact.bytes());
   if (shrank(static_cast<double>(old_raw), static_cast<double>(new_raw)))
-    return fmt::format("the {} dump shrank from {} to {} ({:.0f}%) since set '{}', more than max_shrink {:.0f}%",
-                       artifact.format, util::human_bytes(old_raw), util::human_bytes(new_raw),
-                       100.0 * (static_cast<double>(old_raw) - static_cast<double>(new_raw)) / static_cast<double>(old_raw),
-                       previous.id, limit * 100);
+    return fmt::format(
+        "the {} dump shrank from {} to {} ({:.0f}%) since set '{}', more than max_shrink {:.0f}%",
+        artifact.format, util::human_bytes(old_raw), util::human_bytes(new_raw),
+        100.0 * (static_cast<double>(old_raw) - static_cast<double>(new_raw)) /
+            static_cast<double>(old_raw),
+        previous.id, limit * 100);
   std::map<std::string, int64_t> now;
-  for (const auto& t : tables_from_json(artifact.details)) now[t.qualified()] = t.rows;
-  for (const auto& t : tables_from_json(before->details)) {
+  for (const auto &t : tables_from_json(artifact.details))
+    now[t.qualified()] = t.rows;
+  for (const auto &t : tables_from_json(before->details)) {
     auto it = now.find(t.qualified());
     int64_t rows = it == now.end() ? 0 : it->second;
     if (shrank(static_cast<double>(t.rows), static_cast<double>(rows)))
-      return fmt::format("table {} {} from {} to {} rows since set '{}', more than max_shrink {:.0f}%", t.qualified(),
-                         it == now.end() ? "disappeared, down" : "shrank", t.rows, rows, previous.id, limit * 100);
+      return fmt::format(
+          "table {} {} from {} to {} rows since set '{}', more than max_shrink {:.0f}%",
+          t.qualified(), it == now.end() ? "disappeared, down" : "shrank", t.rows, rows,
+          previous.id, limit * 100);
   }
   return {};
 }
 
-util::Result<void> PostgresBackupStep::check(const RunContext& ctx) const {
+util::Result<void> PostgresBackupStep::check(const RunContext &ctx) const {
   TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, m_target));
   TRY_ASSIGN(auto conn, pg.connect("check"));
   TRY(pg.tools_for(conn->server_version()));
@@ -343,9 +379,10 @@ util::Result<void> PostgresBackupStep::check(const RunContext& ctx) const {
   return check_rollback_privileges(ctx.config, m_target);
 }
 
-std::string PostgresBackupStep::plan(const RunContext& ctx) const {
+std::string PostgresBackupStep::plan(const RunContext &ctx) const {
   std::string formats;
-  for (auto f : m_target.formats) formats += std::string(formats.empty() ? "" : ", ") + to_string(f);
+  for (auto f : m_target.formats)
+    formats += std::string(formats.empty() ? "" : ", ") + to_string(f);
   if (m_target.globals) formats += ", globals";
   if (m_target.schema_only) formats += ", schema";
   bool filtered = !m_target.tables.empty() || !m_target.exclude_tables.empty();
@@ -354,14 +391,16 @@ std::string PostgresBackupStep::plan(const RunContext& ctx) const {
                      filtered ? "; tables:/exclude_tables: leave large objects out" : "");
 }
 
-util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
+util::Result<StepResult> PostgresBackupStep::run(RunContext &ctx) {
   TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, m_target));
   TRY_ASSIGN(auto conn, pg.connect("backup"));
   TRY_ASSIGN(PgTools tools, pg.tools_for(conn->server_version()));
   DatabaseFacts early; // what needs no table lock
   {
-    TRY_ASSIGN(auto rows, conn->query("SELECT pg_database_size(current_database()), "
-                                      "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user), current_user"));
+    TRY_ASSIGN(
+        auto rows,
+        conn->query("SELECT pg_database_size(current_database()), "
+                    "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user), current_user"));
     early.database_size = std::atoll(rows[0][0].value_or("0").c_str());
     early.superuser = rows[0][1].value_or("f") == "t";
     early.role = rows[0][2].value_or("");
@@ -376,14 +415,15 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   TRY_ASSIGN(auto auth, ChildAuth::create(pg.conninfo()));
   DumpContext dc{pg, tools, auth, snapshot, early, *set, ctx, label(), nlohmann::json::object()};
   dc.read_back = m_read_back == ReadBack::while_writing;
-  util::log_info("{}: {}, snapshot {}, pg_dump {} from {}", label(), pg.describe(), snapshot.id(), tools.version,
-                 tools.bindir.string());
+  util::log_info("{}: {}, snapshot {}, pg_dump {} from {}", label(), pg.describe(), snapshot.id(),
+                 tools.version, tools.bindir.string());
 
   // Counting rows reads every table: it runs on the snapshot's own connection
   // while pg_dump streams, so the two overlap instead of adding up.
   std::optional<util::Result<DatabaseFacts>> counted;
   std::thread counter([&] {
-    counted = read_database_facts(snapshot.connection(), m_target.tables, m_target.exclude_tables, true);
+    counted =
+        read_database_facts(snapshot.connection(), m_target.tables, m_target.exclude_tables, true);
     if (*counted && ctx.content_fingerprints)
       if (auto hashed = add_content_fingerprints(snapshot.connection(), (*counted)->tables);
           !hashed)
@@ -392,14 +432,19 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   std::vector<engine::Artifact> made;
   std::optional<util::Error> dump_error;
   auto dump = [&](util::Result<engine::Artifact> a) {
-    if (!a) dump_error = a.error();
-    else made.push_back(std::move(*a));
+    if (!a)
+      dump_error = a.error();
+    else
+      made.push_back(std::move(*a));
   };
   for (DumpFormat format : m_target.formats) {
     if (dump_error) break;
-    if (format == DumpFormat::custom) dump(dump_custom(dc));
-    else if (format == DumpFormat::sql) dump(dump_sql(dc));
-    else if (format == DumpFormat::directory) dump(dump_directory(dc));
+    if (format == DumpFormat::custom)
+      dump(dump_custom(dc));
+    else if (format == DumpFormat::sql)
+      dump(dump_sql(dc));
+    else if (format == DumpFormat::directory)
+      dump(dump_directory(dc));
   }
   if (!dump_error && m_target.schema_only) dump(dump_schema(dc));
   if (!dump_error && m_target.globals) dump(dump_globals(dc));
@@ -407,9 +452,10 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   counter.join();
   if (dump_error) return std::unexpected(*dump_error);
   if (!*counted) return std::unexpected(counted->error().with_context(pg.describe()));
-  const DatabaseFacts& facts = **counted;
+  const DatabaseFacts &facts = **counted;
   dc.facts = facts;
-  if (std::find(m_target.formats.begin(), m_target.formats.end(), DumpFormat::csv) != m_target.formats.end()) {
+  if (std::find(m_target.formats.begin(), m_target.formats.end(), DumpFormat::csv) !=
+      m_target.formats.end()) {
     // CSV exports come from the same snapshot, table by table, over libpq.
     TRY_ASSIGN(auto csv, dump_csv(dc));
     made.push_back(std::move(csv));
@@ -430,14 +476,15 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
         label(), facts.objects.large_objects);
   }
   util::log_info("{}: PostgreSQL {}, {} in {} tables", label(), facts.server_version,
-                 util::human_bytes(static_cast<uint64_t>(facts.database_size)), facts.tables.size());
+                 util::human_bytes(static_cast<uint64_t>(facts.database_size)),
+                 facts.tables.size());
 
   std::vector<std::string> done;
   uint64_t bytes = 0;
   std::optional<std::string> problem;
-  for (auto& a : made) {
+  for (auto &a : made) {
     bool sized = a.format == "custom" || a.format == "sql" || a.format == "directory";
-    for (auto& [key, value] : base.items())
+    for (auto &[key, value] : base.items())
       if (!a.details.contains(key)) a.details[key] = value;
     a.details["min_size"] = sized ? m_target.min_size : 0;
     bytes += a.bytes();
@@ -465,12 +512,13 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
     set->add_artifact(std::move(a));
     if (auto it = dc.read_backs.find(path); it != dc.read_backs.end() && !problem) {
       // The read-back happened while writing; the table of contents needs the counted tables.
-      auto& early_read = it->second.read;
-      if (!early_read && early_read.error().kind == util::ErrorKind::interrupted) return std::unexpected(early_read.error());
+      auto &early_read = it->second.read;
+      if (!early_read && early_read.error().kind == util::ErrorKind::interrupted)
+        return std::unexpected(early_read.error());
       Finding f = !early_read ? finding_failed(early_read.error().message) : early_read->finding;
       if (f.ok && early_read->sha256 != stored.files.front().sha256)
-        f = finding_failed(fmt::format("'{}' read back with sha256 {}, written with {}", path, early_read->sha256,
-                                       stored.files.front().sha256));
+        f = finding_failed(fmt::format("'{}' read back with sha256 {}, written with {}", path,
+                                       early_read->sha256, stored.files.front().sha256));
       if (f.ok) TRY_ASSIGN(f, check_custom_toc(stored, set->dir(), tools));
       engine::Verification v;
       v.artifact = path;
@@ -485,9 +533,11 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext& ctx) {
   }
   if (problem) return failed(*problem);
   int64_t rows = 0;
-  for (const auto& t : facts.tables) rows += t.rows;
+  for (const auto &t : facts.tables)
+    rows += t.rows;
   std::string list;
-  for (const auto& d : done) list += (list.empty() ? "" : ", ") + d;
+  for (const auto &d : done)
+    list += (list.empty() ? "" : ", ") + d;
   std::string left_out =
       base.contains("large_objects_left_out")
           ? fmt::format(" ({} large objects left out by tables:)", facts.objects.large_objects)

@@ -10,17 +10,18 @@ namespace gate::steps {
 
 class PostgresBackupStep : public Step {
 public:
-  explicit PostgresBackupStep(const config::DatabaseTarget& target, ReadBack read_back = ReadBack::later)
+  explicit PostgresBackupStep(const config::DatabaseTarget &target,
+                              ReadBack read_back = ReadBack::later)
       : m_target(target), m_read_back(read_back) {}
   std::string label() const override { return "backup " + m_target.name; }
   StepCategory category() const override { return StepCategory::backup; }
-  util::Result<void> check(const RunContext& ctx) const override;
-  util::Result<StepResult> run(RunContext& ctx) override;
-  std::string plan(const RunContext& ctx) const override;
+  util::Result<void> check(const RunContext &ctx) const override;
+  util::Result<StepResult> run(RunContext &ctx) override;
+  std::string plan(const RunContext &ctx) const override;
   std::vector<std::string> targets() const override { return {m_target.name}; }
 
 private:
-  const config::DatabaseTarget& m_target;
+  const config::DatabaseTarget &m_target;
   ReadBack m_read_back;
 };
 

@@ -26,10 +26,11 @@ namespace gate::steps {
 
 namespace fs = std::filesystem;
 
-std::vector<const engine::Artifact*> restore_candidates(const engine::Manifest& m, const std::string& target) {
-  std::vector<const engine::Artifact*> out;
-  for (const char* format : {"custom", "directory", "sql"})
-    for (const auto& a : m.artifacts)
+std::vector<const engine::Artifact *> restore_candidates(const engine::Manifest &m,
+                                                         const std::string &target) {
+  std::vector<const engine::Artifact *> out;
+  for (const char *format : {"custom", "directory", "sql"})
+    for (const auto &a : m.artifacts)
       if (a.target == target && a.kind == "database" && a.format == format) out.push_back(&a);
   return out;
 }
@@ -43,19 +44,21 @@ struct ExtraRelations {
 
 // What exists now but not in the backup (nothing for a backup limited by
 // tables/exclude_tables, or views for a manifest that did not record them).
-ExtraRelations extra_relations(util::PgConnection& conn, const engine::Artifact& a) {
+ExtraRelations extra_relations(util::PgConnection &conn, const engine::Artifact &a) {
   ExtraRelations out;
   if (a.details.value("filtered", false)) return out; // a partial backup leaves other tables alone
   std::set<std::string> in_backup;
-  for (const auto& t : tables_from_json(a.details)) in_backup.insert(t.qualified());
+  for (const auto &t : tables_from_json(a.details))
+    in_backup.insert(t.qualified());
   auto now = read_database_facts(conn, {}, {}, false);
   if (!now) return out;
-  for (const auto& t : now->tables)
+  for (const auto &t : now->tables)
     if (!in_backup.count(t.qualified())) out.tables.push_back(t);
   if (a.details.contains("views")) {
     std::set<std::string> views_in_backup;
-    for (const auto& v : a.details["views"]) views_in_backup.insert(v.get<std::string>());
-    for (const auto& v : now->views)
+    for (const auto &v : a.details["views"])
+      views_in_backup.insert(v.get<std::string>());
+    for (const auto &v : now->views)
       if (!views_in_backup.count(v.qualified())) out.views.push_back(v);
   }
   return out;
@@ -85,7 +88,7 @@ std::string drop_partitioned_tables(util::PgConnection &conn, const engine::Arti
 // LIMIT 0: the only block that keeps this session, which is already in;
 // superusers are exempt), end other sessions (those gate's role may end),
 // then open the transaction and drop the tables created since the backup.
-std::string clean_prelude(util::PgConnection& conn, const engine::Artifact& a) {
+std::string clean_prelude(util::PgConnection &conn, const engine::Artifact &a) {
   std::string sql;
   sql += R"SQL(
 DO $gate$ BEGIN
@@ -104,7 +107,8 @@ BEGIN;
 SET LOCAL maintenance_work_mem = '256MB';
 )SQL";
   auto extra = extra_relations(conn, a);
-  // Views first (a view created since the backup on a table in it would stop the dump's DROP TABLE).
+  // Views first (a view created since the backup on a table in it would stop the dump's DROP
+  // TABLE).
   for (const auto &v : extra.views)
     sql +=
         std::string(v.materialized ? "DROP MATERIALIZED VIEW IF EXISTS " : "DROP VIEW IF EXISTS ") +
@@ -181,7 +185,7 @@ util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
   TRY_ASSIGN(auto psql_proc, util::Process::start(psql));
 
   uint64_t total = 0;
-  auto feed = [&](const char* d, size_t n) -> util::Result<void> {
+  auto feed = [&](const char *d, size_t n) -> util::Result<void> {
     TRY(util::write_all(psql_proc->stdin_fd(), d, n, "psql stdin"));
     total += n;
     if (progress) progress(total);
@@ -197,7 +201,8 @@ util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
   std::string sha;
   if (fed && a.format == "sql") {
     auto read = util::read_compressed(set_dir / a.path, feed_script);
-    if (!read) script_error = read.error().message;
+    if (!read)
+      script_error = read.error().message;
     else {
       sha = read->sha256;
       script_ok = true;
@@ -218,10 +223,11 @@ util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
     if (a.format != "directory") {
       feeder = std::thread([&] {
         int in = restore_proc->stdin_fd();
-        read = util::read_compressed(set_dir / a.path, [&](const char* d, size_t n) -> util::Result<void> {
-          auto w = util::write_all(in, d, n, "pg_restore stdin");
-          return w; // pg_restore reads its whole input; an early exit shows in its status
-        });
+        read = util::read_compressed(
+            set_dir / a.path, [&](const char *d, size_t n) -> util::Result<void> {
+              auto w = util::write_all(in, d, n, "pg_restore stdin");
+              return w; // pg_restore reads its whole input; an early exit shows in its status
+            });
         restore_proc->close_stdin();
       });
     }
@@ -235,8 +241,10 @@ util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
     restore_proc->close_stdout();
     if (feeder.joinable()) feeder.join();
     TRY_ASSIGN(auto status, restore_proc->wait());
-    if (!read) script_error = read.error().message;
-    else if (!status.ok()) script_error = "pg_restore " + status.describe() + ": " + restore_proc->stderr_tail();
+    if (!read)
+      script_error = read.error().message;
+    else if (!status.ok())
+      script_error = "pg_restore " + status.describe() + ": " + restore_proc->stderr_tail();
     else {
       script_ok = true;
       if (a.format != "directory") sha = read->sha256;
@@ -253,11 +261,12 @@ util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
   }
   psql_proc->close_stdin();
   TRY_ASSIGN(auto psql_status, psql_proc->wait());
-  if (util::cancel_requested()) return util::fail(util::ErrorKind::interrupted, "interrupted; nothing was committed");
+  if (util::cancel_requested())
+    return util::fail(util::ErrorKind::interrupted, "interrupted; nothing was committed");
   // psql stopping on an error is the root cause; a broken pipe to it only follows from it.
   if (!psql_status.ok())
-    return util::fail(fmt::format("psql {}: {} (the transaction was rolled back)", psql_status.describe(),
-                                  util::redact(psql_proc->stderr_tail())));
+    return util::fail(fmt::format("psql {}: {} (the transaction was rolled back)",
+                                  psql_status.describe(), util::redact(psql_proc->stderr_tail())));
   if (!script_ok) return util::fail(script_error + " (nothing was committed)");
   if (!fed) return util::fail(fed.error().message + " (nothing was committed)");
   return {};
@@ -299,14 +308,14 @@ util::Result<void> recreate_restore(const PgTarget &pg, const PgTools &tools,
   std::string maintenance = dbname == "postgres" ? "template1" : "postgres";
   TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname(maintenance), "rollback"));
   std::string fresh = dbname.substr(0, 50) + "_gate_new";
-  auto q = [&](const std::string& n) { return admin->quote_identifier(n); };
+  auto q = [&](const std::string &n) { return admin->quote_identifier(n); };
   TRY_ASSIGN(auto exists, admin->query("SELECT 1 FROM pg_database WHERE datname = " +
                                        admin->quote_literal(dbname)));
   TRY_ASSIGN(auto props, properties_for_new_database(*admin, a, dbname));
   TRY(admin->execute("DROP DATABASE IF EXISTS " + q(fresh) + " WITH (FORCE)"));
   TRY(admin->execute(create_database_sql(*admin, fresh, props)));
   struct DropFresh {
-    util::PgConnection& admin;
+    util::PgConnection &admin;
     std::string sql;
     bool armed = true;
     ~DropFresh() {
@@ -387,9 +396,9 @@ util::Result<void> clean_restore_into(const PgTarget &pg, const util::ConnInfo &
   return clean_restore(pg, into, tools, a, set_dir, progress, true);
 }
 
-util::Result<std::vector<std::string>> tables_created_since(const config::PipelineConfig& config,
-                                                            const config::DatabaseTarget& target,
-                                                            const engine::Artifact& artifact) {
+util::Result<std::vector<std::string>> tables_created_since(const config::PipelineConfig &config,
+                                                            const config::DatabaseTarget &target,
+                                                            const engine::Artifact &artifact) {
   TRY_ASSIGN(auto pg, PgTarget::open(config, target));
   TRY_ASSIGN(auto conn, pg.connect("rollback plan"));
   auto extra = extra_relations(*conn, artifact);
@@ -401,12 +410,14 @@ util::Result<std::vector<std::string>> tables_created_since(const config::Pipeli
   return out;
 }
 
-util::Result<bool> database_exists(const config::PipelineConfig& config, const config::DatabaseTarget& target) {
+util::Result<bool> database_exists(const config::PipelineConfig &config,
+                                   const config::DatabaseTarget &target) {
   TRY_ASSIGN(auto pg, PgTarget::open(config, target));
   std::string dbname = pg.conninfo().get("dbname");
   if (dbname.empty()) return true; // libpq's default: cannot tell, assume it is there
   TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
-  TRY_ASSIGN(auto rows, admin->query("SELECT 1 FROM pg_database WHERE datname = " + admin->quote_literal(dbname)));
+  TRY_ASSIGN(auto rows, admin->query("SELECT 1 FROM pg_database WHERE datname = " +
+                                     admin->quote_literal(dbname)));
   return !rows.empty();
 }
 
@@ -442,27 +453,33 @@ util::Result<void> check_rollback_privileges(const config::PipelineConfig &confi
   return {};
 }
 
-util::Result<void> create_missing_database(const config::PipelineConfig& config, const config::DatabaseTarget& target) {
+util::Result<void> create_missing_database(const config::PipelineConfig &config,
+                                           const config::DatabaseTarget &target) {
   TRY_ASSIGN(auto pg, PgTarget::open(config, target));
   std::string dbname = pg.conninfo().get("dbname");
   TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
-  util::log_warn("rollback {}: database '{}' does not exist; creating it empty to restore into", target.name, dbname);
-  auto created = admin->execute("CREATE DATABASE " + admin->quote_identifier(dbname) + " TEMPLATE template0");
+  util::log_warn("rollback {}: database '{}' does not exist; creating it empty to restore into",
+                 target.name, dbname);
+  auto created =
+      admin->execute("CREATE DATABASE " + admin->quote_identifier(dbname) + " TEMPLATE template0");
   if (!created)
-    return util::fail("database '" + dbname + "' does not exist and could not be created: " + created.error().message +
+    return util::fail("database '" + dbname +
+                      "' does not exist and could not be created: " + created.error().message +
                       "\nhint: create it (CREATE DATABASE), then run the rollback again");
   return {};
 }
 
-util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfig& config,
-                                                     const config::DatabaseTarget& target,
-                                                     const engine::Manifest& manifest, const fs::path& set_dir,
-                                                     const std::function<void(uint64_t)>& progress) {
+util::Result<DatabaseRestoreResult>
+restore_database(const config::PipelineConfig &config, const config::DatabaseTarget &target,
+                 const engine::Manifest &manifest, const fs::path &set_dir,
+                 const std::function<void(uint64_t)> &progress) {
   auto candidates = restore_candidates(manifest, target.name);
   if (candidates.empty())
-    return util::fail("the set holds no custom, directory or sql dump of database '" + target.name + "'");
+    return util::fail("the set holds no custom, directory or sql dump of database '" + target.name +
+                      "'");
   TRY_ASSIGN(auto pg, PgTarget::open(config, target));
-  int dump_major = std::atoi(candidates.front()->details.value("pg_dump_version", std::string("0")).c_str());
+  int dump_major =
+      std::atoi(candidates.front()->details.value("pg_dump_version", std::string("0")).c_str());
   int server = 0;
   {
     auto probe = pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback");
@@ -473,7 +490,7 @@ util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfi
   DatabaseRestoreResult result;
   auto start = std::chrono::steady_clock::now();
   std::string first_error;
-  for (const auto* a : candidates) {
+  for (const auto *a : candidates) {
     util::log_info("rollback {}: restoring {} ({} mode)", target.name, a->path,
                    target.mode == config::RestoreMode::recreate ? "recreate" : "clean");
     auto r = target.mode == config::RestoreMode::recreate
@@ -481,7 +498,8 @@ util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfi
                  : clean_restore(pg, pg.conninfo(), tools, *a, set_dir, progress, false);
     if (!r) {
       if (r.error().kind == util::ErrorKind::interrupted) return std::unexpected(r.error());
-      util::log_warn("rollback {}: restoring {} failed: {}", target.name, a->path, r.error().message);
+      util::log_warn("rollback {}: restoring {} failed: {}", target.name, a->path,
+                     r.error().message);
       if (first_error.empty()) first_error = a->path + ": " + r.error().message;
       continue; // seed 004: fall back to the next format (the plain SQL dump)
     }

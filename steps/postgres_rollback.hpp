@@ -23,27 +23,28 @@
 namespace gate::steps {
 
 struct DatabaseRestoreResult {
-  std::string used;   // the artifact restored ("databases/app.dump.zst")
-  std::string note;   // e.g. "custom dump failed; restored from the SQL dump"
+  std::string used; // the artifact restored ("databases/app.dump.zst")
+  std::string note; // e.g. "custom dump failed; restored from the SQL dump"
   long long ms = 0;
 };
 
 // Restores database `target` from the best artifact in `manifest`.
-util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfig& config,
-                                                     const config::DatabaseTarget& target,
-                                                     const engine::Manifest& manifest,
-                                                     const std::filesystem::path& set_dir,
-                                                     const std::function<void(uint64_t)>& progress);
+util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfig &config,
+                                                     const config::DatabaseTarget &target,
+                                                     const engine::Manifest &manifest,
+                                                     const std::filesystem::path &set_dir,
+                                                     const std::function<void(uint64_t)> &progress);
 
 // Tables in the live database that the backup does not hold: a clean
 // rollback drops them (empty for a backup limited by tables/exclude_tables).
-util::Result<std::vector<std::string>> tables_created_since(const config::PipelineConfig& config,
-                                                            const config::DatabaseTarget& target,
-                                                            const engine::Artifact& artifact);
+util::Result<std::vector<std::string>> tables_created_since(const config::PipelineConfig &config,
+                                                            const config::DatabaseTarget &target,
+                                                            const engine::Artifact &artifact);
 
 // Whether the target database exists on its server (it may have been
 // dropped: then there is nothing to snapshot, and it is created to restore into).
-util::Result<bool> database_exists(const config::PipelineConfig& config, const config::DatabaseTarget& target);
+util::Result<bool> database_exists(const config::PipelineConfig &config,
+                                   const config::DatabaseTarget &target);
 
 // mode recreate needs to create a database owned by the database's owner and
 // to drop the old one: fails, naming the privilege to grant (or mode: clean),
@@ -53,7 +54,8 @@ util::Result<void> check_rollback_privileges(const config::PipelineConfig &confi
 
 // Creates the (dropped) target database empty, owned by the connecting role,
 // so that a rollback can restore into it.
-util::Result<void> create_missing_database(const config::PipelineConfig& config, const config::DatabaseTarget& target);
+util::Result<void> create_missing_database(const config::PipelineConfig &config,
+                                           const config::DatabaseTarget &target);
 
 // The properties a database created by rollback gets: those the set recorded,
 // else (older sets) those of the live database `live`.
@@ -83,6 +85,7 @@ util::Result<void> clean_restore_into(const PgTarget &pg, const util::ConnInfo &
 std::string properties_difference(util::PgConnection &conn, const engine::Artifact &a);
 
 // The artifacts a database rollback may use, best first (custom, directory, sql).
-std::vector<const engine::Artifact*> restore_candidates(const engine::Manifest& manifest, const std::string& target);
+std::vector<const engine::Artifact *> restore_candidates(const engine::Manifest &manifest,
+                                                         const std::string &target);
 
 } // namespace gate::steps

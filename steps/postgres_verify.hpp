@@ -6,17 +6,18 @@
 // compared table by table with the manifest, always dropped afterwards.
 #pragma once
 
+#include "steps/pg_tools.hpp"
 #include "steps/step.hpp"
 #include "steps/verify_common.hpp"
-#include "steps/pg_tools.hpp"
 #include "util/growth.hpp"
 #include "util/tar.hpp"
 
 namespace gate::steps {
 
-util::Result<Finding> verify_database(const engine::Artifact& artifact, const std::filesystem::path& set_dir,
-                                      engine::VerifyLevel level, const RunContext& ctx,
-                                      const util::ProgressFn& progress);
+util::Result<Finding> verify_database(const engine::Artifact &artifact,
+                                      const std::filesystem::path &set_dir,
+                                      engine::VerifyLevel level, const RunContext &ctx,
+                                      const util::ProgressFn &progress);
 
 struct CustomReadBack {
   Finding finding;    // pg_restore read every block (or why not)
@@ -25,21 +26,23 @@ struct CustomReadBack {
 
 // Reads a custom dump back through `pg_restore -f /dev/null`, hashing the
 // file; with `follow`, while pg_dump is still writing it.
-util::Result<CustomReadBack> read_back_custom(const std::filesystem::path& path, const PgTools& tools,
-                                              const util::ProgressFn& progress, util::GrowthSignal* follow);
+util::Result<CustomReadBack> read_back_custom(const std::filesystem::path &path,
+                                              const PgTools &tools,
+                                              const util::ProgressFn &progress,
+                                              util::GrowthSignal *follow);
 
 // The dump's table of contents holds data for every table in the manifest.
 // Reads only the head of the file: callers check its checksum themselves.
-util::Result<Finding> check_custom_toc(const engine::Artifact& artifact, const std::filesystem::path& set_dir,
-                                       const PgTools& tools);
+util::Result<Finding> check_custom_toc(const engine::Artifact &artifact,
+                                       const std::filesystem::path &set_dir, const PgTools &tools);
 
 // The name of the scratch database for a set id: gate_verify_<id>.
-std::string scratch_database_name(const std::string& set_id);
+std::string scratch_database_name(const std::string &set_id);
 
 // Counts CSV records (newlines outside quoted fields) incrementally.
 class CsvRecordCounter {
 public:
-  void feed(const char* data, size_t size);
+  void feed(const char *data, size_t size);
   // Records seen, counting a final record without a trailing newline.
   uint64_t records() const { return m_records + (m_pending ? 1 : 0); }
 

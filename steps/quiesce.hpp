@@ -17,7 +17,8 @@ class Quiescer {
 public:
   // Stops or pauses every running container using `volume`.
   static util::Result<std::unique_ptr<Quiescer>> begin(std::shared_ptr<ContainerEngine> engine,
-                                                       const std::string& volume, config::Quiesce mode,
+                                                       const std::string &volume,
+                                                       config::Quiesce mode,
                                                        std::chrono::milliseconds timeout);
   ~Quiescer(); // resumes if resume() was not called
   // Starts (or unpauses) what begin() stopped. Errors name each container.

@@ -11,11 +11,12 @@ class RecordStep : public Step {
 public:
   std::string label() const override { return "record"; }
   StepCategory category() const override { return StepCategory::record; }
-  util::Result<void> check(const RunContext&) const override { return {}; }
-  util::Result<StepResult> run(RunContext& ctx) override;
-  std::string plan(const RunContext& ctx) const override;
+  util::Result<void> check(const RunContext &) const override { return {}; }
+  util::Result<StepResult> run(RunContext &ctx) override;
+  std::string plan(const RunContext &ctx) const override;
 };
 
-util::Result<std::unique_ptr<Step>> make_record_step(const config::Node& node, const config::PipelineConfig& config);
+util::Result<std::unique_ptr<Step>> make_record_step(const config::Node &node,
+                                                     const config::PipelineConfig &config);
 
 } // namespace gate::steps

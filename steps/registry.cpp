@@ -15,15 +15,17 @@ namespace gate::steps {
 
 namespace {
 
-using StepFactory = util::Result<Steps> (*)(const config::Node&, const config::PipelineConfig&);
+using StepFactory = util::Result<Steps> (*)(const config::Node &, const config::PipelineConfig &);
 
-util::Result<Steps> make_backup_from_node(const config::Node& node, const config::PipelineConfig& config) {
+util::Result<Steps> make_backup_from_node(const config::Node &node,
+                                          const config::PipelineConfig &config) {
   TRY_ASSIGN(auto map, config::MapReader::open(node, "a backup step", {"backup"}));
   TRY_ASSIGN(auto target_node, map.require("backup"));
   TRY(map.finish());
   TRY_ASSIGN(std::string target, target_node.as_string());
   Steps steps;
-  for (const auto& name : target == "all" ? config.target_names() : std::vector<std::string>{target}) {
+  for (const auto &name :
+       target == "all" ? config.target_names() : std::vector<std::string>{target}) {
     auto step = make_backup_step(name, config);
     if (!step) return std::unexpected(target_node.error(step.error().message));
     steps.push_back(std::move(*step));
@@ -32,8 +34,9 @@ util::Result<Steps> make_backup_from_node(const config::Node& node, const config
 }
 
 // Adapts a factory of one step to the table's shape.
-template <util::Result<std::unique_ptr<Step>> (*Make)(const config::Node&, const config::PipelineConfig&)>
-util::Result<Steps> one(const config::Node& node, const config::PipelineConfig& config) {
+template <util::Result<std::unique_ptr<Step>> (*Make)(const config::Node &,
+                                                      const config::PipelineConfig &)>
+util::Result<Steps> one(const config::Node &node, const config::PipelineConfig &config) {
   TRY_ASSIGN(auto step, Make(node, config));
   Steps steps;
   steps.push_back(std::move(step));
@@ -41,32 +44,37 @@ util::Result<Steps> one(const config::Node& node, const config::PipelineConfig& 
 }
 
 struct StepKind {
-  const char* key;
+  const char *key;
   StepFactory make;
 };
 
 // Every step kind pipeline.yml accepts, found by the key that names it
 // ({backup: app}, {check: sql, database: app, ...}).
 const StepKind k_step_kinds[] = {
-    {"check", one<make_check_step>},   {"backup", make_backup_from_node}, {"verify", one<make_verify_step>},
-    {"record", one<make_record_step>}, {"exec", one<make_exec_step>},
+    {"check", one<make_check_step>},   {"backup", make_backup_from_node},
+    {"verify", one<make_verify_step>}, {"record", one<make_record_step>},
+    {"exec", one<make_exec_step>},
 };
 
-using VerifyFn = util::Result<Finding> (*)(const engine::Artifact&, const std::filesystem::path&, engine::VerifyLevel,
-                                           const RunContext&, const util::ProgressFn&);
+using VerifyFn = util::Result<Finding> (*)(const engine::Artifact &, const std::filesystem::path &,
+                                           engine::VerifyLevel, const RunContext &,
+                                           const util::ProgressFn &);
 
-util::Result<Finding> verify_volume_artifact(const engine::Artifact& a, const std::filesystem::path& dir,
-                                             engine::VerifyLevel level, const RunContext&,
-                                             const util::ProgressFn& progress) {
+util::Result<Finding> verify_volume_artifact(const engine::Artifact &a,
+                                             const std::filesystem::path &dir,
+                                             engine::VerifyLevel level, const RunContext &,
+                                             const util::ProgressFn &progress) {
   return verify_volume(a, dir, level, progress);
 }
 
 // Container configurations: present, checksummed, and (full) valid JSON.
-util::Result<Finding> verify_container_configs(const engine::Artifact& a, const std::filesystem::path& dir,
-                                               engine::VerifyLevel level, const RunContext&, const util::ProgressFn&) {
+util::Result<Finding> verify_container_configs(const engine::Artifact &a,
+                                               const std::filesystem::path &dir,
+                                               engine::VerifyLevel level, const RunContext &,
+                                               const util::ProgressFn &) {
   TRY_ASSIGN(Finding quick, verify_files_quick(a, dir));
   if (!quick.ok || level == engine::VerifyLevel::quick) return quick;
-  for (const auto& f : a.files) {
+  for (const auto &f : a.files) {
     TRY_ASSIGN(std::string text, util::read_file(dir / f.path));
     if (nlohmann::json::parse(text, nullptr, false).is_discarded())
       return finding_failed("'" + f.path + "' is not valid JSON");
@@ -75,7 +83,7 @@ util::Result<Finding> verify_container_configs(const engine::Artifact& a, const 
 }
 
 struct ArtifactKind {
-  const char* kind;
+  const char *kind;
   VerifyFn verify;
 };
 
@@ -91,36 +99,44 @@ const ArtifactKind k_artifact_kinds[] = {
 
 std::vector<std::string> step_kind_names() {
   std::vector<std::string> out;
-  for (const auto& k : k_step_kinds) out.push_back(k.key);
+  for (const auto &k : k_step_kinds)
+    out.push_back(k.key);
   return out;
 }
 
-util::Result<Steps> make_steps(const config::StepSpec& spec, const config::PipelineConfig& config) {
+util::Result<Steps> make_steps(const config::StepSpec &spec, const config::PipelineConfig &config) {
   const auto entries = spec.node.entries();
   if (entries.empty()) return std::unexpected(spec.node.error("empty step"));
-  for (const auto& kind : k_step_kinds)
-    for (const auto& [key, value] : entries)
+  for (const auto &kind : k_step_kinds)
+    for (const auto &[key, value] : entries)
       if (key.raw() == kind.key) return kind.make(spec.node, config);
-  const auto& first = entries.front().first;
+  const auto &first = entries.front().first;
   std::string message = "unknown step kind '" + first.raw() + "'";
-  if (auto guess = util::closest_match(first.raw(), step_kind_names())) message += " (did you mean '" + *guess + "'?)";
-  else message += " (expected one of: check, backup, verify, record, exec)";
+  if (auto guess = util::closest_match(first.raw(), step_kind_names()))
+    message += " (did you mean '" + *guess + "'?)";
+  else
+    message += " (expected one of: check, backup, verify, record, exec)";
   return std::unexpected(first.error(message));
 }
 
-util::Result<std::unique_ptr<Step>> make_backup_step(const std::string& target, const config::PipelineConfig& config,
+util::Result<std::unique_ptr<Step>> make_backup_step(const std::string &target,
+                                                     const config::PipelineConfig &config,
                                                      ReadBack read_back) {
-  if (const auto* d = config.find_database(target)) return std::make_unique<PostgresBackupStep>(*d, read_back);
-  if (const auto* v = config.find_volume(target)) return std::make_unique<VolumeBackupStep>(*v, read_back);
+  if (const auto *d = config.find_database(target))
+    return std::make_unique<PostgresBackupStep>(*d, read_back);
+  if (const auto *v = config.find_volume(target))
+    return std::make_unique<VolumeBackupStep>(*v, read_back);
   std::string message = "unknown target '" + target + "'";
-  if (auto guess = util::closest_match(target, config.target_names())) message += " (did you mean '" + *guess + "'?)";
+  if (auto guess = util::closest_match(target, config.target_names()))
+    message += " (did you mean '" + *guess + "'?)";
   return util::fail(util::ErrorKind::config, message);
 }
 
-util::Result<Finding> verify_artifact(const engine::Artifact& artifact, const std::filesystem::path& set_dir,
-                                      engine::VerifyLevel level, const RunContext& ctx,
-                                      const util::ProgressFn& progress) {
-  for (const auto& kind : k_artifact_kinds)
+util::Result<Finding> verify_artifact(const engine::Artifact &artifact,
+                                      const std::filesystem::path &set_dir,
+                                      engine::VerifyLevel level, const RunContext &ctx,
+                                      const util::ProgressFn &progress) {
+  for (const auto &kind : k_artifact_kinds)
     if (artifact.kind == kind.kind) return kind.verify(artifact, set_dir, level, ctx, progress);
   return util::fail("unknown artifact kind '" + artifact.kind + "' (written by a newer gate?)");
 }

@@ -17,16 +17,18 @@ using Steps = std::vector<std::unique_ptr<Step>>;
 
 // Builds the step(s) of one pipeline.yml mapping ({backup: all} gives one per
 // target); errors carry file:line:col.
-util::Result<Steps> make_steps(const config::StepSpec& spec, const config::PipelineConfig& config);
+util::Result<Steps> make_steps(const config::StepSpec &spec, const config::PipelineConfig &config);
 
 // The backup step for one target (database or volume).
-util::Result<std::unique_ptr<Step>> make_backup_step(const std::string& target, const config::PipelineConfig& config,
+util::Result<std::unique_ptr<Step>> make_backup_step(const std::string &target,
+                                                     const config::PipelineConfig &config,
                                                      ReadBack read_back = ReadBack::later);
 
 // Verifies one artifact at `level` with the function its kind registers.
-util::Result<Finding> verify_artifact(const engine::Artifact& artifact, const std::filesystem::path& set_dir,
-                                      engine::VerifyLevel level, const RunContext& ctx,
-                                      const util::ProgressFn& progress);
+util::Result<Finding> verify_artifact(const engine::Artifact &artifact,
+                                      const std::filesystem::path &set_dir,
+                                      engine::VerifyLevel level, const RunContext &ctx,
+                                      const util::ProgressFn &progress);
 
 // The step kinds, for "did you mean" and docs.
 std::vector<std::string> step_kind_names();

@@ -37,15 +37,17 @@ struct StepResult {
 inline StepResult passed(std::string summary, uint64_t bytes = 0) {
   return StepResult{Outcome::passed, std::move(summary), {}, bytes, false};
 }
-inline StepResult failed(std::string reason) { return StepResult{Outcome::failed, {}, std::move(reason), 0, false}; }
+inline StepResult failed(std::string reason) {
+  return StepResult{Outcome::failed, {}, std::move(reason), 0, false};
+}
 
 // Everything a step may use while it runs.
 struct RunContext {
-  const config::PipelineConfig& config;
-  engine::SetStore& store;
+  const config::PipelineConfig &config;
+  engine::SetStore &store;
   // The set being written or examined; open_set() creates it on first use.
-  engine::SetHandle* set = nullptr;
-  std::function<util::Result<engine::SetHandle*>()> open_set;
+  engine::SetHandle *set = nullptr;
+  std::function<util::Result<engine::SetHandle *>()> open_set;
   // The baselines max_shrink compares with: the verified sets of the
   // deploy's own kinds (never a pre-rollback safety snapshot), newest first.
   // Each target and format is compared with the newest baseline holding it.
@@ -56,7 +58,7 @@ struct RunContext {
   // and write the record.
   std::function<util::Result<void>()> seal_and_record;
   // Progress of the running step: bytes done and expected (0: unknown).
-  std::function<void(const std::string& step, uint64_t done, uint64_t total)> progress;
+  std::function<void(const std::string &step, uint64_t done, uint64_t total)> progress;
   bool dry_run = false;
   // Compression threads each stream may use: the cores shared among the
   // steps running at once (a parallel stage sets it), so the whole run uses
@@ -75,12 +77,12 @@ public:
   virtual std::string label() const = 0;
   virtual StepCategory category() const = 0;
   // Pre-flight: binaries, paths, credentials. Changes nothing.
-  virtual util::Result<void> check(const RunContext& ctx) const = 0;
+  virtual util::Result<void> check(const RunContext &ctx) const = 0;
   // A negative verdict (checksum mismatch) is Outcome::failed; an Error means
   // the step could not decide (connection refused, disk full).
-  virtual util::Result<StepResult> run(RunContext& ctx) = 0;
+  virtual util::Result<StepResult> run(RunContext &ctx) = 0;
   // One line for --dry-run: what run() would do.
-  virtual std::string plan(const RunContext& ctx) const = 0;
+  virtual std::string plan(const RunContext &ctx) const = 0;
   // Targets this step backs up (disk-space estimates, --only filters).
   virtual std::vector<std::string> targets() const { return {}; }
   // True when the step relies on a set made earlier in the same run (an exec

@@ -20,14 +20,15 @@ public:
         m_content(content) {}
   std::string label() const override;
   StepCategory category() const override { return StepCategory::verify; }
-  util::Result<void> check(const RunContext& ctx) const override;
-  util::Result<StepResult> run(RunContext& ctx) override;
-  std::string plan(const RunContext& ctx) const override;
+  util::Result<void> check(const RunContext &ctx) const override;
+  util::Result<StepResult> run(RunContext &ctx) override;
+  std::string plan(const RunContext &ctx) const override;
   bool wants_content_fingerprints() const override { return m_content; }
 
   // Verifies the artifacts of `set`; with `only_unverified`, only those no
   // verification has passed yet.
-  util::Result<StepResult> verify_set(RunContext& ctx, engine::SetHandle& set, bool only_unverified);
+  util::Result<StepResult> verify_set(RunContext &ctx, engine::SetHandle &set,
+                                      bool only_unverified);
 
 private:
   std::string m_target; // "all" or a target name
@@ -45,9 +46,9 @@ public:
       : m_backup(std::move(backup)), m_level(level) {}
   std::string label() const override { return m_backup->label(); }
   StepCategory category() const override { return StepCategory::backup; }
-  util::Result<void> check(const RunContext& ctx) const override { return m_backup->check(ctx); }
-  util::Result<StepResult> run(RunContext& ctx) override;
-  std::string plan(const RunContext& ctx) const override;
+  util::Result<void> check(const RunContext &ctx) const override { return m_backup->check(ctx); }
+  util::Result<StepResult> run(RunContext &ctx) override;
+  std::string plan(const RunContext &ctx) const override;
   std::vector<std::string> targets() const override { return m_backup->targets(); }
 
 private:
@@ -55,6 +56,7 @@ private:
   engine::VerifyLevel m_level;
 };
 
-util::Result<std::unique_ptr<Step>> make_verify_step(const config::Node& node, const config::PipelineConfig& config);
+util::Result<std::unique_ptr<Step>> make_verify_step(const config::Node &node,
+                                                     const config::PipelineConfig &config);
 
 } // namespace gate::steps

@@ -20,15 +20,20 @@ struct Finding {
   nlohmann::json metrics = nlohmann::json::object(); // measurements kept in the manifest
 };
 
-inline Finding finding_ok(std::string note) { return Finding{true, {}, std::move(note)}; }
-inline Finding finding_failed(std::string reason) { return Finding{false, std::move(reason), {}}; }
+inline Finding finding_ok(std::string note) {
+  return Finding{true, {}, std::move(note)};
+}
+inline Finding finding_failed(std::string reason) {
+  return Finding{false, std::move(reason), {}};
+}
 
 // Every file of `artifact` exists with the recorded size and SHA-256, and the
 // total is at least details.min_size.
-util::Result<Finding> verify_files_quick(const engine::Artifact& artifact, const std::filesystem::path& set_dir);
+util::Result<Finding> verify_files_quick(const engine::Artifact &artifact,
+                                         const std::filesystem::path &set_dir);
 
 // Size and min_size checks only (no hashing), for verifications that hash the
 // file while reading it anyway.
-Finding verify_sizes(const engine::Artifact& artifact, const std::filesystem::path& set_dir);
+Finding verify_sizes(const engine::Artifact &artifact, const std::filesystem::path &set_dir);
 
 } // namespace gate::steps

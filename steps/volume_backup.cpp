@@ -16,12 +16,12 @@
 
 namespace gate::steps {
 
-std::string volume_archive_path(const config::VolumeTarget& target) {
+std::string volume_archive_path(const config::VolumeTarget &target) {
   util::CodecOptions codec = volume_codec(target);
   return "volumes/" + target.name + ".tar" + util::codec_suffix(codec.codec);
 }
 
-util::CodecOptions volume_codec(const config::VolumeTarget& target) {
+util::CodecOptions volume_codec(const config::VolumeTarget &target) {
   util::CodecOptions codec;
   codec.codec = target.compression == config::Compression::gzip   ? util::Codec::gzip
                 : target.compression == config::Compression::none ? util::Codec::none
@@ -32,8 +32,8 @@ util::CodecOptions volume_codec(const config::VolumeTarget& target) {
 
 namespace {
 
-std::vector<std::string> plain_restore(const config::VolumeTarget& target, const std::string& dir,
-                                       const std::string& archive) {
+std::vector<std::string> plain_restore(const config::VolumeTarget &target, const std::string &dir,
+                                       const std::string &archive) {
   std::string flag = target.compression == config::Compression::gzip   ? "-z"
                      : target.compression == config::Compression::zstd ? "--zstd"
                                                                        : "";
@@ -58,8 +58,8 @@ std::string empty_volume_message(const std::string &name, const std::filesystem:
 
 // Saves the inspect JSON of the containers using `volume` (secrets masked)
 // into containers/NAME.json, seed 000's container_configs.
-util::Result<void> save_container_configs(ContainerEngine& engine, const std::string& target,
-                                          const std::string& volume, engine::SetHandle& set) {
+util::Result<void> save_container_configs(ContainerEngine &engine, const std::string &target,
+                                          const std::string &volume, engine::SetHandle &set) {
   TRY_ASSIGN(auto users, engine.containers_using(volume));
   if (users.empty()) return {};
   TRY(util::make_dirs(set.dir() / "containers", 0700));
@@ -69,7 +69,7 @@ util::Result<void> save_container_configs(ContainerEngine& engine, const std::st
   a.format = "json";
   a.compression = "none";
   a.path = "containers";
-  for (const auto& c : users) {
+  for (const auto &c : users) {
     TRY_ASSIGN(auto inspect, engine.inspect_container(c.id));
     std::string file = "containers/" + c.name + ".json";
     std::string text = util::json_text(mask_container_secrets(inspect), 2) + "\n";
@@ -77,12 +77,13 @@ util::Result<void> save_container_configs(ContainerEngine& engine, const std::st
     a.files.push_back({file, text.size(), util::sha256_hex(text)});
   }
   a.details["containers"] = users.size();
-  a.details["restore"] = std::vector<std::string>{"# the containers' configurations, for reference (secrets masked)"};
+  a.details["restore"] =
+      std::vector<std::string>{"# the containers' configurations, for reference (secrets masked)"};
   set.add_artifact(std::move(a));
   return {};
 }
 
-util::Result<void> VolumeBackupStep::check(const RunContext& ctx) const {
+util::Result<void> VolumeBackupStep::check(const RunContext &ctx) const {
   TRY_ASSIGN(VolumeSource source, resolve_volume_source(ctx.config, m_target));
   // The same verdict `gate run` would reach after archiving, found before.
   std::error_code ec;
@@ -91,12 +92,14 @@ util::Result<void> VolumeBackupStep::check(const RunContext& ctx) const {
   return {};
 }
 
-std::string VolumeBackupStep::plan(const RunContext& ctx) const {
-  std::string where = m_target.volume.empty() ? m_target.path.string() : "named volume " + m_target.volume;
-  return fmt::format("archive {} into {} ({})", where, volume_archive_path(m_target), to_string(m_target.compression));
+std::string VolumeBackupStep::plan(const RunContext &ctx) const {
+  std::string where =
+      m_target.volume.empty() ? m_target.path.string() : "named volume " + m_target.volume;
+  return fmt::format("archive {} into {} ({})", where, volume_archive_path(m_target),
+                     to_string(m_target.compression));
 }
 
-util::Result<StepResult> VolumeBackupStep::run(RunContext& ctx) {
+util::Result<StepResult> VolumeBackupStep::run(RunContext &ctx) {
   TRY_ASSIGN(VolumeSource source, resolve_volume_source(ctx.config, m_target));
   TRY_ASSIGN(engine::SetHandle * set, ctx.open_set());
   TRY(util::make_dirs(set->dir() / "volumes", 0700));
@@ -153,7 +156,7 @@ util::Result<StepResult> VolumeBackupStep::run(RunContext& ctx) {
   artifact.compression = to_string(m_target.compression);
   artifact.path = relative;
   artifact.files.push_back({relative, stats->archive_bytes, stats->sha256});
-  auto& d = artifact.details;
+  auto &d = artifact.details;
   d["source"] = source.path.string();
   d["source_facts"] = source.facts;
   d["entries"] = stats->entries;
@@ -167,7 +170,8 @@ util::Result<StepResult> VolumeBackupStep::run(RunContext& ctx) {
   d["containers_stopped"] = stopped;
   set->add_artifact(artifact);
   if (read && !(!*read && read->error().kind == util::ErrorKind::interrupted)) {
-    Finding f = *read ? compare_volume_read(artifact, **read) : finding_failed(read->error().message);
+    Finding f =
+        *read ? compare_volume_read(artifact, **read) : finding_failed(read->error().message);
     engine::Verification v;
     v.artifact = relative;
     v.level = engine::VerifyLevel::full;
@@ -179,21 +183,24 @@ util::Result<StepResult> VolumeBackupStep::run(RunContext& ctx) {
     if (!f.ok) return failed(fmt::format("{} (full): {}", relative, f.reason));
   }
   if (resume_error)
-    return failed("volume '" + m_target.name + "' was archived, but containers did not come back: " +
-                  resume_error->message);
-  if (m_target.container_configs && source.engine) TRY(save_container_configs(*source.engine, m_target.name, source.volume, *set));
+    return failed("volume '" + m_target.name +
+                  "' was archived, but containers did not come back: " + resume_error->message);
+  if (m_target.container_configs && source.engine)
+    TRY(save_container_configs(*source.engine, m_target.name, source.volume, *set));
 
   if (!m_target.allow_empty) {
     if (stats->entries <= 1) return failed(empty_volume_message(m_target.name, source.path));
     if (stats->archive_bytes < m_target.min_size)
       return failed(fmt::format("volume '{}': the archive is {}, below min_size {}", m_target.name,
-                                util::human_bytes(stats->archive_bytes), util::human_bytes(m_target.min_size)));
+                                util::human_bytes(stats->archive_bytes),
+                                util::human_bytes(m_target.min_size)));
   }
-  std::string summary = fmt::format("{} files, {} -> {} ({}) in {}", stats->files,
-                                    util::human_bytes(stats->content_bytes), util::human_bytes(stats->archive_bytes),
-                                    artifact.compression, util::human_duration_ms(ms));
+  std::string summary = fmt::format(
+      "{} files, {} -> {} ({}) in {}", stats->files, util::human_bytes(stats->content_bytes),
+      util::human_bytes(stats->archive_bytes), artifact.compression, util::human_duration_ms(ms));
   if (!stats->changed.empty())
-    summary += fmt::format("; {} file(s) changed while read: {}", stats->changed.size(), stats->changed.front());
+    summary += fmt::format("; {} file(s) changed while read: {}", stats->changed.size(),
+                           stats->changed.front());
   return passed(summary, stats->archive_bytes);
 }
 

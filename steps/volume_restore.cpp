@@ -16,7 +16,7 @@ namespace gate::steps {
 
 namespace fs = std::filesystem;
 
-fs::path staging_path(const fs::path& dest) {
+fs::path staging_path(const fs::path &dest) {
   fs::path clean = dest.lexically_normal();
   if (clean.filename().empty()) clean = clean.parent_path();
   return clean.parent_path() / ("." + clean.filename().string() + ".gate-staging");
@@ -126,25 +126,27 @@ util::Result<void> clean_leftover_staging(const fs::path &dest, const fs::path &
 
 } // namespace
 
-util::Result<VolumeRestoreResult> restore_volume(const engine::Artifact& a, const fs::path& set_dir,
-                                                 const fs::path& dest_in, const std::string& set_id,
-                                                 const util::ProgressFn& progress) {
+util::Result<VolumeRestoreResult> restore_volume(const engine::Artifact &a, const fs::path &set_dir,
+                                                 const fs::path &dest_in, const std::string &set_id,
+                                                 const util::ProgressFn &progress) {
   fs::path dest = dest_in.lexically_normal();
   if (dest.filename().empty()) dest = dest.parent_path();
   fs::path parent = dest.parent_path();
   std::error_code ec;
   if (!fs::is_directory(parent, ec))
-    return util::fail("unable to restore into '" + dest.string() + "': its parent directory does not exist");
+    return util::fail("unable to restore into '" + dest.string() +
+                      "': its parent directory does not exist");
   fs::path staging = staging_path(dest);
   TRY(clean_leftover_staging(dest, staging));
   if (::mkdir(staging.c_str(), 0700) != 0)
-    return util::fail("unable to create staging directory '" + staging.string() + "': " + util::errno_text(errno));
+    return util::fail("unable to create staging directory '" + staging.string() +
+                      "': " + util::errno_text(errno));
 
   util::ExtractOptions options;
   options.owners = ::geteuid() == 0;
   options.progress = progress;
   auto extracted = util::tar_extract(set_dir / a.path, staging, options);
-  auto abandon = [&](const std::string& why) -> util::Result<VolumeRestoreResult> {
+  auto abandon = [&](const std::string &why) -> util::Result<VolumeRestoreResult> {
     util::CancelShield shield;
     (void)util::remove_tree(staging);
     return util::fail(why + "; '" + dest.string() + "' was not touched");
@@ -157,14 +159,14 @@ util::Result<VolumeRestoreResult> restore_volume(const engine::Artifact& a, cons
     }
     return abandon(extracted.error().message);
   }
-  const auto& file = a.files.front();
+  const auto &file = a.files.front();
   if (extracted->sha256 != file.sha256)
     return abandon(fmt::format("'{}' fails its checksum while restoring", file.path));
   uint64_t entries = a.details.value("entries", uint64_t{0});
   uint64_t bytes = a.details.value("content_bytes", uint64_t{0});
   if (extracted->entries != entries || extracted->content_bytes != bytes)
-    return abandon(fmt::format("extracted {} entries and {} bytes, the manifest says {} and {}", extracted->entries,
-                               extracted->content_bytes, entries, bytes));
+    return abandon(fmt::format("extracted {} entries and {} bytes, the manifest says {} and {}",
+                               extracted->entries, extracted->content_bytes, entries, bytes));
   TRY(util::sync_filesystem(staging)); // durable before it replaces anything
 
   VolumeRestoreResult result{extracted->entries, extracted->content_bytes, {}, {}};
@@ -188,8 +190,10 @@ util::Result<VolumeRestoreResult> restore_volume(const engine::Artifact& a, cons
       int e = errno;
       put_back_carried();
       if (e == EBUSY)
-        return abandon("'" + dest.string() + "' is a mount point and cannot be swapped; restore elsewhere with "
-                       "--target " + a.target + "=DIR and copy");
+        return abandon("'" + dest.string() +
+                       "' is a mount point and cannot be swapped; restore elsewhere with "
+                       "--target " +
+                       a.target + "=DIR and copy");
       return abandon("unable to swap the restored tree into place: " + util::errno_text(e));
     }
     // The old tree now sits at the staging path; it goes only after the swap succeeded.
@@ -199,8 +203,8 @@ util::Result<VolumeRestoreResult> restore_volume(const engine::Artifact& a, cons
       result.note =
           fmt::format("kept {} excluded path(s) the set does not hold", result.kept.size());
     if (auto r = util::remove_tree(staging); !r)
-      util::log_warn("restored '{}', but the old data at '{}' could not be removed: {}", dest.string(),
-                     staging.string(), r.error().message);
+      util::log_warn("restored '{}', but the old data at '{}' could not be removed: {}",
+                     dest.string(), staging.string(), r.error().message);
   }
   (void)util::fsync_path(parent);
   return result;

@@ -20,17 +20,19 @@ namespace gate::steps {
 struct VolumeRestoreResult {
   uint64_t entries = 0;
   uint64_t bytes = 0;
-  std::string note; // e.g. "the destination did not exist; created"
+  std::string note;              // e.g. "the destination did not exist; created"
   std::vector<std::string> kept; // excluded paths carried over from the live tree
 };
 
 // Restores `artifact` (a volume archive in `set_dir`) into `dest`.
-util::Result<VolumeRestoreResult> restore_volume(const engine::Artifact& artifact, const std::filesystem::path& set_dir,
-                                                 const std::filesystem::path& dest, const std::string& set_id,
-                                                 const util::ProgressFn& progress);
+util::Result<VolumeRestoreResult> restore_volume(const engine::Artifact &artifact,
+                                                 const std::filesystem::path &set_dir,
+                                                 const std::filesystem::path &dest,
+                                                 const std::string &set_id,
+                                                 const util::ProgressFn &progress);
 
 // The staging directory used for `dest` ("<parent>/.<name>.gate-staging").
-std::filesystem::path staging_path(const std::filesystem::path& dest);
+std::filesystem::path staging_path(const std::filesystem::path &dest);
 
 // The entries of the live tree `live` that match the volume's exclude
 // patterns (relative paths; an excluded directory is listed, not its

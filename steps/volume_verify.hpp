@@ -9,9 +9,10 @@
 namespace gate::steps {
 
 // Compares what a read of the archive found with the manifest's entry.
-Finding compare_volume_read(const engine::Artifact& artifact, const util::TarStats& read);
+Finding compare_volume_read(const engine::Artifact &artifact, const util::TarStats &read);
 
-util::Result<Finding> verify_volume(const engine::Artifact& artifact, const std::filesystem::path& set_dir,
-                                    engine::VerifyLevel level, const util::ProgressFn& progress);
+util::Result<Finding> verify_volume(const engine::Artifact &artifact,
+                                    const std::filesystem::path &set_dir, engine::VerifyLevel level,
+                                    const util::ProgressFn &progress);
 
 } // namespace gate::steps

@@ -11,7 +11,7 @@
 
 namespace gate::cli {
 
-const std::vector<Command>& commands() {
+const std::vector<Command> &commands() {
   static const std::vector<Command> k_commands = {
       {"run", "run the pipeline: back up, verify, record (a deploy runs this first)", run_options,
        run_command},
@@ -40,9 +40,10 @@ namespace {
 
 // CLI11 answers a mistyped command ("gate rollbak") with "A subcommand is
 // required"; name the word and the closest command instead.
-std::optional<std::string> unknown_command(int argc, char** argv) {
+std::optional<std::string> unknown_command(int argc, char **argv) {
   std::vector<std::string> names;
-  for (const auto& command : commands()) names.push_back(command.name);
+  for (const auto &command : commands())
+    names.push_back(command.name);
   for (int i = 1; i < argc; ++i) {
     std::string word = argv[i];
     if (word == "-c" || word == "--config") {
@@ -52,9 +53,11 @@ std::optional<std::string> unknown_command(int argc, char** argv) {
     if (word.empty() || word[0] == '-') continue;
     if (std::find(names.begin(), names.end(), word) != names.end()) return std::nullopt;
     std::string message = "unknown command '" + word + "'";
-    if (auto guess = util::closest_match(word, names)) message += "; did you mean '" + *guess + "'?";
+    if (auto guess = util::closest_match(word, names))
+      message += "; did you mean '" + *guess + "'?";
     std::string all;
-    for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+    for (const auto &n : names)
+      all += (all.empty() ? "" : ", ") + n;
     return message + "\ncommands: " + all + " (gate --help tells more)";
   }
   return std::nullopt;
@@ -62,7 +65,7 @@ std::optional<std::string> unknown_command(int argc, char** argv) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
   std::signal(SIGPIPE, SIG_IGN);
   // Before any thread starts, so that every thread inherits the mask.
   start_signal_thread();
@@ -70,19 +73,21 @@ int main(int argc, char** argv) {
     ~StopSignals() { stop_signal_thread(); }
   } stop_signals;
 
-  CLI::App app{"gate: a pre-flight gate that backs up, proves the backup restorable, and records it before a "
+  CLI::App app{"gate: a pre-flight gate that backs up, proves the backup restorable, and records "
+               "it before a "
                "deploy changes anything"};
   app.require_subcommand(1);
   Args args;
-  for (int i = 0; i < argc; ++i) args.command_line += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 0; i < argc; ++i)
+    args.command_line += (i ? " " : "") + std::string(argv[i]);
   app.add_option("-c,--config", args.config, "the pipeline file")->capture_default_str();
   app.add_flag("--json", args.output.json, "machine-readable JSON on stdout");
   app.add_flag("-q,--quiet", args.output.quiet, "only failures and the verdict");
   app.add_flag("-v,--verbose", args.output.verbose, "log every detail on stderr");
   app.add_flag("--no-color", args.output.no_color, "no colours");
-  const Command* chosen = nullptr;
-  for (const auto& command : commands()) {
-    CLI::App* sub = app.add_subcommand(command.name, command.help);
+  const Command *chosen = nullptr;
+  for (const auto &command : commands()) {
+    CLI::App *sub = app.add_subcommand(command.name, command.help);
     sub->fallthrough();
     command.options(*sub, args);
     sub->callback([&chosen, &command] { chosen = &command; });
@@ -93,7 +98,7 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::ParseError &e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }

@@ -4,9 +4,9 @@
 
 namespace gate::cli {
 
-void check_options(CLI::App&, Args&) {}
+void check_options(CLI::App &, Args &) {}
 
-int check_command(Args& args, Console& console) {
+int check_command(Args &args, Console &console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;

@@ -10,12 +10,12 @@
 
 namespace gate::cli {
 
-void list_options(CLI::App& sub, Args& args) {
+void list_options(CLI::App &sub, Args &args) {
   sub.add_flag("--all", args.all, "include failed sets (kept for forensics)");
 }
 
 namespace {
-std::string age(const std::string& created) {
+std::string age(const std::string &created) {
   auto t = util::parse_iso8601_utc(created);
   if (!t) return "?";
   long long s = std::chrono::duration_cast<std::chrono::seconds>(util::Clock::now() - *t).count();
@@ -25,7 +25,7 @@ std::string age(const std::string& created) {
   return fmt::format("{}d", s / 86400);
 }
 
-std::string short_commit(const nlohmann::json& git) {
+std::string short_commit(const nlohmann::json &git) {
   if (!git.is_object() || !git.value("commit", nlohmann::json()).is_string()) return "-";
   std::string c = git["commit"].get<std::string>().substr(0, 10);
   if (git.value("dirty", false)) c += "+";
@@ -33,7 +33,7 @@ std::string short_commit(const nlohmann::json& git) {
 }
 } // namespace
 
-int list_command(Args& args, Console& console) {
+int list_command(Args &args, Console &console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
@@ -44,8 +44,11 @@ int list_command(Args& args, Console& console) {
   std::string recorded = record && *record ? **record : "";
   if (args.output.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& s : *sets) {
-      nlohmann::json j{{"id", s.id}, {"path", s.dir.string()}, {"failed", s.failed}, {"recorded", s.id == recorded}};
+    for (const auto &s : *sets) {
+      nlohmann::json j{{"id", s.id},
+                       {"path", s.dir.string()},
+                       {"failed", s.failed},
+                       {"recorded", s.id == recorded}};
       if (s.manifest) {
         auto level = s.manifest->verified_level();
         j["created_at"] = s.manifest->created_at;
@@ -66,20 +69,23 @@ int list_command(Args& args, Console& console) {
     console.print(fmt::format("no backup sets in {}", config->backup_root.string()));
     return 0;
   }
-  console.print(fmt::format("{:<40} {:>5} {:>10} {:<9} {:<12} {}", "ID", "AGE", "SIZE", "VERIFIED", "GIT", "NOTE"));
-  for (const auto& s : *sets) {
+  console.print(fmt::format("{:<40} {:>5} {:>10} {:<9} {:<12} {}", "ID", "AGE", "SIZE", "VERIFIED",
+                            "GIT", "NOTE"));
+  for (const auto &s : *sets) {
     std::string id = s.id + (s.id == recorded ? " *" : "");
     if (!s.manifest) {
       console.print(fmt::format("{:<40} {:>5} {:>10} {:<9} {:<12} {}", id, "?", "?", "-", "-",
                                 console.red("unreadable: " + s.problem)));
       continue;
     }
-    const auto& m = *s.manifest;
+    const auto &m = *s.manifest;
     auto level = m.verified_level();
     std::string verified = s.failed ? "FAILED" : level ? engine::to_string(*level) : "no";
-    std::string note = s.failed ? m.failure.substr(0, 80) : (s.id == recorded ? "recorded" : m.kind);
+    std::string note =
+        s.failed ? m.failure.substr(0, 80) : (s.id == recorded ? "recorded" : m.kind);
     console.print(fmt::format("{:<40} {:>5} {:>10} {:<9} {:<12} {}", id, age(m.created_at),
-                              util::human_bytes(m.total_bytes()), verified, short_commit(m.git), note));
+                              util::human_bytes(m.total_bytes()), verified, short_commit(m.git),
+                              note));
   }
   return 0;
 }

@@ -9,32 +9,38 @@
 
 namespace gate::cli {
 
-void rollback_options(CLI::App& sub, Args& args) {
+void rollback_options(CLI::App &sub, Args &args) {
   sub.add_option("id", args.id, "the set to restore (default: --last)");
-  sub.add_flag("--last", args.last, "the set .last-deployment-backup names (else the newest usable set)");
-  sub.add_option("--only", args.only, "restore only databases or only volumes")->check(CLI::IsMember({"db", "volumes"}));
-  sub.add_option("--target", args.redirects, "restore volume NAME into DEST instead (NAME=DEST, repeatable)");
+  sub.add_flag("--last", args.last,
+               "the set .last-deployment-backup names (else the newest usable set)");
+  sub.add_option("--only", args.only, "restore only databases or only volumes")
+      ->check(CLI::IsMember({"db", "volumes"}));
+  sub.add_option("--target", args.redirects,
+                 "restore volume NAME into DEST instead (NAME=DEST, repeatable)");
   sub.add_flag("--dry-run", args.dry_run, "show the plan and change nothing");
   sub.add_flag("--yes", args.yes, "do not ask for confirmation (required without a terminal)");
-  sub.add_flag("--no-safety-backup", args.no_safety_backup, "skip the pre-rollback snapshot of the current data");
+  sub.add_flag("--no-safety-backup", args.no_safety_backup,
+               "skip the pre-rollback snapshot of the current data");
   sub.add_option("--junit", args.junit, "write a JUnit XML report (one testcase per target)");
   sub.add_option("--dotenv", args.dotenv, "write GATE_BACKUP_ID=... for GitLab's dotenv reports");
 }
 
-int rollback_command(Args& args, Console& console) {
+int rollback_command(Args &args, Console &console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
-  if (!args.id.empty() && args.last) return report_error(console, {util::ErrorKind::usage, "give an ID or --last, not both"});
+  if (!args.id.empty() && args.last)
+    return report_error(console, {util::ErrorKind::usage, "give an ID or --last, not both"});
   engine::RollbackRequest request;
   request.set_id = args.id;
-  request.only = args.only == "db" ? engine::RollbackOnly::databases
+  request.only = args.only == "db"        ? engine::RollbackOnly::databases
                  : args.only == "volumes" ? engine::RollbackOnly::volumes
                                           : engine::RollbackOnly::all;
-  for (const auto& r : args.redirects) {
+  for (const auto &r : args.redirects) {
     auto eq = r.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == r.size())
-      return report_error(console, {util::ErrorKind::usage, "--target takes NAME=DEST, got '" + r + "'"});
+      return report_error(console,
+                          {util::ErrorKind::usage, "--target takes NAME=DEST, got '" + r + "'"});
     request.redirect[r.substr(0, eq)] = r.substr(eq + 1);
   }
   request.dry_run = args.dry_run;
@@ -43,7 +49,8 @@ int rollback_command(Args& args, Console& console) {
   request.confirm = [&]() {
     if (args.yes) return true;
     if (!::isatty(STDIN_FILENO)) {
-      console.print("refusing to roll back without confirmation: not a terminal; re-run with --yes");
+      console.print(
+          "refusing to roll back without confirmation: not a terminal; re-run with --yes");
       return false;
     }
     console.print("Type 'yes' to roll back (anything else cancels): ");

@@ -6,7 +6,7 @@
 
 namespace gate::cli {
 
-void run_options(CLI::App& sub, Args& args) {
+void run_options(CLI::App &sub, Args &args) {
   sub.add_option("--stage", args.stages, "run only this stage (repeatable)");
   sub.add_flag("--dry-run", args.dry_run, "print the plan and change nothing");
   sub.add_flag("--yes", args.yes, "do not ask (reserved: run never asks)");
@@ -16,7 +16,7 @@ void run_options(CLI::App& sub, Args& args) {
                  "accept that this database shrank more than its max_shrink (repeatable; logged)");
 }
 
-void backup_options(CLI::App& sub, Args& args) {
+void backup_options(CLI::App &sub, Args &args) {
   sub.add_option("targets", args.targets, "databases and volumes to back up (default: all)");
   sub.add_flag("--dry-run", args.dry_run, "print the plan and change nothing");
   sub.add_option("--junit", args.junit, "write a JUnit XML report (one testcase per step)");
@@ -26,7 +26,7 @@ void backup_options(CLI::App& sub, Args& args) {
 }
 
 namespace {
-int run_mode(Args& args, Console& console, engine::RunMode mode) {
+int run_mode(Args &args, Console &console, engine::RunMode mode) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
@@ -51,7 +51,11 @@ int run_mode(Args& args, Console& console, engine::RunMode mode) {
 }
 } // namespace
 
-int run_command(Args& args, Console& console) { return run_mode(args, console, engine::RunMode::deploy); }
-int backup_command(Args& args, Console& console) { return run_mode(args, console, engine::RunMode::scheduled); }
+int run_command(Args &args, Console &console) {
+  return run_mode(args, console, engine::RunMode::deploy);
+}
+int backup_command(Args &args, Console &console) {
+  return run_mode(args, console, engine::RunMode::scheduled);
+}
 
 } // namespace gate::cli

@@ -11,9 +11,10 @@
 
 namespace gate::cli {
 
-void show_options(CLI::App& sub, Args& args) {
+void show_options(CLI::App &sub, Args &args) {
   sub.add_option("id", args.id, "the set to show (default: --last)");
-  sub.add_flag("--last", args.last, "the set .last-deployment-backup names (else the newest usable set)");
+  sub.add_flag("--last", args.last,
+               "the set .last-deployment-backup names (else the newest usable set)");
   sub.add_flag("--env", args.env, "shell variables (GATE_BACKUP_ID=...) for scripts");
 }
 
@@ -21,31 +22,33 @@ namespace {
 
 using util::shell_quote;
 
-void show_database(Console& console, const engine::Artifact& a) {
-  const auto& d = a.details;
-  console.print(fmt::format("    server PostgreSQL {}, database {} ({}), source {}", d.value("server_version", "?"),
-                            d.value("database", "?"), util::human_bytes(d.value("database_size", uint64_t{0})),
+void show_database(Console &console, const engine::Artifact &a) {
+  const auto &d = a.details;
+  console.print(fmt::format("    server PostgreSQL {}, database {} ({}), source {}",
+                            d.value("server_version", "?"), d.value("database", "?"),
+                            util::human_bytes(d.value("database_size", uint64_t{0})),
                             d.value("source", "?")));
   std::string exts;
-  for (const auto& e : d.value("extensions", nlohmann::json::array()))
+  for (const auto &e : d.value("extensions", nlohmann::json::array()))
     exts += (exts.empty() ? "" : ", ") + e.value("name", "") + " " + e.value("version", "");
   if (!exts.empty()) console.print("    extensions: " + exts);
   auto tables = d.value("tables", nlohmann::json::array());
   console.print(fmt::format("    {} tables (rows, size):", tables.size()));
   size_t shown = 0;
-  for (const auto& t : tables) {
+  for (const auto &t : tables) {
     if (++shown > 25) {
       console.print(fmt::format("      ... and {} more (gate show --json)", tables.size() - 25));
       break;
     }
-    console.print(fmt::format("      {}.{}: {} rows, {}", t.value("schema", ""), t.value("name", ""),
-                              t.value("rows", int64_t{0}), util::human_bytes(t.value("bytes", uint64_t{0}))));
+    console.print(fmt::format("      {}.{}: {} rows, {}", t.value("schema", ""),
+                              t.value("name", ""), t.value("rows", int64_t{0}),
+                              util::human_bytes(t.value("bytes", uint64_t{0}))));
   }
 }
 
 } // namespace
 
-int show_command(Args& args, Console& console) {
+int show_command(Args &args, Console &console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
@@ -55,8 +58,9 @@ int show_command(Args& args, Console& console) {
   engine::SetStore store(config->backup_root);
   auto info = store.find(id);
   if (!info) return report_error(console, info.error());
-  if (!info->manifest) return report_error(console, {util::ErrorKind::failed, "set '" + id + "': " + info->problem});
-  const auto& m = *info->manifest;
+  if (!info->manifest)
+    return report_error(console, {util::ErrorKind::failed, "set '" + id + "': " + info->problem});
+  const auto &m = *info->manifest;
   auto level = m.verified_level();
   if (args.output.json) {
     auto j = engine::to_json(m);
@@ -65,57 +69,74 @@ int show_command(Args& args, Console& console) {
     return 0;
   }
   if (args.env) {
-    auto git_field = [&](const char* k) {
-      return m.git.is_object() && m.git.value(k, nlohmann::json()).is_string() ? m.git[k].get<std::string>() : "";
+    auto git_field = [&](const char *k) {
+      return m.git.is_object() && m.git.value(k, nlohmann::json()).is_string()
+                 ? m.git[k].get<std::string>()
+                 : "";
     };
     console.print("GATE_BACKUP_ID=" + shell_quote(m.id));
     console.print("GATE_BACKUP_PATH=" + shell_quote(info->dir.string()));
     console.print("GATE_BACKUP_CREATED_AT=" + shell_quote(m.created_at));
     console.print("GATE_BACKUP_BYTES=" + std::to_string(m.total_bytes()));
-    console.print("GATE_BACKUP_VERIFIED=" + shell_quote(info->failed ? "failed" : level ? engine::to_string(*level) : "no"));
+    console.print("GATE_BACKUP_VERIFIED=" + shell_quote(info->failed ? "failed"
+                                                        : level      ? engine::to_string(*level)
+                                                                     : "no"));
     console.print("GATE_GIT_COMMIT=" + shell_quote(git_field("commit")));
     console.print("GATE_GIT_BRANCH=" + shell_quote(git_field("branch")));
     return 0;
   }
-  console.print(console.bold("set " + m.id) + (info->failed ? console.red("  FAILED: " + m.failure) : ""));
+  console.print(console.bold("set " + m.id) +
+                (info->failed ? console.red("  FAILED: " + m.failure) : ""));
   console.print(fmt::format("  path        {}", info->dir.string()));
-  console.print(fmt::format("  created     {} by gate {} on {}", m.created_at, m.gate_version, m.host));
+  console.print(
+      fmt::format("  created     {} by gate {} on {}", m.created_at, m.gate_version, m.host));
   if (!m.project.empty() || !m.environment.empty())
     console.print(fmt::format("  project     {} ({})", m.project, m.environment));
   if (m.git.is_object())
-    console.print(fmt::format("  git         {} on {}{}",
-                              m.git.value("commit", nlohmann::json()).is_string() ? m.git["commit"].get<std::string>() : "-",
-                              m.git.value("branch", nlohmann::json()).is_string() ? m.git["branch"].get<std::string>() : "-",
-                              m.git.value("dirty", false) ? " (uncommitted changes)" : ""));
+    console.print(fmt::format(
+        "  git         {} on {}{}",
+        m.git.value("commit", nlohmann::json()).is_string() ? m.git["commit"].get<std::string>()
+                                                            : "-",
+        m.git.value("branch", nlohmann::json()).is_string() ? m.git["branch"].get<std::string>()
+                                                            : "-",
+        m.git.value("dirty", false) ? " (uncommitted changes)" : ""));
   else
     console.print("  git         none (not a git working copy)");
   console.print(fmt::format("  size        {}", util::human_bytes(m.total_bytes())));
-  console.print(fmt::format("  verified    {}", info->failed ? "FAILED" : level ? engine::to_string(*level) : "no"));
+  console.print(fmt::format("  verified    {}", info->failed ? "FAILED"
+                                                : level      ? engine::to_string(*level)
+                                                             : "no"));
   console.print("  artifacts:");
   std::set<std::string> described; // a database's facts once, whatever its formats
-  for (const auto& a : m.artifacts) {
-    console.print(fmt::format("  - {} {} ({}, {}): {}", a.kind, a.target, a.format, a.compression, a.path));
-    console.print(fmt::format("    {} in {} file(s)", util::human_bytes(a.bytes()), a.files.size()));
+  for (const auto &a : m.artifacts) {
+    console.print(
+        fmt::format("  - {} {} ({}, {}): {}", a.kind, a.target, a.format, a.compression, a.path));
+    console.print(
+        fmt::format("    {} in {} file(s)", util::human_bytes(a.bytes()), a.files.size()));
     if (a.kind == "volume")
-      console.print(fmt::format("    from {}: {} entries, {} files, {} of data", a.details.value("source", "?"),
-                                a.details.value("entries", uint64_t{0}), a.details.value("files", uint64_t{0}),
-                                util::human_bytes(a.details.value("content_bytes", uint64_t{0}))));
+      console.print(fmt::format(
+          "    from {}: {} entries, {} files, {} of data", a.details.value("source", "?"),
+          a.details.value("entries", uint64_t{0}), a.details.value("files", uint64_t{0}),
+          util::human_bytes(a.details.value("content_bytes", uint64_t{0}))));
     if (a.kind == "database" && a.format != "schema" && !described.count(a.target)) {
       show_database(console, a);
       described.insert(a.target);
     }
   }
   console.print("  verifications:");
-  for (const auto& v : m.verifications)
-    console.print(fmt::format("  - {} {} {} in {}: {}", v.artifact, engine::to_string(v.level), v.ok ? "ok" : "FAILED",
-                              util::human_duration_ms(v.duration_ms), v.reason));
+  for (const auto &v : m.verifications)
+    console.print(fmt::format("  - {} {} {} in {}: {}", v.artifact, engine::to_string(v.level),
+                              v.ok ? "ok" : "FAILED", util::human_duration_ms(v.duration_ms),
+                              v.reason));
   console.print("\nroll back with gate:");
   console.print(fmt::format("  gate rollback {} --dry-run\n  gate rollback {} --yes", m.id, m.id));
-  console.print("\nor with plain tools (see RESTORE.md; DATABASE_URL is the database to restore into):");
+  console.print(
+      "\nor with plain tools (see RESTORE.md; DATABASE_URL is the database to restore into):");
   console.print(
       fmt::format("  cd {} && sha256sum -c checksums.sha256", shell_quote(info->dir.string())));
-  for (const auto& a : m.artifacts)
-    for (const auto& line : engine::plain_restore_commands(a, info->dir)) console.print("  " + line);
+  for (const auto &a : m.artifacts)
+    for (const auto &line : engine::plain_restore_commands(a, info->dir))
+      console.print("  " + line);
   return 0;
 }
 

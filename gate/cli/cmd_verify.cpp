@@ -12,9 +12,10 @@
 
 namespace gate::cli {
 
-void verify_options(CLI::App& sub, Args& args) {
+void verify_options(CLI::App &sub, Args &args) {
   sub.add_option("id", args.id, "the set to verify (default: --last)");
-  sub.add_flag("--last", args.last, "the set .last-deployment-backup names (else the newest usable set)");
+  sub.add_flag("--last", args.last,
+               "the set .last-deployment-backup names (else the newest usable set)");
   auto quick = sub.add_flag("--quick", args.quick, "structure, sizes and checksums only");
   auto deep = sub.add_flag("--deep", args.deep,
                            "also restore databases into a scratch database and compare row counts")
@@ -25,7 +26,7 @@ void verify_options(CLI::App& sub, Args& args) {
       ->needs(deep);
 }
 
-int verify_command(Args& args, Console& console) {
+int verify_command(Args &args, Console &console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
@@ -37,24 +38,33 @@ int verify_command(Args& args, Console& console) {
   engine::SetStore store(config->backup_root);
   auto info = store.find(id);
   if (!info) return report_error(console, info.error());
-  if (!info->manifest) return report_error(console, {util::ErrorKind::failed, "set '" + id + "': " + info->problem});
+  if (!info->manifest)
+    return report_error(console, {util::ErrorKind::failed, "set '" + id + "': " + info->problem});
   engine::StoredSet set(*info);
   steps::RunContext ctx{*config, store};
   ctx.set = &set;
-  ctx.progress = [&](const std::string& step, uint64_t done, uint64_t total) { console.step_progress(step, done, total); };
-  auto level = args.deep ? engine::VerifyLevel::deep : args.quick ? engine::VerifyLevel::quick : engine::VerifyLevel::full;
+  ctx.progress = [&](const std::string &step, uint64_t done, uint64_t total) {
+    console.step_progress(step, done, total);
+  };
+  auto level = args.deep    ? engine::VerifyLevel::deep
+               : args.quick ? engine::VerifyLevel::quick
+                            : engine::VerifyLevel::full;
   steps::VerifyStep verify("all", level, false, args.content);
   console.step_started("verify", verify.label());
   auto start = std::chrono::steady_clock::now();
   auto result = verify.verify_set(ctx, set, false);
   engine::StepReport report{"verify", verify.label() + " of " + id};
-  report.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  report.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
   if (util::cancel_requested()) {
-    console.verdict(false, "INTERRUPTED: verification of set " + id + " stopped; the set is unchanged",
+    console.verdict(false,
+                    "INTERRUPTED: verification of set " + id + " stopped; the set is unchanged",
                     {{"set_id", id}, {"exit_code", 130}});
     return 130;
   }
-  if (auto saved = set.save(); !saved) util::log_warn("unable to record the results in the manifest: {}", saved.error().message);
+  if (auto saved = set.save(); !saved)
+    util::log_warn("unable to record the results in the manifest: {}", saved.error().message);
   nlohmann::json result_json{{"set_id", id}, {"level", engine::to_string(level)}};
   if (!result) {
     report.ok = false;
@@ -73,13 +83,17 @@ int verify_command(Args& args, Console& console) {
     if (auto marked = set.mark_failed("verification failed: " + result->reason); !marked)
       util::log_warn("{}", marked.error().message);
     result_json["exit_code"] = 1;
-    console.verdict(false, fmt::format("FAILED: set {} is not restorable: {} (kept as .failed-{})", id, result->reason, id),
+    console.verdict(false,
+                    fmt::format("FAILED: set {} is not restorable: {} (kept as .failed-{})", id,
+                                result->reason, id),
                     result_json);
     return 1;
   }
   result_json["exit_code"] = 0;
-  console.verdict(true, fmt::format("OK: set {} verified ({}): {}", id, engine::to_string(level), result->summary),
-                  result_json);
+  console.verdict(
+      true,
+      fmt::format("OK: set {} verified ({}): {}", id, engine::to_string(level), result->summary),
+      result_json);
   return 0;
 }
 

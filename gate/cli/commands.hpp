@@ -38,37 +38,37 @@ struct Args {
 };
 
 struct Command {
-  const char* name;
-  const char* help;
-  void (*options)(CLI::App& sub, Args& args);
-  int (*run)(Args& args, Console& console);
+  const char *name;
+  const char *help;
+  void (*options)(CLI::App &sub, Args &args);
+  int (*run)(Args &args, Console &console);
 };
 
 // The table of commands.
-const std::vector<Command>& commands();
+const std::vector<Command> &commands();
 
 // gate's main(): parses the command line and runs a command.
-int main(int argc, char** argv);
+int main(int argc, char **argv);
 
-void run_options(CLI::App& sub, Args& args);
-int run_command(Args& args, Console& console);
-void backup_options(CLI::App& sub, Args& args);
-int backup_command(Args& args, Console& console);
-void verify_options(CLI::App& sub, Args& args);
-int verify_command(Args& args, Console& console);
-void list_options(CLI::App& sub, Args& args);
-int list_command(Args& args, Console& console);
-void show_options(CLI::App& sub, Args& args);
-int show_command(Args& args, Console& console);
-void rollback_options(CLI::App& sub, Args& args);
-int rollback_command(Args& args, Console& console);
-void prune_options(CLI::App& sub, Args& args);
-int prune_command(Args& args, Console& console);
-void check_options(CLI::App& sub, Args& args);
-int check_command(Args& args, Console& console);
+void run_options(CLI::App &sub, Args &args);
+int run_command(Args &args, Console &console);
+void backup_options(CLI::App &sub, Args &args);
+int backup_command(Args &args, Console &console);
+void verify_options(CLI::App &sub, Args &args);
+int verify_command(Args &args, Console &console);
+void list_options(CLI::App &sub, Args &args);
+int list_command(Args &args, Console &console);
+void show_options(CLI::App &sub, Args &args);
+int show_command(Args &args, Console &console);
+void rollback_options(CLI::App &sub, Args &args);
+int rollback_command(Args &args, Console &console);
+void prune_options(CLI::App &sub, Args &args);
+int prune_command(Args &args, Console &console);
+void check_options(CLI::App &sub, Args &args);
+int check_command(Args &args, Console &console);
 void status_options(CLI::App &sub, Args &args);
 int status_command(Args &args, Console &console);
-void version_options(CLI::App& sub, Args& args);
-int version_command(Args& args, Console& console);
+void version_options(CLI::App &sub, Args &args);
+int version_command(Args &args, Console &console);
 
 } // namespace gate::cli

@@ -22,7 +22,8 @@ void repair_after_dead_gate(const config::PipelineConfig &config) {
 
 } // namespace
 
-std::optional<config::PipelineConfig> load_config(const Args& args, Console& console, int& exit_code) {
+std::optional<config::PipelineConfig> load_config(const Args &args, Console &console,
+                                                  int &exit_code) {
   auto config = config::load_pipeline(args.config);
   if (!config) {
     exit_code = report_error(console, config.error());
@@ -32,20 +33,21 @@ std::optional<config::PipelineConfig> load_config(const Args& args, Console& con
   return std::move(*config);
 }
 
-util::Result<std::string> chosen_set(const Args& args, const config::PipelineConfig& config) {
-  if (!args.id.empty() && args.last) return util::fail(util::ErrorKind::usage, "give an ID or --last, not both");
+util::Result<std::string> chosen_set(const Args &args, const config::PipelineConfig &config) {
+  if (!args.id.empty() && args.last)
+    return util::fail(util::ErrorKind::usage, "give an ID or --last, not both");
   if (!args.id.empty()) return args.id;
   return engine::resolve_last_set(config);
 }
 
-int report_error(Console& console, const util::Error& error) {
+int report_error(Console &console, const util::Error &error) {
   int code = util::exit_code_for(error.kind);
   console.verdict(false, "FAILED: " + error.message,
                   {{"exit_code", code}, {"error", error.message}});
   return code;
 }
 
-nlohmann::json outcome_json(const engine::RunOutcome& o) {
+nlohmann::json outcome_json(const engine::RunOutcome &o) {
   nlohmann::json j;
   j["exit_code"] = o.exit_code;
   j["outcome"] = o.event;
@@ -54,11 +56,16 @@ nlohmann::json outcome_json(const engine::RunOutcome& o) {
   j["git"] = o.git;
   j["bytes"] = o.bytes;
   j["duration_ms"] = o.duration_ms;
-  if (!o.ok) j["failure"] = {{"stage", o.failed_stage}, {"step", o.failed_step}, {"reason", o.reason}};
+  if (!o.ok)
+    j["failure"] = {{"stage", o.failed_stage}, {"step", o.failed_step}, {"reason", o.reason}};
   j["steps"] = nlohmann::json::array();
-  for (const auto& s : o.steps)
-    j["steps"].push_back({{"stage", s.stage}, {"step", s.step}, {"ok", s.ok}, {"summary", s.summary},
-                          {"bytes", s.bytes}, {"duration_ms", s.duration_ms}});
+  for (const auto &s : o.steps)
+    j["steps"].push_back({{"stage", s.stage},
+                          {"step", s.step},
+                          {"ok", s.ok},
+                          {"summary", s.summary},
+                          {"bytes", s.bytes},
+                          {"duration_ms", s.duration_ms}});
   if (!o.rollback.is_null()) j["rollback"] = o.rollback;
   return j;
 }

@@ -11,14 +11,15 @@
 namespace gate::cli {
 
 // Loads the configuration; on error prints it and sets `exit_code` (2).
-std::optional<config::PipelineConfig> load_config(const Args& args, Console& console, int& exit_code);
+std::optional<config::PipelineConfig> load_config(const Args &args, Console &console,
+                                                  int &exit_code);
 
 // Prints an error line with its exit code's meaning; returns the code.
-int report_error(Console& console, const util::Error& error);
+int report_error(Console &console, const util::Error &error);
 
 // The set a command works on: the ID given, else --last (the record's set).
-util::Result<std::string> chosen_set(const Args& args, const config::PipelineConfig& config);
+util::Result<std::string> chosen_set(const Args &args, const config::PipelineConfig &config);
 
-nlohmann::json outcome_json(const engine::RunOutcome& outcome);
+nlohmann::json outcome_json(const engine::RunOutcome &outcome);
 
 } // namespace gate::cli

@@ -32,7 +32,7 @@ std::chrono::steady_clock::duration progress_line_interval() {
 Console::Console(OutputOptions options)
     : m_options(options), m_line_interval(progress_line_interval()) {
   m_tty = ::isatty(STDERR_FILENO) && !options.json;
-  const char* no_color = std::getenv("NO_COLOR");
+  const char *no_color = std::getenv("NO_COLOR");
   m_color = m_tty && ::isatty(STDOUT_FILENO) && !options.no_color && !(no_color && *no_color);
   m_log_sink = util::add_log_sink([this](util::LogLevel level, std::string_view line) {
     if (level == util::LogLevel::debug) return;
@@ -49,7 +49,9 @@ Console::Console(OutputOptions options)
   });
 }
 
-Console::~Console() { util::remove_log_sink(m_log_sink); }
+Console::~Console() {
+  util::remove_log_sink(m_log_sink);
+}
 
 // A child's line (already redacted by the log): part of the transcript on stdout.
 void Console::show_output(std::string_view line) {
@@ -61,7 +63,7 @@ void Console::show_output(std::string_view line) {
   std::fflush(stdout);
 }
 
-std::string Console::paint(const char* code, const std::string& s) const {
+std::string Console::paint(const char *code, const std::string &s) const {
   if (!m_color) return s;
   return fmt::format("\033[{}m{}\033[0m", code, s);
 }
@@ -72,13 +74,13 @@ void Console::clear_progress_locked() {
   m_progress_shown = false;
 }
 
-void Console::emit_json(const nlohmann::json& event) {
+void Console::emit_json(const nlohmann::json &event) {
   std::string line = util::redact(util::json_text(event)) + "\n";
   std::fputs(line.c_str(), stdout);
   std::fflush(stdout);
 }
 
-void Console::print(const std::string& text) {
+void Console::print(const std::string &text) {
   if (m_options.json) return;
   std::lock_guard lock(m_mutex);
   clear_progress_locked();
@@ -88,13 +90,13 @@ void Console::print(const std::string& text) {
   std::fflush(stdout);
 }
 
-void Console::json(const nlohmann::json& doc) {
+void Console::json(const nlohmann::json &doc) {
   std::string out = util::redact(util::json_text(doc, 2)) + "\n";
   std::fputs(out.c_str(), stdout);
   std::fflush(stdout);
 }
 
-void Console::workflow_command(const std::string& line) {
+void Console::workflow_command(const std::string &line) {
   std::lock_guard lock(m_mutex);
   clear_progress_locked();
   std::string out = util::redact(line) + "\n";
@@ -102,7 +104,7 @@ void Console::workflow_command(const std::string& line) {
   std::fflush(m_options.json ? stderr : stdout);
 }
 
-void Console::verdict(bool ok, const std::string& line, const nlohmann::json& result) {
+void Console::verdict(bool ok, const std::string &line, const nlohmann::json &result) {
   if (m_options.json) {
     nlohmann::json r = result;
     r["event"] = "result";
@@ -118,23 +120,26 @@ void Console::verdict(bool ok, const std::string& line, const nlohmann::json& re
   std::fflush(stdout);
 }
 
-void Console::stage_started(const std::string& stage, size_t steps, bool parallel) {
+void Console::stage_started(const std::string &stage, size_t steps, bool parallel) {
   if (m_options.json) {
-    emit_json({{"event", "stage_started"}, {"stage", stage}, {"steps", steps}, {"parallel", parallel}});
+    emit_json(
+        {{"event", "stage_started"}, {"stage", stage}, {"steps", steps}, {"parallel", parallel}});
     return;
   }
   if (m_options.quiet) return;
-  print(bold(fmt::format("== {}{}", stage, parallel && steps > 1 ? fmt::format(" ({} steps in parallel)", steps) : "")));
+  print(bold(
+      fmt::format("== {}{}", stage,
+                  parallel && steps > 1 ? fmt::format(" ({} steps in parallel)", steps) : "")));
 }
 
-void Console::step_started(const std::string& stage, const std::string& step) {
+void Console::step_started(const std::string &stage, const std::string &step) {
   std::lock_guard lock(m_mutex);
   m_step_started[step] = std::chrono::steady_clock::now();
   m_last_line.erase(step);
   if (m_options.json) emit_json({{"event", "step_started"}, {"stage", stage}, {"step", step}});
 }
 
-void Console::step_progress(const std::string& step, uint64_t done, uint64_t total) {
+void Console::step_progress(const std::string &step, uint64_t done, uint64_t total) {
   if (m_options.quiet || m_options.json) return;
   std::lock_guard lock(m_mutex);
   if (!m_tty) return progress_line_locked(step, done, total);
@@ -145,7 +150,8 @@ void Console::step_progress(const std::string& step, uint64_t done, uint64_t tot
   if (auto it = m_step_started.find(step); it != m_step_started.end())
     secs = std::chrono::duration<double>(now - it->second).count();
   double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
-  std::string line = fmt::format("  {} {} {}/s", step, util::human_bytes(done), util::human_bytes(static_cast<uint64_t>(rate)));
+  std::string line = fmt::format("  {} {} {}/s", step, util::human_bytes(done),
+                                 util::human_bytes(static_cast<uint64_t>(rate)));
   if (total > 0 && done <= total && rate > 0) {
     long long eta = static_cast<long long>(static_cast<double>(total - done) / rate * 1000);
     line += fmt::format(" of ~{}, ETA {}", util::human_bytes(total), util::human_duration_ms(eta));
@@ -172,19 +178,25 @@ void Console::progress_line_locked(const std::string &step, uint64_t done, uint6
   std::fflush(stdout);
 }
 
-void Console::step_finished(const engine::StepReport& r) {
+void Console::step_finished(const engine::StepReport &r) {
   if (m_options.json) {
-    emit_json({{"event", "step_finished"}, {"stage", r.stage}, {"step", r.step}, {"ok", r.ok}, {"summary", r.summary},
-               {"bytes", r.bytes}, {"duration_ms", r.duration_ms}});
+    emit_json({{"event", "step_finished"},
+               {"stage", r.stage},
+               {"step", r.step},
+               {"ok", r.ok},
+               {"summary", r.summary},
+               {"bytes", r.bytes},
+               {"duration_ms", r.duration_ms}});
     return;
   }
   if (m_options.quiet && r.ok) return;
   std::string mark = r.ok ? green("ok") : red("FAILED");
   std::string size = r.bytes ? ", " + util::human_bytes(r.bytes) : "";
-  print(fmt::format("  [{}] {} ({}{}): {}", mark, r.step, util::human_duration_ms(r.duration_ms), size, r.summary));
+  print(fmt::format("  [{}] {} ({}{}): {}", mark, r.step, util::human_duration_ms(r.duration_ms),
+                    size, r.summary));
 }
 
-void Console::plan_line(const std::string& text) {
+void Console::plan_line(const std::string &text) {
   if (m_options.json) {
     emit_json({{"event", "plan"}, {"text", text}});
     return;
@@ -192,7 +204,7 @@ void Console::plan_line(const std::string& text) {
   print(text);
 }
 
-void Console::event(const std::string& name, const std::string& text) {
+void Console::event(const std::string &name, const std::string &text) {
   if (m_options.json) {
     emit_json({{"event", name}, {"text", text}});
     return;

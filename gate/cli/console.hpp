@@ -27,37 +27,37 @@ public:
   explicit Console(OutputOptions options);
   ~Console() override;
 
-  const OutputOptions& options() const { return m_options; }
+  const OutputOptions &options() const { return m_options; }
   bool terminal() const { return m_tty; }
 
   // Human text on stdout (not in --json mode).
-  void print(const std::string& text);
+  void print(const std::string &text);
   // The one verdict line every command ends with (JSON: the result object).
-  void verdict(bool ok, const std::string& line, const nlohmann::json& result);
+  void verdict(bool ok, const std::string &line, const nlohmann::json &result);
   // A JSON document on stdout (--json output of list/show...).
-  void json(const nlohmann::json& doc);
+  void json(const nlohmann::json &doc);
   // A CI workflow command (GitHub's ::error::): stdout, or stderr with --json
   // so that stdout stays JSON lines.
-  void workflow_command(const std::string& line);
+  void workflow_command(const std::string &line);
 
-  void stage_started(const std::string& stage, size_t steps, bool parallel) override;
-  void step_started(const std::string& stage, const std::string& step) override;
-  void step_progress(const std::string& step, uint64_t done, uint64_t total) override;
-  void step_finished(const engine::StepReport& report) override;
-  void plan_line(const std::string& text) override;
-  void event(const std::string& name, const std::string& text) override;
+  void stage_started(const std::string &stage, size_t steps, bool parallel) override;
+  void step_started(const std::string &stage, const std::string &step) override;
+  void step_progress(const std::string &step, uint64_t done, uint64_t total) override;
+  void step_finished(const engine::StepReport &report) override;
+  void plan_line(const std::string &text) override;
+  void event(const std::string &name, const std::string &text) override;
 
-  std::string green(const std::string& s) const { return paint("32", s); }
-  std::string red(const std::string& s) const { return paint("31", s); }
-  std::string bold(const std::string& s) const { return paint("1", s); }
-  std::string dim(const std::string& s) const { return paint("2", s); }
+  std::string green(const std::string &s) const { return paint("32", s); }
+  std::string red(const std::string &s) const { return paint("31", s); }
+  std::string bold(const std::string &s) const { return paint("1", s); }
+  std::string dim(const std::string &s) const { return paint("2", s); }
 
 private:
-  std::string paint(const char* code, const std::string& s) const;
+  std::string paint(const char *code, const std::string &s) const;
   void clear_progress_locked();
   void show_output(std::string_view line);
   void progress_line_locked(const std::string &step, uint64_t done, uint64_t total);
-  void emit_json(const nlohmann::json& event);
+  void emit_json(const nlohmann::json &event);
 
   OutputOptions m_options;
   bool m_tty = false;

@@ -26,8 +26,11 @@ void start_signal_thread() {
       int sig = 0;
       if (sigwait(&g_set, &sig) != 0) continue;
       if (sig == SIGUSR2) return;
-      util::log_warn("received {}: stopping; unfinished backups are removed and the record is left alone",
-                     sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+      util::log_warn(
+          "received {}: stopping; unfinished backups are removed and the record is left alone",
+          sig == SIGINT    ? "SIGINT"
+          : sig == SIGTERM ? "SIGTERM"
+                           : "SIGHUP");
       util::request_cancel();
     }
   });

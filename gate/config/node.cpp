@@ -29,7 +29,7 @@ struct Node::Impl {
 };
 
 namespace {
-Location location_of(const YAML::Node& n, const std::string& file) {
+Location location_of(const YAML::Node &n, const std::string &file) {
   YAML::Mark m = n.Mark();
   if (m.line < 0) return Location{file, 0, 0};
   return Location{file, m.line + 1, m.column + 1}; // yaml-cpp marks are 0-based
@@ -39,8 +39,8 @@ Location location_of(const YAML::Node& n, const std::string& file) {
 Node::Node() : m_impl(std::make_shared<Impl>()) {}
 Node::Node(std::shared_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Node::~Node() = default;
-Node::Node(const Node&) = default;
-Node& Node::operator=(const Node&) = default;
+Node::Node(const Node &) = default;
+Node &Node::operator=(const Node &) = default;
 
 namespace {
 // yaml-cpp takes any bytes; gate's JSON, messages and file names need UTF-8.
@@ -59,7 +59,7 @@ Result<void> require_utf8(const std::string &text, const std::string &file_name)
 }
 } // namespace
 
-Result<Node> Node::parse(const std::string& text, const std::string& file_name) {
+Result<Node> Node::parse(const std::string &text, const std::string &file_name) {
   TRY(require_utf8(text, file_name));
   auto impl = std::make_shared<Impl>();
   impl->file = std::make_shared<const std::string>(file_name);
@@ -80,22 +80,32 @@ Result<Node> Node::parse(const std::string& text, const std::string& file_name) 
   return Node(impl);
 }
 
-Result<Node> Node::load_file(const std::filesystem::path& path) {
+Result<Node> Node::load_file(const std::filesystem::path &path) {
   auto text = util::read_file(path);
   if (!text) return util::fail(ErrorKind::config, text.error().message);
   return parse(*text, path.string());
 }
 
-const Location& Node::location() const { return m_impl->location; }
-bool Node::is_null() const { return !m_impl->node || m_impl->node.IsNull(); }
-bool Node::is_map() const { return m_impl->node && m_impl->node.IsMap(); }
-bool Node::is_sequence() const { return m_impl->node && m_impl->node.IsSequence(); }
-bool Node::is_scalar() const { return m_impl->node && m_impl->node.IsScalar(); }
+const Location &Node::location() const {
+  return m_impl->location;
+}
+bool Node::is_null() const {
+  return !m_impl->node || m_impl->node.IsNull();
+}
+bool Node::is_map() const {
+  return m_impl->node && m_impl->node.IsMap();
+}
+bool Node::is_sequence() const {
+  return m_impl->node && m_impl->node.IsSequence();
+}
+bool Node::is_scalar() const {
+  return m_impl->node && m_impl->node.IsScalar();
+}
 
 std::vector<std::pair<Node, Node>> Node::entries() const {
   std::vector<std::pair<Node, Node>> out;
   if (!is_map()) return out;
-  const std::string& file = m_impl->file ? *m_impl->file : std::string();
+  const std::string &file = m_impl->file ? *m_impl->file : std::string();
   for (auto it = m_impl->node.begin(); it != m_impl->node.end(); ++it) {
     auto k = std::make_shared<Impl>(Impl{it->first, location_of(it->first, file), m_impl->file});
     auto v = std::make_shared<Impl>(Impl{it->second, location_of(it->second, file), m_impl->file});
@@ -108,8 +118,8 @@ std::vector<std::pair<Node, Node>> Node::entries() const {
 std::vector<Node> Node::items() const {
   std::vector<Node> out;
   if (!is_sequence()) return out;
-  const std::string& file = m_impl->file ? *m_impl->file : std::string();
-  for (const auto& item : m_impl->node) {
+  const std::string &file = m_impl->file ? *m_impl->file : std::string();
+  for (const auto &item : m_impl->node) {
     auto i = std::make_shared<Impl>(Impl{item, location_of(item, file), m_impl->file});
     if (i->location.line == 0) i->location = m_impl->location;
     out.push_back(Node(i));
@@ -117,9 +127,11 @@ std::vector<Node> Node::items() const {
   return out;
 }
 
-std::string Node::raw() const { return is_scalar() ? m_impl->node.Scalar() : std::string(); }
+std::string Node::raw() const {
+  return is_scalar() ? m_impl->node.Scalar() : std::string();
+}
 
-Error Node::error(const std::string& message) const {
+Error Node::error(const std::string &message) const {
   return Error{ErrorKind::config, m_impl->location.to_string() + ": " + message};
 }
 
@@ -143,7 +155,8 @@ Result<std::string> expand_env(const std::string &text, std::optional<std::strin
       continue;
     }
     size_t close = text.find('}', i + 2);
-    if (close == std::string::npos) return util::fail("unterminated '${' (write '$$' for a literal '$')");
+    if (close == std::string::npos)
+      return util::fail("unterminated '${' (write '$$' for a literal '$')");
     std::string inner = text.substr(i + 2, close - i - 2);
     std::string name = inner, fallback;
     bool has_default = false;
@@ -153,9 +166,10 @@ Result<std::string> expand_env(const std::string &text, std::optional<std::strin
       has_default = true;
     }
     bool valid = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
-    for (char c : name) valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    for (char c : name)
+      valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
     if (!valid) return util::fail("invalid variable name '" + name + "' in '${" + inner + "}'");
-    const char* value = std::getenv(name.c_str());
+    const char *value = std::getenv(name.c_str());
     if (value && *value)
       out.append(value);
     else if (has_default)
@@ -204,7 +218,7 @@ Result<bool> Node::as_bool() const {
 
 Result<double> Node::as_number() const {
   TRY_ASSIGN(std::string s, as_string());
-  char* end = nullptr;
+  char *end = nullptr;
   double v = std::strtod(s.c_str(), &end);
   if (s.empty() || *end != '\0' || !std::isfinite(v))
     return std::unexpected(error("expected a number, got '" + s + "'"));
@@ -213,12 +227,13 @@ Result<double> Node::as_number() const {
 
 Result<long long> Node::as_int(long long min, long long max) const {
   TRY_ASSIGN(std::string s, as_string());
-  char* end = nullptr;
+  char *end = nullptr;
   long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0') return std::unexpected(error("expected a whole number, got '" + s + "'"));
+  if (s.empty() || *end != '\0')
+    return std::unexpected(error("expected a whole number, got '" + s + "'"));
   if (v < min || v > max)
-    return std::unexpected(
-        error("value " + s + " is out of range " + std::to_string(min) + ".." + std::to_string(max)));
+    return std::unexpected(error("value " + s + " is out of range " + std::to_string(min) + ".." +
+                                 std::to_string(max)));
   return v;
 }
 
@@ -279,7 +294,7 @@ Result<uint64_t> Node::as_size() const {
                                                               {"GB", 1000000000},
                                                               {"TB", 1000000000000}};
   auto q = parse_quantity(s);
-  for (auto& [name, factor] : k_units) {
+  for (auto &[name, factor] : k_units) {
     if (!q || q->unit != name) continue;
     if (auto v = scale(*q, factor, UINT64_MAX)) return *v;
     return std::unexpected(error("size '" + s + "' is too large (at most 16 EiB)"));
@@ -294,7 +309,7 @@ Result<std::chrono::milliseconds> Node::as_duration() const {
   auto q = parse_quantity(s);
   if (q && q->unit.empty() && q->whole == 0 && q->fraction == 0 && !q->overflow)
     return std::chrono::milliseconds(0);
-  for (auto& [name, factor] : k_units) {
+  for (auto &[name, factor] : k_units) {
     if (!q || q->unit != name) continue;
     if (auto v = scale(*q, factor, k_max_duration_ms))
       return std::chrono::milliseconds(static_cast<long long>(*v));
@@ -305,8 +320,9 @@ Result<std::chrono::milliseconds> Node::as_duration() const {
 
 Result<double> Node::as_percent() const {
   TRY_ASSIGN(std::string s, as_string());
-  if (s.empty() || s.back() != '%') return std::unexpected(error("expected a percentage like 20%, got '" + s + "'"));
-  char* end = nullptr;
+  if (s.empty() || s.back() != '%')
+    return std::unexpected(error("expected a percentage like 20%, got '" + s + "'"));
+  char *end = nullptr;
   std::string number = s.substr(0, s.size() - 1);
   double v = std::strtod(number.c_str(), &end);
   if (number.empty() || *end != '\0' || v < 0 || v > 100)
@@ -322,7 +338,7 @@ Result<std::vector<std::string>> Node::as_string_list() const {
     return out;
   }
   if (!is_sequence()) return std::unexpected(error("expected a list of strings"));
-  for (const auto& item : items()) {
+  for (const auto &item : items()) {
     TRY_ASSIGN(std::string s, item.as_string());
     out.push_back(std::move(s));
   }
@@ -355,22 +371,22 @@ Result<MapReader> MapReader::open(const Node &node, std::string what,
   return reader;
 }
 
-std::optional<Node> MapReader::take(const std::string& key) {
+std::optional<Node> MapReader::take(const std::string &key) {
   m_taken.insert(key);
   auto it = m_entries.find(key);
   if (it == m_entries.end()) return std::nullopt;
   return it->second.second;
 }
 
-Result<Node> MapReader::require(const std::string& key) {
+Result<Node> MapReader::require(const std::string &key) {
   auto n = take(key);
   if (!n) return std::unexpected(m_node.error("missing required key '" + key + "' in " + m_what));
   return *n;
 }
 
 Result<void> MapReader::finish() const {
-  const Node* first_key = nullptr;
-  for (auto& [key, kv] : m_entries) {
+  const Node *first_key = nullptr;
+  for (auto &[key, kv] : m_entries) {
     if (m_taken.count(key)) continue;
     if (!first_key || kv.first.location().line < first_key->location().line ||
         (kv.first.location().line == first_key->location().line &&

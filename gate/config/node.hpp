@@ -57,15 +57,15 @@ class Node {
 public:
   Node(); // a null node with no location
   ~Node();
-  Node(const Node&);
-  Node& operator=(const Node&);
+  Node(const Node &);
+  Node &operator=(const Node &);
 
   // Parses a YAML document. Syntax errors come back as config errors with the
   // file's line and column.
-  static util::Result<Node> parse(const std::string& text, const std::string& file_name);
-  static util::Result<Node> load_file(const std::filesystem::path& path);
+  static util::Result<Node> parse(const std::string &text, const std::string &file_name);
+  static util::Result<Node> load_file(const std::filesystem::path &path);
 
-  const Location& location() const;
+  const Location &location() const;
   bool is_null() const;
   bool is_map() const;
   bool is_sequence() const;
@@ -78,7 +78,7 @@ public:
   std::string raw() const;
 
   // A config error at this node: "file:line:col: message".
-  util::Error error(const std::string& message) const;
+  util::Error error(const std::string &message) const;
 
   // Typed values. Strings expand ${VAR} and ${VAR:-default} from the
   // environment; a missing variable is an error naming it.
@@ -115,10 +115,10 @@ public:
   static util::Result<MapReader> open(const Node &node, std::string what,
                                       std::vector<std::string> keys);
 
-  std::optional<Node> take(const std::string& key);
+  std::optional<Node> take(const std::string &key);
   util::Result<Node> require(const std::string &key);
   util::Result<void> finish() const;
-  const Node& node() const { return m_node; }
+  const Node &node() const { return m_node; }
 
 private:
   Node m_node;
@@ -129,6 +129,6 @@ private:
 
 // Expands ${VAR} / ${VAR:-default} in `text`; `$$` is a literal '$'.
 // Returns the name of the first unset variable as the error message.
-util::Result<std::string> interpolate_env(const std::string& text);
+util::Result<std::string> interpolate_env(const std::string &text);
 
 } // namespace gate::config

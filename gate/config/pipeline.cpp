@@ -12,7 +12,7 @@ namespace gate::config {
 
 using util::Result;
 
-const char* to_string(Compression c) {
+const char *to_string(Compression c) {
   switch (c) {
   case Compression::zstd:
     return "zstd";
@@ -24,7 +24,7 @@ const char* to_string(Compression c) {
   return "zstd";
 }
 
-const char* to_string(DumpFormat f) {
+const char *to_string(DumpFormat f) {
   switch (f) {
   case DumpFormat::custom:
     return "custom";
@@ -38,22 +38,24 @@ const char* to_string(DumpFormat f) {
   return "custom";
 }
 
-const DatabaseTarget* PipelineConfig::find_database(const std::string& name) const {
-  for (const auto& d : databases)
+const DatabaseTarget *PipelineConfig::find_database(const std::string &name) const {
+  for (const auto &d : databases)
     if (d.name == name) return &d;
   return nullptr;
 }
 
-const VolumeTarget* PipelineConfig::find_volume(const std::string& name) const {
-  for (const auto& v : volumes)
+const VolumeTarget *PipelineConfig::find_volume(const std::string &name) const {
+  for (const auto &v : volumes)
     if (v.name == name) return &v;
   return nullptr;
 }
 
 std::vector<std::string> PipelineConfig::target_names() const {
   std::vector<std::string> out;
-  for (const auto& d : databases) out.push_back(d.name);
-  for (const auto& v : volumes) out.push_back(v.name);
+  for (const auto &d : databases)
+    out.push_back(d.name);
+  for (const auto &v : volumes)
+    out.push_back(v.name);
   return out;
 }
 
@@ -61,33 +63,36 @@ namespace {
 
 // Picks one of `choices` for a scalar, with a "did you mean" on a typo.
 template <typename E>
-Result<E> parse_choice(const Node& node, const std::vector<std::pair<std::string, E>>& choices,
-                       const std::string& what) {
+Result<E> parse_choice(const Node &node, const std::vector<std::pair<std::string, E>> &choices,
+                       const std::string &what) {
   TRY_ASSIGN(std::string s, node.as_string());
   std::vector<std::string> names;
-  for (auto& [name, value] : choices) {
+  for (auto &[name, value] : choices) {
     if (s == name) return value;
     names.push_back(name);
   }
   std::string message = "invalid " + what + " '" + s + "' (expected ";
-  for (size_t i = 0; i < names.size(); ++i) message += (i ? ", " : "") + names[i];
+  for (size_t i = 0; i < names.size(); ++i)
+    message += (i ? ", " : "") + names[i];
   message += ")";
   if (auto guess = util::closest_match(s, names)) message += "; did you mean '" + *guess + "'?";
   return std::unexpected(node.error(message));
 }
 
-Result<std::string> parse_target_name(const Node& node) {
+Result<std::string> parse_target_name(const Node &node) {
   TRY_ASSIGN(std::string name, node.as_string());
   bool ok = !name.empty() && name.size() <= 64 && name != "all" && name[0] != '.' && name[0] != '-';
-  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
+  for (char c : name)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
   if (!ok)
-    return std::unexpected(node.error("invalid name '" + name +
-                                      "': use letters, digits, '_', '-', '.' (it becomes a file name); "
-                                      "'all' is reserved"));
+    return std::unexpected(
+        node.error("invalid name '" + name +
+                   "': use letters, digits, '_', '-', '.' (it becomes a file name); "
+                   "'all' is reserved"));
   return name;
 }
 
-std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
+std::filesystem::path resolve(const std::filesystem::path &base, const std::string &p) {
   std::filesystem::path path(p);
   return path.is_absolute() ? path : (base / path).lexically_normal();
 }
@@ -95,7 +100,7 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
 const std::vector<std::pair<std::string, Compression>> k_compressions = {
     {"zstd", Compression::zstd}, {"gzip", Compression::gzip}, {"none", Compression::none}};
 
-Result<VolumeTarget> parse_volume(const Node& node, const std::filesystem::path& base) {
+Result<VolumeTarget> parse_volume(const Node &node, const std::filesystem::path &base) {
   TRY_ASSIGN(auto map, MapReader::open(node, "a volume",
                                        {"name", "path", "volume", "compression", "level", "exclude",
                                         "min_size", "allow_empty", "stop_containers",
@@ -107,16 +112,19 @@ Result<VolumeTarget> parse_volume(const Node& node, const std::filesystem::path&
   auto path = map.take("path");
   auto volume = map.take("volume");
   if (path && volume)
-    return std::unexpected(volume->error("volume '" + v.name + "' has both 'path' and 'volume'; give one"));
+    return std::unexpected(
+        volume->error("volume '" + v.name + "' has both 'path' and 'volume'; give one"));
   if (!path && !volume)
-    return std::unexpected(node.error("volume '" + v.name + "' needs 'path' (a directory) or 'volume' (a named volume)"));
+    return std::unexpected(node.error("volume '" + v.name +
+                                      "' needs 'path' (a directory) or 'volume' (a named volume)"));
   if (path) {
     TRY_ASSIGN(std::string p, path->as_string());
     if (p.empty()) return std::unexpected(path->error("empty path"));
     v.path = resolve(base, p);
   }
   if (volume) TRY_ASSIGN(v.volume, volume->as_string());
-  if (auto n = map.take("compression")) TRY_ASSIGN(v.compression, parse_choice(*n, k_compressions, "compression"));
+  if (auto n = map.take("compression"))
+    TRY_ASSIGN(v.compression, parse_choice(*n, k_compressions, "compression"));
   if (auto n = map.take("level")) {
     TRY_ASSIGN(v.level, n->as_int(1, 19));
     if (v.compression == Compression::gzip && v.level > 9)
@@ -137,13 +145,13 @@ Result<VolumeTarget> parse_volume(const Node& node, const std::filesystem::path&
   if (auto n = map.take("stop_timeout")) TRY_ASSIGN(v.stop_timeout, n->as_duration());
   if (auto n = map.take("container_configs")) TRY_ASSIGN(v.container_configs, n->as_bool());
   if (!v.path.empty() && (v.quiesce != Quiesce::none || v.container_configs))
-    return std::unexpected(node.error("volume '" + v.name +
-                                      "': stop_containers and container_configs need a named 'volume'"));
+    return std::unexpected(node.error(
+        "volume '" + v.name + "': stop_containers and container_configs need a named 'volume'"));
   TRY(map.finish());
   return v;
 }
 
-Result<DatabaseTarget> parse_database(const Node& node) {
+Result<DatabaseTarget> parse_database(const Node &node) {
   TRY_ASSIGN(auto map,
              MapReader::open(node, "a database",
                              {"name", "url", "formats", "globals", "schema_only", "tables",
@@ -161,16 +169,20 @@ Result<DatabaseTarget> parse_database(const Node& node) {
   if (auto n = map.take("formats")) {
     d.formats.clear();
     static const std::vector<std::pair<std::string, DumpFormat>> k_formats = {
-        {"custom", DumpFormat::custom}, {"sql", DumpFormat::sql}, {"directory", DumpFormat::directory},
+        {"custom", DumpFormat::custom},
+        {"sql", DumpFormat::sql},
+        {"directory", DumpFormat::directory},
         {"csv", DumpFormat::csv}};
     std::vector<Node> items = n->is_sequence() ? n->items() : std::vector<Node>{*n};
-    for (const auto& item : items) {
+    for (const auto &item : items) {
       TRY_ASSIGN(DumpFormat f, parse_choice(item, k_formats, "format"));
       if (std::find(d.formats.begin(), d.formats.end(), f) != d.formats.end())
-        return std::unexpected(item.error("format '" + std::string(to_string(f)) + "' listed twice"));
+        return std::unexpected(
+            item.error("format '" + std::string(to_string(f)) + "' listed twice"));
       d.formats.push_back(f);
     }
-    if (d.formats.empty()) return std::unexpected(n->error("database '" + d.name + "': formats is empty"));
+    if (d.formats.empty())
+      return std::unexpected(n->error("database '" + d.name + "': formats is empty"));
   }
   if (auto n = map.take("globals")) TRY_ASSIGN(d.globals, n->as_bool());
   if (auto n = map.take("schema_only")) TRY_ASSIGN(d.schema_only, n->as_bool());
@@ -184,17 +196,18 @@ Result<DatabaseTarget> parse_database(const Node& node) {
     util::register_url_secrets(d.verify_url.value_or_empty());
   }
   if (auto n = map.take("mode")) {
-    static const std::vector<std::pair<std::string, RestoreMode>> k_modes = {{"clean", RestoreMode::clean},
-                                                                             {"recreate", RestoreMode::recreate}};
+    static const std::vector<std::pair<std::string, RestoreMode>> k_modes = {
+        {"clean", RestoreMode::clean}, {"recreate", RestoreMode::recreate}};
     TRY_ASSIGN(d.mode, parse_choice(*n, k_modes, "restore mode"));
   }
-  if (auto n = map.take("compression")) TRY_ASSIGN(d.compression, parse_choice(*n, k_compressions, "compression"));
+  if (auto n = map.take("compression"))
+    TRY_ASSIGN(d.compression, parse_choice(*n, k_compressions, "compression"));
   if (auto n = map.take("connect_timeout")) TRY_ASSIGN(d.connect_timeout, n->as_duration());
   TRY(map.finish());
   return d;
 }
 
-Result<Retention> parse_retention(const Node& node) {
+Result<Retention> parse_retention(const Node &node) {
   TRY_ASSIGN(auto map, MapReader::open(node, "retention",
                                        {"keep_last", "keep_daily", "keep_weekly", "keep_monthly"}));
   Retention r;
@@ -204,8 +217,9 @@ Result<Retention> parse_retention(const Node& node) {
   if (auto n = map.take("keep_monthly")) TRY_ASSIGN(r.keep_monthly, n->as_int(0, 100000));
   TRY(map.finish());
   if (r.keep_last + r.keep_daily + r.keep_weekly + r.keep_monthly == 0)
-    return std::unexpected(node.error("retention keeps nothing: set keep_last, keep_daily, keep_weekly or "
-                                      "keep_monthly above 0 (or remove 'retention' to keep every set)"));
+    return std::unexpected(
+        node.error("retention keeps nothing: set keep_last, keep_daily, keep_weekly or "
+                   "keep_monthly above 0 (or remove 'retention' to keep every set)"));
   return r;
 }
 
@@ -240,7 +254,7 @@ Result<EmailConfig> parse_email(const Node &node, const std::filesystem::path &b
   return e;
 }
 
-Result<AlertConfig> parse_alert(const Node& node, const std::filesystem::path& base) {
+Result<AlertConfig> parse_alert(const Node &node, const std::filesystem::path &base) {
   TRY_ASSIGN(auto map, MapReader::open(node, "an alert",
                                        {"webhook", "command", "email", "format", "on", "secret",
                                         "ca_file", "timeout", "retries"}));
@@ -273,19 +287,22 @@ Result<AlertConfig> parse_alert(const Node& node, const std::filesystem::path& b
   }
   if (command) {
     TRY_ASSIGN(a.command, command->as_string_list());
-    if (a.command.empty() || a.command[0].empty()) return std::unexpected(command->error("empty command"));
+    if (a.command.empty() || a.command[0].empty())
+      return std::unexpected(command->error("empty command"));
   }
   if (auto n = map.take("format")) {
-    static const std::vector<std::pair<std::string, AlertFormat>> k_formats = {{"json", AlertFormat::json},
-                                                                               {"slack", AlertFormat::slack}};
+    static const std::vector<std::pair<std::string, AlertFormat>> k_formats = {
+        {"json", AlertFormat::json}, {"slack", AlertFormat::slack}};
     TRY_ASSIGN(a.format, parse_choice(*n, k_formats, "alert format"));
   }
   if (auto n = map.take("on")) {
     static const std::vector<std::pair<std::string, AlertEvent>> k_events = {
-        {"failure", AlertEvent::failure}, {"success", AlertEvent::success}, {"rollback", AlertEvent::rollback}};
+        {"failure", AlertEvent::failure},
+        {"success", AlertEvent::success},
+        {"rollback", AlertEvent::rollback}};
     a.on.clear();
     std::vector<Node> items = n->is_sequence() ? n->items() : std::vector<Node>{*n};
-    for (const auto& item : items) {
+    for (const auto &item : items) {
       TRY_ASSIGN(AlertEvent e, parse_choice(item, k_events, "alert event"));
       a.on.push_back(e);
     }
@@ -328,7 +345,7 @@ Result<HealthcheckConfig> parse_healthcheck(const Node &node) {
   return h;
 }
 
-Result<StageConfig> parse_stage(const Node& node) {
+Result<StageConfig> parse_stage(const Node &node) {
   TRY_ASSIGN(auto map, MapReader::open(node, "a stage", {"name", "parallel", "steps"}));
   StageConfig s;
   s.where = node.location();
@@ -339,8 +356,9 @@ Result<StageConfig> parse_stage(const Node& node) {
   TRY_ASSIGN(auto steps, map.require("steps"));
   if (!steps.is_sequence() || steps.items().empty())
     return std::unexpected(steps.error("stage '" + s.name + "': steps must be a non-empty list"));
-  for (const auto& step : steps.items()) {
-    if (!step.is_map()) return std::unexpected(step.error("a step is a mapping such as {backup: app}"));
+  for (const auto &step : steps.items()) {
+    if (!step.is_map())
+      return std::unexpected(step.error("a step is a mapping such as {backup: app}"));
     s.steps.push_back(StepSpec{step});
   }
   TRY(map.finish());
@@ -349,7 +367,8 @@ Result<StageConfig> parse_stage(const Node& node) {
 
 } // namespace
 
-Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesystem::path& file_name) {
+Result<PipelineConfig> parse_pipeline(const std::string &text,
+                                      const std::filesystem::path &file_name) {
   TRY_ASSIGN(Node root, Node::parse(text, file_name.string()));
   if (root.is_null()) return std::unexpected(root.error("the pipeline file is empty"));
   TRY_ASSIGN(auto map,
@@ -367,7 +386,9 @@ Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesy
 
   TRY_ASSIGN(auto version, map.require("version"));
   TRY_ASSIGN(long long v, version.as_int(1, 1000));
-  if (v != 1) return std::unexpected(version.error("unsupported version " + std::to_string(v) + " (this gate reads version 1)"));
+  if (v != 1)
+    return std::unexpected(
+        version.error("unsupported version " + std::to_string(v) + " (this gate reads version 1)"));
   if (auto n = map.take("project")) TRY_ASSIGN(c.project, n->as_string());
   if (auto n = map.take("environment")) TRY_ASSIGN(c.environment, n->as_string());
   if (auto n = map.take("backup_root")) {
@@ -403,15 +424,16 @@ Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesy
   if (auto n = map.take("retention")) TRY_ASSIGN(c.retention, parse_retention(*n));
 
   std::set<std::string> names;
-  auto check_unique = [&](const std::string& name, const Location& where) -> Result<void> {
+  auto check_unique = [&](const std::string &name, const Location &where) -> Result<void> {
     if (!names.insert(name).second)
       return util::fail(util::ErrorKind::config,
-                        where.to_string() + ": the name '" + name + "' is used twice (databases and volumes share names)");
+                        where.to_string() + ": the name '" + name +
+                            "' is used twice (databases and volumes share names)");
     return {};
   };
   if (auto n = map.take("databases")) {
     if (!n->is_sequence()) return std::unexpected(n->error("databases must be a list"));
-    for (const auto& item : n->items()) {
+    for (const auto &item : n->items()) {
       TRY_ASSIGN(auto d, parse_database(item));
       TRY(check_unique(d.name, d.where));
       c.databases.push_back(std::move(d));
@@ -419,7 +441,7 @@ Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesy
   }
   if (auto n = map.take("volumes")) {
     if (!n->is_sequence()) return std::unexpected(n->error("volumes must be a list"));
-    for (const auto& item : n->items()) {
+    for (const auto &item : n->items()) {
       TRY_ASSIGN(auto vol, parse_volume(item, c.base_dir));
       TRY(check_unique(vol.name, vol.where));
       c.volumes.push_back(std::move(vol));
@@ -428,7 +450,7 @@ Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesy
   if (auto n = map.take("stages")) {
     if (!n->is_sequence()) return std::unexpected(n->error("stages must be a list"));
     std::set<std::string> stage_names;
-    for (const auto& item : n->items()) {
+    for (const auto &item : n->items()) {
       TRY_ASSIGN(auto s, parse_stage(item));
       if (!stage_names.insert(s.name).second)
         return std::unexpected(item.error("stage name '" + s.name + "' is used twice"));
@@ -437,7 +459,7 @@ Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesy
   }
   if (auto n = map.take("alerts")) {
     if (!n->is_sequence()) return std::unexpected(n->error("alerts must be a list"));
-    for (const auto& item : n->items()) {
+    for (const auto &item : n->items()) {
       TRY_ASSIGN(auto a, parse_alert(item, c.base_dir));
       c.alerts.push_back(std::move(a));
     }
@@ -455,12 +477,13 @@ Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesy
   return c;
 }
 
-Result<PipelineConfig> load_pipeline(const std::filesystem::path& path) {
+Result<PipelineConfig> load_pipeline(const std::filesystem::path &path) {
   auto text = util::read_file(path);
   if (!text)
-    return util::fail(util::ErrorKind::config, "unable to read configuration '" + path.string() + "': " +
-                                                   text.error().message.substr(text.error().message.rfind(": ") + 2) +
-                                                   "\nhint: pass --config FILE or run gate where pipeline.yml is");
+    return util::fail(util::ErrorKind::config,
+                      "unable to read configuration '" + path.string() + "': " +
+                          text.error().message.substr(text.error().message.rfind(": ") + 2) +
+                          "\nhint: pass --config FILE or run gate where pipeline.yml is");
   return parse_pipeline(*text, path);
 }
 

@@ -21,8 +21,8 @@ enum class Quiesce { none, stop, pause };
 enum class DumpFormat { custom, sql, directory, csv };
 enum class RestoreMode { clean, recreate };
 
-const char* to_string(Compression c);
-const char* to_string(DumpFormat f);
+const char *to_string(Compression c);
+const char *to_string(DumpFormat f);
 
 struct VolumeTarget {
   std::string name;
@@ -50,8 +50,8 @@ struct DatabaseTarget {
   std::vector<std::string> exclude_tables;
   uint64_t min_size = 1024;
   int jobs = 2;
-  std::optional<double> max_shrink; // fraction, 0.2 for 20%
-  DeferredString verify_url;        // where deep verify restores; default (""): same server
+  std::optional<double> max_shrink;         // fraction, 0.2 for 20%
+  DeferredString verify_url;                // where deep verify restores; default (""): same server
   RestoreMode mode = RestoreMode::recreate; // clean: for roles that may not create databases
   Compression compression = Compression::zstd;
   std::chrono::milliseconds connect_timeout{10000};
@@ -82,7 +82,7 @@ struct AlertConfig {
   AlertFormat format = AlertFormat::json;
   std::vector<AlertEvent> on{AlertEvent::failure, AlertEvent::rollback};
   DeferredString secret; // HMAC key for X-Gate-Signature ("": none)
-  std::string ca_file; // extra CA bundle for HTTPS
+  std::string ca_file;   // extra CA bundle for HTTPS
   std::chrono::milliseconds timeout{10000};
   int retries = 3;
 };
@@ -112,7 +112,7 @@ struct StageConfig {
 };
 
 struct PipelineConfig {
-  std::filesystem::path file; // the pipeline.yml read
+  std::filesystem::path file;     // the pipeline.yml read
   std::filesystem::path base_dir; // relative paths resolve against this (the file's directory)
   int version = 1;
   std::string project;
@@ -133,14 +133,15 @@ struct PipelineConfig {
   std::vector<HealthcheckConfig> healthchecks;
   std::filesystem::path metrics_file;
 
-  const DatabaseTarget* find_database(const std::string& name) const;
-  const VolumeTarget* find_volume(const std::string& name) const;
+  const DatabaseTarget *find_database(const std::string &name) const;
+  const VolumeTarget *find_volume(const std::string &name) const;
   std::vector<std::string> target_names() const;
 };
 
 // Parses pipeline.yml text; `file_name` is used in error locations and to
 // resolve relative paths.
-util::Result<PipelineConfig> parse_pipeline(const std::string& text, const std::filesystem::path& file_name);
-util::Result<PipelineConfig> load_pipeline(const std::filesystem::path& path);
+util::Result<PipelineConfig> parse_pipeline(const std::string &text,
+                                            const std::filesystem::path &file_name);
+util::Result<PipelineConfig> load_pipeline(const std::filesystem::path &path);
 
 } // namespace gate::config

@@ -16,13 +16,15 @@ namespace gate::engine {
 
 namespace {
 
-constexpr const char* k_partial_prefix = ".partial-";
-constexpr const char* k_failed_prefix = ".failed-";
+constexpr const char *k_partial_prefix = ".partial-";
+constexpr const char *k_failed_prefix = ".failed-";
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string &s, const std::string &prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 
 // The pid recorded in a partial set's owner file, if it is still running.
-bool owner_alive(const fs::path& dir) {
+bool owner_alive(const fs::path &dir) {
   auto text = util::read_file(dir / ".owner");
   if (!text) return false;
   pid_t pid = static_cast<pid_t>(std::atoi(text->c_str()));
@@ -35,7 +37,7 @@ util::Result<std::vector<SetInfo>> SetStore::list(IncludeFailed include_failed) 
   std::vector<SetInfo> out;
   std::error_code ec;
   if (!fs::exists(m_root, ec)) return out;
-  for (const auto& entry : fs::directory_iterator(m_root, ec)) {
+  for (const auto &entry : fs::directory_iterator(m_root, ec)) {
     if (!entry.is_directory(ec)) continue;
     std::string name = entry.path().filename().string();
     SetInfo info;
@@ -50,13 +52,15 @@ util::Result<std::vector<SetInfo>> SetStore::list(IncludeFailed include_failed) 
       info.id = name;
     }
     auto m = load_manifest(info.dir);
-    if (m) info.manifest = std::move(*m);
-    else info.problem = m.error().message;
+    if (m)
+      info.manifest = std::move(*m);
+    else
+      info.problem = m.error().message;
     if (!info.failed && info.manifest && info.manifest->status != "complete") info.failed = true;
     out.push_back(std::move(info));
   }
   if (ec) return util::fail("unable to list '" + m_root.string() + "': " + ec.message());
-  std::sort(out.begin(), out.end(), [](const SetInfo& a, const SetInfo& b) {
+  std::sort(out.begin(), out.end(), [](const SetInfo &a, const SetInfo &b) {
     std::string ta = a.manifest ? a.manifest->created_at : "";
     std::string tb = b.manifest ? b.manifest->created_at : "";
     if (ta != tb) return ta > tb;
@@ -66,12 +70,12 @@ util::Result<std::vector<SetInfo>> SetStore::list(IncludeFailed include_failed) 
   return out;
 }
 
-util::Result<SetInfo> SetStore::find(const std::string& id) const {
+util::Result<SetInfo> SetStore::find(const std::string &id) const {
   TRY_ASSIGN(auto sets, list(IncludeFailed::yes));
-  for (auto& s : sets)
+  for (auto &s : sets)
     if (s.id == id) return s;
   std::string hint;
-  for (auto& s : sets)
+  for (auto &s : sets)
     if (!s.failed && s.manifest && s.manifest->kind != "pre-rollback") {
       hint = "\nhint: the newest backup is '" + s.id + "'; `gate list` shows them all";
       break;
@@ -79,9 +83,9 @@ util::Result<SetInfo> SetStore::find(const std::string& id) const {
   return util::fail("no backup set '" + id + "' in '" + m_root.string() + "'" + hint);
 }
 
-std::string SetStore::reserve_id(const std::string& kind, util::Clock::time_point now) const {
+std::string SetStore::reserve_id(const std::string &kind, util::Clock::time_point now) const {
   std::string base = kind + "-" + util::compact_timestamp(now);
-  auto taken = [&](const std::string& id) {
+  auto taken = [&](const std::string &id) {
     std::error_code ec;
     return fs::exists(m_root / id, ec) || fs::exists(m_root / (k_partial_prefix + id), ec) ||
            fs::exists(m_root / (k_failed_prefix + id), ec);
@@ -97,7 +101,7 @@ util::Result<std::vector<std::string>> SetStore::recover_leftovers() const {
   std::vector<std::string> recovered;
   std::error_code ec;
   if (!fs::exists(m_root, ec)) return recovered;
-  for (const auto& entry : fs::directory_iterator(m_root, ec)) {
+  for (const auto &entry : fs::directory_iterator(m_root, ec)) {
     std::string name = entry.path().filename().string();
     if (!starts_with(name, k_partial_prefix) || !entry.is_directory(ec)) continue;
     if (owner_alive(entry.path())) continue;
@@ -113,14 +117,16 @@ util::Result<std::vector<std::string>> SetStore::recover_leftovers() const {
     m.failure = "abandoned: the gate process writing this set died before it finished";
     (void)save_manifest(entry.path(), m);
     fs::rename(entry.path(), target, ec);
-    if (ec) return util::fail("unable to move abandoned set '" + entry.path().string() + "': " + ec.message());
+    if (ec)
+      return util::fail("unable to move abandoned set '" + entry.path().string() +
+                        "': " + ec.message());
     recovered.push_back(id);
   }
   return recovered;
 }
 
-util::Result<std::unique_ptr<PendingSet>> PendingSet::create(const SetStore& store, const std::string& kind,
-                                                             Manifest base) {
+util::Result<std::unique_ptr<PendingSet>>
+PendingSet::create(const SetStore &store, const std::string &kind, Manifest base) {
   TRY(util::make_dirs(store.root(), 0700));
   auto set = std::unique_ptr<PendingSet>(new PendingSet());
   set->m_store = &store;
@@ -138,10 +144,12 @@ util::Result<std::unique_ptr<PendingSet>> PendingSet::create(const SetStore& sto
 
   fs::path log_path = set->m_dir / "gate.log";
   set->m_log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (set->m_log_fd < 0) return util::fail("unable to create '" + log_path.string() + "': " + util::errno_text(errno));
+  if (set->m_log_fd < 0)
+    return util::fail("unable to create '" + log_path.string() + "': " + util::errno_text(errno));
   int fd = set->m_log_fd;
   set->m_log_sink = util::add_log_sink([fd](util::LogLevel level, std::string_view line) {
-    std::string text = util::iso8601_utc(util::Clock::now()) + " " + util::log_level_name(level) + ": ";
+    std::string text =
+        util::iso8601_utc(util::Clock::now()) + " " + util::log_level_name(level) + ": ";
     text.append(line);
     text.push_back('\n');
     (void)util::write_all(fd, text.data(), text.size(), "gate.log");
@@ -171,17 +179,17 @@ void PendingSet::add_verification(Verification verification) {
   m_manifest.verifications.push_back(std::move(verification));
 }
 
-void PendingSet::set_timing(const std::string& key, long long ms) {
+void PendingSet::set_timing(const std::string &key, long long ms) {
   std::lock_guard lock(m_mutex);
   m_manifest.timings[key] = ms;
 }
 
-void PendingSet::set_extra(const std::string& key, nlohmann::json value) {
+void PendingSet::set_extra(const std::string &key, nlohmann::json value) {
   std::lock_guard lock(m_mutex);
   m_manifest.extra[key] = std::move(value);
 }
 
-util::Result<void> PendingSet::write_checksums(const Manifest& m) const {
+util::Result<void> PendingSet::write_checksums(const Manifest &m) const {
   return util::write_file_atomic(m_dir / "checksums.sha256", checksum_lines(m), 0600);
 }
 
@@ -190,7 +198,8 @@ util::Result<fs::path> PendingSet::seal() {
   Manifest m = manifest();
   if (m.artifacts.empty()) return util::fail("set '" + m_id + "' holds no backups");
   if (!m.verified_level())
-    return util::fail("set '" + m_id + "' has artifacts that did not pass verification; it is not usable");
+    return util::fail("set '" + m_id +
+                      "' has artifacts that did not pass verification; it is not usable");
   m.status = "complete";
   TRY(save_manifest(m_dir, m));
   TRY(write_checksums(m));
@@ -212,7 +221,7 @@ util::Result<fs::path> PendingSet::seal() {
   return m_final_dir;
 }
 
-void PendingSet::mark_failed(const std::string& reason) {
+void PendingSet::mark_failed(const std::string &reason) {
   if (m_state != State::open) return;
   util::log_error("backup set '{}' failed: {}", m_id, reason);
   Manifest m = manifest();
@@ -256,9 +265,11 @@ void StoredSet::add_verification(Verification verification) {
   m_manifest.verifications.push_back(std::move(verification));
 }
 
-util::Result<void> StoredSet::save() { return save_manifest(m_info.dir, manifest()); }
+util::Result<void> StoredSet::save() {
+  return save_manifest(m_info.dir, manifest());
+}
 
-util::Result<void> StoredSet::mark_failed(const std::string& reason) {
+util::Result<void> StoredSet::mark_failed(const std::string &reason) {
   {
     std::lock_guard lock(m_mutex);
     m_manifest.status = "failed";
@@ -268,19 +279,22 @@ util::Result<void> StoredSet::mark_failed(const std::string& reason) {
   if (m_info.failed) return {};
   fs::path target = m_info.dir.parent_path() / (std::string(k_failed_prefix) + m_info.id);
   if (::rename(m_info.dir.c_str(), target.c_str()) != 0)
-    return util::fail("unable to mark '" + m_info.dir.string() + "' failed: " + util::errno_text(errno));
+    return util::fail("unable to mark '" + m_info.dir.string() +
+                      "' failed: " + util::errno_text(errno));
   m_info.dir = target;
   m_info.failed = true;
   return {};
 }
 
-std::string checksum_lines(const Manifest& m) {
+std::string checksum_lines(const Manifest &m) {
   std::vector<std::pair<std::string, std::string>> lines;
-  for (const auto& a : m.artifacts)
-    for (const auto& f : a.files) lines.emplace_back(f.path, f.sha256);
+  for (const auto &a : m.artifacts)
+    for (const auto &f : a.files)
+      lines.emplace_back(f.path, f.sha256);
   std::sort(lines.begin(), lines.end());
   std::string out;
-  for (auto& [path, sha] : lines) out += sha + "  " + path + "\n";
+  for (auto &[path, sha] : lines)
+    out += sha + "  " + path + "\n";
   return out;
 }
 

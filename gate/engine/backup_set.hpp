@@ -32,15 +32,15 @@ enum class IncludeFailed { no, yes };
 class SetStore {
 public:
   explicit SetStore(fs::path root) : m_root(std::move(root)) {}
-  const fs::path& root() const { return m_root; }
+  const fs::path &root() const { return m_root; }
 
   // Sets newest first (by created_at, then id).
   util::Result<std::vector<SetInfo>> list(IncludeFailed include_failed) const;
   // A set by id (usable or failed).
-  util::Result<SetInfo> find(const std::string& id) const;
+  util::Result<SetInfo> find(const std::string &id) const;
   // An id "<kind>-YYYYMMDD_HHMMSS" not used by any set, partial or failed one
   // (suffix -2, -3... when the second is taken). Call under the root's lock.
-  std::string reserve_id(const std::string& kind, util::Clock::time_point now) const;
+  std::string reserve_id(const std::string &kind, util::Clock::time_point now) const;
   // Moves .partial-* directories left by a process that died into
   // .failed-* with a note. Call under the root's lock.
   util::Result<std::vector<std::string>> recover_leftovers() const;
@@ -54,7 +54,7 @@ private:
 class SetHandle {
 public:
   virtual ~SetHandle() = default;
-  virtual const fs::path& dir() const = 0;
+  virtual const fs::path &dir() const = 0;
   virtual std::string id() const = 0;
   virtual Manifest manifest() const = 0;
   virtual void add_artifact(Artifact artifact) = 0;
@@ -68,17 +68,17 @@ class PendingSet : public SetHandle {
 public:
   // Creates backup_root/.partial-<id>/ (0700) with its gate.log. `base` holds
   // the manifest fields known up front (project, git...).
-  static util::Result<std::unique_ptr<PendingSet>> create(const SetStore& store, const std::string& kind,
-                                                          Manifest base);
+  static util::Result<std::unique_ptr<PendingSet>> create(const SetStore &store,
+                                                          const std::string &kind, Manifest base);
   ~PendingSet() override; // an undecided set is kept as failed ("abandoned")
 
-  const fs::path& dir() const override { return m_dir; }
+  const fs::path &dir() const override { return m_dir; }
   std::string id() const override { return m_id; }
   Manifest manifest() const override;
   void add_artifact(Artifact artifact) override;
   void add_verification(Verification verification) override;
-  void set_timing(const std::string& key, long long ms);
-  void set_extra(const std::string& key, nlohmann::json value);
+  void set_timing(const std::string &key, long long ms);
+  void set_extra(const std::string &key, nlohmann::json value);
 
   // Writes manifest.json, checksums.sha256 and RESTORE.md, fsyncs the tree and
   // renames it to backup_root/<id>. Fails (and changes nothing else) when any
@@ -86,16 +86,16 @@ public:
   util::Result<fs::path> seal();
   bool sealed() const { return m_state == State::sealed; }
   // Keeps the set as .failed-<id> with the reason in its manifest and log.
-  void mark_failed(const std::string& reason);
+  void mark_failed(const std::string &reason);
   // Removes the partial set entirely (interrupted runs).
   void discard();
 
 private:
   enum class State { open, sealed, failed, discarded };
   PendingSet() = default;
-  util::Result<void> write_checksums(const Manifest& m) const;
+  util::Result<void> write_checksums(const Manifest &m) const;
 
-  const SetStore* m_store = nullptr;
+  const SetStore *m_store = nullptr;
   std::string m_id;
   fs::path m_dir;
   fs::path m_final_dir;
@@ -111,7 +111,7 @@ private:
 class StoredSet : public SetHandle {
 public:
   explicit StoredSet(SetInfo info);
-  const fs::path& dir() const override { return m_info.dir; }
+  const fs::path &dir() const override { return m_info.dir; }
   std::string id() const override { return m_info.id; }
   Manifest manifest() const override;
   void add_artifact(Artifact artifact) override;
@@ -119,7 +119,7 @@ public:
   bool sealed_on_disk() const override { return true; }
   util::Result<void> save();
   // Renames the set to .failed-<id> after a failed re-verification.
-  util::Result<void> mark_failed(const std::string& reason);
+  util::Result<void> mark_failed(const std::string &reason);
 
 private:
   SetInfo m_info;
@@ -129,7 +129,7 @@ private:
 
 // Sorted checksum lines "<sha256>  <path>" for every artifact file, the format
 // `sha256sum -c` reads.
-std::string checksum_lines(const Manifest& m);
+std::string checksum_lines(const Manifest &m);
 
 // Empty when `set_dir`/checksums.sha256 says exactly what the manifest says
 // (the file `sha256sum -c` reads must not tell another story than the one

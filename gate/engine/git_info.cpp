@@ -6,7 +6,7 @@
 namespace gate::engine {
 
 namespace {
-std::optional<std::string> git(const std::filesystem::path& dir, std::vector<std::string> args) {
+std::optional<std::string> git(const std::filesystem::path &dir, std::vector<std::string> args) {
   util::ProcessSpec spec;
   spec.argv = {"git", "-C", dir.string()};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
@@ -14,12 +14,13 @@ std::optional<std::string> git(const std::filesystem::path& dir, std::vector<std
   auto out = util::run_command(spec, std::chrono::seconds(30));
   if (!out || !out->status.ok()) return std::nullopt;
   std::string s = out->out;
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
   return s;
 }
 } // namespace
 
-nlohmann::json read_git_info(const std::filesystem::path& dir) {
+nlohmann::json read_git_info(const std::filesystem::path &dir) {
   if (util::find_in_path("git").empty()) {
     util::log_debug("git is not installed: the set records no commit");
     return nullptr;

@@ -9,6 +9,6 @@
 namespace gate::engine {
 
 // {"commit": "...", "branch": "...", "dirty": false}, or null.
-nlohmann::json read_git_info(const std::filesystem::path& dir);
+nlohmann::json read_git_info(const std::filesystem::path &dir);
 
 } // namespace gate::engine

@@ -20,12 +20,13 @@ std::string read_holder(int fd) {
   char buf[512];
   ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
   if (n > 0) text.assign(buf, static_cast<size_t>(n));
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\0'))
+    text.pop_back();
   return text;
 }
 
 // Holder lines look like "pid=123 started=2026-11-22T01:45:00Z command=gate run".
-std::string field(const std::string& holder, const std::string& key) {
+std::string field(const std::string &holder, const std::string &key) {
   size_t pos = holder.find(key + "=");
   if (pos == std::string::npos) return {};
   pos += key.size() + 1;
@@ -35,8 +36,9 @@ std::string field(const std::string& holder, const std::string& key) {
 
 } // namespace
 
-util::Result<RootLock> RootLock::acquire(const std::filesystem::path& root, std::chrono::milliseconds wait,
-                                         const std::string& command) {
+util::Result<RootLock> RootLock::acquire(const std::filesystem::path &root,
+                                         std::chrono::milliseconds wait,
+                                         const std::string &command) {
   if (auto made = util::make_dirs(root, 0700); !made)
     return util::fail("backup root '" + root.string() +
                       "' cannot be created: " + made.error().message);
@@ -53,12 +55,15 @@ util::Result<RootLock> RootLock::acquire(const std::filesystem::path& root, std:
       return util::fail("unable to lock '" + path.string() + "': " + util::errno_text(errno));
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string holder = read_holder(fd.get());
-      std::string pid = field(holder, "pid"), started = field(holder, "started"), cmd = field(holder, "command");
-      std::string who = pid.empty() ? "another gate" : "another gate (pid " + pid + ", started " + started +
-                                                            (cmd.empty() ? "" : ", running '" + cmd + "'") + ")";
-      return util::fail(util::ErrorKind::lock_busy,
-                        who + " holds the lock on backup root '" + root.string() + "'" +
-                            "\nhint: wait for it to finish, or set lock_wait: in pipeline.yml to wait");
+      std::string pid = field(holder, "pid"), started = field(holder, "started"),
+                  cmd = field(holder, "command");
+      std::string who = pid.empty() ? "another gate"
+                                    : "another gate (pid " + pid + ", started " + started +
+                                          (cmd.empty() ? "" : ", running '" + cmd + "'") + ")";
+      return util::fail(
+          util::ErrorKind::lock_busy,
+          who + " holds the lock on backup root '" + root.string() + "'" +
+              "\nhint: wait for it to finish, or set lock_wait: in pipeline.yml to wait");
     }
     // Polling keeps the wait bounded without signals; 100 ms is far below any backup's duration.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -67,13 +72,16 @@ util::Result<RootLock> RootLock::acquire(const std::filesystem::path& root, std:
   std::string previous = read_holder(fd.get());
   if (!previous.empty()) {
     std::string pid = field(previous, "pid");
-    util::log_warn("taking over the lock on '{}' left by gate pid {} (started {}), which is no longer running",
-                   root.string(), pid.empty() ? "?" : pid, field(previous, "started"));
+    util::log_warn(
+        "taking over the lock on '{}' left by gate pid {} (started {}), which is no longer running",
+        root.string(), pid.empty() ? "?" : pid, field(previous, "started"));
   }
-  std::string holder = "pid=" + std::to_string(::getpid()) + " started=" + util::iso8601_utc(util::Clock::now()) +
-                       " command=" + command + "\n";
+  std::string holder = "pid=" + std::to_string(::getpid()) +
+                       " started=" + util::iso8601_utc(util::Clock::now()) + " command=" + command +
+                       "\n";
   if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), holder.data(), holder.size(), 0) < 0)
-    return util::fail("unable to write lock file '" + path.string() + "': " + util::errno_text(errno));
+    return util::fail("unable to write lock file '" + path.string() +
+                      "': " + util::errno_text(errno));
   ::fsync(fd.get());
   RootLock lock;
   lock.m_fd = std::move(fd);

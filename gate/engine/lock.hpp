@@ -17,10 +17,10 @@ class RootLock {
 public:
   // Takes the lock, waiting up to `wait`. Fails with ErrorKind::lock_busy
   // naming the holder when it stays taken.
-  static util::Result<RootLock> acquire(const std::filesystem::path& root, std::chrono::milliseconds wait,
-                                        const std::string& command);
-  RootLock(RootLock&&) noexcept = default;
-  RootLock& operator=(RootLock&&) noexcept = default;
+  static util::Result<RootLock> acquire(const std::filesystem::path &root,
+                                        std::chrono::milliseconds wait, const std::string &command);
+  RootLock(RootLock &&) noexcept = default;
+  RootLock &operator=(RootLock &&) noexcept = default;
   ~RootLock(); // clears the holder line, then releases
 
 private:

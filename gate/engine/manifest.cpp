@@ -12,11 +12,12 @@ using nlohmann::json;
 
 uint64_t Artifact::bytes() const {
   uint64_t total = 0;
-  for (const auto& f : files) total += f.bytes;
+  for (const auto &f : files)
+    total += f.bytes;
   return total;
 }
 
-const char* to_string(VerifyLevel level) {
+const char *to_string(VerifyLevel level) {
   switch (level) {
   case VerifyLevel::quick:
     return "quick";
@@ -30,12 +31,13 @@ const char* to_string(VerifyLevel level) {
 
 uint64_t Manifest::total_bytes() const {
   uint64_t total = 0;
-  for (const auto& a : artifacts) total += a.bytes();
+  for (const auto &a : artifacts)
+    total += a.bytes();
   return total;
 }
 
-const Artifact* Manifest::find_artifact(const std::string& path) const {
-  for (const auto& a : artifacts)
+const Artifact *Manifest::find_artifact(const std::string &path) const {
+  for (const auto &a : artifacts)
     if (a.path == path) return &a;
   return nullptr;
 }
@@ -43,12 +45,14 @@ const Artifact* Manifest::find_artifact(const std::string& path) const {
 std::optional<VerifyLevel> Manifest::verified_level() const {
   if (artifacts.empty()) return std::nullopt;
   std::optional<VerifyLevel> weakest;
-  for (const auto& a : artifacts) {
+  for (const auto &a : artifacts) {
     std::optional<VerifyLevel> best;
-    for (const auto& v : verifications) {
+    for (const auto &v : verifications) {
       if (v.artifact != a.path) continue;
-      if (!v.ok) best.reset(); // a later failure cancels an earlier pass
-      else if (!best || v.level > *best) best = v.level;
+      if (!v.ok)
+        best.reset(); // a later failure cancels an earlier pass
+      else if (!best || v.level > *best)
+        best = v.level;
     }
     if (!best) return std::nullopt;
     if (!weakest || *best < *weakest) weakest = best;
@@ -58,13 +62,14 @@ std::optional<VerifyLevel> Manifest::verified_level() const {
 
 bool Manifest::has_failed_verification() const {
   std::map<std::string, bool> last_ok;
-  for (const auto& v : verifications) last_ok[v.artifact] = v.ok;
-  for (auto& [path, ok] : last_ok)
+  for (const auto &v : verifications)
+    last_ok[v.artifact] = v.ok;
+  for (auto &[path, ok] : last_ok)
     if (!ok) return true;
   return false;
 }
 
-json to_json(const Manifest& m) {
+json to_json(const Manifest &m) {
   json j;
   j["manifest_version"] = 1;
   j["id"] = m.id;
@@ -77,16 +82,17 @@ json to_json(const Manifest& m) {
   j["host"] = m.host;
   j["git"] = m.git;
   j["artifacts"] = json::array();
-  for (const auto& a : m.artifacts) {
-    json aj{{"target", a.target}, {"kind", a.kind},           {"format", a.format},
+  for (const auto &a : m.artifacts) {
+    json aj{{"target", a.target},           {"kind", a.kind}, {"format", a.format},
             {"compression", a.compression}, {"path", a.path}, {"bytes", a.bytes()}};
     aj["files"] = json::array();
-    for (const auto& f : a.files) aj["files"].push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}});
+    for (const auto &f : a.files)
+      aj["files"].push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}});
     aj["details"] = a.details;
     j["artifacts"].push_back(std::move(aj));
   }
   j["verifications"] = json::array();
-  for (const auto& v : m.verifications)
+  for (const auto &v : m.verifications)
     j["verifications"].push_back({{"artifact", v.artifact},
                                   {"level", to_string(v.level)},
                                   {"result", v.ok ? "ok" : "failed"},
@@ -100,7 +106,7 @@ json to_json(const Manifest& m) {
   return j;
 }
 
-util::Result<Manifest> manifest_from_json(const json& j) {
+util::Result<Manifest> manifest_from_json(const json &j) {
   try {
     Manifest m;
     m.id = j.at("id").get<std::string>();
@@ -112,24 +118,26 @@ util::Result<Manifest> manifest_from_json(const json& j) {
     m.gate_version = j.value("gate_version", "");
     m.host = j.value("host", "");
     m.git = j.value("git", json());
-    for (const auto& aj : j.at("artifacts")) {
+    for (const auto &aj : j.at("artifacts")) {
       Artifact a;
       a.target = aj.at("target").get<std::string>();
       a.kind = aj.at("kind").get<std::string>();
       a.format = aj.value("format", "");
       a.compression = aj.value("compression", "");
       a.path = aj.at("path").get<std::string>();
-      for (const auto& fj : aj.at("files"))
+      for (const auto &fj : aj.at("files"))
         a.files.push_back({fj.at("path").get<std::string>(), fj.at("bytes").get<uint64_t>(),
                            fj.at("sha256").get<std::string>()});
       a.details = aj.value("details", json::object());
       m.artifacts.push_back(std::move(a));
     }
-    for (const auto& vj : j.value("verifications", json::array())) {
+    for (const auto &vj : j.value("verifications", json::array())) {
       Verification v;
       v.artifact = vj.at("artifact").get<std::string>();
       std::string level = vj.value("level", "quick");
-      v.level = level == "deep" ? VerifyLevel::deep : level == "full" ? VerifyLevel::full : VerifyLevel::quick;
+      v.level = level == "deep"   ? VerifyLevel::deep
+                : level == "full" ? VerifyLevel::full
+                                  : VerifyLevel::quick;
       v.ok = vj.value("result", "") == "ok";
       v.reason = vj.value("reason", "");
       v.duration_ms = vj.value("duration_ms", 0LL);
@@ -141,12 +149,12 @@ util::Result<Manifest> manifest_from_json(const json& j) {
     m.extra = j.value("extra", json::object());
     m.failure = j.value("failure", "");
     return m;
-  } catch (const json::exception& e) {
+  } catch (const json::exception &e) {
     return util::fail(std::string("invalid manifest: ") + e.what());
   }
 }
 
-util::Result<Manifest> load_manifest(const std::filesystem::path& set_dir) {
+util::Result<Manifest> load_manifest(const std::filesystem::path &set_dir) {
   auto path = set_dir / "manifest.json";
   TRY_ASSIGN(std::string text, util::read_file(path));
   json j = json::parse(text, nullptr, false);
@@ -156,7 +164,7 @@ util::Result<Manifest> load_manifest(const std::filesystem::path& set_dir) {
   return m;
 }
 
-util::Result<void> save_manifest(const std::filesystem::path& set_dir, const Manifest& m) {
+util::Result<void> save_manifest(const std::filesystem::path &set_dir, const Manifest &m) {
   return util::write_file_atomic(set_dir / "manifest.json", util::json_text(to_json(m), 2) + "\n",
                                  0600);
 }

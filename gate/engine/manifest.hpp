@@ -37,7 +37,7 @@ struct Artifact {
 };
 
 enum class VerifyLevel { quick, full, deep };
-const char* to_string(VerifyLevel level);
+const char *to_string(VerifyLevel level);
 
 struct Verification {
   std::string artifact; // Artifact::path
@@ -45,7 +45,7 @@ struct Verification {
   bool ok = false;
   std::string reason; // why it failed, or a short note
   long long duration_ms = 0;
-  std::string at;     // ISO-8601 UTC
+  std::string at;                                    // ISO-8601 UTC
   nlohmann::json metrics = nlohmann::json::object(); // e.g. {"restore_ms": 1234} from a deep verify
 };
 
@@ -66,17 +66,17 @@ struct Manifest {
   std::string failure;
 
   uint64_t total_bytes() const;
-  const Artifact* find_artifact(const std::string& path) const;
+  const Artifact *find_artifact(const std::string &path) const;
   // The strongest level at which every artifact has passed, if any.
   std::optional<VerifyLevel> verified_level() const;
   // True when any recorded verification failed and none later passed.
   bool has_failed_verification() const;
 };
 
-nlohmann::json to_json(const Manifest& m);
-util::Result<Manifest> manifest_from_json(const nlohmann::json& j);
-util::Result<Manifest> load_manifest(const std::filesystem::path& set_dir);
+nlohmann::json to_json(const Manifest &m);
+util::Result<Manifest> manifest_from_json(const nlohmann::json &j);
+util::Result<Manifest> load_manifest(const std::filesystem::path &set_dir);
 // Atomically replaces set_dir/manifest.json (0600).
-util::Result<void> save_manifest(const std::filesystem::path& set_dir, const Manifest& m);
+util::Result<void> save_manifest(const std::filesystem::path &set_dir, const Manifest &m);
 
 } // namespace gate::engine

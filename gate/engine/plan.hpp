@@ -23,12 +23,14 @@ using Plan = std::vector<PlannedStage>;
 
 // The pipeline's plan. `only_stages` (from --stage) keeps the named stages;
 // an unknown name is a usage error listing the stages.
-util::Result<Plan> build_pipeline_plan(const config::PipelineConfig& config, const std::vector<std::string>& only_stages);
+util::Result<Plan> build_pipeline_plan(const config::PipelineConfig &config,
+                                       const std::vector<std::string> &only_stages);
 
 // The plan of `gate backup [TARGET...]`: backup (parallel) then verify.
-util::Result<Plan> build_backup_plan(const config::PipelineConfig& config, const std::vector<std::string>& targets);
+util::Result<Plan> build_backup_plan(const config::PipelineConfig &config,
+                                     const std::vector<std::string> &targets);
 
 // Every target a plan backs up.
-std::vector<std::string> planned_targets(const Plan& plan);
+std::vector<std::string> planned_targets(const Plan &plan);
 
 } // namespace gate::engine

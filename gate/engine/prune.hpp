@@ -18,9 +18,10 @@ enum class PruneMode { dry_run, apply };
 
 struct PruneResult {
   std::vector<std::pair<std::string, std::string>> kept; // id, why
-  std::vector<std::string> removed;                     // ids (to be) removed
+  std::vector<std::string> removed;                      // ids (to be) removed
 };
 
-util::Result<PruneResult> prune_sets(const config::PipelineConfig& config, PruneMode mode, Reporter& reporter);
+util::Result<PruneResult> prune_sets(const config::PipelineConfig &config, PruneMode mode,
+                                     Reporter &reporter);
 
 } // namespace gate::engine

@@ -6,8 +6,8 @@
 
 namespace gate::engine {
 
-util::Result<void> write_record(const std::filesystem::path& record_path, const Manifest& m,
-                                const std::filesystem::path& set_dir) {
+util::Result<void> write_record(const std::filesystem::path &record_path, const Manifest &m,
+                                const std::filesystem::path &set_dir) {
   nlohmann::json j;
   j["id"] = m.id;
   j["path"] = std::filesystem::absolute(set_dir).lexically_normal().string();
@@ -24,22 +24,26 @@ util::Result<void> write_record(const std::filesystem::path& record_path, const 
     j["git_branch"] = nullptr;
   }
   j["artifacts"] = nlohmann::json::array();
-  for (const auto& a : m.artifacts) {
-    nlohmann::json aj{{"target", a.target}, {"kind", a.kind}, {"format", a.format},
-                      {"path", (std::filesystem::absolute(set_dir) / a.path).lexically_normal().string()},
-                      {"bytes", a.bytes()}};
+  for (const auto &a : m.artifacts) {
+    nlohmann::json aj{
+        {"target", a.target},
+        {"kind", a.kind},
+        {"format", a.format},
+        {"path", (std::filesystem::absolute(set_dir) / a.path).lexically_normal().string()},
+        {"bytes", a.bytes()}};
     if (a.files.size() == 1 && a.files[0].path == a.path) {
       aj["sha256"] = a.files[0].sha256;
     } else {
       aj["files"] = nlohmann::json::array();
-      for (const auto& f : a.files) aj["files"].push_back({{"path", f.path}, {"sha256", f.sha256}});
+      for (const auto &f : a.files)
+        aj["files"].push_back({{"path", f.path}, {"sha256", f.sha256}});
     }
     j["artifacts"].push_back(std::move(aj));
   }
   return util::write_file_atomic(record_path, util::json_text(j, 2) + "\n", 0644);
 }
 
-util::Result<std::optional<std::string>> read_record_id(const std::filesystem::path& record_path) {
+util::Result<std::optional<std::string>> read_record_id(const std::filesystem::path &record_path) {
   std::error_code ec;
   if (!std::filesystem::exists(record_path, ec)) return std::optional<std::string>();
   TRY_ASSIGN(std::string text, util::read_file(record_path));

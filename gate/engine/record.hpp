@@ -11,11 +11,11 @@
 namespace gate::engine {
 
 // Writes the record for the sealed set at `set_dir`.
-util::Result<void> write_record(const std::filesystem::path& record_path, const Manifest& manifest,
-                                const std::filesystem::path& set_dir);
+util::Result<void> write_record(const std::filesystem::path &record_path, const Manifest &manifest,
+                                const std::filesystem::path &set_dir);
 
 // The set id the record names, if the record exists and is readable.
-util::Result<std::optional<std::string>> read_record_id(const std::filesystem::path& record_path);
+util::Result<std::optional<std::string>> read_record_id(const std::filesystem::path &record_path);
 
 // Fails, naming both roots, when the record names a set in another backup
 // root than `backup_root`: another pipeline sharing this record file wrote it.

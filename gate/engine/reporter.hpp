@@ -21,14 +21,14 @@ struct StepReport {
 class Reporter {
 public:
   virtual ~Reporter() = default;
-  virtual void stage_started(const std::string& stage, size_t steps, bool parallel) {}
-  virtual void step_started(const std::string& stage, const std::string& step) {}
-  virtual void step_progress(const std::string& step, uint64_t done, uint64_t total) {}
-  virtual void step_finished(const StepReport& report) {}
+  virtual void stage_started(const std::string &stage, size_t steps, bool parallel) {}
+  virtual void step_started(const std::string &stage, const std::string &step) {}
+  virtual void step_progress(const std::string &step, uint64_t done, uint64_t total) {}
+  virtual void step_finished(const StepReport &report) {}
   // A line of the plan (dry runs, rollback plans).
-  virtual void plan_line(const std::string& text) {}
+  virtual void plan_line(const std::string &text) {}
   // A noteworthy event outside steps ("set sealed", "record written").
-  virtual void event(const std::string& name, const std::string& text) {}
+  virtual void event(const std::string &name, const std::string &text) {}
 };
 
 } // namespace gate::engine

@@ -10,9 +10,10 @@
 namespace gate::engine {
 
 // The plain-tool commands for one artifact, with the set directory filled in.
-std::vector<std::string> plain_restore_commands(const Artifact& artifact, const std::filesystem::path& set_dir);
+std::vector<std::string> plain_restore_commands(const Artifact &artifact,
+                                                const std::filesystem::path &set_dir);
 
 // The whole RESTORE.md for a set that will live at `set_dir`.
-std::string restore_markdown(const Manifest& manifest, const std::filesystem::path& set_dir);
+std::string restore_markdown(const Manifest &manifest, const std::filesystem::path &set_dir);
 
 } // namespace gate::engine

@@ -34,11 +34,11 @@ std::string month_key(util::Clock::time_point t) {
 
 // Keeps the newest set of each of the `count` newest buckets.
 template <typename KeyFn>
-void keep_buckets(const std::vector<const RetentionCandidate*>& newest_first, int count, KeyFn key,
-                  const char* reason, std::map<std::string, std::string>& keep) {
+void keep_buckets(const std::vector<const RetentionCandidate *> &newest_first, int count, KeyFn key,
+                  const char *reason, std::map<std::string, std::string> &keep) {
   std::string last;
   int kept = 0;
-  for (const auto* c : newest_first) {
+  for (const auto *c : newest_first) {
     if (kept >= count) break;
     std::string k = key(c->created);
     if (k == last) continue;
@@ -50,30 +50,35 @@ void keep_buckets(const std::vector<const RetentionCandidate*>& newest_first, in
 
 } // namespace
 
-RetentionDecision apply_retention(const std::vector<RetentionCandidate>& sets, const config::Retention& policy,
-                                  const std::set<std::string>& protected_ids) {
+RetentionDecision apply_retention(const std::vector<RetentionCandidate> &sets,
+                                  const config::Retention &policy,
+                                  const std::set<std::string> &protected_ids) {
   RetentionDecision d;
-  std::map<std::string, std::vector<const RetentionCandidate*>> by_kind;
-  for (const auto& s : sets) by_kind[s.kind].push_back(&s);
-  for (auto& [kind, group] : by_kind) {
-    std::sort(group.begin(), group.end(), [](const RetentionCandidate* a, const RetentionCandidate* b) {
-      if (a->created != b->created) return a->created > b->created;
-      return a->id > b->id;
-    });
+  std::map<std::string, std::vector<const RetentionCandidate *>> by_kind;
+  for (const auto &s : sets)
+    by_kind[s.kind].push_back(&s);
+  for (auto &[kind, group] : by_kind) {
+    std::sort(group.begin(), group.end(),
+              [](const RetentionCandidate *a, const RetentionCandidate *b) {
+                if (a->created != b->created) return a->created > b->created;
+                return a->id > b->id;
+              });
     for (int i = 0; i < policy.keep_last && i < static_cast<int>(group.size()); ++i)
       d.keep.emplace(group[i]->id, fmt::format("last {}", i + 1));
     keep_buckets(group, policy.keep_daily, day_key, "daily", d.keep);
     keep_buckets(group, policy.keep_weekly, week_key, "weekly", d.keep);
     keep_buckets(group, policy.keep_monthly, month_key, "monthly", d.keep);
   }
-  for (const auto& id : protected_ids)
-    for (const auto& s : sets)
+  for (const auto &id : protected_ids)
+    for (const auto &s : sets)
       if (s.id == id) d.keep.emplace(id, "protected");
-  std::vector<const RetentionCandidate*> all;
-  for (const auto& s : sets) all.push_back(&s);
-  std::sort(all.begin(), all.end(),
-            [](const RetentionCandidate* a, const RetentionCandidate* b) { return a->created > b->created; });
-  for (const auto* s : all)
+  std::vector<const RetentionCandidate *> all;
+  for (const auto &s : sets)
+    all.push_back(&s);
+  std::sort(all.begin(), all.end(), [](const RetentionCandidate *a, const RetentionCandidate *b) {
+    return a->created > b->created;
+  });
+  for (const auto *s : all)
     if (!d.keep.count(s->id)) d.remove.push_back(s->id);
   return d;
 }

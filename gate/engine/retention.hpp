@@ -21,10 +21,11 @@ struct RetentionCandidate {
 
 struct RetentionDecision {
   std::map<std::string, std::string> keep; // id -> why
-  std::vector<std::string> remove;          // oldest last
+  std::vector<std::string> remove;         // oldest last
 };
 
-RetentionDecision apply_retention(const std::vector<RetentionCandidate>& sets, const config::Retention& policy,
-                                  const std::set<std::string>& protected_ids);
+RetentionDecision apply_retention(const std::vector<RetentionCandidate> &sets,
+                                  const config::Retention &policy,
+                                  const std::set<std::string> &protected_ids);
 
 } // namespace gate::engine

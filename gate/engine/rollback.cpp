@@ -28,21 +28,22 @@ namespace gate::engine {
 
 namespace fs = std::filesystem;
 
-util::Result<std::string> resolve_last_set(const config::PipelineConfig& config) {
+util::Result<std::string> resolve_last_set(const config::PipelineConfig &config) {
   SetStore store(config.backup_root);
   TRY_ASSIGN(auto sets, store.list(IncludeFailed::yes));
   TRY_ASSIGN(auto record_id, read_record_id(config.record));
   if (record_id) {
     TRY(check_record_root(config.record, config.backup_root));
-    for (const auto& s : sets)
+    for (const auto &s : sets)
       if (s.id == *record_id && s.manifest && !s.failed) return s.id;
     // Never fall back silently: the newest set may hold the very data being rolled back from.
     return util::fail(config.record.string() + " names set '" + *record_id +
-                      "', which is missing or failed verification\nhint: pick a set from `gate list` and pass its id");
+                      "', which is missing or failed verification\nhint: pick a set from `gate "
+                      "list` and pass its id");
   }
   // No record: the newest set made before a deploy or by a schedule; a
   // pre-rollback snapshot holds the data a rollback replaced, never the default.
-  for (const auto& s : sets)
+  for (const auto &s : sets)
     if (s.manifest && !s.failed && s.manifest->kind != "pre-rollback") {
       util::log_warn("there is no {}: using the newest set, '{}'", config.record.string(), s.id);
       return s.id;
@@ -56,12 +57,13 @@ namespace {
 struct RestoreItem {
   std::string target;
   bool database = false;
-  const Artifact* artifact = nullptr;
-  const config::DatabaseTarget* db = nullptr;
-  const config::VolumeTarget* volume = nullptr;
-  fs::path dest; // volumes
+  const Artifact *artifact = nullptr;
+  const config::DatabaseTarget *db = nullptr;
+  const config::VolumeTarget *volume = nullptr;
+  fs::path dest;              // volumes
   steps::VolumeSource source; // a named volume's engine, to stop and restart its users
-  bool db_missing = false; // the database was dropped: nothing to snapshot, created before the restore
+  bool db_missing =
+      false; // the database was dropped: nothing to snapshot, created before the restore
   std::string state = "untouched";
   std::string detail;
   std::string by_hand; // the command to finish by hand
@@ -69,21 +71,21 @@ struct RestoreItem {
 };
 
 // Backs up the current state of everything the rollback will overwrite.
-util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, std::vector<RestoreItem>& items,
-                                          Reporter& reporter) {
+util::Result<std::string> safety_snapshot(const config::PipelineConfig &config,
+                                          std::vector<RestoreItem> &items, Reporter &reporter) {
   SetStore store(config.backup_root);
   Manifest base = base_manifest(config);
   TRY_ASSIGN(auto pending, PendingSet::create(store, "pre-rollback", base));
   steps::RunContext ctx{config, store};
   ctx.set = pending.get();
-  ctx.open_set = [&]() -> util::Result<SetHandle*> { return pending.get(); };
+  ctx.open_set = [&]() -> util::Result<SetHandle *> { return pending.get(); };
   std::vector<config::DatabaseTarget> dbs;
   std::vector<config::VolumeTarget> vols;
   dbs.reserve(items.size());
   vols.reserve(items.size());
   std::vector<std::unique_ptr<steps::Step>> snapshot_steps;
   std::vector<std::string> names;
-  for (auto& item : items) {
+  for (auto &item : items) {
     if (item.database) {
       if (item.db_missing) continue; // nothing there to lose
       config::DatabaseTarget t = *item.db;
@@ -93,7 +95,8 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
       t.min_size = 0;
       t.max_shrink.reset();
       dbs.push_back(t);
-      snapshot_steps.push_back(std::make_unique<steps::PostgresBackupStep>(dbs.back(), steps::ReadBack::while_writing));
+      snapshot_steps.push_back(
+          std::make_unique<steps::PostgresBackupStep>(dbs.back(), steps::ReadBack::while_writing));
     } else {
       std::error_code ec;
       if (!fs::exists(item.dest, ec)) continue; // nothing there to lose
@@ -105,7 +108,8 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
       t.exclude.clear();
       t.quiesce = config::Quiesce::none;
       vols.push_back(t);
-      snapshot_steps.push_back(std::make_unique<steps::VolumeBackupStep>(vols.back(), steps::ReadBack::while_writing));
+      snapshot_steps.push_back(
+          std::make_unique<steps::VolumeBackupStep>(vols.back(), steps::ReadBack::while_writing));
     }
     names.push_back(item.target);
   }
@@ -113,7 +117,8 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
   std::vector<util::Result<steps::StepResult>> results(snapshot_steps.size(), steps::StepResult{});
   std::vector<long long> ms(snapshot_steps.size());
   ctx.compression_threads =
-      static_cast<int>(std::max<size_t>(1, std::max(1u, std::thread::hardware_concurrency()) / std::max<size_t>(1, snapshot_steps.size())));
+      static_cast<int>(std::max<size_t>(1, std::max(1u, std::thread::hardware_concurrency()) /
+                                               std::max<size_t>(1, snapshot_steps.size())));
   std::vector<std::thread> threads;
   for (size_t i = 0; i < snapshot_steps.size(); ++i) {
     reporter.step_started("safety snapshot", snapshot_steps[i]->label());
@@ -123,21 +128,23 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
       ms[i] = util::elapsed_ms(start);
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto &t : threads)
+    t.join();
   if (util::cancel_requested()) {
     pending->discard();
     return util::fail(util::ErrorKind::interrupted, "interrupted during the safety snapshot");
   }
   std::optional<std::string> problem;
   for (size_t i = 0; i < snapshot_steps.size(); ++i) {
-    auto& r = results[i];
+    auto &r = results[i];
     StepReport report{"safety snapshot", snapshot_steps[i]->label()};
     report.duration_ms = ms[i];
     report.ok = r && r->outcome == steps::Outcome::passed;
     report.summary = !r ? r.error().message : report.ok ? r->summary : r->reason;
     report.bytes = r && report.ok ? r->bytes : 0;
     reporter.step_finished(report);
-    if (!report.ok && !problem) problem = "the safety snapshot of '" + names[i] + "' failed: " + report.summary;
+    if (!report.ok && !problem)
+      problem = "the safety snapshot of '" + names[i] + "' failed: " + report.summary;
   }
   if (problem) {
     pending->mark_failed(*problem);
@@ -148,7 +155,8 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
     pending->discard();
     return std::string();
   }
-  TRY_ASSIGN(auto v, verify.verify_set(ctx, *pending, true)); // what was not read back while written
+  TRY_ASSIGN(auto v,
+             verify.verify_set(ctx, *pending, true)); // what was not read back while written
   if (v.outcome == steps::Outcome::failed) {
     pending->mark_failed(v.reason);
     return util::fail("the safety snapshot failed verification: " + v.reason);
@@ -157,10 +165,12 @@ util::Result<std::string> safety_snapshot(const config::PipelineConfig& config, 
   return pending->id();
 }
 
-void restore_item(const config::PipelineConfig& config, const Manifest& m, const fs::path& set_dir, RestoreItem& item,
-                  Reporter& reporter) {
+void restore_item(const config::PipelineConfig &config, const Manifest &m, const fs::path &set_dir,
+                  RestoreItem &item, Reporter &reporter) {
   std::string label = "restore " + item.target;
-  auto progress = [&](uint64_t done) { reporter.step_progress(label, done, item.artifact->bytes()); };
+  auto progress = [&](uint64_t done) {
+    reporter.step_progress(label, done, item.artifact->bytes());
+  };
   if (item.database) {
     auto r = steps::restore_database(config, *item.db, m, set_dir, progress);
     if (r) {
@@ -169,9 +179,11 @@ void restore_item(const config::PipelineConfig& config, const Manifest& m, const
       item.detail = fmt::format("from {}; tables and row counts match the manifest{}", r->used,
                                 r->note.empty() ? "" : " (" + r->note + ")");
     } else {
-      item.state = item.db->mode == config::RestoreMode::recreate ? "unchanged (the new copy was dropped)"
-                                                                  : "unchanged (the restore transaction rolled back)";
-      if (r.error().message.find("but table") != std::string::npos || r.error().message.find("restored from") == 0)
+      item.state = item.db->mode == config::RestoreMode::recreate
+                       ? "unchanged (the new copy was dropped)"
+                       : "unchanged (the restore transaction rolled back)";
+      if (r.error().message.find("but table") != std::string::npos ||
+          r.error().message.find("restored from") == 0)
         item.state = "RESTORED BUT DIFFERENT from the manifest";
       item.detail = r.error().message;
     }
@@ -180,7 +192,8 @@ void restore_item(const config::PipelineConfig& config, const Manifest& m, const
     std::unique_ptr<steps::Quiescer> quiet;
     if (item.source.engine) {
       auto q = steps::Quiescer::begin(item.source.engine, item.source.volume, config::Quiesce::stop,
-                                      item.volume ? item.volume->stop_timeout : std::chrono::seconds(30));
+                                      item.volume ? item.volume->stop_timeout
+                                                  : std::chrono::seconds(30));
       if (!q) {
         item.state = "unchanged (wholly old)";
         item.detail = q.error().message;
@@ -198,8 +211,9 @@ void restore_item(const config::PipelineConfig& config, const Manifest& m, const
     if (r) {
       item.ok = true;
       item.state = "restored";
-      item.detail = fmt::format("{} entries, {}; matches the manifest{}", r->entries, util::human_bytes(r->bytes),
-                                r->note.empty() ? "" : " (" + r->note + ")");
+      item.detail =
+          fmt::format("{} entries, {}; matches the manifest{}", r->entries,
+                      util::human_bytes(r->bytes), r->note.empty() ? "" : " (" + r->note + ")");
     } else {
       item.state = "unchanged (wholly old)";
       item.detail = r.error().message;
@@ -341,11 +355,12 @@ void mark_refused_set(const config::PipelineConfig &config, const RollbackReques
 
 } // namespace
 
-RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest& request, Reporter& reporter) {
+RunOutcome rollback(const config::PipelineConfig &config, const RollbackRequest &request,
+                    Reporter &reporter) {
   RunOutcome out;
   out.event = "rollback";
   auto start = std::chrono::steady_clock::now();
-  auto fail_with = [&](int code, const std::string& reason) {
+  auto fail_with = [&](int code, const std::string &reason) {
     out.ok = false;
     out.exit_code = code;
     out.reason = reason;
@@ -366,7 +381,7 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
   if (info->failed || !info->manifest)
     return fail_with(1, "set '" + id + "' is not usable (" +
                             (info->manifest ? info->manifest->failure : info->problem) + ")");
-  const Manifest& m = *info->manifest;
+  const Manifest &m = *info->manifest;
   out.set_id = id;
   out.set_dir = info->dir;
   out.git = m.git;
@@ -375,11 +390,11 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
   std::vector<RestoreItem> items;
   std::vector<std::string> not_restored;
   std::set<std::string> seen;
-  for (const auto& a : m.artifacts) {
+  for (const auto &a : m.artifacts) {
     if (a.kind == "globals") {
       if (request.only == RollbackOnly::volumes) continue;
-      not_restored.push_back(fmt::format("{}: roles and tablespaces are not restored automatically; see RESTORE.md",
-                                         a.path));
+      not_restored.push_back(fmt::format(
+          "{}: roles and tablespaces are not restored automatically; see RESTORE.md", a.path));
       continue;
     }
     if (seen.count(a.target)) continue;
@@ -392,8 +407,9 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
       item.database = true;
       item.artifact = candidates.front();
       item.db = config.find_database(a.target);
-      if (!item.db) return fail_with(1, "database '" + a.target + "' is in the set but not in " + config.file.string() +
-                                            ": gate needs its url to restore it");
+      if (!item.db)
+        return fail_with(1, "database '" + a.target + "' is in the set but not in " +
+                                config.file.string() + ": gate needs its url to restore it");
     } else if (a.kind == "volume") {
       if (request.only == RollbackOnly::databases) continue;
       item.artifact = &a;
@@ -402,14 +418,17 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
         item.dest = fs::absolute(it->second);
       } else if (item.volume) {
         // A removed named volume is created only once the rollback is confirmed and verified.
-        auto source = steps::resolve_volume_for_restore(config, *item.volume,
-                                                        a.details.value("source_facts", nlohmann::json::object()), false);
+        auto source = steps::resolve_volume_for_restore(
+            config, *item.volume, a.details.value("source_facts", nlohmann::json::object()), false);
         if (!source) return fail_with(1, source.error().message + "; nothing was changed");
         item.source = *source;
-        item.dest = source->missing ? fs::path("(named volume " + item.volume->volume + ", to be created)") : source->path;
+        item.dest = source->missing
+                        ? fs::path("(named volume " + item.volume->volume + ", to be created)")
+                        : source->path;
       } else {
-        return fail_with(1, "volume '" + a.target + "' is in the set but not in " + config.file.string() +
-                                "; restore it elsewhere with --target " + a.target + "=DIR");
+        return fail_with(1, "volume '" + a.target + "' is in the set but not in " +
+                                config.file.string() + "; restore it elsewhere with --target " +
+                                a.target + "=DIR");
       }
     } else {
       continue;
@@ -417,10 +436,11 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
     seen.insert(a.target);
     items.push_back(std::move(item));
   }
-  for (const auto& [name, dest] : request.redirect)
+  for (const auto &[name, dest] : request.redirect)
     if (!seen.count(name))
       return fail_with(2, "--target " + name + ": the set holds no volume named '" + name + "'");
-  if (items.empty()) return fail_with(1, "set '" + id + "' holds nothing to restore with these options");
+  if (items.empty())
+    return fail_with(1, "set '" + id + "' holds nothing to restore with these options");
 
   // 1. The set must still be what was verified (checksums at least).
   {
@@ -450,13 +470,15 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
   std::string commit = m.git.is_object() && m.git.value("commit", nlohmann::json()).is_string()
                            ? m.git["commit"].get<std::string>().substr(0, 12)
                            : "none";
-  reporter.plan_line(fmt::format("rollback from set {} (created {}, git commit {}{})", id, m.created_at, commit,
-                                 m.git.is_object() && m.git.value("branch", nlohmann::json()).is_string()
-                                     ? " on " + m.git["branch"].get<std::string>()
-                                     : ""));
-  for (auto& item : items)
+  reporter.plan_line(
+      fmt::format("rollback from set {} (created {}, git commit {}{})", id, m.created_at, commit,
+                  m.git.is_object() && m.git.value("branch", nlohmann::json()).is_string()
+                      ? " on " + m.git["branch"].get<std::string>()
+                      : ""));
+  for (auto &item : items)
     if (item.database)
-      if (auto exists = steps::database_exists(config, *item.db); exists && !*exists) item.db_missing = true;
+      if (auto exists = steps::database_exists(config, *item.db); exists && !*exists)
+        item.db_missing = true;
   print_plan(config, m, items, request.safety_backup, reporter);
   for (const auto &line : not_restored)
     reporter.plan_line("  not restored: " + line);
@@ -476,7 +498,9 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
     if (!l) return fail_with(util::exit_code_for(l.error().kind), l.error().message);
     lock.emplace(std::move(*l));
     if (auto again = store.find(id); !again || again->failed)
-      return fail_with(1, "set '" + id + "' disappeared or failed while waiting for confirmation; nothing was changed");
+      return fail_with(
+          1, "set '" + id +
+                 "' disappeared or failed while waiting for confirmation; nothing was changed");
   }
 
   // A recreate the role may not do is refused before anything changes.
@@ -486,14 +510,15 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
         return fail_with(1, allowed.error().message + "\nnothing was changed");
   // Dropped databases (clean mode; recreate makes its own) and removed named
   // volumes come back empty to restore into.
-  for (auto& item : items)
+  for (auto &item : items)
     if (item.db_missing && item.db->mode == config::RestoreMode::clean)
       if (auto created = steps::create_missing_database(config, *item.db); !created)
         return fail_with(1, created.error().message + "; nothing was changed");
-  for (auto& item : items)
+  for (auto &item : items)
     if (item.source.missing) {
       auto created = steps::resolve_volume_for_restore(
-          config, *item.volume, item.artifact->details.value("source_facts", nlohmann::json::object()), true);
+          config, *item.volume,
+          item.artifact->details.value("source_facts", nlohmann::json::object()), true);
       if (!created) return fail_with(1, created.error().message + "; nothing was changed");
       item.source = *created;
       item.dest = created->path;
@@ -503,16 +528,21 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
   std::string safety_id;
   if (request.safety_backup) {
     auto snap = safety_snapshot(config, items, reporter);
-    if (!snap) return fail_with(util::exit_code_for(snap.error().kind), snap.error().message + "; nothing was changed");
+    if (!snap)
+      return fail_with(util::exit_code_for(snap.error().kind),
+                       snap.error().message + "; nothing was changed");
     safety_id = *snap;
     if (!safety_id.empty())
-      reporter.event("safety_snapshot", fmt::format("safety snapshot {} holds the data as it was before", safety_id));
+      reporter.event("safety_snapshot",
+                     fmt::format("safety snapshot {} holds the data as it was before", safety_id));
   } else {
-    util::log_warn("rollback without a safety snapshot (--no-safety-backup): the data replaced is not kept");
+    util::log_warn(
+        "rollback without a safety snapshot (--no-safety-backup): the data replaced is not kept");
   }
 
   // 4. Restore every target, concurrently.
-  for (const auto& item : items) reporter.step_started("restore", "restore " + item.target);
+  for (const auto &item : items)
+    reporter.step_started("restore", "restore " + item.target);
   std::vector<std::thread> threads;
   std::vector<long long> ms(items.size());
   for (size_t i = 0; i < items.size(); ++i)
@@ -521,12 +551,13 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
       restore_item(config, m, info->dir, items[i], reporter);
       ms[i] = util::elapsed_ms(s);
     });
-  for (auto& t : threads) t.join();
+  for (auto &t : threads)
+    t.join();
 
   bool all_ok = true;
   nlohmann::json targets = nlohmann::json::array();
   for (size_t i = 0; i < items.size(); ++i) {
-    auto& item = items[i];
+    auto &item = items[i];
     StepReport report{"restore", "restore " + item.target};
     report.ok = item.ok;
     report.duration_ms = ms[i];
@@ -534,17 +565,20 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
     if (!item.ok) {
       all_ok = false;
       auto commands = plain_restore_commands(*item.artifact, info->dir);
-      std::string hint = fmt::format("gate rollback {} --only {} --yes{}", id, item.database ? "db" : "volumes",
-                                     request.safety_backup ? "" : " --no-safety-backup");
+      std::string hint =
+          fmt::format("gate rollback {} --only {} --yes{}", id, item.database ? "db" : "volumes",
+                      request.safety_backup ? "" : " --no-safety-backup");
       report.summary += "\n  to finish by hand: " + hint;
       if (!commands.empty()) {
         report.summary += "\n  or with plain tools (RESTORE.md in the set):";
-        for (const auto& c : commands) report.summary += "\n    " + c;
+        for (const auto &c : commands)
+          report.summary += "\n    " + c;
       }
     }
     reporter.step_finished(report);
     out.steps.push_back(report);
-    targets.push_back({{"target", item.target}, {"ok", item.ok}, {"state", item.state}, {"detail", item.detail}});
+    targets.push_back(
+        {{"target", item.target}, {"ok", item.ok}, {"state", item.state}, {"detail", item.detail}});
   }
   out.rollback = {{"set", id}, {"safety_snapshot", safety_id}, {"targets", targets}};
   out.duration_ms = util::elapsed_ms(start);
@@ -560,7 +594,7 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
     out.ok = false;
     out.exit_code = 4;
     std::string failed;
-    for (const auto& item : items)
+    for (const auto &item : items)
       if (!item.ok) failed += (failed.empty() ? "" : ", ") + item.target;
     out.reason = "could not restore " + failed;
     out.verdict = "ROLLBACK FAILED for " + failed + " — see each target's state above" +
@@ -571,11 +605,15 @@ RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest&
   out.exit_code = 0;
   if (!request.redirect.empty() && request.redirect.size() == items.size()) {
     std::string where;
-    for (const auto& [name, dest] : request.redirect) where += (where.empty() ? "" : ", ") + name + " -> " + dest.string();
-    out.verdict = fmt::format("OK: restored set {} elsewhere ({}) and checked it; the live data was not touched", id, where);
+    for (const auto &[name, dest] : request.redirect)
+      where += (where.empty() ? "" : ", ") + name + " -> " + dest.string();
+    out.verdict = fmt::format(
+        "OK: restored set {} elsewhere ({}) and checked it; the live data was not touched", id,
+        where);
     return out;
   }
-  out.verdict = fmt::format("OK: rolled back to set {} (git commit {}) in {}; every target checked against the manifest{}",
+  out.verdict = fmt::format("OK: rolled back to set {} (git commit {}) in {}; every target checked "
+                            "against the manifest{}",
                             id, commit, util::human_duration_ms(out.duration_ms),
                             safety_id.empty() ? "" : "; undo with: gate rollback " + safety_id);
   return out;

@@ -29,10 +29,11 @@ struct RollbackRequest {
   std::string command_line;
 };
 
-RunOutcome rollback(const config::PipelineConfig& config, const RollbackRequest& request, Reporter& reporter);
+RunOutcome rollback(const config::PipelineConfig &config, const RollbackRequest &request,
+                    Reporter &reporter);
 
 // The set `--last` means: the one the record names if it is usable, else the
 // newest usable set. Fails when there is none.
-util::Result<std::string> resolve_last_set(const config::PipelineConfig& config);
+util::Result<std::string> resolve_last_set(const config::PipelineConfig &config);
 
 } // namespace gate::engine

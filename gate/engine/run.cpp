@@ -29,7 +29,8 @@ namespace gate::engine {
 namespace {
 
 // Fills the outcome for a failure and picks its exit code.
-void set_failure(RunOutcome& out, const std::string& stage, const std::string& step, const util::Error& error) {
+void set_failure(RunOutcome &out, const std::string &stage, const std::string &step,
+                 const util::Error &error) {
   out.ok = false;
   out.failed_stage = stage;
   out.failed_step = step;
@@ -39,7 +40,7 @@ void set_failure(RunOutcome& out, const std::string& stage, const std::string& s
 }
 
 // The outcome of a command that failed before it started (bad plan, lock).
-RunOutcome failed_before_start(const util::Error& error) {
+RunOutcome failed_before_start(const util::Error &error) {
   RunOutcome out;
   set_failure(out, "", "", error);
   out.verdict = "FAILED: " + error.message;
@@ -61,7 +62,7 @@ std::filesystem::path git_dir_of(const config::PipelineConfig &config) {
   return config.git_dir;
 }
 
-Manifest manifest_without_git(const config::PipelineConfig& config) {
+Manifest manifest_without_git(const config::PipelineConfig &config) {
   Manifest m;
   m.project = config.project;
   m.environment = config.environment;
@@ -101,13 +102,14 @@ std::string interrupted_verdict(const RunOutcome &out, const PendingSet *pending
 
 } // namespace
 
-Manifest base_manifest(const config::PipelineConfig& config) {
+Manifest base_manifest(const config::PipelineConfig &config) {
   Manifest m = manifest_without_git(config);
   m.git = read_git_info(git_dir_of(config));
   return m;
 }
 
-RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& request, Reporter& reporter) {
+RunOutcome run_pipeline(const config::PipelineConfig &config, const RunRequest &request,
+                        Reporter &reporter) {
   RunOutcome out;
   auto run_start = std::chrono::steady_clock::now();
   auto plan = request.mode == RunMode::deploy ? build_pipeline_plan(config, request.only_stages)
@@ -126,20 +128,23 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
       if (step->wants_content_fingerprints()) ctx.content_fingerprints = true;
 
   if (request.dry_run) {
-    for (const auto& stage : *plan) {
-      reporter.plan_line(fmt::format("stage {}{}:", stage.name, stage.parallel ? " (parallel)" : ""));
-      for (const auto& step : stage.steps) reporter.plan_line(fmt::format("  {}: {}", step->label(), step->plan(ctx)));
+    for (const auto &stage : *plan) {
+      reporter.plan_line(
+          fmt::format("stage {}{}:", stage.name, stage.parallel ? " (parallel)" : ""));
+      for (const auto &step : stage.steps)
+        reporter.plan_line(fmt::format("  {}: {}", step->label(), step->plan(ctx)));
     }
     bool has_record = request.mode == RunMode::deploy;
-    reporter.plan_line(fmt::format("then: seal the verified set under {}{}", config.backup_root.string(),
+    reporter.plan_line(fmt::format("then: seal the verified set under {}{}",
+                                   config.backup_root.string(),
                                    has_record ? " and write " + config.record.string() : ""));
     out.verdict = "dry run: nothing was changed";
     return out;
   }
 
   // A migration that cannot even start must stop the run before any backup work.
-  for (const auto& stage : *plan)
-    for (const auto& step : stage.steps)
+  for (const auto &stage : *plan)
+    for (const auto &step : stage.steps)
       if (step->category() == steps::StepCategory::exec)
         if (auto r = step->check(ctx); !r) {
           set_failure(out, stage.name, step->label(), r.error());
@@ -150,24 +155,27 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
   auto lock = RootLock::acquire(config.backup_root, config.lock_wait, request.command_line);
   if (!lock) return failed_before_start(lock.error());
   if (auto recovered = store.recover_leftovers(); recovered)
-    for (const auto& id : *recovered)
-      util::log_warn("set '{}' was left unfinished by a gate that died; kept as .failed-{} for forensics", id, id);
+    for (const auto &id : *recovered)
+      util::log_warn(
+          "set '{}' was left unfinished by a gate that died; kept as .failed-{} for forensics", id,
+          id);
 
   ctx.baselines = shrink_baselines(store);
   ctx.allow_shrink = request.allow_shrink;
 
   // git is asked while the preflight checks run; the set needs it only once created.
   Manifest base = manifest_without_git(config);
-  auto git_asked = std::async(std::launch::async, [dir = git_dir_of(config)] { return read_git_info(dir); });
+  auto git_asked =
+      std::async(std::launch::async, [dir = git_dir_of(config)] { return read_git_info(dir); });
   std::optional<nlohmann::json> git;
-  auto git_info = [&]() -> const nlohmann::json& {
+  auto git_info = [&]() -> const nlohmann::json & {
     if (!git) git = git_asked.get();
     return *git;
   };
   std::string kind = request.mode == RunMode::deploy ? "pre-deployment" : "scheduled";
   std::unique_ptr<PendingSet> pending;
   std::mutex set_mutex;
-  ctx.open_set = [&]() -> util::Result<SetHandle*> {
+  ctx.open_set = [&]() -> util::Result<SetHandle *> {
     std::lock_guard guard(set_mutex);
     if (!pending) {
       base.git = git_info();
@@ -185,30 +193,34 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
       // Nothing leaves unverified: whatever no verify step covered is read back now.
       steps::VerifyStep verify("all", VerifyLevel::full);
       TRY_ASSIGN(auto r, verify.verify_set(ctx, *pending, true));
-      if (r.outcome == steps::Outcome::failed) return util::fail("verification failed: " + r.reason);
+      if (r.outcome == steps::Outcome::failed)
+        return util::fail("verification failed: " + r.reason);
       pending->set_timing("backup_and_verify_ms", util::elapsed_ms(run_start));
       TRY_ASSIGN(auto dir, pending->seal());
       out.set_dir = dir;
       out.set_id = pending->id();
-      reporter.event("set_sealed", fmt::format("backup set {} sealed at {}", pending->id(), dir.string()));
+      reporter.event("set_sealed",
+                     fmt::format("backup set {} sealed at {}", pending->id(), dir.string()));
     }
     if (request.mode == RunMode::deploy && !recorded) {
       TRY(write_record(config.record, pending->manifest(), pending->dir()));
       recorded = true;
       util::log_info("recorded set '{}' in {}", pending->id(), config.record.string());
-      reporter.event("recorded", fmt::format("{} now points at {}", config.record.string(), pending->id()));
+      reporter.event("recorded",
+                     fmt::format("{} now points at {}", config.record.string(), pending->id()));
     }
     return {};
   };
   ctx.seal_and_record = seal;
-  ctx.progress = [&](const std::string& step, uint64_t done, uint64_t total) {
+  ctx.progress = [&](const std::string &step, uint64_t done, uint64_t total) {
     reporter.step_progress(step, done, total);
   };
 
   // A migration must never run before the set protecting it is sealed and recorded.
-  auto seal_before_exec = [&](const PlannedStage& stage) -> util::Result<void> {
-    bool has_exec = std::any_of(stage.steps.begin(), stage.steps.end(),
-                                [](const auto& s) { return s->category() == steps::StepCategory::exec; });
+  auto seal_before_exec = [&](const PlannedStage &stage) -> util::Result<void> {
+    bool has_exec = std::any_of(stage.steps.begin(), stage.steps.end(), [](const auto &s) {
+      return s->category() == steps::StepCategory::exec;
+    });
     if (has_exec && pending && !pending->sealed()) return seal();
     return {};
   };
@@ -220,18 +232,21 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
   bool rollback_requested = stages.rollback_requested;
   if (failure) set_failure(out, stages.failed_stage, stages.failed_step, *failure);
 
-  if (!failure && pending && !(pending->sealed() && (recorded || request.mode != RunMode::deploy))) {
+  if (!failure && pending &&
+      !(pending->sealed() && (recorded || request.mode != RunMode::deploy))) {
     if (auto r = seal(); !r) {
       failure = r.error();
       set_failure(out, "record", "record", r.error());
     }
   }
   if (!failure && !pending && request.only_stages.empty())
-    util::log_warn("this pipeline backed nothing up: no set was written and the record was left alone");
+    util::log_warn(
+        "this pipeline backed nothing up: no set was written and the record was left alone");
 
   if (failure && pending && !pending->sealed()) {
     if (failure->kind == util::ErrorKind::interrupted || util::cancel_requested()) {
-      util::log_warn("interrupted: removing the unfinished set '{}'; the record is untouched", pending->id());
+      util::log_warn("interrupted: removing the unfinished set '{}'; the record is untouched",
+                     pending->id());
       pending->discard();
     } else {
       pending->mark_failed(failure->message);
@@ -255,8 +270,10 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
     out.rollback = {{"set", pending->id()}, {"ok", rolled.ok}, {"verdict", rolled.verdict}};
     out.event = "rollback";
     out.exit_code = rolled.ok ? 1 : 4;
-    out.verdict = rolled.ok ? fmt::format("FAILED: {}; data rolled back to set {} and checked", out.reason, pending->id())
-                            : fmt::format("FAILED: {}; ROLLBACK FAILED: {}", out.reason, rolled.reason);
+    out.verdict = rolled.ok
+                      ? fmt::format("FAILED: {}; data rolled back to set {} and checked",
+                                    out.reason, pending->id())
+                      : fmt::format("FAILED: {}; ROLLBACK FAILED: {}", out.reason, rolled.reason);
     out.duration_ms = util::elapsed_ms(run_start);
     return out;
   }
@@ -277,11 +294,13 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
     out.event = "success";
     out.exit_code = 0;
     if (pending)
-      out.verdict = fmt::format("OK: set {} verified ({}){} in {}; the deploy may proceed", pending->id(),
-                                util::human_bytes(pending->manifest().total_bytes()),
+      out.verdict = fmt::format("OK: set {} verified ({}){} in {}; the deploy may proceed",
+                                pending->id(), util::human_bytes(pending->manifest().total_bytes()),
                                 request.mode == RunMode::deploy ? " and recorded" : "",
                                 util::human_duration_ms(out.duration_ms));
-    else out.verdict = fmt::format("OK: all checks passed in {}", util::human_duration_ms(out.duration_ms));
+    else
+      out.verdict =
+          fmt::format("OK: all checks passed in {}", util::human_duration_ms(out.duration_ms));
     if (request.mode == RunMode::scheduled && pending)
       out.verdict = fmt::format("OK: set {} verified ({}) in {}", pending->id(),
                                 util::human_bytes(pending->manifest().total_bytes()),
@@ -294,7 +313,7 @@ RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& 
   return out;
 }
 
-RunOutcome check_pipeline(const config::PipelineConfig& config, Reporter& reporter) {
+RunOutcome check_pipeline(const config::PipelineConfig &config, Reporter &reporter) {
   RunOutcome out;
   auto start = std::chrono::steady_clock::now();
   auto plan = build_pipeline_plan(config, {});
@@ -304,15 +323,18 @@ RunOutcome check_pipeline(const config::PipelineConfig& config, Reporter& report
   ctx.dry_run = true;
   // Steps on one unreachable target fail with one error: say it once, then refer to it.
   std::map<std::string, std::string> reported; // error message -> the step that reported it
-  for (auto& stage : *plan) {
-    for (auto& step : stage.steps) {
+  for (auto &stage : *plan) {
+    for (auto &step : stage.steps) {
       reporter.step_started(stage.name, step->label());
       auto step_start = std::chrono::steady_clock::now();
       StepReport report{stage.name, step->label()};
       util::Result<steps::StepResult> r = steps::StepResult{};
-      if (auto pre = step->check(ctx); !pre) r = std::unexpected(pre.error());
-      else if (step->category() == steps::StepCategory::check) r = step->run(ctx);
-      else r = steps::passed("ready: " + step->plan(ctx));
+      if (auto pre = step->check(ctx); !pre)
+        r = std::unexpected(pre.error());
+      else if (step->category() == steps::StepCategory::check)
+        r = step->run(ctx);
+      else
+        r = steps::passed("ready: " + step->plan(ctx));
       report.duration_ms = util::elapsed_ms(step_start);
       if (!r || r->outcome == steps::Outcome::failed) {
         report.ok = false;

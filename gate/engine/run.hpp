@@ -22,7 +22,7 @@ struct RunRequest {
   std::vector<std::string> targets;     // gate backup TARGET...
   bool dry_run = false;
   std::vector<std::string> allow_shrink; // --allow-shrink TARGET: a shrink intended by this deploy
-  std::string command_line; // shown to a second gate waiting for the lock
+  std::string command_line;              // shown to a second gate waiting for the lock
 };
 
 struct RunOutcome {
@@ -43,12 +43,13 @@ struct RunOutcome {
 // The manifest fields every new set starts with: project, environment, gate
 // version, host and the git commit of the working copy.
 struct Manifest;
-Manifest base_manifest(const config::PipelineConfig& config);
+Manifest base_manifest(const config::PipelineConfig &config);
 
-RunOutcome run_pipeline(const config::PipelineConfig& config, const RunRequest& request, Reporter& reporter);
+RunOutcome run_pipeline(const config::PipelineConfig &config, const RunRequest &request,
+                        Reporter &reporter);
 
 // `gate check`: builds the plan and runs every step's pre-flight, plus the
 // check steps themselves (they change nothing). No lock, no set.
-RunOutcome check_pipeline(const config::PipelineConfig& config, Reporter& reporter);
+RunOutcome check_pipeline(const config::PipelineConfig &config, Reporter &reporter);
 
 } // namespace gate::engine

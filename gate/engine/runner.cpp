@@ -15,12 +15,12 @@ struct StepRun {
   long long ms = 0;
 };
 
-StepRun run_step(steps::Step& step, steps::RunContext& ctx) {
+StepRun run_step(steps::Step &step, steps::RunContext &ctx) {
   StepRun r;
   auto start = std::chrono::steady_clock::now();
   try {
     r.result = step.run(ctx);
-  } catch (const std::exception& e) {
+  } catch (const std::exception &e) {
     r.result = util::fail(std::string("internal error: ") + e.what());
   }
   r.ms = util::elapsed_ms(start);
@@ -29,15 +29,16 @@ StepRun run_step(steps::Step& step, steps::RunContext& ctx) {
 
 } // namespace
 
-StagesResult run_stages(Plan& plan, steps::RunContext& ctx, Reporter& reporter,
-                        const std::function<util::Result<void>(const PlannedStage&)>& before_stage) {
+StagesResult
+run_stages(Plan &plan, steps::RunContext &ctx, Reporter &reporter,
+           const std::function<util::Result<void>(const PlannedStage &)> &before_stage) {
   StagesResult out;
-  auto fail_at = [&](const std::string& stage, const std::string& step, util::Error error) {
+  auto fail_at = [&](const std::string &stage, const std::string &step, util::Error error) {
     out.failure = std::move(error);
     out.failed_stage = stage;
     out.failed_step = step;
   };
-  for (auto& stage : plan) {
+  for (auto &stage : plan) {
     reporter.stage_started(stage.name, stage.steps.size(), stage.parallel);
     if (before_stage)
       if (auto r = before_stage(stage); !r) {
@@ -45,25 +46,28 @@ StagesResult run_stages(Plan& plan, steps::RunContext& ctx, Reporter& reporter,
         break;
       }
     std::vector<StepRun> runs(stage.steps.size());
-    for (const auto& step : stage.steps) reporter.step_started(stage.name, step->label());
+    for (const auto &step : stage.steps)
+      reporter.step_started(stage.name, step->label());
     bool concurrent = stage.parallel && stage.steps.size() > 1;
     unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    ctx.compression_threads = static_cast<int>(std::max<size_t>(1, cores / (concurrent ? stage.steps.size() : 1)));
+    ctx.compression_threads =
+        static_cast<int>(std::max<size_t>(1, cores / (concurrent ? stage.steps.size() : 1)));
     if (concurrent) {
       std::vector<std::thread> threads;
       for (size_t i = 0; i < stage.steps.size(); ++i)
         threads.emplace_back([&, i] { runs[i] = run_step(*stage.steps[i], ctx); });
-      for (auto& t : threads) t.join();
+      for (auto &t : threads)
+        t.join();
     }
     for (size_t i = 0; i < stage.steps.size(); ++i) {
-      auto& step = *stage.steps[i];
+      auto &step = *stage.steps[i];
       if (!concurrent) {
         if (out.failure) break; // a sequential stage stops at its first failure
         runs[i] = run_step(step, ctx);
       }
       StepReport report{stage.name, step.label()};
       report.duration_ms = runs[i].ms;
-      const auto& result = runs[i].result;
+      const auto &result = runs[i].result;
       if (!result) {
         report.ok = false;
         report.summary = result.error().message;

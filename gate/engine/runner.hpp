@@ -23,7 +23,8 @@ struct StagesResult {
 
 // `before_stage` runs before each stage's steps and may fail the stage (the
 // pipeline seals its set there before an exec step).
-StagesResult run_stages(Plan& plan, steps::RunContext& ctx, Reporter& reporter,
-                        const std::function<util::Result<void>(const PlannedStage&)>& before_stage);
+StagesResult
+run_stages(Plan &plan, steps::RunContext &ctx, Reporter &reporter,
+           const std::function<util::Result<void>(const PlannedStage &)> &before_stage);
 
 } // namespace gate::engine

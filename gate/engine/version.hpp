@@ -2,5 +2,5 @@
 #pragma once
 
 namespace gate::engine {
-inline constexpr const char* k_gate_version = GATE_VERSION;
+inline constexpr const char *k_gate_version = GATE_VERSION;
 }

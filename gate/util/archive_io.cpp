@@ -12,8 +12,8 @@
 
 namespace gate::util {
 
-Result<std::unique_ptr<HashingFileOutput>> HashingFileOutput::create(const std::filesystem::path& path,
-                                                                     GrowthSignal* growth) {
+Result<std::unique_ptr<HashingFileOutput>>
+HashingFileOutput::create(const std::filesystem::path &path, GrowthSignal *growth) {
   auto out = std::make_unique<HashingFileOutput>();
   out->m_path = path;
   out->m_growth = growth;
@@ -22,7 +22,7 @@ Result<std::unique_ptr<HashingFileOutput>> HashingFileOutput::create(const std::
   return out;
 }
 
-Result<void> HashingFileOutput::write(const void* data, size_t size) {
+Result<void> HashingFileOutput::write(const void *data, size_t size) {
   for (const char *p = static_cast<const char *>(data);
        p < static_cast<const char *>(data) + size;) {
     ssize_t n = ::write(m_fd.get(), p, static_cast<const char *>(data) + size - p);
@@ -53,22 +53,24 @@ Result<void> HashingFileOutput::check() const {
 
 Result<StreamTotals> HashingFileOutput::finish() {
   TRY(check());
-  if (::fsync(m_fd.get()) != 0) return fail("unable to fsync '" + m_path.string() + "': " + errno_text(errno));
+  if (::fsync(m_fd.get()) != 0)
+    return fail("unable to fsync '" + m_path.string() + "': " + errno_text(errno));
   m_fd.reset();
   m_finished = true;
   if (m_growth) m_growth->finish(true);
   return StreamTotals{m_bytes, m_hash.hex_digest()};
 }
 
-Result<std::unique_ptr<HashingFileInput>> HashingFileInput::open(const std::filesystem::path& path,
-                                                                 GrowthSignal* follow) {
+Result<std::unique_ptr<HashingFileInput>> HashingFileInput::open(const std::filesystem::path &path,
+                                                                 GrowthSignal *follow) {
   auto in = std::make_unique<HashingFileInput>();
   in->m_path = path;
   in->m_follow = follow;
   if (follow) {
     // The file exists once the writer wrote something (or gave up).
     auto state = follow->wait_beyond(0);
-    if (state.finished && !state.ok) return fail("unable to read '" + path.string() + "': its writer failed");
+    if (state.finished && !state.ok)
+      return fail("unable to read '" + path.string() + "': its writer failed");
   }
   in->m_fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in->m_fd) return fail("unable to read '" + path.string() + "': " + errno_text(errno));
@@ -78,7 +80,7 @@ Result<std::unique_ptr<HashingFileInput>> HashingFileInput::open(const std::file
   return in;
 }
 
-ssize_t HashingFileInput::read(void* buf, size_t size) {
+ssize_t HashingFileInput::read(void *buf, size_t size) {
   while (true) {
     ssize_t n = ::read(m_fd.get(), buf, size);
     if (n < 0 && errno == EINTR) continue;
@@ -116,7 +118,7 @@ Result<StreamTotals> HashingFileInput::finish() {
   return StreamTotals{m_bytes, m_hash.hex_digest()};
 }
 
-Result<void> set_write_codec(struct archive* a, const CodecOptions& options) {
+Result<void> set_write_codec(struct archive *a, const CodecOptions &options) {
   int r = ARCHIVE_OK;
   switch (options.codec) {
   case Codec::zstd: {
@@ -127,7 +129,8 @@ Result<void> set_write_codec(struct archive* a, const CodecOptions& options) {
     int level = options.level > 0 ? options.level : 1;
     unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
                                            : std::max(1u, std::thread::hardware_concurrency());
-    r = archive_write_set_filter_option(a, "zstd", "compression-level", std::to_string(level).c_str());
+    r = archive_write_set_filter_option(a, "zstd", "compression-level",
+                                        std::to_string(level).c_str());
     if (r == ARCHIVE_OK && threads > 1)
       r = archive_write_set_filter_option(a, "zstd", "threads", std::to_string(threads).c_str());
     break;
@@ -136,7 +139,8 @@ Result<void> set_write_codec(struct archive* a, const CodecOptions& options) {
     r = archive_write_add_filter_gzip(a);
     int level = options.level > 0 ? options.level : 6;
     if (r == ARCHIVE_OK)
-      r = archive_write_set_filter_option(a, "gzip", "compression-level", std::to_string(level).c_str());
+      r = archive_write_set_filter_option(a, "gzip", "compression-level",
+                                          std::to_string(level).c_str());
     break;
   }
   case Codec::none:
@@ -151,7 +155,7 @@ namespace {
 // libarchive reports a failed callback with no message of its own ("unknown
 // libarchive error"): the cause (ENOSPC...) is handed to it here.
 la_ssize_t write_cb(struct archive *a, void *client, const void *buf, size_t n) {
-  auto* out = static_cast<HashingFileOutput*>(client);
+  auto *out = static_cast<HashingFileOutput *>(client);
   if (!out->write(buf, n)) {
     archive_set_error(a, out->error_number(), "%s", errno_text(out->error_number()).c_str());
     return -1;
@@ -160,55 +164,60 @@ la_ssize_t write_cb(struct archive *a, void *client, const void *buf, size_t n) 
 }
 
 struct ReadClient {
-  HashingFileInput* in;
+  HashingFileInput *in;
   std::vector<char> buf = std::vector<char>(1 << 20);
 };
 
-la_ssize_t read_cb(struct archive*, void* client, const void** out) {
-  auto* c = static_cast<ReadClient*>(client);
+la_ssize_t read_cb(struct archive *, void *client, const void **out) {
+  auto *c = static_cast<ReadClient *>(client);
   *out = c->buf.data();
   return c->in->read(c->buf.data(), c->buf.size());
 }
 
-int close_read_cb(struct archive*, void* client) {
-  delete static_cast<ReadClient*>(client);
+int close_read_cb(struct archive *, void *client) {
+  delete static_cast<ReadClient *>(client);
   return ARCHIVE_OK;
 }
 } // namespace
 
-Result<void> open_write(struct archive* a, HashingFileOutput& out, const std::filesystem::path& path) {
+Result<void> open_write(struct archive *a, HashingFileOutput &out,
+                        const std::filesystem::path &path) {
   archive_write_set_bytes_in_last_block(a, 1); // no padding after the compressed stream
   if (archive_write_open2(a, &out, nullptr, write_cb, nullptr, nullptr) != ARCHIVE_OK)
     return fail(archive_failure("write", path, a));
   return {};
 }
 
-Result<void> open_read(struct archive* a, HashingFileInput& in, const std::filesystem::path& path) {
-  auto* client = new ReadClient{&in};
+Result<void> open_read(struct archive *a, HashingFileInput &in, const std::filesystem::path &path) {
+  auto *client = new ReadClient{&in};
   if (archive_read_open2(a, client, nullptr, read_cb, nullptr, close_read_cb) != ARCHIVE_OK)
     return fail(archive_failure("read", path, a));
   return {};
 }
 
-std::string archive_failure(const std::string& verb, const std::filesystem::path& path, struct archive* a) {
-  const char* msg = archive_error_string(a);
-  return "unable to " + verb + " '" + path.string() + "': " + (msg ? msg : "unknown libarchive error");
+std::string archive_failure(const std::string &verb, const std::filesystem::path &path,
+                            struct archive *a) {
+  const char *msg = archive_error_string(a);
+  return "unable to " + verb + " '" + path.string() +
+         "': " + (msg ? msg : "unknown libarchive error");
 }
 
-Result<uint64_t> read_entry_data(struct archive* a, struct archive_entry* entry, const std::filesystem::path& path,
-                                 const DataBlockFn& block) {
+Result<uint64_t> read_entry_data(struct archive *a, struct archive_entry *entry,
+                                 const std::filesystem::path &path, const DataBlockFn &block) {
   uint64_t stored = 0;
   while (true) {
-    const void* data = nullptr;
+    const void *data = nullptr;
     size_t size = 0;
     la_int64_t offset = 0;
     int r = archive_read_data_block(a, &data, &size, &offset);
     if (r == ARCHIVE_EOF) {
       if (archive_entry_hardlink(entry) || archive_entry_filetype(entry) != AE_IFREG) return stored;
-      // At the end, libarchive reports the file's full size as the offset (a trailing hole included).
+      // At the end, libarchive reports the file's full size as the offset (a trailing hole
+      // included).
       return std::max<uint64_t>(stored, static_cast<uint64_t>(std::max<la_int64_t>(offset, 0)));
     }
-    if (r < ARCHIVE_WARN) return fail(archive_failure("read", path, a) + " (in entry '" + entry_name(entry) + "')");
+    if (r < ARCHIVE_WARN)
+      return fail(archive_failure("read", path, a) + " (in entry '" + entry_name(entry) + "')");
     if (size == 0) continue;
     TRY(block(data, size, offset));
     stored += size;

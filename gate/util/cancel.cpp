@@ -2,8 +2,8 @@
 
 #include <atomic>
 #include <csignal>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <set>
 
 namespace gate::util {
@@ -18,14 +18,16 @@ std::map<int, std::pair<std::function<void()>, bool>> g_hooks; // hook, shielded
 int g_next_hook = 1;
 } // namespace
 
-bool cancel_requested() { return t_shield_depth == 0 && g_cancelled.load(); }
+bool cancel_requested() {
+  return t_shield_depth == 0 && g_cancelled.load();
+}
 
 void request_cancel() {
   g_cancelled.store(true);
   std::lock_guard lock(g_mutex);
   for (pid_t pgid : g_groups)
     if (!g_shielded_groups.count(pgid)) ::kill(-pgid, SIGTERM);
-  for (auto& [id, hook] : g_hooks)
+  for (auto &[id, hook] : g_hooks)
     if (!hook.second) hook.first();
 }
 
@@ -48,13 +50,17 @@ void remove_cancel_hook(int id) {
   g_hooks.erase(id);
 }
 
-void reset_cancel() { g_cancelled.store(false); }
+void reset_cancel() {
+  g_cancelled.store(false);
+}
 
 void register_process_group(pid_t pgid) {
   std::lock_guard lock(g_mutex);
   g_groups.insert(pgid);
-  if (t_shield_depth > 0) g_shielded_groups.insert(pgid);
-  else if (g_cancelled.load()) ::kill(-pgid, SIGTERM); // started after the interrupt
+  if (t_shield_depth > 0)
+    g_shielded_groups.insert(pgid);
+  else if (g_cancelled.load())
+    ::kill(-pgid, SIGTERM); // started after the interrupt
 }
 
 void unregister_process_group(pid_t pgid) {
@@ -63,7 +69,11 @@ void unregister_process_group(pid_t pgid) {
   g_shielded_groups.erase(pgid);
 }
 
-CancelShield::CancelShield() { ++t_shield_depth; }
-CancelShield::~CancelShield() { --t_shield_depth; }
+CancelShield::CancelShield() {
+  ++t_shield_depth;
+}
+CancelShield::~CancelShield() {
+  --t_shield_depth;
+}
 
 } // namespace gate::util

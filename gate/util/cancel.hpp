@@ -35,8 +35,8 @@ class CancelShield {
 public:
   CancelShield();
   ~CancelShield();
-  CancelShield(const CancelShield&) = delete;
-  CancelShield& operator=(const CancelShield&) = delete;
+  CancelShield(const CancelShield &) = delete;
+  CancelShield &operator=(const CancelShield &) = delete;
 };
 
 } // namespace gate::util

@@ -20,12 +20,14 @@ struct CommandFailure {
 // Runs `spec`, compressing its stdout into the new file `out`. On a non-zero
 // exit the file is removed and the error names the command, its status and
 // the end of its stderr. `progress` gets raw bytes so far.
-Result<WrittenFile> command_to_file(const ProcessSpec& spec, const std::filesystem::path& out, CodecOptions codec,
-                                    const std::function<void(uint64_t)>& progress, GrowthSignal* growth = nullptr);
+Result<WrittenFile> command_to_file(const ProcessSpec &spec, const std::filesystem::path &out,
+                                    CodecOptions codec,
+                                    const std::function<void(uint64_t)> &progress,
+                                    GrowthSignal *growth = nullptr);
 
 struct FedFile {
-  ReadFile file;       // the input file's size and hash
-  ExitStatus status;   // the command's exit
+  ReadFile file;     // the input file's size and hash
+  ExitStatus status; // the command's exit
   std::string stderr_tail;
 };
 
@@ -38,8 +40,8 @@ enum class FeedEnd {
 // Runs `spec` with the decompressed content of `in` on its stdin. The command
 // may stop reading early (EPIPE is not an error). Returns the command's exit;
 // callers decide what a non-zero exit means.
-Result<FedFile> file_to_command(const std::filesystem::path& in, const ProcessSpec& spec,
-                                const std::function<void(uint64_t)>& progress, GrowthSignal* follow = nullptr,
-                                FeedEnd end = FeedEnd::whole_file);
+Result<FedFile> file_to_command(const std::filesystem::path &in, const ProcessSpec &spec,
+                                const std::function<void(uint64_t)> &progress,
+                                GrowthSignal *follow = nullptr, FeedEnd end = FeedEnd::whole_file);
 
 } // namespace gate::util

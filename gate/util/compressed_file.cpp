@@ -12,7 +12,7 @@
 
 namespace gate::util {
 
-const char* codec_suffix(Codec codec) {
+const char *codec_suffix(Codec codec) {
   switch (codec) {
   case Codec::zstd:
     return ".zst";
@@ -24,7 +24,9 @@ const char* codec_suffix(Codec codec) {
   return "";
 }
 
-std::string libarchive_version() { return archive_version_details(); }
+std::string libarchive_version() {
+  return archive_version_details();
+}
 
 struct CompressedWriter::Impl {
   std::filesystem::path path;
@@ -34,15 +36,16 @@ struct CompressedWriter::Impl {
   bool finished = false;
 };
 
-Result<std::unique_ptr<CompressedWriter>> CompressedWriter::create(const std::filesystem::path& path,
-                                                                   CodecOptions options, GrowthSignal* growth) {
+Result<std::unique_ptr<CompressedWriter>>
+CompressedWriter::create(const std::filesystem::path &path, CodecOptions options,
+                         GrowthSignal *growth) {
   auto w = std::unique_ptr<CompressedWriter>(new CompressedWriter());
   w->m_impl = std::make_unique<Impl>();
-  auto& impl = *w->m_impl;
+  auto &impl = *w->m_impl;
   impl.path = path;
   TRY_ASSIGN(impl.out, HashingFileOutput::create(path, growth));
   impl.archive = ArchivePtr(archive_write_new(), ArchiveKind::write);
-  struct archive* a = impl.archive.get();
+  struct archive *a = impl.archive.get();
   TRY(set_write_codec(a, options));
   archive_write_set_format_raw(a);
   TRY(open_write(a, *impl.out, path));
@@ -50,7 +53,8 @@ Result<std::unique_ptr<CompressedWriter>> CompressedWriter::create(const std::fi
   archive_entry_set_pathname(entry.get(), "data");
   archive_entry_set_filetype(entry.get(), AE_IFREG);
   archive_entry_set_perm(entry.get(), 0600);
-  if (archive_write_header(a, entry.get()) != ARCHIVE_OK) return fail(archive_failure("write", path, a));
+  if (archive_write_header(a, entry.get()) != ARCHIVE_OK)
+    return fail(archive_failure("write", path, a));
   return w;
 }
 
@@ -62,9 +66,9 @@ CompressedWriter::~CompressedWriter() {
   }
 }
 
-Result<void> CompressedWriter::write(const void* data, size_t size) {
-  struct archive* a = m_impl->archive.get();
-  const char* p = static_cast<const char*>(data);
+Result<void> CompressedWriter::write(const void *data, size_t size) {
+  struct archive *a = m_impl->archive.get();
+  const char *p = static_cast<const char *>(data);
   while (size > 0) {
     la_ssize_t n = archive_write_data(a, p, size);
     if (n < 0) return fail(archive_failure("write", m_impl->path, a));
@@ -76,7 +80,7 @@ Result<void> CompressedWriter::write(const void* data, size_t size) {
 }
 
 Result<WrittenFile> CompressedWriter::finish() {
-  auto& impl = *m_impl;
+  auto &impl = *m_impl;
   if (archive_write_close(impl.archive.get()) != ARCHIVE_OK)
     return fail(archive_failure("write", impl.path, impl.archive.get()));
   TRY(impl.out->check());
@@ -86,15 +90,16 @@ Result<WrittenFile> CompressedWriter::finish() {
   return WrittenFile{out.bytes, impl.raw_bytes, out.sha256};
 }
 
-Result<ReadFile> read_compressed(const std::filesystem::path& path,
-                                 const std::function<Result<void>(const char*, size_t)>& sink, GrowthSignal* follow) {
+Result<ReadFile> read_compressed(const std::filesystem::path &path,
+                                 const std::function<Result<void>(const char *, size_t)> &sink,
+                                 GrowthSignal *follow) {
   TRY_ASSIGN(auto in, HashingFileInput::open(path, follow));
   ArchivePtr archive(archive_read_new(), ArchiveKind::read);
-  struct archive* a = archive.get();
+  struct archive *a = archive.get();
   archive_read_support_filter_all(a);
   archive_read_support_format_raw(a);
   TRY(open_read(a, *in, path));
-  struct archive_entry* entry = nullptr;
+  struct archive_entry *entry = nullptr;
   int r = archive_read_next_header(a, &entry);
   if (r == ARCHIVE_EOF) return fail("unable to read '" + path.string() + "': the file is empty");
   if (r != ARCHIVE_OK) return fail(archive_failure("read", path, a));

@@ -17,7 +17,7 @@ namespace gate::util {
 enum class Codec { zstd, gzip, none };
 
 // File name suffix for a codec: ".zst", ".gz", "".
-const char* codec_suffix(Codec codec);
+const char *codec_suffix(Codec codec);
 
 struct CodecOptions {
   Codec codec = Codec::zstd;
@@ -36,10 +36,10 @@ struct WrittenFile {
 class CompressedWriter {
 public:
   // With `growth`, a reader may follow the file while it is written.
-  static Result<std::unique_ptr<CompressedWriter>> create(const std::filesystem::path& path, CodecOptions options,
-                                                          GrowthSignal* growth = nullptr);
+  static Result<std::unique_ptr<CompressedWriter>>
+  create(const std::filesystem::path &path, CodecOptions options, GrowthSignal *growth = nullptr);
   ~CompressedWriter();
-  Result<void> write(const void* data, size_t size);
+  Result<void> write(const void *data, size_t size);
   Result<WrittenFile> finish();
 
 private:
@@ -58,9 +58,9 @@ struct ReadFile {
 // decompressed bytes to `sink` (may be empty) and hashing the file itself.
 // A sink returning an error stops the read.
 // With `follow`, reads the file while its writer is still adding to it.
-Result<ReadFile> read_compressed(const std::filesystem::path& path,
-                                 const std::function<Result<void>(const char*, size_t)>& sink,
-                                 GrowthSignal* follow = nullptr);
+Result<ReadFile> read_compressed(const std::filesystem::path &path,
+                                 const std::function<Result<void>(const char *, size_t)> &sink,
+                                 GrowthSignal *follow = nullptr);
 
 // The libarchive version string ("libarchive 3.6.2 zlib/1.2.13 ...").
 std::string libarchive_version();

@@ -24,7 +24,7 @@ struct Error {
   std::string message;
 
   // Returns a copy whose message is prefixed with `context: `.
-  Error with_context(const std::string& context) const {
+  Error with_context(const std::string &context) const {
     return Error{kind, context + ": " + message};
   }
 };
@@ -45,25 +45,25 @@ int exit_code_for(ErrorKind kind);
 
 // TRY(expr): evaluates a Result<void>-like expression and returns its error
 // from the enclosing function. TRY_ASSIGN(var, expr): the same, binding the value.
-#define TRY(expr)                                                                        \
-  do {                                                                                   \
-    auto&& gate_try_result_ = (expr);                                                    \
-    if (!gate_try_result_) return std::unexpected(std::move(gate_try_result_).error());  \
+#define TRY(expr)                                                                                  \
+  do {                                                                                             \
+    auto &&gate_try_result_ = (expr);                                                              \
+    if (!gate_try_result_) return std::unexpected(std::move(gate_try_result_).error());            \
   } while (false)
 
 // A GNU statement expression keeps TRY_ASSIGN a single statement, so it works
 // as the body of an unbraced `if` and for both declarations and assignments.
-#define TRY_ASSIGN(var, expr)                                                            \
-  var = ({                                                                               \
-    auto&& gate_try_result_ = (expr);                                                    \
-    if (!gate_try_result_) return std::unexpected(std::move(gate_try_result_).error());  \
-    std::move(*gate_try_result_);                                                        \
+#define TRY_ASSIGN(var, expr)                                                                      \
+  var = ({                                                                                         \
+    auto &&gate_try_result_ = (expr);                                                              \
+    if (!gate_try_result_) return std::unexpected(std::move(gate_try_result_).error());            \
+    std::move(*gate_try_result_);                                                                  \
   })
 
 // TRY_CONTEXT(expr, context): like TRY, prefixing the error message with context.
-#define TRY_CONTEXT(expr, context)                                                       \
-  do {                                                                                   \
-    auto&& gate_try_result_ = (expr);                                                    \
-    if (!gate_try_result_)                                                               \
-      return std::unexpected(std::move(gate_try_result_).error().with_context(context)); \
+#define TRY_CONTEXT(expr, context)                                                                 \
+  do {                                                                                             \
+    auto &&gate_try_result_ = (expr);                                                              \
+    if (!gate_try_result_)                                                                         \
+      return std::unexpected(std::move(gate_try_result_).error().with_context(context));           \
   } while (false)

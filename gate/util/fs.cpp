@@ -12,10 +12,12 @@
 
 namespace gate::util {
 
-std::string errno_text(int errnum) { return std::strerror(errnum); }
+std::string errno_text(int errnum) {
+  return std::strerror(errnum);
+}
 
-Result<void> write_all(int fd, const void* data, size_t size, const std::string& what) {
-  const char* p = static_cast<const char*>(data);
+Result<void> write_all(int fd, const void *data, size_t size, const std::string &what) {
+  const char *p = static_cast<const char *>(data);
   while (size > 0) {
     ssize_t n = ::write(fd, p, size);
     if (n < 0) {
@@ -28,7 +30,7 @@ Result<void> write_all(int fd, const void* data, size_t size, const std::string&
   return {};
 }
 
-Result<std::string> read_file(const fs::path& path) {
+Result<std::string> read_file(const fs::path &path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return fail("unable to read '" + path.string() + "': " + errno_text(errno));
   std::string out;
@@ -45,7 +47,7 @@ Result<std::string> read_file(const fs::path& path) {
   return out;
 }
 
-Result<void> fsync_path(const fs::path& path) {
+Result<void> fsync_path(const fs::path &path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return fail("unable to open '" + path.string() + "': " + errno_text(errno));
   if (::fsync(fd.get()) != 0 && errno != EINVAL)
@@ -53,11 +55,13 @@ Result<void> fsync_path(const fs::path& path) {
   return {};
 }
 
-Result<void> write_file_atomic(const fs::path& path, std::string_view content, mode_t mode) {
+Result<void> write_file_atomic(const fs::path &path, std::string_view content, mode_t mode) {
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
   int raw = ::mkstemp(tmpl.data());
-  if (raw < 0) return fail("unable to create a temporary file in '" + dir.string() + "': " + errno_text(errno));
+  if (raw < 0)
+    return fail("unable to create a temporary file in '" + dir.string() +
+                "': " + errno_text(errno));
   UniqueFd fd(raw);
   auto cleanup = [&] { ::unlink(tmpl.c_str()); };
   if (::fchmod(fd.get(), mode) != 0) {
@@ -81,7 +85,7 @@ Result<void> write_file_atomic(const fs::path& path, std::string_view content, m
   return fsync_path(dir);
 }
 
-Result<void> make_dirs(const fs::path& path, mode_t mode) {
+Result<void> make_dirs(const fs::path &path, mode_t mode) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return {};
   if (path.has_parent_path() && path.parent_path() != path) {
@@ -94,7 +98,7 @@ Result<void> make_dirs(const fs::path& path, mode_t mode) {
   return {};
 }
 
-Result<void> fsync_tree(const fs::path& root) {
+Result<void> fsync_tree(const fs::path &root) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
@@ -106,33 +110,35 @@ Result<void> fsync_tree(const fs::path& root) {
   return fsync_path(root);
 }
 
-Result<void> sync_filesystem(const fs::path& path) {
+Result<void> sync_filesystem(const fs::path &path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return fail("unable to open '" + path.string() + "': " + errno_text(errno));
   // Since Linux 5.8 syncfs reports writeback errors of the filesystem too.
-  if (::syncfs(fd.get()) != 0) return fail("unable to sync the filesystem of '" + path.string() + "': " + errno_text(errno));
+  if (::syncfs(fd.get()) != 0)
+    return fail("unable to sync the filesystem of '" + path.string() + "': " + errno_text(errno));
   return {};
 }
 
-Result<void> remove_tree(const fs::path& path) {
+Result<void> remove_tree(const fs::path &path) {
   std::error_code ec;
   fs::remove_all(path, ec);
   if (ec) return fail("unable to remove '" + path.string() + "': " + ec.message());
   return {};
 }
 
-Result<uint64_t> free_bytes(const fs::path& path) {
+Result<uint64_t> free_bytes(const fs::path &path) {
   struct statvfs st {};
   if (::statvfs(path.c_str(), &st) != 0)
     return fail("unable to read free space of '" + path.string() + "': " + errno_text(errno));
   return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
-Result<uint64_t> tree_bytes(const fs::path& root) {
+Result<uint64_t> tree_bytes(const fs::path &root) {
   std::error_code ec;
   uint64_t total = 0;
   size_t seen = 0;
-  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+  for (auto it = fs::recursive_directory_iterator(
+           root, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::end(it); it.increment(ec)) {
     if (++seen % 1024 == 0 && cancel_requested())
       return fail(ErrorKind::interrupted, "interrupted");
@@ -151,7 +157,7 @@ std::string host_name() {
   return buf;
 }
 
-bool is_empty_dir(const fs::path& path) {
+bool is_empty_dir(const fs::path &path) {
   std::error_code ec;
   return fs::is_directory(path, ec) && fs::is_empty(path, ec);
 }

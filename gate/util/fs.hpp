@@ -19,37 +19,37 @@ namespace fs = std::filesystem;
 std::string errno_text(int errnum);
 
 // Writes all of `data` to `fd`, retrying on EINTR and short writes.
-Result<void> write_all(int fd, const void* data, size_t size, const std::string& what);
+Result<void> write_all(int fd, const void *data, size_t size, const std::string &what);
 
 // Reads a whole (small) file.
-Result<std::string> read_file(const fs::path& path);
+Result<std::string> read_file(const fs::path &path);
 
 // Replaces `path` with `content`: temp file beside it, fsync, rename, fsync of
 // the directory. Readers see the old or the new content, never a mix.
-Result<void> write_file_atomic(const fs::path& path, std::string_view content, mode_t mode);
+Result<void> write_file_atomic(const fs::path &path, std::string_view content, mode_t mode);
 
 // Creates `path` (and missing parents) with `mode` for the leaf. Existing is fine.
-Result<void> make_dirs(const fs::path& path, mode_t mode);
+Result<void> make_dirs(const fs::path &path, mode_t mode);
 
 // fsyncs one file or directory.
-Result<void> fsync_path(const fs::path& path);
+Result<void> fsync_path(const fs::path &path);
 
 // fsyncs every file and directory under `root`, then `root` itself.
-Result<void> fsync_tree(const fs::path& root);
+Result<void> fsync_tree(const fs::path &root);
 
 // Makes everything written on the filesystem holding `path` durable with one
 // syncfs(2): for a tree of thousands of small files (a restored volume) one
 // call instead of an fsync per file and directory.
-Result<void> sync_filesystem(const fs::path& path);
+Result<void> sync_filesystem(const fs::path &path);
 
 // Removes `path` recursively; a missing path is fine.
-Result<void> remove_tree(const fs::path& path);
+Result<void> remove_tree(const fs::path &path);
 
 // Bytes available to an unprivileged writer on the filesystem holding `path`.
-Result<uint64_t> free_bytes(const fs::path& path);
+Result<uint64_t> free_bytes(const fs::path &path);
 
 // Sum of the sizes of regular files under `root` (not following symlinks).
-Result<uint64_t> tree_bytes(const fs::path& root);
+Result<uint64_t> tree_bytes(const fs::path &root);
 
 // This machine's host name (manifests, alerts, scratch-database owners).
 std::string host_name();
@@ -61,6 +61,6 @@ std::string host_name();
 Result<void> probe_writable_dir(const fs::path &dir);
 
 // True when `path` is a directory containing no entries.
-bool is_empty_dir(const fs::path& path);
+bool is_empty_dir(const fs::path &path);
 
 } // namespace gate::util

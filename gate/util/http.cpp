@@ -18,13 +18,13 @@ struct HttpClient::Impl {
 };
 
 HttpClient::HttpClient() : m_impl(std::make_unique<Impl>()) {}
-HttpClient::HttpClient(HttpClient&&) noexcept = default;
-HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
+HttpClient::HttpClient(HttpClient &&) noexcept = default;
+HttpClient &HttpClient::operator=(HttpClient &&) noexcept = default;
 HttpClient::~HttpClient() = default;
 
 namespace {
 
-void apply(httplib::Client& c, const HttpOptions& o) {
+void apply(httplib::Client &c, const HttpOptions &o) {
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(o.timeout);
   auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(o.timeout - secs);
   c.set_connection_timeout(secs.count(), usecs.count());
@@ -35,9 +35,11 @@ void apply(httplib::Client& c, const HttpOptions& o) {
 }
 
 // ccache's failure_from_httplib_error: the library's error stops here.
-std::string describe(httplib::Error e) { return httplib::to_string(e); }
+std::string describe(httplib::Error e) {
+  return httplib::to_string(e);
+}
 
-Result<HttpResponse> convert(httplib::Result r, const std::string& what) {
+Result<HttpResponse> convert(httplib::Result r, const std::string &what) {
   if (!r) return fail("request to " + what + " failed: " + describe(r.error()));
   return HttpResponse{r->status, r->body};
 }
@@ -60,22 +62,26 @@ Result<HttpResponse> send(httplib::Client &client, const HttpOptions &o, const s
   return convert(std::move(r), what);
 }
 
-httplib::Headers headers_of(const HttpOptions& o, const std::map<std::string, std::string>& extra) {
+httplib::Headers headers_of(const HttpOptions &o, const std::map<std::string, std::string> &extra) {
   httplib::Headers h;
-  for (const auto& [k, v] : o.headers) h.emplace(k, v);
-  for (const auto& [k, v] : extra) h.emplace(k, v);
+  for (const auto &[k, v] : o.headers)
+    h.emplace(k, v);
+  for (const auto &[k, v] : extra)
+    h.emplace(k, v);
   return h;
 }
 
 } // namespace
 
-Result<HttpClient> HttpClient::for_url(const std::string& url, HttpOptions options) {
+Result<HttpClient> HttpClient::for_url(const std::string &url, HttpOptions options) {
   size_t scheme_end = url.find("://");
   if (scheme_end == std::string::npos) return fail("not a URL: " + describe_endpoint(url));
   std::string scheme = url.substr(0, scheme_end);
   if (scheme != "http" && scheme != "https") return fail("unsupported URL scheme '" + scheme + "'");
   size_t host_end = url.find_first_of("/?#", scheme_end + 3);
-  std::string authority = url.substr(scheme_end + 3, host_end == std::string::npos ? std::string::npos : host_end - scheme_end - 3);
+  std::string authority =
+      url.substr(scheme_end + 3,
+                 host_end == std::string::npos ? std::string::npos : host_end - scheme_end - 3);
   std::string user, pass;
   if (size_t at = authority.rfind('@'); at != std::string::npos) {
     std::string info = authority.substr(0, at);
@@ -94,7 +100,7 @@ Result<HttpClient> HttpClient::for_url(const std::string& url, HttpOptions optio
   return c;
 }
 
-HttpClient HttpClient::for_unix_socket(const std::string& socket_path, HttpOptions options) {
+HttpClient HttpClient::for_unix_socket(const std::string &socket_path, HttpOptions options) {
   HttpClient c;
   // cpp-httplib takes the socket path as the host when the family is AF_UNIX.
   c.m_impl->client = std::make_unique<httplib::Client>(socket_path);
@@ -107,28 +113,28 @@ HttpClient HttpClient::for_unix_socket(const std::string& socket_path, HttpOptio
   return c;
 }
 
-Result<HttpResponse> HttpClient::get(const std::string& path) {
+Result<HttpResponse> HttpClient::get(const std::string &path) {
   auto &c = *m_impl->client;
   return send(c, m_impl->options, m_impl->where,
               [&] { return c.Get(path, headers_of(m_impl->options, {})); });
 }
 
-Result<HttpResponse> HttpClient::post(const std::string& path, const std::string& body,
-                                      const std::string& content_type,
-                                      const std::map<std::string, std::string>& headers) {
+Result<HttpResponse> HttpClient::post(const std::string &path, const std::string &body,
+                                      const std::string &content_type,
+                                      const std::map<std::string, std::string> &headers) {
   auto &c = *m_impl->client;
   return send(c, m_impl->options, m_impl->where, [&] {
     return c.Post(path, headers_of(m_impl->options, headers), body, content_type);
   });
 }
 
-Result<HttpResponse> HttpClient::del(const std::string& path) {
+Result<HttpResponse> HttpClient::del(const std::string &path) {
   auto &c = *m_impl->client;
   return send(c, m_impl->options, m_impl->where,
               [&] { return c.Delete(path, headers_of(m_impl->options, {})); });
 }
 
-std::string url_path(const std::string& url) {
+std::string url_path(const std::string &url) {
   size_t scheme_end = url.find("://");
   size_t start = url.find_first_of("/?", scheme_end == std::string::npos ? 0 : scheme_end + 3);
   if (start == std::string::npos) return "/";
@@ -138,11 +144,12 @@ std::string url_path(const std::string& url) {
   return p;
 }
 
-std::string url_encode(const std::string& value) {
+std::string url_encode(const std::string &value) {
   static const char hex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(static_cast<char>(c));
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+      out.push_back(static_cast<char>(c));
     else {
       out.push_back('%');
       out.push_back(hex[c >> 4]);

@@ -32,17 +32,18 @@ struct HttpOptions {
 class HttpClient {
 public:
   // A client for "http(s)://host[:port]" (any path in `url` is ignored here).
-  static Result<HttpClient> for_url(const std::string& url, HttpOptions options);
+  static Result<HttpClient> for_url(const std::string &url, HttpOptions options);
   // A client talking HTTP over the unix socket at `socket_path`.
-  static HttpClient for_unix_socket(const std::string& socket_path, HttpOptions options);
-  HttpClient(HttpClient&&) noexcept;
-  HttpClient& operator=(HttpClient&&) noexcept;
+  static HttpClient for_unix_socket(const std::string &socket_path, HttpOptions options);
+  HttpClient(HttpClient &&) noexcept;
+  HttpClient &operator=(HttpClient &&) noexcept;
   ~HttpClient();
 
-  Result<HttpResponse> get(const std::string& path);
-  Result<HttpResponse> post(const std::string& path, const std::string& body, const std::string& content_type,
-                            const std::map<std::string, std::string>& headers = {});
-  Result<HttpResponse> del(const std::string& path);
+  Result<HttpResponse> get(const std::string &path);
+  Result<HttpResponse> post(const std::string &path, const std::string &body,
+                            const std::string &content_type,
+                            const std::map<std::string, std::string> &headers = {});
+  Result<HttpResponse> del(const std::string &path);
 
 private:
   HttpClient();
@@ -51,9 +52,9 @@ private:
 };
 
 // The path-and-query part of a URL ("/services/x?token=y"), "/" when none.
-std::string url_path(const std::string& url);
+std::string url_path(const std::string &url);
 
 // Percent-encodes a query value.
-std::string url_encode(const std::string& value);
+std::string url_encode(const std::string &value);
 
 } // namespace gate::util

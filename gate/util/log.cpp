@@ -28,10 +28,11 @@ void remove_log_sink(int id) {
 void log_message(LogLevel level, std::string_view message) {
   std::string line = redact(message);
   std::lock_guard lock(g_mutex);
-  for (auto& [id, sink] : g_sinks) sink(level, line);
+  for (auto &[id, sink] : g_sinks)
+    sink(level, line);
 }
 
-const char* log_level_name(LogLevel level) {
+const char *log_level_name(LogLevel level) {
   switch (level) {
   case LogLevel::debug:
     return "debug";

@@ -24,18 +24,18 @@ void remove_log_sink(int id);
 // Writes one message (redacted) to every sink.
 void log_message(LogLevel level, std::string_view message);
 
-const char* log_level_name(LogLevel level);
+const char *log_level_name(LogLevel level);
 
-template <typename... Args> void log_debug(fmt::format_string<Args...> f, Args&&... args) {
+template <typename... Args> void log_debug(fmt::format_string<Args...> f, Args &&...args) {
   log_message(LogLevel::debug, fmt::format(f, std::forward<Args>(args)...));
 }
-template <typename... Args> void log_info(fmt::format_string<Args...> f, Args&&... args) {
+template <typename... Args> void log_info(fmt::format_string<Args...> f, Args &&...args) {
   log_message(LogLevel::info, fmt::format(f, std::forward<Args>(args)...));
 }
-template <typename... Args> void log_warn(fmt::format_string<Args...> f, Args&&... args) {
+template <typename... Args> void log_warn(fmt::format_string<Args...> f, Args &&...args) {
   log_message(LogLevel::warn, fmt::format(f, std::forward<Args>(args)...));
 }
-template <typename... Args> void log_error(fmt::format_string<Args...> f, Args&&... args) {
+template <typename... Args> void log_error(fmt::format_string<Args...> f, Args &&...args) {
   log_message(LogLevel::error, fmt::format(f, std::forward<Args>(args)...));
 }
 

@@ -17,7 +17,7 @@ namespace gate::util {
 
 namespace {
 
-std::string quote_keyword_value(const std::string& v) {
+std::string quote_keyword_value(const std::string &v) {
   std::string out = "'";
   for (char c : v) {
     if (c == '\'' || c == '\\') out.push_back('\\');
@@ -28,25 +28,26 @@ std::string quote_keyword_value(const std::string& v) {
 }
 
 std::string trim_message(std::string m) {
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' '))
+    m.pop_back();
   // libpq messages span lines ("FATAL: ...\nDETAIL: ..."); keep them on one.
-  for (auto& c : m)
+  for (auto &c : m)
     if (c == '\n') c = ' ';
   return m;
 }
 
 } // namespace
 
-Result<ConnInfo> ConnInfo::parse(const std::string& conninfo) {
-  char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+Result<ConnInfo> ConnInfo::parse(const std::string &conninfo) {
+  char *err = nullptr;
+  PQconninfoOption *opts = PQconninfoParse(conninfo.c_str(), &err);
   if (!opts) {
     std::string message = err ? trim_message(err) : "out of memory";
     if (err) PQfreemem(err);
     return fail("invalid database URL: " + message);
   }
   ConnInfo info;
-  for (PQconninfoOption* o = opts; o->keyword; ++o)
+  for (PQconninfoOption *o = opts; o->keyword; ++o)
     if (o->val && *o->val) info.options[o->keyword] = o->val;
   PQconninfoFree(opts);
   return info;
@@ -54,8 +55,9 @@ Result<ConnInfo> ConnInfo::parse(const std::string& conninfo) {
 
 std::string ConnInfo::without_password() const {
   std::string out;
-  for (const auto& [k, v] : options) {
-    if (k.find("password") != std::string::npos) continue; // password, sslpassword: never on a command line
+  for (const auto &[k, v] : options) {
+    if (k.find("password") != std::string::npos)
+      continue; // password, sslpassword: never on a command line
     if (!out.empty()) out.push_back(' ');
     out += k + "=" + quote_keyword_value(v);
   }
@@ -64,19 +66,19 @@ std::string ConnInfo::without_password() const {
 
 std::string ConnInfo::with_password() const {
   std::string out;
-  for (const auto& [k, v] : options) {
+  for (const auto &[k, v] : options) {
     if (!out.empty()) out.push_back(' ');
     out += k + "=" + quote_keyword_value(v);
   }
   return out;
 }
 
-std::string ConnInfo::get(const std::string& key) const {
+std::string ConnInfo::get(const std::string &key) const {
   auto it = options.find(key);
   return it == options.end() ? std::string() : it->second;
 }
 
-ConnInfo ConnInfo::with_dbname(const std::string& dbname) const {
+ConnInfo ConnInfo::with_dbname(const std::string &dbname) const {
   ConnInfo copy = *this;
   copy.options["dbname"] = dbname;
   return copy;
@@ -85,7 +87,7 @@ ConnInfo ConnInfo::with_dbname(const std::string& dbname) const {
 std::string ConnInfo::describe() const {
   std::string user = get("user");
   if (user.empty()) {
-    const char* env = std::getenv("PGUSER");
+    const char *env = std::getenv("PGUSER");
     user = env ? env : "";
   }
   std::string host = get("host").empty() ? get("hostaddr") : get("host");
@@ -97,7 +99,7 @@ std::string ConnInfo::describe() const {
 }
 
 struct PgConnection::Impl {
-  PGconn* conn = nullptr;
+  PGconn *conn = nullptr;
   ~Impl() {
     if (conn) PQfinish(conn);
   }
@@ -106,7 +108,7 @@ struct PgConnection::Impl {
 // Cancels the running query if the user interrupts gate.
 class QueryCancelGuard {
 public:
-  explicit QueryCancelGuard(PGconn* conn) : m_cancel(PQgetCancel(conn)) {
+  explicit QueryCancelGuard(PGconn *conn) : m_cancel(PQgetCancel(conn)) {
     if (m_cancel)
       m_hook = add_cancel_hook([c = m_cancel] {
         char err[256];
@@ -119,15 +121,17 @@ public:
   }
 
 private:
-  PGcancel* m_cancel = nullptr;
+  PGcancel *m_cancel = nullptr;
   int m_hook = 0;
 };
 
-Result<std::unique_ptr<PgConnection>> PgConnection::connect(const ConnInfo& info_in, std::chrono::milliseconds timeout,
-                                                            const std::string& application_name) {
+Result<std::unique_ptr<PgConnection>> PgConnection::connect(const ConnInfo &info_in,
+                                                            std::chrono::milliseconds timeout,
+                                                            const std::string &application_name) {
   ConnInfo info = info_in;
   if (!info.options.count("connect_timeout")) {
-    long long seconds = std::max<long long>(2, (timeout.count() + 999) / 1000); // libpq's minimum is 2 s
+    long long seconds =
+        std::max<long long>(2, (timeout.count() + 999) / 1000); // libpq's minimum is 2 s
     info.options["connect_timeout"] = std::to_string(seconds);
   }
   if (!info.options.count("application_name")) info.options["application_name"] = application_name;
@@ -137,27 +141,32 @@ Result<std::unique_ptr<PgConnection>> PgConnection::connect(const ConnInfo& info
   c->m_impl->conn = PQconnectdb(info.with_password().c_str());
   if (!c->m_impl->conn) return fail("unable to connect to " + c->m_describe + ": out of memory");
   if (PQstatus(c->m_impl->conn) != CONNECTION_OK)
-    return fail("unable to connect to " + c->m_describe + ": " + trim_message(PQerrorMessage(c->m_impl->conn)));
+    return fail("unable to connect to " + c->m_describe + ": " +
+                trim_message(PQerrorMessage(c->m_impl->conn)));
   // Server notices ("... does not exist, skipping") are detail, not news.
   PQsetNoticeProcessor(
-      c->m_impl->conn, [](void*, const char* message) { log_debug("postgres: {}", trim_message(message)); }, nullptr);
+      c->m_impl->conn,
+      [](void *, const char *message) { log_debug("postgres: {}", trim_message(message)); },
+      nullptr);
   return c;
 }
 
 PgConnection::~PgConnection() = default;
 
-int PgConnection::server_version() const { return PQserverVersion(m_impl->conn); }
+int PgConnection::server_version() const {
+  return PQserverVersion(m_impl->conn);
+}
 
 void PgConnection::cancel() {
-  if (PGcancel* c = PQgetCancel(m_impl->conn)) {
+  if (PGcancel *c = PQgetCancel(m_impl->conn)) {
     char err[256];
     PQcancel(c, err, sizeof err);
     PQfreeCancel(c);
   }
 }
 
-Result<std::vector<PgRow>> PgConnection::query(const std::string& sql) {
-  PGresult* res;
+Result<std::vector<PgRow>> PgConnection::query(const std::string &sql) {
+  PGresult *res;
   {
     QueryCancelGuard guard(m_impl->conn);
     res = PQexec(m_impl->conn, sql.c_str());
@@ -166,9 +175,11 @@ Result<std::vector<PgRow>> PgConnection::query(const std::string& sql) {
   auto status = PQresultStatus(res);
   m_last_sqlstate.clear();
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-    if (const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr) m_last_sqlstate = state;
+    if (const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr)
+      m_last_sqlstate = state;
     if (cancel_requested()) return fail(ErrorKind::interrupted, "interrupted");
-    return fail("query failed on " + m_describe + ": " + trim_message(PQerrorMessage(m_impl->conn)));
+    return fail("query failed on " + m_describe + ": " +
+                trim_message(PQerrorMessage(m_impl->conn)));
   }
   std::vector<PgRow> rows;
   int n = PQntuples(res), cols = PQnfields(res);
@@ -176,39 +187,44 @@ Result<std::vector<PgRow>> PgConnection::query(const std::string& sql) {
   for (int r = 0; r < n; ++r) {
     PgRow row;
     for (int col = 0; col < cols; ++col)
-      row.push_back(PQgetisnull(res, r, col) ? std::nullopt : std::optional<std::string>(PQgetvalue(res, r, col)));
+      row.push_back(PQgetisnull(res, r, col) ? std::nullopt
+                                             : std::optional<std::string>(PQgetvalue(res, r, col)));
     rows.push_back(std::move(row));
   }
   return rows;
 }
 
-Result<void> PgConnection::execute(const std::string& sql) {
+Result<void> PgConnection::execute(const std::string &sql) {
   TRY(query(sql));
   return {};
 }
 
-Result<std::optional<std::string>> PgConnection::scalar(const std::string& sql) {
+Result<std::optional<std::string>> PgConnection::scalar(const std::string &sql) {
   TRY_ASSIGN(auto rows, query(sql));
   if (rows.size() != 1 || rows[0].size() != 1)
-    return fail("expected one value from the query, got " + std::to_string(rows.size()) + " row(s)" +
+    return fail("expected one value from the query, got " + std::to_string(rows.size()) +
+                " row(s)" +
                 (rows.empty() ? "" : " of " + std::to_string(rows[0].size()) + " column(s)"));
   return rows[0][0];
 }
 
-Result<uint64_t> PgConnection::copy_out(const std::string& sql,
-                                        const std::function<Result<void>(const char*, size_t)>& sink) {
+Result<uint64_t>
+PgConnection::copy_out(const std::string &sql,
+                       const std::function<Result<void>(const char *, size_t)> &sink) {
   QueryCancelGuard guard(m_impl->conn);
-  PGresult* res = PQexec(m_impl->conn, sql.c_str());
+  PGresult *res = PQexec(m_impl->conn, sql.c_str());
   std::unique_ptr<PGresult, decltype(&PQclear)> own(res, PQclear);
   if (PQresultStatus(res) != PGRES_COPY_OUT)
     return fail("COPY failed on " + m_describe + ": " + trim_message(PQerrorMessage(m_impl->conn)));
   uint64_t total = 0;
   std::optional<Error> sink_error;
   while (true) {
-    char* buf = nullptr;
+    char *buf = nullptr;
     int n = PQgetCopyData(m_impl->conn, &buf, 0);
     if (n == -1) break;
-    if (n == -2) return fail("COPY failed on " + m_describe + ": " + trim_message(PQerrorMessage(m_impl->conn)));
+    if (n == -2)
+      return fail("COPY failed on " + m_describe + ": " +
+                  trim_message(PQerrorMessage(m_impl->conn)));
     if (!sink_error) {
       auto r = sink(buf, static_cast<size_t>(n));
       if (!r) sink_error = r.error(); // keep draining so the connection stays usable
@@ -216,7 +232,7 @@ Result<uint64_t> PgConnection::copy_out(const std::string& sql,
     total += static_cast<uint64_t>(n);
     PQfreemem(buf);
   }
-  while (PGresult* r = PQgetResult(m_impl->conn)) {
+  while (PGresult *r = PQgetResult(m_impl->conn)) {
     std::unique_ptr<PGresult, decltype(&PQclear)> own_r(r, PQclear);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
       if (cancel_requested()) return fail(ErrorKind::interrupted, "interrupted");
@@ -227,15 +243,15 @@ Result<uint64_t> PgConnection::copy_out(const std::string& sql,
   return total;
 }
 
-std::string PgConnection::quote_identifier(const std::string& name) const {
-  char* q = PQescapeIdentifier(m_impl->conn, name.c_str(), name.size());
+std::string PgConnection::quote_identifier(const std::string &name) const {
+  char *q = PQescapeIdentifier(m_impl->conn, name.c_str(), name.size());
   std::string out = q ? q : "\"\"";
   if (q) PQfreemem(q);
   return out;
 }
 
-std::string PgConnection::quote_literal(const std::string& value) const {
-  char* q = PQescapeLiteral(m_impl->conn, value.c_str(), value.size());
+std::string PgConnection::quote_literal(const std::string &value) const {
+  char *q = PQescapeLiteral(m_impl->conn, value.c_str(), value.size());
   std::string out = q ? q : "''";
   if (q) PQfreemem(q);
   return out;
@@ -247,7 +263,7 @@ std::string libpq_version() {
 }
 
 int remove_stale_password_files() {
-  const char* tmpdir = std::getenv("TMPDIR");
+  const char *tmpdir = std::getenv("TMPDIR");
   std::filesystem::path dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
   int removed = 0;
   std::error_code ec;

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char** environ;
+extern char **environ;
 
 namespace gate::util {
 
@@ -25,7 +25,7 @@ constexpr auto k_kill_grace = std::chrono::seconds(5);
 
 std::mutex g_tail_mutex;
 
-void append_tail(std::string& tail, std::string_view data) {
+void append_tail(std::string &tail, std::string_view data) {
   std::lock_guard lock(g_tail_mutex);
   tail.append(data);
   if (tail.size() > k_tail_limit) tail.erase(0, tail.size() - k_tail_limit);
@@ -47,7 +47,8 @@ Result<std::pair<UniqueFd, UniqueFd>> make_pipe(PipeUse use = PipeUse::control) 
 
 std::string ExitStatus::describe() const {
   if (timed_out) return "timed out";
-  if (signal != 0) return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  if (signal != 0)
+    return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
   return "exited " + std::to_string(code);
 }
 
@@ -91,9 +92,9 @@ struct Process::Reader {
   }
 };
 
-std::filesystem::path find_in_path(const std::string& name) {
+std::filesystem::path find_in_path(const std::string &name) {
   if (name.find('/') != std::string::npos) return name;
-  const char* path = std::getenv("PATH");
+  const char *path = std::getenv("PATH");
   std::string dirs = path ? path : "/usr/bin:/bin";
   size_t pos = 0;
   while (pos <= dirs.size()) {
@@ -118,7 +119,7 @@ bool kept_by_minimal_env(std::string_view name) {
 
 } // namespace
 
-Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
+Result<std::unique_ptr<Process>> Process::start(const ProcessSpec &spec) {
   if (spec.argv.empty()) return fail("unable to start a process: empty command");
   std::filesystem::path program = find_in_path(spec.argv[0]);
   if (program.empty()) return fail("unable to run '" + spec.argv[0] + "': not found in PATH");
@@ -126,21 +127,25 @@ Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
   // Everything the child needs is built before fork: only async-signal-safe
   // calls are allowed between fork and exec in a threaded program.
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
+  for (char **e = environ; *e; ++e) {
     std::string_view entry(*e);
     std::string_view name = entry.substr(0, entry.find('='));
     bool drop = spec.env.count(std::string(name)) > 0;
-    for (const auto& u : spec.unset_env) drop = drop || name == u;
+    for (const auto &u : spec.unset_env)
+      drop = drop || name == u;
     if (spec.env_policy == EnvPolicy::minimal && !kept_by_minimal_env(name)) drop = true;
     if (!drop) env_strings.emplace_back(entry);
   }
-  for (const auto& [k, v] : spec.env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
+  for (const auto &[k, v] : spec.env)
+    env_strings.push_back(k + "=" + v);
+  std::vector<char *> envp;
+  for (auto &s : env_strings)
+    envp.push_back(s.data());
   envp.push_back(nullptr);
   std::vector<std::string> argv_strings = spec.argv;
-  std::vector<char*> argv;
-  for (auto& s : argv_strings) argv.push_back(s.data());
+  std::vector<char *> argv;
+  for (auto &s : argv_strings)
+    argv.push_back(s.data());
   argv.push_back(nullptr);
 
   auto proc = std::unique_ptr<Process>(new Process());
@@ -167,7 +172,7 @@ Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
     exec_err_read = std::move(p.first);
     exec_err_write = std::move(p.second);
   }
-  const char* cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+  const char *cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
   int stdin_src = spec.stdin_mode == StreamMode::fd ? spec.stdin_fd : child_in.get();
   int stdout_src = spec.stdout_mode == StreamMode::fd ? spec.stdout_fd : child_out.get();
 
@@ -182,11 +187,11 @@ Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
     int devnull = ::open("/dev/null", O_RDWR);
-    auto report = [&](const char* what) {
+    auto report = [&](const char *what) {
       int e = errno;
       [[maybe_unused]] ssize_t w = ::write(exec_err_write.get(), what, std::strlen(what));
       w = ::write(exec_err_write.get(), ": ", 2);
-      const char* msg = std::strerror(e);
+      const char *msg = std::strerror(e);
       w = ::write(exec_err_write.get(), msg, std::strlen(msg));
       ::_exit(127);
     };
@@ -211,13 +216,15 @@ Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
 
   char buf[512];
   ssize_t n;
-  do n = ::read(exec_err_read.get(), buf, sizeof buf);
+  do
+    n = ::read(exec_err_read.get(), buf, sizeof buf);
   while (n < 0 && errno == EINTR);
   if (n > 0) {
     ::waitpid(pid, nullptr, 0);
     proc->m_reaped = true;
     unregister_process_group(pid);
-    return fail("unable to run '" + program.string() + "': " + std::string(buf, static_cast<size_t>(n)));
+    return fail("unable to run '" + program.string() +
+                "': " + std::string(buf, static_cast<size_t>(n)));
   }
   proc->m_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 
@@ -229,11 +236,12 @@ Result<std::unique_ptr<Process>> Process::start(const ProcessSpec& spec) {
     reader->prefix = spec.log_prefix;
     reader->level = spec.log_level;
     reader->tail = std::move(tail);
-    Reader* raw = reader.get();
+    Reader *raw = reader.get();
     reader->thread = std::thread([raw] { raw->run(); });
     proc->m_readers.push_back(std::move(reader));
   };
-  if (err_read) add_reader(std::move(err_read), spec.stderr_mode == StreamMode::log, proc->m_stderr_tail);
+  if (err_read)
+    add_reader(std::move(err_read), spec.stderr_mode == StreamMode::log, proc->m_stderr_tail);
   if (spec.stdout_mode == StreamMode::log) add_reader(std::move(proc->m_stdout), true, nullptr);
   return proc;
 }
@@ -243,7 +251,7 @@ void Process::kill_group(int sig) {
 }
 
 void Process::stop_readers() {
-  for (auto& r : m_readers) {
+  for (auto &r : m_readers) {
     r->stop.store(true);
     if (r->thread.joinable()) r->thread.join();
   }
@@ -256,7 +264,8 @@ Result<ExitStatus> Process::wait(std::optional<std::chrono::milliseconds> timeou
     if (m_pidfd) {
       pollfd p{m_pidfd.get(), POLLIN, 0};
       int r;
-      do r = ::poll(&p, 1, timeout_ms);
+      do
+        r = ::poll(&p, 1, timeout_ms);
       while (r < 0 && errno == EINTR);
       return r > 0;
     }
@@ -302,7 +311,8 @@ Result<ExitStatus> Process::wait(std::optional<std::chrono::milliseconds> timeou
   if (failed) ::kill(-m_pid, SIGKILL);
   int raw = 0;
   pid_t r;
-  do r = ::waitpid(m_pid, &raw, 0);
+  do
+    r = ::waitpid(m_pid, &raw, 0);
   while (r < 0 && errno == EINTR);
   m_reaped = true;
   unregister_process_group(m_pid);
@@ -317,7 +327,8 @@ std::string Process::stderr_tail() const {
   if (!m_stderr_tail) return {};
   std::lock_guard lock(g_tail_mutex);
   std::string t = *m_stderr_tail;
-  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' '))
+    t.pop_back();
   return t;
 }
 
@@ -332,7 +343,7 @@ Process::~Process() {
   stop_readers();
 }
 
-Result<CommandOutput> run_command(const ProcessSpec& spec_in,
+Result<CommandOutput> run_command(const ProcessSpec &spec_in,
                                   std::optional<std::chrono::milliseconds> timeout) {
   ProcessSpec spec = spec_in;
   spec.stdout_mode = StreamMode::pipe;

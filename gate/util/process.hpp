@@ -57,8 +57,8 @@ struct ProcessSpec {
 };
 
 struct ExitStatus {
-  int code = -1;   // exit code when the process exited
-  int signal = 0;  // the signal that killed it, else 0
+  int code = -1;  // exit code when the process exited
+  int signal = 0; // the signal that killed it, else 0
   bool timed_out = false;
   bool ok() const { return signal == 0 && code == 0 && !timed_out; }
   // "exited 1", "killed by signal 9", "timed out after 5s".
@@ -69,7 +69,7 @@ class Process {
 public:
   // Starts argv[0] (looked up in PATH when it has no slash). Fails when the
   // program cannot be executed.
-  static Result<std::unique_ptr<Process>> start(const ProcessSpec& spec);
+  static Result<std::unique_ptr<Process>> start(const ProcessSpec &spec);
   ~Process(); // a still-running child's group is killed and reaped
 
   pid_t pid() const { return m_pid; }
@@ -109,10 +109,10 @@ struct CommandOutput {
 };
 
 // Runs a short command to completion, capturing stdout (up to a few MiB).
-Result<CommandOutput> run_command(const ProcessSpec& spec,
+Result<CommandOutput> run_command(const ProcessSpec &spec,
                                   std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
 // Looks `name` up in PATH; returns an empty path when not found.
-std::filesystem::path find_in_path(const std::string& name);
+std::filesystem::path find_in_path(const std::string &name);
 
 } // namespace gate::util

@@ -14,10 +14,12 @@ std::vector<std::string> g_secrets;
 
 bool is_secret_param(std::string_view name) {
   std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  static const char* const k_markers[] = {"pass", "token", "secret", "key", "sig", "auth", "credential"};
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  static const char *const k_markers[] = {"pass", "token", "secret",    "key",
+                                          "sig",  "auth",  "credential"};
   return std::any_of(std::begin(k_markers), std::end(k_markers),
-                     [&](const char* m) { return lower.find(m) != std::string::npos; });
+                     [&](const char *m) { return lower.find(m) != std::string::npos; });
 }
 
 // Masks secret values in a query string or a libpq keyword string.
@@ -31,8 +33,10 @@ std::string mask_params(std::string_view text, char separator) {
     size_t eq = part.find('=');
     if (eq != std::string_view::npos) {
       std::string_view name = part.substr(0, eq);
-      while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-      while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+      while (!name.empty() && name.back() == ' ')
+        name.remove_suffix(1);
+      while (!name.empty() && name.front() == ' ')
+        name.remove_prefix(1);
       if (is_secret_param(name)) {
         out.append(part.substr(0, eq + 1));
         out.append("***");
@@ -55,17 +59,20 @@ std::string mask_keyword_string(std::string_view s) {
   while (i < s.size()) {
     // read key
     size_t key_start = i;
-    while (i < s.size() && s[i] != '=' && s[i] != ' ') ++i;
+    while (i < s.size() && s[i] != '=' && s[i] != ' ')
+      ++i;
     std::string_view key = s.substr(key_start, i - key_start);
     size_t after_key = i;
-    while (i < s.size() && s[i] == ' ') ++i;
+    while (i < s.size() && s[i] == ' ')
+      ++i;
     if (i >= s.size() || s[i] != '=') {
       out.append(s.substr(key_start, i - key_start));
       if (i < s.size()) out.push_back(s[i++]);
       continue;
     }
     ++i; // '='
-    while (i < s.size() && s[i] == ' ') ++i;
+    while (i < s.size() && s[i] == ' ')
+      ++i;
     size_t value_start = i;
     if (i < s.size() && s[i] == '\'') {
       ++i;
@@ -75,7 +82,8 @@ std::string mask_keyword_string(std::string_view s) {
       }
       if (i < s.size()) ++i;
     } else {
-      while (i < s.size() && s[i] != ' ') ++i;
+      while (i < s.size() && s[i] != ' ')
+        ++i;
     }
     out.append(s.substr(key_start, after_key - key_start));
     out.push_back('=');
@@ -83,7 +91,8 @@ std::string mask_keyword_string(std::string_view s) {
       out.append("***");
     else
       out.append(s.substr(value_start, i - value_start));
-    while (i < s.size() && s[i] == ' ') out.push_back(s[i++]);
+    while (i < s.size() && s[i] == ' ')
+      out.push_back(s[i++]);
   }
   return out;
 }
@@ -133,7 +142,8 @@ std::string describe_endpoint(std::string_view url) {
   if (scheme_end == std::string_view::npos) return "***";
   std::string_view rest = url.substr(scheme_end + 3);
   std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (size_t at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos)
+    authority = authority.substr(at + 1);
   std::string out(url.substr(0, scheme_end + 3));
   out.append(authority);
   if (authority.size() < rest.size()) out.append("/…");
@@ -147,13 +157,13 @@ void register_secret(std::string_view secret) {
     g_secrets.emplace_back(secret);
   // Longest first, so that a secret containing another is masked whole.
   std::sort(g_secrets.begin(), g_secrets.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+            [](const std::string &a, const std::string &b) { return a.size() > b.size(); });
 }
 
 std::string redact(std::string_view text) {
   std::string out(text);
   std::lock_guard lock(g_mutex);
-  for (const auto& secret : g_secrets) {
+  for (const auto &secret : g_secrets) {
     size_t pos = 0;
     while ((pos = out.find(secret, pos)) != std::string::npos) {
       out.replace(pos, secret.size(), "***");
@@ -195,10 +205,12 @@ void register_url_secrets(std::string_view url) {
     size_t pos = 0;
     while ((pos = url.find("password", pos)) != std::string_view::npos) {
       size_t i = pos + 8;
-      while (i < url.size() && url[i] == ' ') ++i;
+      while (i < url.size() && url[i] == ' ')
+        ++i;
       if (i < url.size() && url[i] == '=') {
         ++i;
-        while (i < url.size() && url[i] == ' ') ++i;
+        while (i < url.size() && url[i] == ' ')
+          ++i;
         std::string value;
         if (i < url.size() && url[i] == '\'') {
           for (++i; i < url.size() && url[i] != '\''; ++i) {
@@ -206,7 +218,8 @@ void register_url_secrets(std::string_view url) {
             value.push_back(url[i]);
           }
         } else {
-          while (i < url.size() && url[i] != ' ') value.push_back(url[i++]);
+          while (i < url.size() && url[i] != ' ')
+            value.push_back(url[i++]);
         }
         register_value(value);
       }
@@ -228,7 +241,8 @@ void register_url_secrets(std::string_view url) {
       size_t end = query.find('&', pos);
       if (end == std::string_view::npos) end = query.size();
       std::string_view part = query.substr(pos, end - pos);
-      if (size_t eq = part.find('='); eq != std::string_view::npos && is_secret_param(part.substr(0, eq)))
+      if (size_t eq = part.find('=');
+          eq != std::string_view::npos && is_secret_param(part.substr(0, eq)))
         register_value(part.substr(eq + 1));
       pos = end + 1;
     }

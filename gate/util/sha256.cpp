@@ -12,7 +12,7 @@
 namespace gate::util {
 
 namespace {
-std::string to_hex(const unsigned char* bytes, unsigned len) {
+std::string to_hex(const unsigned char *bytes, unsigned len) {
   static const char digits[] = "0123456789abcdef";
   std::string out;
   out.reserve(len * 2);
@@ -25,7 +25,7 @@ std::string to_hex(const unsigned char* bytes, unsigned len) {
 } // namespace
 
 struct Sha256::Impl {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   ~Impl() { EVP_MD_CTX_free(ctx); }
 };
 
@@ -33,10 +33,10 @@ Sha256::Sha256() : m_impl(std::make_unique<Impl>()) {
   EVP_DigestInit_ex(m_impl->ctx, EVP_sha256(), nullptr);
 }
 Sha256::~Sha256() = default;
-Sha256::Sha256(Sha256&&) noexcept = default;
-Sha256& Sha256::operator=(Sha256&&) noexcept = default;
+Sha256::Sha256(Sha256 &&) noexcept = default;
+Sha256 &Sha256::operator=(Sha256 &&) noexcept = default;
 
-void Sha256::update(const void* data, size_t size) {
+void Sha256::update(const void *data, size_t size) {
   EVP_DigestUpdate(m_impl->ctx, data, size);
 }
 
@@ -47,7 +47,7 @@ std::string Sha256::hex_digest() {
   return to_hex(md, len);
 }
 
-Result<std::string> sha256_file(const std::filesystem::path& path) {
+Result<std::string> sha256_file(const std::filesystem::path &path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return fail("unable to read '" + path.string() + "': " + errno_text(errno));
   Sha256 hash;
@@ -74,7 +74,7 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
+       reinterpret_cast<const unsigned char *>(data.data()), data.size(), md, &len);
   return to_hex(md, len);
 }
 

@@ -16,10 +16,10 @@ class Sha256 {
 public:
   Sha256();
   ~Sha256();
-  Sha256(Sha256&&) noexcept;
-  Sha256& operator=(Sha256&&) noexcept;
+  Sha256(Sha256 &&) noexcept;
+  Sha256 &operator=(Sha256 &&) noexcept;
 
-  void update(const void* data, size_t size);
+  void update(const void *data, size_t size);
   void update(std::string_view data) { update(data.data(), data.size()); }
   // Lowercase hex digest; the object must not be updated afterwards.
   std::string hex_digest();
@@ -30,7 +30,7 @@ private:
 };
 
 // Hex SHA-256 of a whole file, read in chunks.
-Result<std::string> sha256_file(const std::filesystem::path& path);
+Result<std::string> sha256_file(const std::filesystem::path &path);
 
 // Hex SHA-256 of a string.
 std::string sha256_hex(std::string_view data);

@@ -13,10 +13,12 @@
 
 namespace gate::util {
 
-bool excluded(const std::string& relative, const std::vector<std::string>& patterns) {
-  for (const auto& p : patterns) {
+bool excluded(const std::string &relative, const std::vector<std::string> &patterns) {
+  for (const auto &p : patterns) {
     if (glob_match(p, relative)) return true;
-    if (p.size() > 3 && p.compare(p.size() - 3, 3, "/**") == 0 && relative == p.substr(0, p.size() - 3)) return true;
+    if (p.size() > 3 && p.compare(p.size() - 3, 3, "/**") == 0 &&
+        relative == p.substr(0, p.size() - 3))
+      return true;
   }
   return false;
 }
@@ -24,14 +26,17 @@ bool excluded(const std::string& relative, const std::vector<std::string>& patte
 namespace {
 
 struct LinkResolverDeleter {
-  void operator()(struct archive_entry_linkresolver* r) const { archive_entry_linkresolver_free(r); }
+  void operator()(struct archive_entry_linkresolver *r) const {
+    archive_entry_linkresolver_free(r);
+  }
 };
 
 // Copies one regular file's data into the archive, exactly `size` bytes as
 // promised by its header. Returns a note when the file changed under us.
-Result<std::string> copy_file_data(struct archive* out, const std::filesystem::path& abs, int64_t size,
-                                   const struct stat& before, std::vector<char>& buf, TarStats& stats,
-                                   const ProgressFn& progress, const std::filesystem::path& archive_path) {
+Result<std::string> copy_file_data(struct archive *out, const std::filesystem::path &abs,
+                                   int64_t size, const struct stat &before, std::vector<char> &buf,
+                                   TarStats &stats, const ProgressFn &progress,
+                                   const std::filesystem::path &archive_path) {
   UniqueFd fd(::open(abs.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME));
   if (!fd && errno == EPERM) fd.reset(::open(abs.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   std::string note;
@@ -66,7 +71,8 @@ Result<std::string> copy_file_data(struct archive* out, const std::filesystem::p
     std::fill(buf.begin(), buf.end(), 0);
     while (left > 0) {
       size_t want = static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(buf.size())));
-      if (archive_write_data(out, buf.data(), want) < 0) return fail(archive_failure("write", archive_path, out));
+      if (archive_write_data(out, buf.data(), want) < 0)
+        return fail(archive_failure("write", archive_path, out));
       left -= static_cast<int64_t>(want);
       stats.content_bytes += want; // the archive holds them: readers count them too
     }
@@ -76,45 +82,50 @@ Result<std::string> copy_file_data(struct archive* out, const std::filesystem::p
 
 } // namespace
 
-Result<TarStats> tar_create(const std::filesystem::path& source, const std::filesystem::path& out_path,
-                            const TarCreateOptions& options) {
+Result<TarStats> tar_create(const std::filesystem::path &source,
+                            const std::filesystem::path &out_path,
+                            const TarCreateOptions &options) {
   struct stat root_st {};
   if (::stat(source.c_str(), &root_st) != 0)
     return fail("unable to archive '" + source.string() + "': " + errno_text(errno));
-  if (!S_ISDIR(root_st.st_mode)) return fail("unable to archive '" + source.string() + "': not a directory");
+  if (!S_ISDIR(root_st.st_mode))
+    return fail("unable to archive '" + source.string() + "': not a directory");
 
   TRY_ASSIGN(auto sink, HashingFileOutput::create(out_path, options.growth));
   ArchivePtr out(archive_write_new(), ArchiveKind::write);
-  struct archive* w = out.get();
+  struct archive *w = out.get();
   TRY(set_write_codec(w, options.codec));
   archive_write_set_format_pax_restricted(w);
   TRY(open_write(w, *sink, out_path));
 
   ArchivePtr disk(archive_read_disk_new(), ArchiveKind::read);
-  struct archive* d = disk.get();
+  struct archive *d = disk.get();
   archive_read_disk_set_symlink_physical(d);
   archive_read_disk_set_standard_lookup(d);
   if (archive_read_disk_open(d, source.c_str()) != ARCHIVE_OK)
     return fail(archive_failure("read", source, d));
 
-  std::unique_ptr<struct archive_entry_linkresolver, LinkResolverDeleter> resolver(archive_entry_linkresolver_new());
+  std::unique_ptr<struct archive_entry_linkresolver, LinkResolverDeleter> resolver(
+      archive_entry_linkresolver_new());
   archive_entry_linkresolver_set_strategy(resolver.get(), ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
 
   TarStats stats;
   std::vector<char> buf(1 << 20);
   std::string root = source.string();
-  while (!root.empty() && root.size() > 1 && root.back() == '/') root.pop_back();
+  while (!root.empty() && root.size() > 1 && root.back() == '/')
+    root.pop_back();
 
-  auto write_entry = [&](struct archive_entry* e) -> Result<void> {
+  auto write_entry = [&](struct archive_entry *e) -> Result<void> {
     std::filesystem::path abs = archive_entry_sourcepath(e) ? archive_entry_sourcepath(e) : "";
     struct stat before = *archive_entry_stat(e);
-    if (archive_write_header(w, e) < ARCHIVE_WARN) return fail(archive_failure("write", out_path, w));
+    if (archive_write_header(w, e) < ARCHIVE_WARN)
+      return fail(archive_failure("write", out_path, w));
     ++stats.entries;
     if (archive_entry_filetype(e) == AE_IFREG) {
       ++stats.files;
       if (archive_entry_size(e) > 0 && !archive_entry_hardlink(e)) {
-        TRY_ASSIGN(std::string note,
-                   copy_file_data(w, abs, archive_entry_size(e), before, buf, stats, options.progress, out_path));
+        TRY_ASSIGN(std::string note, copy_file_data(w, abs, archive_entry_size(e), before, buf,
+                                                    stats, options.progress, out_path));
         if (!note.empty()) {
           std::string rel = entry_name(e);
           log_warn("{}: {}", (source / rel).lexically_normal().string(), note);
@@ -146,17 +157,20 @@ Result<TarStats> tar_create(const std::filesystem::path& source, const std::file
     }
     std::string abs = entry_name(entry.get());
     std::string rel;
-    if (abs == root) rel = ".";
+    if (abs == root)
+      rel = ".";
     else if (abs.size() > root.size() && abs.compare(0, root.size(), root) == 0)
       rel = abs.substr(root == "/" ? 1 : root.size() + 1);
-    else rel = abs;
-    if (rel != "." && excluded(rel, options.exclude)) continue; // not descending skips a directory's contents
+    else
+      rel = abs;
+    if (rel != "." && excluded(rel, options.exclude))
+      continue; // not descending skips a directory's contents
     if (archive_read_disk_can_descend(d)) archive_read_disk_descend(d);
     archive_entry_copy_sourcepath(entry.get(), abs.c_str());
     archive_entry_copy_pathname(entry.get(), rel.c_str());
 
-    struct archive_entry* e = entry.release();
-    struct archive_entry* spare = nullptr;
+    struct archive_entry *e = entry.release();
+    struct archive_entry *spare = nullptr;
     archive_entry_linkify(resolver.get(), &e, &spare);
     ArchiveEntryPtr own_e(e), own_spare(spare);
     if (e) TRY(write_entry(e));
@@ -164,8 +178,8 @@ Result<TarStats> tar_create(const std::filesystem::path& source, const std::file
   }
   // Flush hard links whose other names were never seen.
   while (true) {
-    struct archive_entry* e = nullptr;
-    struct archive_entry* spare = nullptr;
+    struct archive_entry *e = nullptr;
+    struct archive_entry *spare = nullptr;
     archive_entry_linkify(resolver.get(), &e, &spare);
     if (!e) break;
     ArchiveEntryPtr own(e);

@@ -6,7 +6,7 @@
 namespace gate::util {
 
 std::string human_bytes(uint64_t bytes) {
-  static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(bytes);
   int u = 0;
   while (v >= 1024 && u < 4) {
@@ -27,7 +27,8 @@ std::string human_duration_ms(long long ms) {
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t j = 0; j <= b.size(); ++j)
+    prev[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
@@ -39,11 +40,12 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates) {
+std::optional<std::string> closest_match(std::string_view word,
+                                         const std::vector<std::string> &candidates) {
   size_t limit = std::max<size_t>(2, word.size() / 3);
   std::optional<std::string> best;
   size_t best_d = limit + 1;
-  for (const auto& c : candidates) {
+  for (const auto &c : candidates) {
     size_t d = edit_distance(word, c);
     if (d < best_d) {
       best_d = d;
@@ -82,7 +84,8 @@ bool glob_match(std::string_view p, std::string_view s) {
     }
     return false;
   }
-  while (pi < p.size() && p[pi] == '*') ++pi;
+  while (pi < p.size() && p[pi] == '*')
+    ++pi;
   return pi == p.size();
 }
 
@@ -91,7 +94,8 @@ std::vector<std::string> split(std::string_view text, char sep) {
   size_t pos = 0;
   while (true) {
     size_t end = text.find(sep, pos);
-    out.emplace_back(text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
+    out.emplace_back(
+        text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
     if (end == std::string_view::npos) break;
     pos = end + 1;
   }
@@ -99,7 +103,8 @@ std::vector<std::string> split(std::string_view text, char sep) {
 }
 
 bool is_hex(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 std::optional<size_t> first_invalid_utf8(std::string_view text) {

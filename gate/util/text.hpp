@@ -19,7 +19,8 @@ std::string human_duration_ms(long long ms);
 size_t edit_distance(std::string_view a, std::string_view b);
 
 // The candidate closest to `word` within a distance of max(2, |word|/3), if any.
-std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates);
+std::optional<std::string> closest_match(std::string_view word,
+                                         const std::vector<std::string> &candidates);
 
 // Shell-style glob where '*' does not cross '/', '**' does, '?' is one character.
 bool glob_match(std::string_view pattern, std::string_view path);

@@ -29,7 +29,7 @@ namespace {
 class Receiver {
 public:
   Receiver() {
-    m_server.Post(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+    m_server.Post(R"(/.*)", [this](const httplib::Request &req, httplib::Response &res) {
       std::lock_guard lock(m_mutex);
       m_bodies.push_back(req.body);
       m_signatures.push_back(req.get_header_value("X-Gate-Signature"));
@@ -49,7 +49,9 @@ public:
     m_server.stop();
     m_thread.join();
   }
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(m_port) + path; }
+  std::string url(const std::string &path) const {
+    return "http://127.0.0.1:" + std::to_string(m_port) + path;
+  }
   void answer(std::vector<int> statuses) { m_statuses = std::move(statuses); }
   std::vector<std::string> bodies() {
     std::lock_guard lock(m_mutex);
@@ -69,17 +71,20 @@ private:
   std::vector<int> m_statuses;
 };
 
-const char* k_secret = "hmac-Secret-42";
-const char* k_token = "tok-SuperSecret-77";
+const char *k_secret = "hmac-Secret-42";
+const char *k_token = "tok-SuperSecret-77";
 
 } // namespace
 
 TEST(Alerts, FailureWebhookCarriesTheFactsAndAVerifiableSignature) {
   Receiver receiver;
   TempDir t;
-  write_pipeline(t.path(), "project: shop\nenvironment: prod\nvolumes:\n  - {name: data, path: ./missing}\nalerts:\n"
-                           "  - webhook: " + receiver.url("/hook?token=" + std::string(k_token)) +
-                               "\n    secret: " + k_secret + "\n    on: [failure]\n");
+  write_pipeline(
+      t.path(),
+      "project: shop\nenvironment: prod\nvolumes:\n  - {name: data, path: ./missing}\nalerts:\n"
+      "  - webhook: " +
+          receiver.url("/hook?token=" + std::string(k_token)) + "\n    secret: " + k_secret +
+          "\n    on: [failure]\n");
   auto r = run_gate({"--verbose", "run"}, t.path());
   EXPECT_EQ(r.exit_code, 1);
   auto bodies = receiver.bodies();
@@ -95,7 +100,8 @@ TEST(Alerts, FailureWebhookCarriesTheFactsAndAVerifiableSignature) {
   EXPECT_FALSE(p["gate_version"].get<std::string>().empty());
   // The signature, checked by a tool nobody here wrote.
   write_file(t / "body", bodies[0]);
-  auto mac = sh("openssl dgst -sha256 -hmac \"$KEY\" -r body | cut -d' ' -f1", t.path(), {{"KEY", k_secret}});
+  auto mac = sh("openssl dgst -sha256 -hmac \"$KEY\" -r body | cut -d' ' -f1", t.path(),
+                {{"KEY", k_secret}});
   std::string expected = mac.out.substr(0, mac.out.find('\n'));
   EXPECT_EQ(receiver.signatures()[0], "sha256=" + expected);
   // No secret anywhere: body, output.
@@ -111,7 +117,9 @@ TEST(Alerts, SlackFormatRetriesAndSuccessEvents) {
   TempDir t;
   make_sample_tree(t / "data", 3);
   write_pipeline(t.path(), "project: shop\nvolumes:\n  - {name: data, path: ./data}\nalerts:\n"
-                           "  - {webhook: '" + receiver.url("/slack") + "', format: slack, on: [success], retries: 3}\n");
+                           "  - {webhook: '" +
+                               receiver.url("/slack") +
+                               "', format: slack, on: [success], retries: 3}\n");
   auto r = run_gate({"run"}, t.path());
   EXPECT_EQ(r.exit_code, 0) << r.all();
   auto bodies = receiver.bodies();
@@ -125,9 +133,11 @@ TEST(Alerts, AnUnreachableReceiverNeverChangesTheVerdict) {
   TempDir t;
   make_sample_tree(t / "data", 3);
   // A Slack-style URL: the token is the path.
-  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data}\nalerts:\n"
-                           "  - {webhook: 'http://127.0.0.1:1/services/T000/B000/PathToken123', on: [success, failure], "
-                           "retries: 1, timeout: 1s}\n");
+  write_pipeline(
+      t.path(),
+      "volumes:\n  - {name: data, path: ./data}\nalerts:\n"
+      "  - {webhook: 'http://127.0.0.1:1/services/T000/B000/PathToken123', on: [success, failure], "
+      "retries: 1, timeout: 1s}\n");
   auto r = run_gate({"--verbose", "run"}, t.path());
   EXPECT_EQ(r.exit_code, 0) << r.all();
   EXPECT_THAT(r.err, HasSubstr("alert to http://127.0.0.1:1/… not delivered"));
@@ -177,10 +187,12 @@ TEST(Alerts, AnInterruptedRunStillRunsItsCommandAlert) {
   TempDir t;
   make_sample_tree(t / "data", 2);
   ASSERT_EQ(::mkfifo((t / "ready").c_str(), 0600), 0);
-  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data}\nalerts:\n"
-                           "  - {command: ['sh', '-c', 'cat > alert.json'], on: [failure]}\n"
-                           "stages:\n  - name: backup\n    steps: [{backup: all}]\n"
-                           "  - name: hold\n    steps: [{exec: ['sh', '-c', 'echo go > ready; exec sleep 600']}]\n");
+  write_pipeline(
+      t.path(),
+      "volumes:\n  - {name: data, path: ./data}\nalerts:\n"
+      "  - {command: ['sh', '-c', 'cat > alert.json'], on: [failure]}\n"
+      "stages:\n  - name: backup\n    steps: [{backup: all}]\n"
+      "  - name: hold\n    steps: [{exec: ['sh', '-c', 'echo go > ready; exec sleep 600']}]\n");
   auto run = start_gate({"run"}, t.path());
   EXPECT_EQ(read_file(t / "ready"), "go\n"); // the run is in its last stage
   ::kill(run->pid(), SIGINT);
@@ -194,37 +206,48 @@ TEST(Alerts, AnInterruptedRunStillRunsItsCommandAlert) {
 TEST(CiOutputs, JunitGithubDotenvAndMetrics) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), "project: shop\nmetrics_file: ./gate.prom\nvolumes:\n  - {name: data, path: ./data}\n");
+  write_pipeline(
+      t.path(),
+      "project: shop\nmetrics_file: ./gate.prom\nvolumes:\n  - {name: data, path: ./data}\n");
   std::map<std::string, std::string> env{{"GITHUB_ACTIONS", "true"},
                                          {"GITHUB_STEP_SUMMARY", (t / "summary.md").string()},
                                          {"GITHUB_OUTPUT", (t / "output.txt").string()}};
   auto ok = run_gate({"run", "--junit", "report.xml", "--dotenv", "gate.env"}, t.path(), env);
   ASSERT_EQ(ok.exit_code, 0) << ok.all();
-  auto xml = sh("python3 -c \"import xml.etree.ElementTree as E; r = E.parse('report.xml').getroot(); "
-                "print(r.get('tests'), r.get('failures'), len(r.iter('testcase').__next__().attrib))\"",
-                t.path());
+  auto xml =
+      sh("python3 -c \"import xml.etree.ElementTree as E; r = E.parse('report.xml').getroot(); "
+         "print(r.get('tests'), r.get('failures'), len(r.iter('testcase').__next__().attrib))\"",
+         t.path());
   EXPECT_EQ(xml.exit_code, 0) << xml.all();
   EXPECT_EQ(xml.out.substr(0, 4), "5 0 ");
   std::string id = newest_set(t / "backups");
   EXPECT_THAT(read_file(t / "output.txt"), HasSubstr("backup_id=" + id));
-  EXPECT_THAT(read_file(t / "output.txt"), HasSubstr("backup_path=" + (t / "backups" / id).string()));
+  EXPECT_THAT(read_file(t / "output.txt"),
+              HasSubstr("backup_path=" + (t / "backups" / id).string()));
   EXPECT_THAT(read_file(t / "summary.md"), HasSubstr("### gate run: passed"));
   EXPECT_THAT(read_file(t / "gate.env"), HasSubstr("GATE_BACKUP_ID=" + id));
   std::string prom = read_file(t / "gate.prom");
-  EXPECT_THAT(prom, HasSubstr("gate_last_run_success{project=\"shop\",environment=\"\",command=\"run\"} 1"));
+  EXPECT_THAT(
+      prom,
+      HasSubstr("gate_last_run_success{project=\"shop\",environment=\"\",command=\"run\"} 1"));
 
-  write_pipeline(t.path(), "project: shop\nmetrics_file: ./gate.prom\nvolumes:\n  - {name: data, path: ./missing}\n");
+  write_pipeline(
+      t.path(),
+      "project: shop\nmetrics_file: ./gate.prom\nvolumes:\n  - {name: data, path: ./missing}\n");
   auto bad = run_gate({"run", "--junit", "report.xml"}, t.path(), env);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.out, HasSubstr("::error title=gate run::FAILED"));
-  auto failures = sh("python3 -c \"import xml.etree.ElementTree as E; r = E.parse('report.xml').getroot(); "
-                     "print(r.get('failures'), r.find('.//failure').get('message')[:40])\"",
-                     t.path());
+  auto failures =
+      sh("python3 -c \"import xml.etree.ElementTree as E; r = E.parse('report.xml').getroot(); "
+         "print(r.get('failures'), r.find('.//failure').get('message')[:40])\"",
+         t.path());
   EXPECT_THAT(failures.out, HasSubstr("1 volume 'data': unable to read"));
   std::string prom2 = read_file(t / "gate.prom");
-  EXPECT_THAT(prom2, HasSubstr("gate_last_run_success{project=\"shop\",environment=\"\",command=\"run\"} 0"));
+  EXPECT_THAT(
+      prom2,
+      HasSubstr("gate_last_run_success{project=\"shop\",environment=\"\",command=\"run\"} 0"));
   // The last success time survives the failed run.
-  auto success_line = [](const std::string& text) {
+  auto success_line = [](const std::string &text) {
     size_t pos = text.find("gate_last_success_timestamp_seconds{");
     return text.substr(pos, text.find('\n', pos) - pos);
   };
@@ -233,13 +256,14 @@ TEST(CiOutputs, JunitGithubDotenvAndMetrics) {
 
 TEST(Alerts, HttpsVerifiesTheServerAndAcceptsACustomCa) {
   TempDir t;
-  auto cert = sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 -subj /CN=127.0.0.1 "
+  auto cert = sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 "
+                 "-subj /CN=127.0.0.1 "
                  "-addext subjectAltName=IP:127.0.0.1 2>/dev/null",
                  t.path());
   ASSERT_EQ(cert.exit_code, 0) << cert.all();
   httplib::SSLServer server((t / "cert.pem").c_str(), (t / "key.pem").c_str());
   std::atomic<int> received{0};
-  server.Post("/hook", [&](const httplib::Request&, httplib::Response& res) {
+  server.Post("/hook", [&](const httplib::Request &, httplib::Response &res) {
     ++received;
     res.status = 204;
   });
@@ -247,14 +271,14 @@ TEST(Alerts, HttpsVerifiesTheServerAndAcceptsACustomCa) {
   std::thread thread([&] { server.listen_after_bind(); });
   make_sample_tree(t / "data", 2);
   std::string url = "https://127.0.0.1:" + std::to_string(port) + "/hook";
-  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data}\nalerts:\n  - {webhook: '" + url +
-                               "', on: [success], retries: 0}\n");
+  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data}\nalerts:\n  - {webhook: '" +
+                               url + "', on: [success], retries: 0}\n");
   auto untrusted = run_gate({"run"}, t.path());
   EXPECT_EQ(untrusted.exit_code, 0);
   EXPECT_THAT(untrusted.err, HasSubstr("not delivered"));
   EXPECT_EQ(received.load(), 0);
-  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data}\nalerts:\n  - {webhook: '" + url +
-                               "', on: [success], retries: 0, ca_file: ./cert.pem}\n");
+  write_pipeline(t.path(), "volumes:\n  - {name: data, path: ./data}\nalerts:\n  - {webhook: '" +
+                               url + "', on: [success], retries: 0, ca_file: ./cert.pem}\n");
   auto trusted = run_gate({"run"}, t.path());
   EXPECT_EQ(trusted.exit_code, 0) << trusted.all();
   EXPECT_EQ(received.load(), 1) << trusted.all();
@@ -267,7 +291,8 @@ TEST(Alerts, EveryRollbackSendsARollbackEvent) {
   TempDir t;
   make_sample_tree(t / "data", 3);
   write_pipeline(t.path(), "project: shop\nvolumes:\n  - {name: data, path: ./data}\nalerts:\n"
-                           "  - {webhook: '" + receiver.url("/hook") + "'}\n"); // default on: [failure, rollback]
+                           "  - {webhook: '" +
+                               receiver.url("/hook") + "'}\n"); // default on: [failure, rollback]
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   std::string id = newest_set(t / "backups");
   EXPECT_TRUE(receiver.bodies().empty()); // success is not in the default events
@@ -289,7 +314,8 @@ TEST(Alerts, EveryRollbackSendsARollbackEvent) {
 // gitlab-ci-local against this gate and a throwaway PostgreSQL: a good
 // pipeline passes, a failing check blocks the deploy, rollback restores.
 TEST(CiTemplates, ValidatorsAcceptThemAndAFailingGateBlocksTheDeploy) {
-  auto r = run({(source_dir() / "ci" / "check-ci-templates").string(), gate_binary()}, source_dir());
+  auto r =
+      run({(source_dir() / "ci" / "check-ci-templates").string(), gate_binary()}, source_dir());
   EXPECT_EQ(r.exit_code, 0) << r.all();
   EXPECT_THAT(r.all(), HasSubstr("all 9 checks passed"));
   EXPECT_THAT(r.all(), HasSubstr("a failing check fails gate:pre-deploy and deploy never runs"));

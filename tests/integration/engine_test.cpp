@@ -11,9 +11,9 @@
 
 #include <csignal>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 using namespace gate::test;
@@ -22,28 +22,30 @@ using ::testing::Not;
 
 namespace {
 
-const char* k_volume_pipeline = R"(project: test
+const char *k_volume_pipeline = R"(project: test
 environment: ci
 volumes:
   - name: data
     path: ./data
 )";
 
-std::string set_dir(const TempDir& t) { return (t / "backups" / newest_set(t / "backups")).string(); }
+std::string set_dir(const TempDir &t) {
+  return (t / "backups" / newest_set(t / "backups")).string();
+}
 
 // Blocks until a name matching `prefix` is created in `dir` (inotify, no polling).
-std::string wait_for_creation(const fs::path& dir, const std::string& prefix) {
+std::string wait_for_creation(const fs::path &dir, const std::string &prefix) {
   gate::util::UniqueFd fd(inotify_init1(IN_CLOEXEC));
   int wd = inotify_add_watch(fd.get(), dir.c_str(), IN_CREATE | IN_MOVED_TO);
   EXPECT_GE(wd, 0);
-  for (const auto& e : fs::directory_iterator(dir)) // it may already be there
+  for (const auto &e : fs::directory_iterator(dir)) // it may already be there
     if (e.path().filename().string().rfind(prefix, 0) == 0) return e.path().filename().string();
   alignas(inotify_event) char buf[4096];
   while (true) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n <= 0) return {};
-    for (char* p = buf; p < buf + n;) {
-      auto* ev = reinterpret_cast<inotify_event*>(p);
+    for (char *p = buf; p < buf + n;) {
+      auto *ev = reinterpret_cast<inotify_event *>(p);
       std::string name = ev->len ? ev->name : "";
       if (name.rfind(prefix, 0) == 0) return name;
       p += sizeof(inotify_event) + ev->len;
@@ -62,20 +64,23 @@ TEST(Engine, SetPassesSha256sumAndTarGivesTheSameTree) {
   EXPECT_THAT(r.out, HasSubstr("OK: set pre-deployment-"));
   std::string set = set_dir(t);
   EXPECT_EQ(sh("sha256sum -c checksums.sha256", set).exit_code, 0);
-  auto x = sh("mkdir out && tar --zstd -xpf " + set + "/volumes/data.tar.zst -C out && "
-              "diff -r --no-dereference data out && "
-              "diff <(cd data && find . -printf '%m %y %l %p\\n' | sort) <(cd out && find . -printf '%m %y %l %p\\n' | sort) && "
-              "test $(stat -c %h out/hardlink-to-file0) = 2",
+  auto x = sh("mkdir out && tar --zstd -xpf " + set +
+                  "/volumes/data.tar.zst -C out && "
+                  "diff -r --no-dereference data out && "
+                  "diff <(cd data && find . -printf '%m %y %l %p\\n' | sort) <(cd out && find . "
+                  "-printf '%m %y %l %p\\n' | sort) && "
+                  "test $(stat -c %h out/hardlink-to-file0) = 2",
               t.path());
   EXPECT_EQ(x.exit_code, 0) << x.all();
   // Files 0600, directories 0700.
   EXPECT_EQ(sh("find " + set + " -type f ! -perm 600 | wc -l").out, "0\n");
   EXPECT_EQ(sh("find " + set + " -type d ! -perm 700 | wc -l").out, "0\n");
-  for (const char* f : {"manifest.json", "checksums.sha256", "RESTORE.md", "gate.log"})
+  for (const char *f : {"manifest.json", "checksums.sha256", "RESTORE.md", "gate.log"})
     EXPECT_TRUE(fs::exists(fs::path(set) / f)) << f;
   auto manifest = nlohmann::json::parse(read_file(fs::path(set) / "manifest.json"));
   EXPECT_EQ(manifest["status"], "complete");
-  EXPECT_EQ(manifest["artifacts"][0]["details"]["files"].get<int>(), 40 + 4); // docs, blob, secret, run.sh, hard link
+  EXPECT_EQ(manifest["artifacts"][0]["details"]["files"].get<int>(),
+            40 + 4); // docs, blob, secret, run.sh, hard link
   auto record = nlohmann::json::parse(read_file(t / ".last-deployment-backup"));
   EXPECT_EQ(record["id"], manifest["id"]);
   EXPECT_EQ(record["artifacts"][0]["sha256"], manifest["artifacts"][0]["files"][0]["sha256"]);
@@ -91,7 +96,10 @@ TEST(Engine, GzipAndUncompressedArchivesAreReadByTar) {
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   std::string set = set_dir(t);
-  EXPECT_EQ(sh("gzip -t volumes/gz.tar.gz && tar -tzf volumes/gz.tar.gz | grep -c deeper || true", set).out, "0\n");
+  EXPECT_EQ(
+      sh("gzip -t volumes/gz.tar.gz && tar -tzf volumes/gz.tar.gz | grep -c deeper || true", set)
+          .out,
+      "0\n");
   EXPECT_EQ(sh("tar -tf volumes/plain.tar | grep -c deeper/secret.txt", set).out, "1\n");
 }
 
@@ -126,7 +134,9 @@ TEST(Engine, FullVerifyCatchesAFlippedByteTooAndRollbackRefusesIt) {
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   std::string set = set_dir(t);
   auto archive = fs::path(set) / "volumes/data.tar.zst";
-  ASSERT_EQ(sh("printf 'X' | dd of=" + archive.string() + " bs=1 seek=200 conv=notrunc status=none").exit_code, 0);
+  ASSERT_EQ(sh("printf 'X' | dd of=" + archive.string() + " bs=1 seek=200 conv=notrunc status=none")
+                .exit_code,
+            0);
   write_file(t / "data" / "new.txt", "after the backup\n");
   auto rb = run_gate({"rollback", "--last", "--yes"}, t.path());
   EXPECT_EQ(rb.exit_code, 1) << rb.all();
@@ -163,14 +173,19 @@ TEST(Engine, BadInputFailsClearlyAndLeavesTheRecordAlone) {
   write_pipeline(t.path(), "volumes:\n  - name: data\n    path: ./data\n    compresion: gzip\n");
   auto bad = run_gate({"run"}, t.path());
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_THAT(bad.all(), HasSubstr("pipeline.yml:5:5: unknown key 'compresion' in a volume (did you mean 'compression'?)"));
+  EXPECT_THAT(
+      bad.all(),
+      HasSubstr(
+          "pipeline.yml:5:5: unknown key 'compresion' in a volume (did you mean 'compression'?)"));
   EXPECT_EQ(read_file(t / ".last-deployment-backup"), record);
 
   // An unset variable.
   write_pipeline(t.path(), "volumes:\n  - name: data\n    path: ${GATE_TEST_UNSET_DIR}\n");
   auto unset = run_gate({"run"}, t.path());
   EXPECT_EQ(unset.exit_code, 2);
-  EXPECT_THAT(unset.all(), HasSubstr("pipeline.yml:4:11: environment variable 'GATE_TEST_UNSET_DIR' is not set"));
+  EXPECT_THAT(
+      unset.all(),
+      HasSubstr("pipeline.yml:4:11: environment variable 'GATE_TEST_UNSET_DIR' is not set"));
 
   // An archive under min_size.
   write_file(t / "tiny" / "a", "x");
@@ -216,7 +231,8 @@ TEST(Engine, ALockLeftByADeadProcessIsTakenOverWithAWarning) {
   TempDir t;
   make_sample_tree(t / "data", 3);
   write_pipeline(t.path(), k_volume_pipeline);
-  write_file(t / "backups" / ".gate.lock", "pid=999999 started=2026-01-01T00:00:00Z command=gate run\n");
+  write_file(t / "backups" / ".gate.lock",
+             "pid=999999 started=2026-01-01T00:00:00Z command=gate run\n");
   auto r = run_gate({"run"}, t.path());
   EXPECT_EQ(r.exit_code, 0) << r.all();
   EXPECT_THAT(r.err, HasSubstr("taking over the lock"));
@@ -232,7 +248,8 @@ TEST(Engine, SigintDuringALargeBackupLeavesNoSetAndTheRecordUntouched) {
   std::string good = newest_set(t / "backups");
   // A sparse file large enough that archiving it takes many seconds.
   ASSERT_EQ(sh("truncate -s 40G data/huge.img", t.path()).exit_code, 0);
-  write_pipeline(t.path(), std::string(k_volume_pipeline) + "stages:\n  - name: backup\n    steps: [{backup: data}]\n");
+  write_pipeline(t.path(), std::string(k_volume_pipeline) +
+                               "stages:\n  - name: backup\n    steps: [{backup: data}]\n");
   auto run = start_gate({"run"}, t.path());
   std::string partial = wait_for_creation(t / "backups", ".partial-");
   ASSERT_FALSE(partial.empty());
@@ -253,15 +270,21 @@ TEST(Engine, SigintDuringALargeBackupLeavesNoSetAndTheRecordUntouched) {
 TEST(Engine, SparseFilesRoundTripAndStaySparse) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  ASSERT_EQ(sh("dd if=/dev/urandom of=data/disk.img bs=4096 count=4 seek=2000 conv=notrunc status=none && "
-               "truncate -s 256M data/disk.img", t.path()).exit_code, 0);
+  ASSERT_EQ(sh("dd if=/dev/urandom of=data/disk.img bs=4096 count=4 seek=2000 conv=notrunc "
+               "status=none && "
+               "truncate -s 256M data/disk.img",
+               t.path())
+                .exit_code,
+            0);
   write_pipeline(t.path(), k_volume_pipeline);
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
-  auto x = sh("mkdir out && tar --zstd -xpf " + set_dir(t) + "/volumes/data.tar.zst -C out && cmp out/disk.img data/disk.img",
+  auto x = sh("mkdir out && tar --zstd -xpf " + set_dir(t) +
+                  "/volumes/data.tar.zst -C out && cmp out/disk.img data/disk.img",
               t.path());
   EXPECT_EQ(x.exit_code, 0) << x.all();
-  auto restored = run_gate({"rollback", "--last", "--yes", "--target", "data=./restored"}, t.path());
+  auto restored =
+      run_gate({"rollback", "--last", "--yes", "--target", "data=./restored"}, t.path());
   ASSERT_EQ(restored.exit_code, 0) << restored.all();
   EXPECT_EQ(sh("cmp restored/disk.img data/disk.img", t.path()).exit_code, 0);
   struct stat st {};
@@ -290,8 +313,10 @@ TEST(Engine, AFileThatShrinksWhileArchivedIsReportedByName) {
   EXPECT_THAT(done.err, HasSubstr(log.string() + ": shrank while archived"));
   EXPECT_THAT(done.out, HasSubstr("1 file(s) changed while read: app.log: shrank while archived"));
   auto manifest = nlohmann::json::parse(read_file(fs::path(set_dir(t)) / "manifest.json"));
-  EXPECT_THAT(manifest["artifacts"][0]["details"]["changed_while_read"].dump(), HasSubstr("app.log: shrank"));
-  EXPECT_EQ(sh("tar --zstd -tf " + set_dir(t) + "/volumes/data.tar.zst | grep -c app.log").out, "1\n");
+  EXPECT_THAT(manifest["artifacts"][0]["details"]["changed_while_read"].dump(),
+              HasSubstr("app.log: shrank"));
+  EXPECT_EQ(sh("tar --zstd -tf " + set_dir(t) + "/volumes/data.tar.zst | grep -c app.log").out,
+            "1\n");
 }
 
 TEST(Engine, AMistypedCommandIsNamedWithTheClosestOne) {
@@ -342,9 +367,11 @@ TEST(Engine, PruneDryRunListsAndDeletesNothing) {
   TempDir t;
   make_sample_tree(t / "data", 3);
   write_pipeline(t.path(), k_volume_pipeline);
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   EXPECT_EQ(sh("ls backups | wc -l", t.path()).out, "3\n");
-  // Point the record at the oldest set: keep_last 1 keeps the newest, the record protects the oldest.
+  // Point the record at the oldest set: keep_last 1 keeps the newest, the record protects the
+  // oldest.
   std::string oldest = sh("ls backups | sort | head -n 1", t.path()).out;
   oldest.pop_back();
   auto record = nlohmann::json::parse(read_file(t / ".last-deployment-backup"));
@@ -395,10 +422,12 @@ TEST(Engine, TheRecordNamesTheGitCommitBranchAndDirtyFlag) {
   make_sample_tree(t / "data", 3);
   write_pipeline(t.path(), k_volume_pipeline);
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
-  EXPECT_TRUE(nlohmann::json::parse(read_file(t / ".last-deployment-backup"))["git"].is_null()); // not a repository
-  auto git = sh("git init -q -b release && git -c user.name=t -c user.email=t@t add pipeline.yml && "
-                "git -c user.name=t -c user.email=t@t commit -q -m one && git rev-parse HEAD",
-                t.path());
+  EXPECT_TRUE(nlohmann::json::parse(read_file(t / ".last-deployment-backup"))["git"]
+                  .is_null()); // not a repository
+  auto git =
+      sh("git init -q -b release && git -c user.name=t -c user.email=t@t add pipeline.yml && "
+         "git -c user.name=t -c user.email=t@t commit -q -m one && git rev-parse HEAD",
+         t.path());
   ASSERT_EQ(git.exit_code, 0) << git.all();
   std::string head = git.out.substr(0, git.out.find('\n'));
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
@@ -410,16 +439,18 @@ TEST(Engine, TheRecordNamesTheGitCommitBranchAndDirtyFlag) {
   write_file(t / "pipeline.yml", read_file(t / "pipeline.yml") + "# changed\n");
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(read_file(t / ".last-deployment-backup"))["git"]["dirty"], true);
-  EXPECT_THAT(run_gate({"show", "--last"}, t.path()).out, HasSubstr(head + " on release (uncommitted changes)"));
+  EXPECT_THAT(run_gate({"show", "--last"}, t.path()).out,
+              HasSubstr(head + " on release (uncommitted changes)"));
 }
 
 TEST(Engine, ReadingGitLeavesTheDeploysIndexAlone) {
   TempDir t;
   make_sample_tree(t / "data", 3);
   write_pipeline(t.path(), k_volume_pipeline);
-  auto git = sh("git init -q && git -c user.name=t -c user.email=t@t add pipeline.yml && "
-                "git -c user.name=t -c user.email=t@t commit -q -m one && touch -d 2030-01-01 pipeline.yml",
-                t.path());
+  auto git = sh(
+      "git init -q && git -c user.name=t -c user.email=t@t add pipeline.yml && "
+      "git -c user.name=t -c user.email=t@t commit -q -m one && touch -d 2030-01-01 pipeline.yml",
+      t.path());
   ASSERT_EQ(git.exit_code, 0) << git.all();
   // A file touched but unchanged: a plain `git status` would rewrite the index
   // (and take its lock, failing a deploy's own git command running meanwhile).
@@ -433,7 +464,8 @@ TEST(Engine, SigtermStopsLikeSigint) {
   TempDir t;
   make_sample_tree(t / "data", 3);
   ASSERT_EQ(sh("truncate -s 40G data/huge.img", t.path()).exit_code, 0);
-  write_pipeline(t.path(), std::string(k_volume_pipeline) + "stages:\n  - name: backup\n    steps: [{backup: data}]\n");
+  write_pipeline(t.path(), std::string(k_volume_pipeline) +
+                               "stages:\n  - name: backup\n    steps: [{backup: data}]\n");
   fs::create_directories(t / "backups");
   auto run = start_gate({"run"}, t.path());
   std::string partial = wait_for_creation(t / "backups", ".partial-");
@@ -458,7 +490,9 @@ TEST(Engine, LockWaitStillEndsWithExit3NamingTheHolder) {
   ASSERT_EQ(::write(fd.get(), holder.data(), holder.size()), static_cast<ssize_t>(holder.size()));
   auto r = run_gate({"run"}, t.path());
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_THAT(r.all(), HasSubstr("another gate (pid 4242, started 2026-11-22T01:00:00Z, running 'gate run')"));
+  EXPECT_THAT(
+      r.all(),
+      HasSubstr("another gate (pid 4242, started 2026-11-22T01:00:00Z, running 'gate run')"));
 }
 
 TEST(Engine, ABackupRootThatCannotHoldBackupsFailsTheCheckAndTheRunWithAVerdict) {

@@ -18,11 +18,15 @@
 
 namespace gate::test {
 
-std::string gate_binary() { return GATE_BINARY; }
-fs::path source_dir() { return GATE_SOURCE_DIR; }
+std::string gate_binary() {
+  return GATE_BINARY;
+}
+fs::path source_dir() {
+  return GATE_SOURCE_DIR;
+}
 
-CommandResult run(const std::vector<std::string>& argv, const fs::path& cwd,
-                  const std::map<std::string, std::string>& env) {
+CommandResult run(const std::vector<std::string> &argv, const fs::path &cwd,
+                  const std::map<std::string, std::string> &env) {
   util::ProcessSpec spec;
   spec.argv = argv;
   spec.cwd = cwd;
@@ -41,12 +45,13 @@ CommandResult run(const std::vector<std::string>& argv, const fs::path& cwd,
   return r;
 }
 
-CommandResult sh(const std::string& script, const fs::path& cwd, const std::map<std::string, std::string>& env) {
+CommandResult sh(const std::string &script, const fs::path &cwd,
+                 const std::map<std::string, std::string> &env) {
   return run({"bash", "-c", "set -euo pipefail\n" + script}, cwd, env);
 }
 
-CommandResult run_gate(const std::vector<std::string>& args, const fs::path& cwd,
-                   const std::map<std::string, std::string>& env) {
+CommandResult run_gate(const std::vector<std::string> &args, const fs::path &cwd,
+                       const std::map<std::string, std::string> &env) {
   std::vector<std::string> argv{gate_binary(), "--no-color"};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, cwd, env);
@@ -99,10 +104,11 @@ std::unique_ptr<gate::util::Process> start_gate_at_fault(const std::vector<std::
   return gate;
 }
 
-CommandResult finish_gate(gate::util::Process& gate) {
+CommandResult finish_gate(gate::util::Process &gate) {
   CommandResult r;
   char buf[4096];
-  for (ssize_t n; (n = ::read(gate.stdout_fd(), buf, sizeof buf)) > 0;) r.out.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; (n = ::read(gate.stdout_fd(), buf, sizeof buf)) > 0;)
+    r.out.append(buf, static_cast<size_t>(n));
   auto status = gate.wait();
   if (!status) throw std::runtime_error("cannot wait for gate: " + status.error().message);
   r.exit_code = status->code;
@@ -112,7 +118,7 @@ CommandResult finish_gate(gate::util::Process& gate) {
 
 TempDir::TempDir() {
   std::string tmpl = (fs::temp_directory_path() / "gate-test-XXXXXX").string();
-  char* made = ::mkdtemp(tmpl.data());
+  char *made = ::mkdtemp(tmpl.data());
   if (!made) throw std::runtime_error("mkdtemp failed");
   m_path = made;
   fs::permissions(m_path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
@@ -125,24 +131,25 @@ TempDir::~TempDir() {
   fs::remove_all(m_path, ec);
 }
 
-void write_file(const fs::path& path, const std::string& content) {
+void write_file(const fs::path &path, const std::string &content) {
   fs::create_directories(path.parent_path());
   std::ofstream f(path, std::ios::binary);
   f << content;
 }
 
-std::string read_file(const fs::path& path) {
+std::string read_file(const fs::path &path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
 }
 
-void make_sample_tree(const fs::path& root, int files) {
+void make_sample_tree(const fs::path &root, int files) {
   fs::create_directories(root / "docs" / "deep" / "deeper");
   for (int i = 0; i < files; ++i) {
     std::string text;
-    for (int j = 0; j < 50 + i * 7; ++j) text += "line " + std::to_string(j) + " of file " + std::to_string(i) + "\n";
+    for (int j = 0; j < 50 + i * 7; ++j)
+      text += "line " + std::to_string(j) + " of file " + std::to_string(i) + "\n";
     write_file(root / "docs" / ("file" + std::to_string(i) + ".txt"), text);
   }
   std::string binary;
@@ -153,9 +160,11 @@ void make_sample_tree(const fs::path& root, int files) {
   }
   write_file(root / "blob.bin", binary);
   write_file(root / "docs" / "deep" / "deeper" / "secret.txt", "mode 600\n");
-  fs::permissions(root / "docs" / "deep" / "deeper" / "secret.txt", fs::perms::owner_read | fs::perms::owner_write);
+  fs::permissions(root / "docs" / "deep" / "deeper" / "secret.txt",
+                  fs::perms::owner_read | fs::perms::owner_write);
   write_file(root / "run.sh", "#!/bin/sh\necho hi\n");
-  fs::permissions(root / "run.sh", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  fs::permissions(root / "run.sh",
+                  fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
   fs::create_symlink("docs/file0.txt", root / "link-to-file0");
   fs::create_symlink("/nonexistent/target", root / "dangling");
   fs::create_hard_link(root / "docs" / "file0.txt", root / "hardlink-to-file0");
@@ -168,9 +177,9 @@ int free_port() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::bind(s, reinterpret_cast<sockaddr *>(&addr), sizeof addr);
   socklen_t len = sizeof addr;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::getsockname(s, reinterpret_cast<sockaddr *>(&addr), &len);
   int port = ntohs(addr.sin_port);
   ::close(s);
   return port;
@@ -181,12 +190,14 @@ namespace {
 PgServer g_server;
 }
 
-PgServer& PgServer::get() {
+PgServer &PgServer::get() {
   if (!g_server.m_started) g_server.start();
   return g_server;
 }
 
-void PgServer::stop_if_started() { g_server.stop(); }
+void PgServer::stop_if_started() {
+  g_server.stop();
+}
 
 fs::path fixture_state(const std::string &name) {
   const char *dir = std::getenv("GATE_TEST_FIXTURES");
@@ -220,7 +231,8 @@ void PgServer::start() {
   m_dir = fs::path("/tmp") / ("gate-pg-" + std::to_string(::getpid()));
   m_port = free_port();
   m_password = "pw-" + std::to_string(::getpid()) + "-Secr3t";
-  auto r = run({(source_dir() / "ci" / "pg-sandbox").string(), "start", m_dir.string(), std::to_string(m_port), m_password});
+  auto r = run({(source_dir() / "ci" / "pg-sandbox").string(), "start", m_dir.string(),
+                std::to_string(m_port), m_password});
   if (r.exit_code != 0) {
     std::fprintf(stderr, "unable to start PostgreSQL for the tests: %s\n", r.all().c_str());
     std::abort(); // tests needing PostgreSQL must fail, not skip
@@ -238,13 +250,13 @@ void PgServer::stop() {
   m_started = false;
 }
 
-std::string PgServer::url(const std::string& db) const {
+std::string PgServer::url(const std::string &db) const {
   return "postgresql://gate:" + m_password + "@127.0.0.1:" + std::to_string(m_port) + "/" + db;
 }
 
-CommandResult PgServer::psql(const std::string& db, const std::string& sql, bool check) const {
-  auto r = run({m_bindir + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-h", "127.0.0.1", "-p",
-                std::to_string(m_port), "-U", "gate", "-d", db, "-c", sql},
+CommandResult PgServer::psql(const std::string &db, const std::string &sql, bool check) const {
+  auto r = run({m_bindir + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-h", "127.0.0.1",
+                "-p", std::to_string(m_port), "-U", "gate", "-d", db, "-c", sql},
                {}, {{"PGPASSWORD", m_password}});
   if (check) {
     EXPECT_EQ(r.exit_code, 0) << "psql failed: " << sql << "\n" << r.all();
@@ -252,10 +264,10 @@ CommandResult PgServer::psql(const std::string& db, const std::string& sql, bool
   return r;
 }
 
-std::unique_ptr<gate::util::Process> PgServer::open_session(const std::string& db) const {
+std::unique_ptr<gate::util::Process> PgServer::open_session(const std::string &db) const {
   util::ProcessSpec spec;
-  spec.argv = {m_bindir + "/psql", "-X", "-q", "-At", "-h", "127.0.0.1", "-p", std::to_string(m_port), "-U", "gate",
-               "-d", db};
+  spec.argv = {m_bindir + "/psql",     "-X", "-q",   "-At", "-h", "127.0.0.1", "-p",
+               std::to_string(m_port), "-U", "gate", "-d",  db};
   spec.env = {{"PGPASSWORD", m_password}};
   spec.stdin_mode = util::StreamMode::pipe;
   auto started = util::Process::start(spec);
@@ -263,60 +275,70 @@ std::unique_ptr<gate::util::Process> PgServer::open_session(const std::string& d
   return std::move(*started);
 }
 
-bool session_send(gate::util::Process& session, const std::string& sql) {
-  if (::write(session.stdin_fd(), sql.data(), sql.size()) != static_cast<ssize_t>(sql.size())) return false;
+bool session_send(gate::util::Process &session, const std::string &sql) {
+  if (::write(session.stdin_fd(), sql.data(), sql.size()) != static_cast<ssize_t>(sql.size()))
+    return false;
   char buf[256];
   return ::read(session.stdout_fd(), buf, sizeof buf) > 0;
 }
 
-std::string PgServer::value(const std::string& db, const std::string& sql) const {
+std::string PgServer::value(const std::string &db, const std::string &sql) const {
   auto r = psql(db, sql);
   std::string v = r.out;
-  while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+  while (!v.empty() && (v.back() == '\n' || v.back() == ' '))
+    v.pop_back();
   return v;
 }
 
-void PgServer::create_database(const std::string& name) const {
+void PgServer::create_database(const std::string &name) const {
   psql("postgres", "DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)");
   psql("postgres", "CREATE DATABASE \"" + name + "\"");
 }
 
-std::string PgServer::create_owned_database(const std::string& name, const std::string& role,
-                                            const std::string& password, int rows) const {
+std::string PgServer::create_owned_database(const std::string &name, const std::string &role,
+                                            const std::string &password, int rows) const {
   psql("postgres", "DROP ROLE IF EXISTS " + role);
   psql("postgres", "CREATE ROLE " + role + " LOGIN PASSWORD '" + password + "'");
   create_database(name);
   psql("postgres", "ALTER DATABASE " + name + " OWNER TO " + role);
-  psql(name, "SET ROLE " + role + "; CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, " +
+  psql(name, "SET ROLE " + role +
+                 "; CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, " +
                  std::to_string(rows) + ")");
-  return "postgresql://" + role + ":" + password + "@127.0.0.1:" + std::to_string(m_port) + "/" + name;
+  return "postgresql://" + role + ":" + password + "@127.0.0.1:" + std::to_string(m_port) + "/" +
+         name;
 }
 
-void fill_sample_database(const std::string& db, int n) {
-  auto& pg = PgServer::get();
-  pg.psql(db, "CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, note text, created timestamptz "
+void fill_sample_database(const std::string &db, int n) {
+  auto &pg = PgServer::get();
+  pg.psql(db, "CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, note text, "
+              "created timestamptz "
               "DEFAULT now())");
-  pg.psql(db, "CREATE TABLE orders (id serial PRIMARY KEY, customer_id int REFERENCES customers, total "
-              "numeric(10,2), items jsonb, raw bytea)");
+  pg.psql(db,
+          "CREATE TABLE orders (id serial PRIMARY KEY, customer_id int REFERENCES customers, total "
+          "numeric(10,2), items jsonb, raw bytea)");
   pg.psql(db, "CREATE TABLE empty_table (id int)");
   pg.psql(db, "CREATE SCHEMA billing");
   pg.psql(db, "CREATE TABLE billing.invoices (id bigint PRIMARY KEY, amount int)");
-  pg.psql(db, "INSERT INTO customers (name, note) SELECT 'customer ' || g, CASE WHEN g % 10 = 0 THEN "
-              "E'multi\\nline, \"quoted\"' ELSE NULL END FROM generate_series(1, " + std::to_string(n) + ") g");
-  pg.psql(db, "INSERT INTO orders (customer_id, total, items, raw) SELECT 1 + g % " + std::to_string(n) +
-              ", g / 7.0, jsonb_build_object('sku', g), decode(md5(g::text), 'hex') FROM generate_series(1, " +
-              std::to_string(2 * n) + ") g");
+  pg.psql(db,
+          "INSERT INTO customers (name, note) SELECT 'customer ' || g, CASE WHEN g % 10 = 0 THEN "
+          "E'multi\\nline, \"quoted\"' ELSE NULL END FROM generate_series(1, " +
+              std::to_string(n) + ") g");
+  pg.psql(db, "INSERT INTO orders (customer_id, total, items, raw) SELECT 1 + g % " +
+                  std::to_string(n) +
+                  ", g / 7.0, jsonb_build_object('sku', g), decode(md5(g::text), 'hex') FROM "
+                  "generate_series(1, " +
+                  std::to_string(2 * n) + ") g");
   pg.psql(db, "INSERT INTO billing.invoices SELECT g, g FROM generate_series(1, 100) g");
 }
 
-void write_pipeline(const fs::path& dir, const std::string& body) {
+void write_pipeline(const fs::path &dir, const std::string &body) {
   write_file(dir / "pipeline.yml", "version: 1\n" + body);
 }
 
-std::string newest_set(const fs::path& root) {
+std::string newest_set(const fs::path &root) {
   std::string best;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(root, ec)) {
+  for (const auto &e : fs::directory_iterator(root, ec)) {
     std::string name = e.path().filename().string();
     if (name.empty() || name[0] == '.' || !e.is_directory()) continue;
     if (name > best) best = name;
@@ -333,7 +355,7 @@ public:
 };
 } // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::AddGlobalTestEnvironment(new PgEnvironment);
   return RUN_ALL_TESTS();

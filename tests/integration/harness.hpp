@@ -23,14 +23,14 @@ struct CommandResult {
 };
 
 // Runs argv to completion (no shell), stdin from /dev/null.
-CommandResult run(const std::vector<std::string>& argv, const fs::path& cwd = {},
-                  const std::map<std::string, std::string>& env = {});
+CommandResult run(const std::vector<std::string> &argv, const fs::path &cwd = {},
+                  const std::map<std::string, std::string> &env = {});
 // Runs a bash script.
-CommandResult sh(const std::string& script, const fs::path& cwd = {},
-                 const std::map<std::string, std::string>& env = {});
+CommandResult sh(const std::string &script, const fs::path &cwd = {},
+                 const std::map<std::string, std::string> &env = {});
 // Runs the built gate binary.
-CommandResult run_gate(const std::vector<std::string>& args, const fs::path& cwd,
-                   const std::map<std::string, std::string>& env = {});
+CommandResult run_gate(const std::vector<std::string> &args, const fs::path &cwd,
+                       const std::map<std::string, std::string> &env = {});
 std::string gate_binary();
 fs::path source_dir();
 
@@ -45,45 +45,45 @@ std::unique_ptr<gate::util::Process>
 start_gate_at_fault(const std::vector<std::string> &args, const fs::path &cwd,
                     const std::string &point, std::map<std::string, std::string> env = {});
 // Reads a started gate's stdout to the end and waits for it.
-CommandResult finish_gate(gate::util::Process& gate);
+CommandResult finish_gate(gate::util::Process &gate);
 
 // A directory removed with everything in it when the test ends.
 class TempDir {
 public:
   TempDir();
   ~TempDir();
-  const fs::path& path() const { return m_path; }
-  fs::path operator/(const std::string& p) const { return m_path / p; }
+  const fs::path &path() const { return m_path; }
+  fs::path operator/(const std::string &p) const { return m_path / p; }
 
 private:
   fs::path m_path;
 };
 
-void write_file(const fs::path& path, const std::string& content);
-std::string read_file(const fs::path& path);
+void write_file(const fs::path &path, const std::string &content);
+std::string read_file(const fs::path &path);
 // A directory tree with text files, a binary, a symlink, a hard link and modes.
-void make_sample_tree(const fs::path& root, int files = 40);
+void make_sample_tree(const fs::path &root, int files = 40);
 
 // The PostgreSQL server for the whole test run.
 class PgServer {
 public:
-  static PgServer& get();
+  static PgServer &get();
   int port() const { return m_port; }
-  const std::string& password() const { return m_password; }
+  const std::string &password() const { return m_password; }
   // postgresql://gate:PASSWORD@127.0.0.1:PORT/db
-  std::string url(const std::string& db) const;
+  std::string url(const std::string &db) const;
   // Runs SQL with psql; fails the test on error when `check`.
-  CommandResult psql(const std::string& db, const std::string& sql, bool check = true) const;
+  CommandResult psql(const std::string &db, const std::string &sql, bool check = true) const;
   // The single value of a query, trimmed.
-  std::string value(const std::string& db, const std::string& sql) const;
-  void create_database(const std::string& name) const; // dropped first if it exists
+  std::string value(const std::string &db, const std::string &sql) const;
+  void create_database(const std::string &name) const; // dropped first if it exists
   // A database owned by a new plain role (LOGIN, no superuser, no CREATEDB)
   // holding table t with `rows` rows; returns the URL that connects as that role.
-  std::string create_owned_database(const std::string& name, const std::string& role, const std::string& password,
-                                    int rows) const;
+  std::string create_owned_database(const std::string &name, const std::string &role,
+                                    const std::string &password, int rows) const;
   // An open psql session on `db` (an application's connection): send it SQL
   // with session_send, which waits for the first line of output.
-  std::unique_ptr<gate::util::Process> open_session(const std::string& db) const;
+  std::unique_ptr<gate::util::Process> open_session(const std::string &db) const;
   std::string bindir() const { return m_bindir; }
   // The server's data directory (its own or the ctest fixture's).
   fs::path data_dir() const { return m_dir / "data"; }
@@ -107,16 +107,16 @@ fs::path fixture_state(const std::string &name);
 
 // Writes `sql` to a session from PgServer::open_session and returns once it
 // has answered (one read of its output); false when it could not.
-bool session_send(gate::util::Process& session, const std::string& sql);
+bool session_send(gate::util::Process &session, const std::string &sql);
 
 // Fills `db` with tables customers (n rows), orders (2n rows), an empty table
 // and some awkward data (quotes, newlines inside text, jsonb, bytea).
-void fill_sample_database(const std::string& db, int n);
+void fill_sample_database(const std::string &db, int n);
 
 // A pipeline.yml with the given body under `version: 1`.
-void write_pipeline(const fs::path& dir, const std::string& body);
+void write_pipeline(const fs::path &dir, const std::string &body);
 
 // The id of the only (or newest) usable set under dir/backups.
-std::string newest_set(const fs::path& backup_root);
+std::string newest_set(const fs::path &backup_root);
 
 } // namespace gate::test

@@ -60,7 +60,8 @@ protected:
       if (line.rfind("export ", 0) != 0) continue;
       auto eq = line.find('=');
       std::string value = line.substr(eq + 1);
-      if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"')) value = value.substr(1, value.size() - 2);
+      if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"'))
+        value = value.substr(1, value.size() - 2);
       s_env[line.substr(7, eq - 7)] = value;
     }
     s_socket = s_env["GATE_PODMAN_SOCKET"];
@@ -70,25 +71,29 @@ protected:
     if (!s_shared) run({(source_dir() / "ci" / "podman-sandbox").string(), "stop", s_dir});
   }
 
-  static CommandResult podman(const std::string& args) { return sh("podman " + args, {}, s_env); }
-  static std::string podman_out(const std::string& args) {
+  static CommandResult podman(const std::string &args) { return sh("podman " + args, {}, s_env); }
+  static std::string podman_out(const std::string &args) {
     auto r = podman(args);
     EXPECT_EQ(r.exit_code, 0) << "podman " << args << "\n" << r.all();
     std::string out = r.out;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
+    while (!out.empty() && out.back() == '\n')
+      out.pop_back();
     return out;
   }
   // A compose-style volume with a few files; returns its mountpoint.
-  static std::string make_volume(const std::string& name) {
+  static std::string make_volume(const std::string &name) {
     podman("rm -f -t 0 -a >/dev/null");
     podman("volume rm -f " + name + " >/dev/null 2>&1 || true");
-    podman_out("volume create --label com.docker.compose.project=local-dev-setup --label tier=wiki " + name);
+    podman_out(
+        "volume create --label com.docker.compose.project=local-dev-setup --label tier=wiki " +
+        name);
     std::string mountpoint = podman_out("volume inspect --format '{{.Mountpoint}}' " + name);
     make_sample_tree(mountpoint, 5);
     return mountpoint;
   }
-  std::string pipeline(const std::string& volume, const std::string& extra = "") const {
-    return "socket: unix://" + s_socket + "\nvolumes:\n  - name: confluence\n    volume: " + volume + "\n" + extra;
+  std::string pipeline(const std::string &volume, const std::string &extra = "") const {
+    return "socket: unix://" + s_socket +
+           "\nvolumes:\n  - name: confluence\n    volume: " + volume + "\n" + extra;
   }
 
   static inline std::string s_dir;
@@ -115,8 +120,9 @@ TEST_F(Podman, ResolvesANamedVolumeAndRecordsTheEngine) {
   EXPECT_EQ(facts["labels"]["tier"], "wiki");
   EXPECT_EQ(facts["driver"], "local");
   EXPECT_FALSE(facts["engine_version"].get<std::string>().empty());
-  auto x = sh("mkdir out && tar --zstd -xf " + set + "/volumes/confluence.tar.zst -C out && diff -r --no-dereference '" +
-                  mountpoint + "' out",
+  auto x = sh("mkdir out && tar --zstd -xf " + set +
+                  "/volumes/confluence.tar.zst -C out && diff -r --no-dereference '" + mountpoint +
+                  "' out",
               t.path());
   EXPECT_EQ(x.exit_code, 0) << x.all();
 }
@@ -137,14 +143,17 @@ TEST_F(Podman, AMissingVolumeSuggestsTheComposePrefixedName) {
 TEST_F(Podman, WithoutAnEngineTheErrorNamesEverySocketTried) {
   TempDir t;
   write_file(t / "not-a-socket", "");
-  write_pipeline(t.path(), "socket: " + (t / "not-a-socket").string() + "\nvolumes:\n  - {name: c, volume: " + k_volume + "}\n");
+  write_pipeline(t.path(), "socket: " + (t / "not-a-socket").string() +
+                               "\nvolumes:\n  - {name: c, volume: " + k_volume + "}\n");
   auto r = run_gate({"run"}, t.path());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.all(), HasSubstr("no container engine reachable; tried:"));
   EXPECT_THAT(r.all(), HasSubstr("not-a-socket: not a socket"));
   // Without `socket:`, every usual place is named.
   write_pipeline(t.path(), "volumes:\n  - {name: c, volume: " + k_volume + "}\n");
-  auto defaults = run_gate({"run"}, t.path(), {{"DOCKER_HOST", "unix:///nonexistent/docker.sock"}, {"XDG_RUNTIME_DIR", "/nonexistent-xdg"}});
+  auto defaults = run_gate({"run"}, t.path(),
+                           {{"DOCKER_HOST", "unix:///nonexistent/docker.sock"},
+                            {"XDG_RUNTIME_DIR", "/nonexistent-xdg"}});
   EXPECT_EQ(defaults.exit_code, 1);
   EXPECT_THAT(defaults.all(), HasSubstr("/nonexistent/docker.sock: does not exist"));
   EXPECT_THAT(defaults.all(), HasSubstr("/run/podman/podman.sock"));
@@ -154,14 +163,20 @@ TEST_F(Podman, WithoutAnEngineTheErrorNamesEverySocketTried) {
 
 TEST_F(Podman, ContainersAreStoppedWhileArchivedAndStartedAgainEvenAfterAFailure) {
   std::string mountpoint = make_volume(k_volume);
-  podman_out("run -d --name wiki --network none -e DB_PASSWORD=hunter2-secret -e DATABASE_URL=postgres://app:url-Secret9@db/app -v " + k_volume +
+  podman_out("run -d --name wiki --network none -e DB_PASSWORD=hunter2-secret -e "
+             "DATABASE_URL=postgres://app:url-Secret9@db/app -v " +
+             k_volume +
              ":/data localhost/gate-busybox:latest sh -c 'date >> /data/starts; exec sleep 600'");
-  podman_out("run -d --name idle --network none -v " + k_volume + ":/data localhost/gate-busybox:latest sleep 600");
+  podman_out("run -d --name idle --network none -v " + k_volume +
+             ":/data localhost/gate-busybox:latest sleep 600");
   podman_out("stop -t 0 idle"); // a stopped user stays stopped
   ASSERT_EQ(wait_for_lines(fs::path(mountpoint) / "starts", 1),
             "1\n"); // wiki's first start has run
   TempDir t;
-  write_pipeline(t.path(), pipeline(k_volume, "    stop_containers: true\n    stop_timeout: 2s\n    container_configs: true\n"));
+  write_pipeline(
+      t.path(),
+      pipeline(k_volume,
+               "    stop_containers: true\n    stop_timeout: 2s\n    container_configs: true\n"));
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), "running");
@@ -182,7 +197,9 @@ TEST_F(Podman, ContainersAreStoppedWhileArchivedAndStartedAgainEvenAfterAFailure
   EXPECT_THAT(config, ::testing::Not(HasSubstr("url-Secret9")));
 
   // A backup that fails after the archive still brings the container back.
-  write_pipeline(t.path(), pipeline(k_volume, "    stop_containers: true\n    stop_timeout: 2s\n    min_size: 1GiB\n"));
+  write_pipeline(
+      t.path(),
+      pipeline(k_volume, "    stop_containers: true\n    stop_timeout: 2s\n    min_size: 1GiB\n"));
   auto failed = run_gate({"run"}, t.path());
   EXPECT_EQ(failed.exit_code, 1) << failed.all();
   EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), "running");
@@ -191,13 +208,15 @@ TEST_F(Podman, ContainersAreStoppedWhileArchivedAndStartedAgainEvenAfterAFailure
 
 TEST_F(Podman, PausedWhileArchivedThenUnpaused) {
   make_volume(k_volume);
-  podman_out("run -d --name wiki --network none -v " + k_volume + ":/data localhost/gate-busybox:latest sleep 600");
+  podman_out("run -d --name wiki --network none -v " + k_volume +
+             ":/data localhost/gate-busybox:latest sleep 600");
   TempDir t;
   write_pipeline(t.path(), pipeline(k_volume, "    stop_containers: pause\n"));
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), "running");
-  auto m = nlohmann::json::parse(read_file(t / "backups" / newest_set(t / "backups") / "manifest.json"));
+  auto m =
+      nlohmann::json::parse(read_file(t / "backups" / newest_set(t / "backups") / "manifest.json"));
   EXPECT_EQ(m["artifacts"][0]["details"]["containers_stopped"][0]["action"], "paused");
 }
 
@@ -221,7 +240,8 @@ TEST_F(Podman, RollbackRecreatesARemovedVolumeAndRestartsItsUsers) {
   EXPECT_EQ(sh("cd '" + restored + "' && find . -printf '%m %y %s %p\\n' | sort").out, before);
 
   // And with a user running: stopped for the swap, started again.
-  podman_out("run -d --name wiki --network none -v " + k_volume + ":/data localhost/gate-busybox:latest sleep 600");
+  podman_out("run -d --name wiki --network none -v " + k_volume +
+             ":/data localhost/gate-busybox:latest sleep 600");
   write_file(fs::path(restored) / "after.txt", "after the backup\n");
   auto again = run_gate({"rollback", "--last", "--yes"}, t.path());
   ASSERT_EQ(again.exit_code, 0) << again.all();

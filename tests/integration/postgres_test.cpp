@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
-#include <sys/inotify.h>
 #include <set>
+#include <sys/inotify.h>
 #include <thread>
 #include <unistd.h>
 
@@ -21,8 +21,9 @@ using ::testing::Not;
 
 namespace {
 
-std::string db_pipeline(const std::string& db, const std::string& extra = "") {
-  return "project: shop\ndatabases:\n  - name: app\n    url: " + PgServer::get().url(db) + "\n" + extra;
+std::string db_pipeline(const std::string &db, const std::string &extra = "") {
+  return "project: shop\ndatabases:\n  - name: app\n    url: " + PgServer::get().url(db) + "\n" +
+         extra;
 }
 
 // A fresh database `db` with the sample tables (`rows` customers), backed up
@@ -35,35 +36,41 @@ void backed_up_with_max_shrink(const TempDir &t, const std::string &db, int rows
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
 }
 
-nlohmann::json manifest_of(const fs::path& root) {
+nlohmann::json manifest_of(const fs::path &root) {
   return nlohmann::json::parse(read_file(root / newest_set(root) / "manifest.json"));
 }
 
-int64_t rows_in_manifest(const nlohmann::json& artifact, const std::string& qualified) {
-  for (const auto& t : artifact["details"]["tables"])
-    if (t["schema"].get<std::string>() + "." + t["name"].get<std::string>() == qualified) return t["rows"];
+int64_t rows_in_manifest(const nlohmann::json &artifact, const std::string &qualified) {
+  for (const auto &t : artifact["details"]["tables"])
+    if (t["schema"].get<std::string>() + "." + t["name"].get<std::string>() == qualified)
+      return t["rows"];
   return -1;
 }
 
-std::string counts(const std::string& db) {
-  return PgServer::get().value(db, "SELECT (SELECT count(*) FROM customers) || '/' || (SELECT count(*) FROM orders) "
-                                   "|| '/' || (SELECT count(*) FROM billing.invoices) || '/' || (SELECT count(*) FROM empty_table)");
+std::string counts(const std::string &db) {
+  return PgServer::get().value(
+      db, "SELECT (SELECT count(*) FROM customers) || '/' || (SELECT count(*) FROM orders) "
+          "|| '/' || (SELECT count(*) FROM billing.invoices) || '/' || (SELECT count(*) FROM "
+          "empty_table)");
 }
 
 std::map<std::string, std::string> pg_env() {
-  return {{"PGPASSWORD", PgServer::get().password()}, {"PGHOST", "127.0.0.1"},
-          {"PGPORT", std::to_string(PgServer::get().port())}, {"PGUSER", "gate"},
+  return {{"PGPASSWORD", PgServer::get().password()},
+          {"PGHOST", "127.0.0.1"},
+          {"PGPORT", std::to_string(PgServer::get().port())},
+          {"PGUSER", "gate"},
           {"PATH", PgServer::get().bindir() + ":" + std::string(std::getenv("PATH"))}};
 }
 
 } // namespace
 
 TEST(Postgres, EveryFormatRestoresWithThePlainTools) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   pg.create_database("fmt_src");
   fill_sample_database("fmt_src", 500);
   TempDir t;
-  write_pipeline(t.path(), db_pipeline("fmt_src", "    formats: [custom, sql, directory, csv]\n    globals: true\n    schema_only: true\n"));
+  write_pipeline(t.path(), db_pipeline("fmt_src", "    formats: [custom, sql, directory, csv]\n    "
+                                                  "globals: true\n    schema_only: true\n"));
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   std::string set = (t / "backups" / newest_set(t / "backups")).string();
@@ -71,23 +78,35 @@ TEST(Postgres, EveryFormatRestoresWithThePlainTools) {
   std::string expected = counts("fmt_src");
   EXPECT_EQ(expected, "500/1000/100/0");
 
-  for (const char* db : {"fmt_custom", "fmt_sql", "fmt_dir", "fmt_csv"}) pg.create_database(db);
+  for (const char *db : {"fmt_custom", "fmt_sql", "fmt_dir", "fmt_csv"})
+    pg.create_database(db);
   auto env = pg_env();
-  EXPECT_EQ(sh("zstd -dc databases/app.dump.zst | pg_restore --exit-on-error -d fmt_custom", set, env).exit_code, 0);
-  EXPECT_EQ(sh("zstd -dc databases/app.sql.zst | psql -q -v ON_ERROR_STOP=1 -d fmt_sql >/dev/null", set, env).exit_code, 0);
-  EXPECT_EQ(sh("pg_restore --exit-on-error -j 2 -d fmt_dir databases/app.dir", set, env).exit_code, 0);
+  EXPECT_EQ(
+      sh("zstd -dc databases/app.dump.zst | pg_restore --exit-on-error -d fmt_custom", set, env)
+          .exit_code,
+      0);
+  EXPECT_EQ(sh("zstd -dc databases/app.sql.zst | psql -q -v ON_ERROR_STOP=1 -d fmt_sql >/dev/null",
+               set, env)
+                .exit_code,
+            0);
+  EXPECT_EQ(sh("pg_restore --exit-on-error -j 2 -d fmt_dir databases/app.dir", set, env).exit_code,
+            0);
   auto csv = sh("psql -q -v ON_ERROR_STOP=1 -d fmt_csv -f databases/app.schema.sql >/dev/null && "
                 "for t in public.customers public.orders billing.invoices public.empty_table; do "
-                "  psql -q -v ON_ERROR_STOP=1 -d fmt_csv -c \"\\copy $t FROM PROGRAM 'zstd -dc databases/app.csv/$t.csv.zst' "
+                "  psql -q -v ON_ERROR_STOP=1 -d fmt_csv -c \"\\copy $t FROM PROGRAM 'zstd -dc "
+                "databases/app.csv/$t.csv.zst' "
                 "WITH (FORMAT csv, HEADER true)\"; done",
                 set, env);
   EXPECT_EQ(csv.exit_code, 0) << csv.all();
-  for (const char* db : {"fmt_custom", "fmt_sql", "fmt_dir", "fmt_csv"}) EXPECT_EQ(counts(db), expected) << db;
-  EXPECT_EQ(pg.value("fmt_csv", "SELECT note FROM customers WHERE id = 10"), "multi\nline, \"quoted\"");
-  EXPECT_THAT(read_file(fs::path(set) / "databases/app.globals.sql"), HasSubstr("CREATE ROLE gate"));
+  for (const char *db : {"fmt_custom", "fmt_sql", "fmt_dir", "fmt_csv"})
+    EXPECT_EQ(counts(db), expected) << db;
+  EXPECT_EQ(pg.value("fmt_csv", "SELECT note FROM customers WHERE id = 10"),
+            "multi\nline, \"quoted\"");
+  EXPECT_THAT(read_file(fs::path(set) / "databases/app.globals.sql"),
+              HasSubstr("CREATE ROLE gate"));
 
   auto m = manifest_of(t / "backups");
-  for (const auto& a : m["artifacts"]) {
+  for (const auto &a : m["artifacts"]) {
     if (a["format"] == "custom") {
       EXPECT_EQ(rows_in_manifest(a, "public.orders"), 1000);
       EXPECT_EQ(rows_in_manifest(a, "billing.invoices"), 100);
@@ -101,21 +120,34 @@ TEST(Postgres, EveryFormatRestoresWithThePlainTools) {
 }
 
 TEST(Postgres, DumpAndRowCountsComeFromOneSnapshotWhileWritesGoOn) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   pg.create_database("snap");
   fill_sample_database("snap", 2000);
   // A writer committing row after row for the whole backup.
   gate::util::ProcessSpec writer;
-  writer.argv = {pg.bindir() + "/psql", "-X", "-q", "-h", "127.0.0.1", "-p", std::to_string(pg.port()), "-U", "gate",
-                 "-d", "snap", "-c",
-                 "DO $$ BEGIN FOR i IN 1..200000 LOOP INSERT INTO orders (customer_id, total) VALUES (1, i); "
-                 "COMMIT; END LOOP; END $$"};
+  writer.argv = {
+      pg.bindir() + "/psql",
+      "-X",
+      "-q",
+      "-h",
+      "127.0.0.1",
+      "-p",
+      std::to_string(pg.port()),
+      "-U",
+      "gate",
+      "-d",
+      "snap",
+      "-c",
+      "DO $$ BEGIN FOR i IN 1..200000 LOOP INSERT INTO orders (customer_id, total) VALUES (1, i); "
+      "COMMIT; END LOOP; END $$"};
   writer.env = {{"PGPASSWORD", pg.password()}};
   writer.stdout_mode = gate::util::StreamMode::null;
   auto w = gate::util::Process::start(writer);
   ASSERT_TRUE(w.has_value());
   TempDir t;
-  write_pipeline(t.path(), db_pipeline("snap", "    formats: [custom, csv]\nstages:\n  - name: b\n    steps: [{backup: app}, {verify: all, deep: true}]\n"));
+  write_pipeline(t.path(),
+                 db_pipeline("snap", "    formats: [custom, csv]\nstages:\n  - name: b\n    steps: "
+                                     "[{backup: app}, {verify: all, deep: true}]\n"));
   auto r = run_gate({"run"}, t.path());
   (*w)->kill_group(SIGTERM);
   (void)(*w)->wait();
@@ -126,7 +158,8 @@ TEST(Postgres, DumpAndRowCountsComeFromOneSnapshotWhileWritesGoOn) {
   // The dump holds exactly the counted rows: restore it and count.
   pg.create_database("snap_check");
   std::string set = (t / "backups" / newest_set(t / "backups")).string();
-  ASSERT_EQ(sh("zstd -dc databases/app.dump.zst | pg_restore -d snap_check", set, pg_env()).exit_code, 0);
+  ASSERT_EQ(
+      sh("zstd -dc databases/app.dump.zst | pg_restore -d snap_check", set, pg_env()).exit_code, 0);
   EXPECT_EQ(pg.value("snap_check", "SELECT count(*) FROM orders"), std::to_string(recorded));
   // And the CSV export, from the same snapshot, has the same rows.
   EXPECT_EQ(sh("zstd -dc databases/app.csv/public.orders.csv.zst | tail -n +2 | wc -l", set).out,
@@ -134,20 +167,23 @@ TEST(Postgres, DumpAndRowCountsComeFromOneSnapshotWhileWritesGoOn) {
 }
 
 TEST(Postgres, DamagedDumpsFailDefaultVerificationEvenWithAMatchingChecksum) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   pg.create_database("damage");
   fill_sample_database("damage", 3000);
-  for (const char* compression : {"gzip", "zstd"}) {
-    for (const char* damage : {"truncate", "flip"}) {
+  for (const char *compression : {"gzip", "zstd"}) {
+    for (const char *damage : {"truncate", "flip"}) {
       TempDir t;
-      write_pipeline(t.path(), db_pipeline("damage", std::string("    compression: ") + compression + "\n"));
+      write_pipeline(t.path(),
+                     db_pipeline("damage", std::string("    compression: ") + compression + "\n"));
       ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
       std::string id = newest_set(t / "backups");
       fs::path set = t / "backups" / id;
-      std::string file = std::string("databases/app.dump") + (std::string(compression) == "zstd" ? ".zst" : "");
+      std::string file =
+          std::string("databases/app.dump") + (std::string(compression) == "zstd" ? ".zst" : "");
       std::string cmd = std::string(damage) == "truncate"
                             ? "truncate -s $(( $(stat -c %s " + file + ") * 2 / 3 )) " + file
-                            : "printf '\\xff\\x00\\xff' | dd of=" + file + " bs=1 seek=$(( $(stat -c %s " + file +
+                            : "printf '\\xff\\x00\\xff' | dd of=" + file +
+                                  " bs=1 seek=$(( $(stat -c %s " + file +
                                   ") / 2 )) conv=notrunc status=none";
       ASSERT_EQ(sh(cmd, set).exit_code, 0);
       // Make the manifest agree with the damaged file, as a tool that only
@@ -155,7 +191,7 @@ TEST(Postgres, DamagedDumpsFailDefaultVerificationEvenWithAMatchingChecksum) {
       auto m = nlohmann::json::parse(read_file(set / "manifest.json"));
       std::string sha = sh("sha256sum " + file + " | cut -d' ' -f1", set).out;
       sha.pop_back();
-      for (auto& a : m["artifacts"]) {
+      for (auto &a : m["artifacts"]) {
         a["files"][0]["sha256"] = sha;
         a["files"][0]["bytes"] = fs::file_size(set / file);
         a["bytes"] = fs::file_size(set / file);
@@ -163,7 +199,8 @@ TEST(Postgres, DamagedDumpsFailDefaultVerificationEvenWithAMatchingChecksum) {
       write_file(set / "manifest.json", m.dump(2));
       write_file(set / "checksums.sha256", sha + "  " + file + "\n");
       auto quick = run_gate({"verify", id, "--quick"}, t.path());
-      EXPECT_EQ(quick.exit_code, 0) << compression << " " << damage << ": quick only checks the checksum";
+      EXPECT_EQ(quick.exit_code, 0)
+          << compression << " " << damage << ": quick only checks the checksum";
       auto full = run_gate({"verify", id}, t.path());
       EXPECT_EQ(full.exit_code, 1) << compression << " " << damage << "\n" << full.all();
     }
@@ -171,26 +208,32 @@ TEST(Postgres, DamagedDumpsFailDefaultVerificationEvenWithAMatchingChecksum) {
 }
 
 TEST(Postgres, DeepVerifyRestoresIntoAScratchDatabaseAndDropsIt) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   pg.create_database("deep");
   fill_sample_database("deep", 1000);
   TempDir t;
-  write_pipeline(t.path(), db_pipeline("deep", "    formats: [custom, sql]\nstages:\n  - name: b\n    steps: [{backup: app}, {verify: all, deep: true}]\n"));
+  write_pipeline(t.path(),
+                 db_pipeline("deep", "    formats: [custom, sql]\nstages:\n  - name: b\n    steps: "
+                                     "[{backup: app}, {verify: all, deep: true}]\n"));
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   auto m = manifest_of(t / "backups");
   bool measured = false;
-  for (const auto& v : m["verifications"])
+  for (const auto &v : m["verifications"])
     if (v["level"] == "deep" && v["metrics"].contains("restore_ms")) measured = true;
   EXPECT_TRUE(measured);
-  EXPECT_EQ(pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"), "0");
+  EXPECT_EQ(
+      pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"),
+      "0");
   auto again = run_gate({"verify", "--last", "--deep"}, t.path());
   EXPECT_EQ(again.exit_code, 0) << again.all();
-  EXPECT_EQ(pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"), "0");
+  EXPECT_EQ(
+      pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"),
+      "0");
 }
 
 TEST(Postgres, AKilledDeepVerifyLeavesNoScratchDatabaseBehind) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   pg.create_database("deepkill");
   fill_sample_database("deepkill", 20000);
   TempDir t;
@@ -209,25 +252,29 @@ TEST(Postgres, AKilledDeepVerifyLeavesNoScratchDatabaseBehind) {
     ASSERT_TRUE(status.has_value());
     if (sig == SIGINT) {
       EXPECT_EQ(status->code, 130) << p->stderr_tail();
-      EXPECT_EQ(pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"), "0");
+      EXPECT_EQ(pg.value("postgres",
+                         "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"),
+                "0");
     } else {
       // SIGKILL leaves no chance to clean up: the next deep verify drops it.
       auto next = run_gate({"verify", "--last", "--deep"}, t.path());
       EXPECT_EQ(next.exit_code, 0) << next.all();
-      EXPECT_EQ(pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"), "0");
+      EXPECT_EQ(pg.value("postgres",
+                         "SELECT count(*) FROM pg_database WHERE datname LIKE 'gate_verify%'"),
+                "0");
     }
   }
 }
 
 TEST(Postgres, BadInputFailsClearlyAndRecordsNothing) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   pg.create_database("badin");
   fill_sample_database("badin", 100);
   TempDir t;
   write_pipeline(t.path(), db_pipeline("badin"));
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   std::string record = read_file(t / ".last-deployment-backup");
-  auto expect_failure = [&](const std::string& body, const std::string& message) {
+  auto expect_failure = [&](const std::string &body, const std::string &message) {
     write_pipeline(t.path(), body);
     auto r = run_gate({"run"}, t.path());
     EXPECT_EQ(r.exit_code, 1) << body << "\n" << r.all();
@@ -236,20 +283,28 @@ TEST(Postgres, BadInputFailsClearlyAndRecordsNothing) {
     EXPECT_EQ(read_file(t / ".last-deployment-backup"), record);
   };
   std::string port = std::to_string(pg.port());
-  expect_failure("databases:\n  - {name: app, url: 'postgresql://gate:WrongPassw0rd@127.0.0.1:" + port + "/badin'}\n",
-                 "unable to connect to database 'app' (gate@127.0.0.1:" + port + "/badin): connection to server at");
+  expect_failure("databases:\n  - {name: app, url: 'postgresql://gate:WrongPassw0rd@127.0.0.1:" +
+                     port + "/badin'}\n",
+                 "unable to connect to database 'app' (gate@127.0.0.1:" + port +
+                     "/badin): connection to server at");
   expect_failure("databases:\n  - {name: app, url: 'postgresql://gate:x@127.0.0.1:1/badin'}\n",
                  "unable to connect to database 'app'");
-  expect_failure("databases:\n  - {name: app, url: 'postgresql://gate:x@10.255.255.1:5432/badin', connect_timeout: 2s}\n",
+  expect_failure("databases:\n  - {name: app, url: 'postgresql://gate:x@10.255.255.1:5432/badin', "
+                 "connect_timeout: 2s}\n",
                  "unable to connect to database 'app'");
-  expect_failure("databases:\n  - {name: app, url: '" + pg.url("no_such_db") + "'}\n", "database \"no_such_db\" does not exist");
+  expect_failure("databases:\n  - {name: app, url: '" + pg.url("no_such_db") + "'}\n",
+                 "database \"no_such_db\" does not exist");
   expect_failure(db_pipeline("badin") + "space_factor: 100000\n", "not enough disk space");
   expect_failure(db_pipeline("badin", "    min_size: 100MiB\n"), "below min_size 100.0 MiB");
-  expect_failure(db_pipeline("badin") + "stages:\n  - name: pre\n    steps: [{check: sql, database: app, query: 'SELECT count(*) FROM customers', expect: '0'}]\n",
+  expect_failure(db_pipeline("badin") +
+                     "stages:\n  - name: pre\n    steps: [{check: sql, database: app, query: "
+                     "'SELECT count(*) FROM customers', expect: '0'}]\n",
                  "returned '100', expected '0'");
   auto wrong = run_gate({"run"}, t.path());
   EXPECT_THAT(wrong.all(), Not(HasSubstr("WrongPassw0rd")));
-  write_pipeline(t.path(), "databases:\n  - {name: app, url: 'postgresql://gate:WrongPassw0rd@127.0.0.1:" + port + "/badin'}\n");
+  write_pipeline(t.path(),
+                 "databases:\n  - {name: app, url: 'postgresql://gate:WrongPassw0rd@127.0.0.1:" +
+                     port + "/badin'}\n");
   auto check = run_gate({"check"}, t.path());
   EXPECT_EQ(check.exit_code, 1) << check.all();
   EXPECT_THAT(check.all(), HasSubstr("password authentication failed"));
@@ -257,17 +312,18 @@ TEST(Postgres, BadInputFailsClearlyAndRecordsNothing) {
 }
 
 TEST(Postgres, PgDumpDyingMidDumpIsNeverAccepted) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   pg.create_database("dying");
   fill_sample_database("dying", 100);
   TempDir t;
   write_pipeline(t.path(), db_pipeline("dying"));
   // Hold a lock pg_dump must wait for, then end pg_dump's session while it waits.
   auto holder = pg.open_session("dying");
-  ASSERT_TRUE(session_send(*holder, "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n"));
+  ASSERT_TRUE(session_send(
+      *holder, "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n"));
   auto run = start_gate({"run"}, t.path());
   // Server-side waits for pg_dump to block on the lock (bounded), then end it.
-  auto wait_for_pg_dump = [&](const std::string& action) {
+  auto wait_for_pg_dump = [&](const std::string &action) {
     return pg.value("postgres", R"(DO $$ DECLARE n int := 0; BEGIN
       LOOP
         PERFORM pg_stat_clear_snapshot(); -- a transaction otherwise sees one cached view
@@ -282,8 +338,9 @@ TEST(Postgres, PgDumpDyingMidDumpIsNeverAccepted) {
   EXPECT_EQ(wait_for_pg_dump("pid"), "done");
   // While pg_dump runs: no process on this machine shows the password on its command line.
   // (processes that end during the scan are skipped)
-  std::string cmdlines =
-      sh("for f in /proc/[0-9]*/cmdline; do { tr '\\0' ' ' < \"$f\"; } 2>/dev/null || true; echo; done").out;
+  std::string cmdlines = sh("for f in /proc/[0-9]*/cmdline; do { tr '\\0' ' ' < \"$f\"; } "
+                            "2>/dev/null || true; echo; done")
+                             .out;
   EXPECT_THAT(cmdlines, HasSubstr("pg_dump"));
   EXPECT_THAT(cmdlines, Not(HasSubstr(pg.password())));
   EXPECT_EQ(wait_for_pg_dump("pg_terminate_backend(pid)"), "done");
@@ -391,11 +448,12 @@ TEST(Postgres, ALockedDatabaseIsExplainedWithItsFix) {
 }
 
 TEST(Postgres, SecretsNeverReachFilesOrOutput) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   pg.create_database("secrets");
   fill_sample_database("secrets", 50);
   TempDir t;
-  write_pipeline(t.path(), "databases:\n  - {name: app, url: '${DATABASE_URL}', formats: [custom, sql, csv], globals: true}\n");
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '${DATABASE_URL}', formats: [custom, "
+                           "sql, csv], globals: true}\n");
   std::map<std::string, std::string> env{{"DATABASE_URL", pg.url("secrets")}};
   std::string passfiles_before = sh("ls /tmp | grep -c gate-pgpass || true").out;
   auto r = run_gate({"--verbose", "--json", "run"}, t.path(), env);
@@ -405,7 +463,8 @@ TEST(Postgres, SecretsNeverReachFilesOrOutput) {
   auto show = run_gate({"show", "--last"}, t.path(), env);
   EXPECT_THAT(show.out, HasSubstr("postgresql://gate:***@127.0.0.1"));
   EXPECT_THAT(show.all(), Not(HasSubstr(pg.password())));
-  EXPECT_EQ(sh("ls /tmp | grep -c gate-pgpass || true").out, passfiles_before); // the password files are gone
+  EXPECT_EQ(sh("ls /tmp | grep -c gate-pgpass || true").out,
+            passfiles_before); // the password files are gone
 }
 
 TEST(Postgres, MaxShrinkStopsABackupThatLostData) {
@@ -474,11 +533,13 @@ TEST(Postgres, MaxShrinkComparesWithTheNewestSetHoldingTheDatabase) {
 }
 
 TEST(Postgres, GlobalsFallBackWithoutSuperuser) {
-  std::string url = PgServer::get().create_owned_database("nonsuper", "app_owner", "OwnerPw-123", 500);
+  std::string url =
+      PgServer::get().create_owned_database("nonsuper", "app_owner", "OwnerPw-123", 500);
   TempDir t;
   // The default mode (recreate) needs CREATEDB: said at check time, with the grant, before any
   // backup.
-  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + url + "', globals: true, min_size: 0}\n");
+  write_pipeline(t.path(),
+                 "databases:\n  - {name: app, url: '" + url + "', globals: true, min_size: 0}\n");
   auto refused = run_gate({"run"}, t.path());
   EXPECT_EQ(refused.exit_code, 1) << refused.all();
   EXPECT_THAT(refused.all(), HasSubstr("may not create databases"));
@@ -489,20 +550,24 @@ TEST(Postgres, GlobalsFallBackWithoutSuperuser) {
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_THAT(r.err, HasSubstr("is not a superuser"));
-  std::string globals = read_file(t / "backups" / newest_set(t / "backups") / "databases/app.globals.sql");
+  std::string globals =
+      read_file(t / "backups" / newest_set(t / "backups") / "databases/app.globals.sql");
   EXPECT_THAT(globals, HasSubstr("CREATE ROLE app_owner"));
   EXPECT_THAT(globals, Not(HasSubstr("SCRAM-SHA-256")));
 }
 
 TEST(Postgres, PasswordsFromPgpassfileWork) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   pg.create_database("pgpass");
   fill_sample_database("pgpass", 100);
   TempDir t;
-  write_file(t / "pgpass", "127.0.0.1:" + std::to_string(pg.port()) + ":*:gate:" + pg.password() + "\n");
+  write_file(t / "pgpass",
+             "127.0.0.1:" + std::to_string(pg.port()) + ":*:gate:" + pg.password() + "\n");
   fs::permissions(t / "pgpass", fs::perms::owner_read | fs::perms::owner_write);
-  write_pipeline(t.path(), "databases:\n  - {name: app, url: 'postgresql://gate@127.0.0.1:" + std::to_string(pg.port()) +
-                               "/pgpass', formats: [custom, sql]}\nstages:\n  - name: b\n    steps: [{backup: app}, {verify: all, deep: true}]\n");
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: 'postgresql://gate@127.0.0.1:" +
+                               std::to_string(pg.port()) +
+                               "/pgpass', formats: [custom, sql]}\nstages:\n  - name: b\n    "
+                               "steps: [{backup: app}, {verify: all, deep: true}]\n");
   auto r = run_gate({"run"}, t.path(), {{"PGPASSFILE", (t / "pgpass").string()}});
   EXPECT_EQ(r.exit_code, 0) << r.all();
   auto without = run_gate({"run"}, t.path(), {{"PGPASSFILE", "/nonexistent"}});
@@ -511,10 +576,11 @@ TEST(Postgres, PasswordsFromPgpassfileWork) {
 }
 
 TEST(Postgres, DamagedSqlCsvAndDirectoryDumpsFailDefaultVerification) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   pg.create_database("damage2");
   fill_sample_database("damage2", 3000);
-  for (const char* target : {"databases/app.sql.zst", "databases/app.csv/public.orders.csv.zst", "databases/app.dir/toc.dat"}) {
+  for (const char *target : {"databases/app.sql.zst", "databases/app.csv/public.orders.csv.zst",
+                             "databases/app.dir/toc.dat"}) {
     TempDir t;
     write_pipeline(t.path(), db_pipeline("damage2", "    formats: [sql, csv, directory]\n"));
     ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
@@ -527,8 +593,8 @@ TEST(Postgres, DamagedSqlCsvAndDirectoryDumpsFailDefaultVerification) {
     auto m = nlohmann::json::parse(read_file(set / "manifest.json"));
     std::string sha = sh("sha256sum " + file + " | cut -d' ' -f1", set).out;
     sha.pop_back();
-    for (auto& a : m["artifacts"])
-      for (auto& f : a["files"])
+    for (auto &a : m["artifacts"])
+      for (auto &f : a["files"])
         if (f["path"] == file) {
           f["sha256"] = sha;
           f["bytes"] = fs::file_size(set / file);
@@ -540,15 +606,18 @@ TEST(Postgres, DamagedSqlCsvAndDirectoryDumpsFailDefaultVerification) {
 }
 
 TEST(Postgres, TablesAndExcludeTablesLimitTheBackup) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   pg.create_database("subset");
   fill_sample_database("subset", 100);
   TempDir t;
-  write_pipeline(t.path(), db_pipeline("subset", "    tables: ['*']\n    exclude_tables: [orders, 'billing.*']\n"));
+  write_pipeline(
+      t.path(),
+      db_pipeline("subset", "    tables: ['*']\n    exclude_tables: [orders, 'billing.*']\n"));
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   auto m = manifest_of(t / "backups");
   std::set<std::string> names;
-  for (const auto& table : m["artifacts"][0]["details"]["tables"]) names.insert(table["name"].get<std::string>());
+  for (const auto &table : m["artifacts"][0]["details"]["tables"])
+    names.insert(table["name"].get<std::string>());
   EXPECT_EQ(names, (std::set<std::string>{"customers", "empty_table"}));
   pg.create_database("subset_check");
   std::string set = (t / "backups" / newest_set(t / "backups")).string();
@@ -556,9 +625,12 @@ TEST(Postgres, TablesAndExcludeTablesLimitTheBackup) {
   // warn; what matters is which tables came back.
   sh("zstd -dc databases/app.dump.zst | pg_restore -d subset_check", set, pg_env());
   EXPECT_EQ(pg.value("subset_check", "SELECT count(*) FROM customers"), "100");
-  EXPECT_EQ(pg.value("subset_check", "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname "
-                                     "IN ('public', 'billing')"),
-            "customers,empty_table");
+  EXPECT_EQ(
+      pg.value(
+          "subset_check",
+          "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname "
+          "IN ('public', 'billing')"),
+      "customers,empty_table");
 }
 
 TEST(Postgres, ReadingSetsNeedsNoDatabaseSecrets) {

@@ -24,7 +24,7 @@ using ::testing::Not;
 
 namespace {
 
-std::string pipeline(const std::string& db, const std::string& extra = "") {
+std::string pipeline(const std::string &db, const std::string &extra = "") {
   return "databases:\n  - name: app\n    url: " + PgServer::get().url(db) +
          "\n    formats: [custom, sql]\nvolumes:\n  - name: files\n    path: ./files\n" + extra;
 }
@@ -35,21 +35,30 @@ std::string clean_mode(std::string pipeline) {
   return pipeline.replace(pipeline.find(formats), formats.size(), formats + "\n    mode: clean");
 }
 
-std::string table_state(const std::string& db) {
-  bool invoices = PgServer::get().value(db, "SELECT to_regclass('billing.invoices') IS NOT NULL") == "t";
-  return PgServer::get().value(db, "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY table_schema, table_name) FROM "
-                                   "information_schema.tables WHERE table_schema IN ('public', 'billing')") +
+std::string table_state(const std::string &db) {
+  bool invoices =
+      PgServer::get().value(db, "SELECT to_regclass('billing.invoices') IS NOT NULL") == "t";
+  return PgServer::get().value(
+             db, "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY table_schema, "
+                 "table_name) FROM "
+                 "information_schema.tables WHERE table_schema IN ('public', 'billing')") +
          " " +
-         PgServer::get().value(db, "SELECT (SELECT count(*) FROM customers) || '/' || (SELECT count(*) FROM orders) || "
-                                   "'/' || " + std::string(invoices ? "(SELECT count(*) FROM billing.invoices)" : "'-'"));
+         PgServer::get().value(
+             db,
+             "SELECT (SELECT count(*) FROM customers) || '/' || (SELECT count(*) FROM orders) || "
+             "'/' || " +
+                 std::string(invoices ? "(SELECT count(*) FROM billing.invoices)" : "'-'"));
 }
 
-std::string tree_state(const fs::path& dir) {
-  return sh("cd '" + dir.string() + "' && find . -printf '%m %y %s %l %p\\n' | sort && find . -type f -exec sha256sum {} + | sort").out;
+std::string tree_state(const fs::path &dir) {
+  return sh("cd '" + dir.string() +
+            "' && find . -printf '%m %y %s %l %p\\n' | sort && find . -type f -exec sha256sum {} + "
+            "| sort")
+      .out;
 }
 
-void damage(const std::string& db, const fs::path& files) {
-  auto& pg = PgServer::get();
+void damage(const std::string &db, const fs::path &files) {
+  auto &pg = PgServer::get();
   pg.psql(db, "DELETE FROM orders WHERE id % 3 = 0");
   pg.psql(db, "DROP TABLE billing.invoices");
   pg.psql(db, "CREATE TABLE added_later (id int); INSERT INTO added_later VALUES (1)");
@@ -63,7 +72,7 @@ void damage(const std::string& db, const fs::path& files) {
 
 // A fresh database `db` with the sample tables (`rows` customers) and a
 // sample tree of `files` files in t/files: what most tests back up first.
-void sample_database_and_files(const TempDir& t, const std::string& db, int rows, int files) {
+void sample_database_and_files(const TempDir &t, const std::string &db, int rows, int files) {
   PgServer::get().create_database(db);
   fill_sample_database(db, rows);
   make_sample_tree(t / "files", files);
@@ -72,7 +81,7 @@ void sample_database_and_files(const TempDir& t, const std::string& db, int rows
 } // namespace
 
 TEST(Rollback, PutsEveryRowAndFileBackAndTheSafetySnapshotUndoesIt) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   TempDir t;
   sample_database_and_files(t, "rb_full", 800, 40);
   write_pipeline(t.path(), clean_mode(pipeline("rb_full")));
@@ -87,7 +96,8 @@ TEST(Rollback, PutsEveryRowAndFileBackAndTheSafetySnapshotUndoesIt) {
   auto dry = run_gate({"rollback", "--last", "--dry-run"}, t.path());
   EXPECT_EQ(dry.exit_code, 0) << dry.all();
   EXPECT_THAT(dry.out, HasSubstr("replace database app"));
-  EXPECT_THAT(dry.out, HasSubstr("will be dropped from app: public.added_later, public.big_orders (view)"));
+  EXPECT_THAT(dry.out,
+              HasSubstr("will be dropped from app: public.added_later, public.big_orders (view)"));
   EXPECT_EQ(table_state("rb_full"), tables_damaged);
   EXPECT_EQ(tree_state(t / "files"), files_damaged);
 
@@ -99,11 +109,13 @@ TEST(Rollback, PutsEveryRowAndFileBackAndTheSafetySnapshotUndoesIt) {
   auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_EQ(table_state("rb_full"), tables_before);
-  EXPECT_EQ(pg.value("rb_full", "SELECT count(*) FROM pg_views WHERE viewname = 'big_orders'"), "0");
+  EXPECT_EQ(pg.value("rb_full", "SELECT count(*) FROM pg_views WHERE viewname = 'big_orders'"),
+            "0");
   EXPECT_EQ(tree_state(t / "files"), files_before);
   EXPECT_EQ(sh("ls -a | grep -c gate-staging || true", t.path()).out, "0\n");
   // Connections are allowed again.
-  EXPECT_EQ(pg.value("postgres", "SELECT datconnlimit FROM pg_database WHERE datname = 'rb_full'"), "-1");
+  EXPECT_EQ(pg.value("postgres", "SELECT datconnlimit FROM pg_database WHERE datname = 'rb_full'"),
+            "-1");
 
   // The safety snapshot holds the damaged state: rolling back to it undoes the rollback.
   std::string safety = sh("ls backups | grep pre-rollback-", t.path()).out;
@@ -116,7 +128,7 @@ TEST(Rollback, PutsEveryRowAndFileBackAndTheSafetySnapshotUndoesIt) {
 }
 
 TEST(Rollback, RecreateModeAndOnlyAndTargetOptions) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   TempDir t;
   sample_database_and_files(t, "rb_recreate", 300, 5);
   write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + pg.url("rb_recreate") +
@@ -130,7 +142,9 @@ TEST(Rollback, RecreateModeAndOnlyAndTargetOptions) {
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_EQ(table_state("rb_recreate"), before);
   EXPECT_EQ(tree_state(t / "files"), files_damaged); // --only db left the files alone
-  auto elsewhere = run_gate({"rollback", "--last", "--yes", "--only", "volumes", "--target", "files=" + (t / "check").string()}, t.path());
+  auto elsewhere = run_gate({"rollback", "--last", "--yes", "--only", "volumes", "--target",
+                             "files=" + (t / "check").string()},
+                            t.path());
   ASSERT_EQ(elsewhere.exit_code, 0) << elsewhere.all();
   EXPECT_EQ(tree_state(t / "check"), files_before);
   EXPECT_EQ(tree_state(t / "files"), files_damaged);
@@ -144,36 +158,48 @@ TEST(Rollback, ArchivesCannotWriteOutsideTheTarget) {
   std::string id = newest_set(t / "backups");
   fs::path set = t / "backups" / id;
   std::string files_before = tree_state(t / "files");
-  const char* attacks[] = {
+  const char *attacks[] = {
       // ../ climbing out
       "ti = tarfile.TarInfo('../escaped.txt'); ti.size = 4; tf.addfile(ti, io.BytesIO(b'evil'))",
       // an absolute path
-      "ti = tarfile.TarInfo(OUTSIDE + '/absolute.txt'); ti.size = 4; tf.addfile(ti, io.BytesIO(b'evil'))",
+      "ti = tarfile.TarInfo(OUTSIDE + '/absolute.txt'); ti.size = 4; tf.addfile(ti, "
+      "io.BytesIO(b'evil'))",
       // a symlink to outside, then a file written through it
-      "ti = tarfile.TarInfo('link'); ti.type = tarfile.SYMTYPE; ti.linkname = OUTSIDE; tf.addfile(ti)\n"
+      "ti = tarfile.TarInfo('link'); ti.type = tarfile.SYMTYPE; ti.linkname = OUTSIDE; "
+      "tf.addfile(ti)\n"
       "ti = tarfile.TarInfo('link/through.txt'); ti.size = 4; tf.addfile(ti, io.BytesIO(b'evil'))",
   };
   fs::create_directories(t / "outside");
-  for (const char* attack : attacks) {
-    std::string script = std::string("import tarfile, io, sys\nOUTSIDE = sys.argv[1]\n"
-                                      "tf = tarfile.open(sys.argv[2], 'w', format=tarfile.PAX_FORMAT)\n"
-                                      "ti = tarfile.TarInfo('.'); ti.type = tarfile.DIRTYPE; ti.mode = 0o755; tf.addfile(ti)\n"
-                                      "ti = tarfile.TarInfo('ok.txt'); ti.size = 2; tf.addfile(ti, io.BytesIO(b'ok'))\n") +
-                         attack + "\ntf.close()\n";
+  for (const char *attack : attacks) {
+    std::string script =
+        std::string(
+            "import tarfile, io, sys\nOUTSIDE = sys.argv[1]\n"
+            "tf = tarfile.open(sys.argv[2], 'w', format=tarfile.PAX_FORMAT)\n"
+            "ti = tarfile.TarInfo('.'); ti.type = tarfile.DIRTYPE; ti.mode = 0o755; "
+            "tf.addfile(ti)\n"
+            "ti = tarfile.TarInfo('ok.txt'); ti.size = 2; tf.addfile(ti, io.BytesIO(b'ok'))\n") +
+        attack + "\ntf.close()\n";
     write_file(t / "attack.py", script);
     // Replace the archive and make the manifest and checksums agree, so only
     // the extraction itself can stop it.
-    auto made = sh("python3 attack.py '" + (t / "outside").string() + "' evil.tar && zstd -q -f evil.tar -o evil.tar.zst && "
-                   "cp evil.tar.zst '" + (set / "volumes/files.tar.zst").string() + "'", t.path());
+    auto made = sh("python3 attack.py '" + (t / "outside").string() +
+                       "' evil.tar && zstd -q -f evil.tar -o evil.tar.zst && "
+                       "cp evil.tar.zst '" +
+                       (set / "volumes/files.tar.zst").string() + "'",
+                   t.path());
     ASSERT_EQ(made.exit_code, 0) << made.all();
     auto m = nlohmann::json::parse(read_file(set / "manifest.json"));
-    auto& a = m["artifacts"][0];
+    auto &a = m["artifacts"][0];
     std::string sha = sh("sha256sum volumes/files.tar.zst | cut -d' ' -f1", set).out;
     sha.pop_back();
     a["files"][0]["sha256"] = sha;
     a["files"][0]["bytes"] = fs::file_size(set / "volumes/files.tar.zst");
     a["details"]["entries"] = std::stoi(sh("tar -tf evil.tar | wc -l", t.path()).out);
-    a["details"]["content_bytes"] = std::stoi(sh("python3 -c \"import tarfile; print(sum(m.size for m in tarfile.open('evil.tar') if m.isfile()))\"", t.path()).out);
+    a["details"]["content_bytes"] =
+        std::stoi(sh("python3 -c \"import tarfile; print(sum(m.size for m in "
+                     "tarfile.open('evil.tar') if m.isfile()))\"",
+                     t.path())
+                      .out);
     a["details"]["min_size"] = 0;
     write_file(set / "manifest.json", m.dump(2));
     write_file(set / "checksums.sha256", sha + "  volumes/files.tar.zst\n");
@@ -188,29 +214,39 @@ TEST(Rollback, ArchivesCannotWriteOutsideTheTarget) {
 }
 
 TEST(Rollback, AFailedMigrationIsRolledBackAndTheRecordKept) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   TempDir t;
   sample_database_and_files(t, "rb_migrate", 400, 3);
   std::string before = table_state("rb_migrate");
-  std::string psql = pg.bindir() + "/psql -X -q -h 127.0.0.1 -p " + std::to_string(pg.port()) + " -U gate -d rb_migrate";
-  write_pipeline(t.path(), pipeline("rb_migrate", "stages:\n  - name: backup\n    parallel: true\n"
-                                                  "    steps: [{backup: app}, {backup: files}]\n"
-                                                  "  - name: verify\n    steps: [{verify: all}]\n"
-                                                  "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", \"" + psql +
-                                                  " -c 'DELETE FROM orders' && rm files/blob.bin && "
-                                                  "{ sleep 600 >/dev/null 2>&1 & echo $! > worker.pid; } && "
-                                                  "echo 'migration 42: column widgets.size does not exist' >&2 && exit 3\"]\n"
-                                                  "        env: {PGPASSWORD: \"" + pg.password() + "\"}\n"
-                                                  "        on_failure: rollback\n"));
+  std::string psql = pg.bindir() + "/psql -X -q -h 127.0.0.1 -p " + std::to_string(pg.port()) +
+                     " -U gate -d rb_migrate";
+  write_pipeline(
+      t.path(),
+      pipeline("rb_migrate",
+               "stages:\n  - name: backup\n    parallel: true\n"
+               "    steps: [{backup: app}, {backup: files}]\n"
+               "  - name: verify\n    steps: [{verify: all}]\n"
+               "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", \"" +
+                   psql +
+                   " -c 'DELETE FROM orders' && rm files/blob.bin && "
+                   "{ sleep 600 >/dev/null 2>&1 & echo $! > worker.pid; } && "
+                   "echo 'migration 42: column widgets.size does not exist' >&2 && exit 3\"]\n"
+                   "        env: {PGPASSWORD: \"" +
+                   pg.password() +
+                   "\"}\n"
+                   "        on_failure: rollback\n"));
   std::string files_before = tree_state(t / "files");
   auto r = run_gate({"run"}, t.path());
   EXPECT_EQ(r.exit_code, 1) << r.all();
-  EXPECT_THAT(r.out, HasSubstr("exited 3; its last error output:\n    migration 42: column widgets.size does not exist"));
+  EXPECT_THAT(r.out, HasSubstr("exited 3; its last error output:\n    migration 42: column "
+                               "widgets.size does not exist"));
   EXPECT_THAT(r.out, HasSubstr("data rolled back"));
   // The worker it left in the background was ended with it (before the rollback).
   std::string worker = read_file(t / "worker.pid");
   ASSERT_FALSE(worker.empty());
-  std::string state = sh("awk '{print $3}' /proc/" + worker.substr(0, worker.size() - 1) + "/stat 2>/dev/null || true").out;
+  std::string state = sh("awk '{print $3}' /proc/" + worker.substr(0, worker.size() - 1) +
+                         "/stat 2>/dev/null || true")
+                          .out;
   EXPECT_TRUE(state.empty() || state == "Z\n") << "the migration's worker still runs: " << state;
   EXPECT_EQ(table_state("rb_migrate"), before);
   EXPECT_EQ(tree_state(t / "files"), files_before);
@@ -220,19 +256,26 @@ TEST(Rollback, AFailedMigrationIsRolledBackAndTheRecordKept) {
 }
 
 TEST(Rollback, AnInterruptedMigrationIsRolledBack) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   TempDir t;
   sample_database_and_files(t, "rb_sigint", 400, 3);
   ASSERT_EQ(::mkfifo((t / "ready").c_str(), 0600), 0);
   std::string before = table_state("rb_sigint");
   std::string files_before = tree_state(t / "files");
-  std::string psql = pg.bindir() + "/psql -X -q -h 127.0.0.1 -p " + std::to_string(pg.port()) + " -U gate -d rb_sigint";
-  write_pipeline(t.path(), pipeline("rb_sigint", "stages:\n  - name: backup\n    steps: [{backup: all}, {verify: all}]\n"
-                                                 "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", \"" + psql +
-                                                 " -c 'DELETE FROM customers CASCADE' -c 'TRUNCATE orders, customers' && rm -r files/docs && "
-                                                 "echo go > ready && exec sleep 600\"]\n"
-                                                 "        env: {PGPASSWORD: \"" + pg.password() + "\"}\n"
-                                                 "        on_failure: rollback\n"));
+  std::string psql = pg.bindir() + "/psql -X -q -h 127.0.0.1 -p " + std::to_string(pg.port()) +
+                     " -U gate -d rb_sigint";
+  write_pipeline(
+      t.path(),
+      pipeline("rb_sigint", "stages:\n  - name: backup\n    steps: [{backup: all}, {verify: all}]\n"
+                            "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", \"" +
+                                psql +
+                                " -c 'DELETE FROM customers CASCADE' -c 'TRUNCATE orders, "
+                                "customers' && rm -r files/docs && "
+                                "echo go > ready && exec sleep 600\"]\n"
+                                "        env: {PGPASSWORD: \"" +
+                                pg.password() +
+                                "\"}\n"
+                                "        on_failure: rollback\n"));
   auto run = start_gate({"run"}, t.path());
   EXPECT_EQ(read_file(t / "ready"), "go\n"); // the migration has destroyed the data
   ::kill(run->pid(), SIGINT);
@@ -262,9 +305,10 @@ TEST(Rollback, KillingARestoreLeavesTheTargetWhollyOldAndASecondRollbackWorks) {
   while (!staging) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     ASSERT_GT(n, 0);
-    for (char* p = buf; p < buf + n;) {
-      auto* ev = reinterpret_cast<inotify_event*>(p);
-      if (ev->len && std::string(ev->name).find("gate-staging") != std::string::npos) staging = true;
+    for (char *p = buf; p < buf + n;) {
+      auto *ev = reinterpret_cast<inotify_event *>(p);
+      if (ev->len && std::string(ev->name).find("gate-staging") != std::string::npos)
+        staging = true;
       p += sizeof(inotify_event) + ev->len;
     }
   }
@@ -278,16 +322,22 @@ TEST(Rollback, KillingARestoreLeavesTheTargetWhollyOldAndASecondRollbackWorks) {
 }
 
 TEST(Rollback, AMigrationThatTimesOutIsStoppedAndRolledBack) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   TempDir t;
   sample_database_and_files(t, "rb_timeout", 100, 3);
   std::string before = table_state("rb_timeout");
-  std::string psql = pg.bindir() + "/psql -X -q -h 127.0.0.1 -p " + std::to_string(pg.port()) + " -U gate -d rb_timeout";
-  write_pipeline(t.path(), pipeline("rb_timeout", "stages:\n  - name: backup\n    steps: [{backup: all}, {verify: all}]\n"
-                                                  "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", \"" + psql +
-                                                  " -c 'DELETE FROM orders' && exec sleep 600\"]\n"
-                                                  "        env: {PGPASSWORD: \"" + pg.password() + "\"}\n"
-                                                  "        timeout: 2s\n        on_failure: rollback\n"));
+  std::string psql = pg.bindir() + "/psql -X -q -h 127.0.0.1 -p " + std::to_string(pg.port()) +
+                     " -U gate -d rb_timeout";
+  write_pipeline(t.path(),
+                 pipeline("rb_timeout",
+                          "stages:\n  - name: backup\n    steps: [{backup: all}, {verify: all}]\n"
+                          "  - name: migrate\n    steps:\n      - exec: [\"sh\", \"-c\", \"" +
+                              psql +
+                              " -c 'DELETE FROM orders' && exec sleep 600\"]\n"
+                              "        env: {PGPASSWORD: \"" +
+                              pg.password() +
+                              "\"}\n"
+                              "        timeout: 2s\n        on_failure: rollback\n"));
   auto r = run_gate({"run"}, t.path());
   EXPECT_EQ(r.exit_code, 1) << r.all();
   EXPECT_THAT(r.out, HasSubstr("timed out after 2.0 s"));
@@ -296,7 +346,7 @@ TEST(Rollback, AMigrationThatTimesOutIsStoppedAndRolledBack) {
 }
 
 TEST(Rollback, OtherSessionsAreEndedAndNewOnesWelcomeAfterwards) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   TempDir t;
   sample_database_and_files(t, "rb_sessions", 100, 2);
   write_pipeline(t.path(), pipeline("rb_sessions"));
@@ -304,7 +354,8 @@ TEST(Rollback, OtherSessionsAreEndedAndNewOnesWelcomeAfterwards) {
   pg.psql("rb_sessions", "DELETE FROM orders");
   // An application session, idle in the database, holding a lock on orders.
   auto session = pg.open_session("rb_sessions");
-  ASSERT_TRUE(session_send(*session, "BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE; SELECT 'holding';\n"));
+  ASSERT_TRUE(
+      session_send(*session, "BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE; SELECT 'holding';\n"));
   auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
   EXPECT_EQ(r.exit_code, 0) << r.all();
   EXPECT_EQ(pg.value("rb_sessions", "SELECT count(*) FROM orders"), "200");
@@ -315,14 +366,16 @@ TEST(Rollback, OtherSessionsAreEndedAndNewOnesWelcomeAfterwards) {
   auto status = session->wait();
   ASSERT_TRUE(status.has_value());
   EXPECT_NE(status->code, 0);
-  EXPECT_EQ(pg.value("rb_sessions", "SELECT datconnlimit FROM pg_database WHERE datname = current_database()"), "-1");
+  EXPECT_EQ(pg.value("rb_sessions",
+                     "SELECT datconnlimit FROM pg_database WHERE datname = current_database()"),
+            "-1");
 }
 
 // Seed 004: when the custom dump cannot be restored, the plain SQL dump of the
 // same set is used. The custom dump here is cut in half and re-hashed, so the
 // set's checksums still pass and only pg_restore can tell.
 TEST(Rollback, AnUnrestorableCustomDumpFallsBackToTheSqlDump) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   TempDir t;
   sample_database_and_files(t, "rb_fallback", 400, 2);
   write_pipeline(t.path(), pipeline("rb_fallback"));
@@ -331,22 +384,28 @@ TEST(Rollback, AnUnrestorableCustomDumpFallsBackToTheSqlDump) {
   fs::path set = t / "backups" / newest_set(t / "backups");
   auto manifest = nlohmann::json::parse(read_file(set / "manifest.json"));
   std::string dump;
-  for (const auto& a : manifest["artifacts"])
+  for (const auto &a : manifest["artifacts"])
     if (a["format"] == "custom") dump = a["path"];
   ASSERT_EQ(dump, "databases/app.dump.zst");
-  auto cut = sh("zstd -dc " + dump + " > half && truncate -s $(( $(stat -c %s half) / 2 )) half && "
-                "zstd -q -f --rm half -o " + dump + " && sha256sum " + dump + " | cut -d' ' -f1 && stat -c %s " + dump,
+  auto cut = sh("zstd -dc " + dump +
+                    " > half && truncate -s $(( $(stat -c %s half) / 2 )) half && "
+                    "zstd -q -f --rm half -o " +
+                    dump + " && sha256sum " + dump + " | cut -d' ' -f1 && stat -c %s " + dump,
                 set);
   ASSERT_EQ(cut.exit_code, 0) << cut.all();
   std::string sha = cut.out.substr(0, 64);
   uint64_t bytes = std::stoull(cut.out.substr(65));
-  for (auto& a : manifest["artifacts"])
+  for (auto &a : manifest["artifacts"])
     if (a["path"] == dump) {
       a["files"][0]["sha256"] = sha;
       a["files"][0]["bytes"] = bytes;
     }
   write_file(set / "manifest.json", manifest.dump(2));
-  ASSERT_EQ(sh("sed -i 's|^[0-9a-f]*  " + dump + "$|" + sha + "  " + dump + "|' checksums.sha256 && sha256sum -c --quiet checksums.sha256", set).exit_code, 0);
+  ASSERT_EQ(sh("sed -i 's|^[0-9a-f]*  " + dump + "$|" + sha + "  " + dump +
+                   "|' checksums.sha256 && sha256sum -c --quiet checksums.sha256",
+               set)
+                .exit_code,
+            0);
 
   pg.psql("rb_fallback", "DELETE FROM orders; DROP TABLE billing.invoices");
   auto r = run_gate({"rollback", "--last", "--yes", "--only", "db"}, t.path());
@@ -358,13 +417,15 @@ TEST(Rollback, AnUnrestorableCustomDumpFallsBackToTheSqlDump) {
 
 namespace {
 
-std::string xattr_of(const fs::path& file, const char* name) {
+std::string xattr_of(const fs::path &file, const char *name) {
   char value[256];
   ssize_t n = ::getxattr(file.c_str(), name, value, sizeof value);
   return n < 0 ? "(none)" : std::string(value, static_cast<size_t>(n));
 }
 
-std::string acl_of(const fs::path& file) { return sh("getfacl -c -p '" + file.string() + "' | sort").out; }
+std::string acl_of(const fs::path &file) {
+  return sh("getfacl -c -p '" + file.string() + "' | sort").out;
+}
 
 } // namespace
 
@@ -376,9 +437,12 @@ TEST(Rollback, XattrsAndAclsSurviveTheBackupTheRestoreAndPlainTar) {
   fs::path tagged = t / "files" / "tagged.txt";
   write_file(tagged, "labelled\n");
   std::string origin = "seed-000";
-  ASSERT_EQ(::setxattr(tagged.c_str(), "user.gate.origin", origin.data(), origin.size(), 0), 0) << std::strerror(errno);
-  ASSERT_EQ(sh("setfacl -m u:nobody:rw,g:nogroup:r '" + tagged.string() + "' && setfacl -d -m u:nobody:rx '" +
-               (t / "files" / "docs").string() + "'").exit_code, 0);
+  ASSERT_EQ(::setxattr(tagged.c_str(), "user.gate.origin", origin.data(), origin.size(), 0), 0)
+      << std::strerror(errno);
+  ASSERT_EQ(sh("setfacl -m u:nobody:rw,g:nogroup:r '" + tagged.string() +
+               "' && setfacl -d -m u:nobody:rx '" + (t / "files" / "docs").string() + "'")
+                .exit_code,
+            0);
   std::string file_acl = acl_of(tagged);
   std::string dir_acl = acl_of(t / "files" / "docs");
   ASSERT_THAT(file_acl, HasSubstr("user:nobody:rw-"));
@@ -386,7 +450,8 @@ TEST(Rollback, XattrsAndAclsSurviveTheBackupTheRestoreAndPlainTar) {
   write_pipeline(t.path(), "volumes:\n  - name: files\n    path: ./files\n");
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
 
-  auto elsewhere = run_gate({"rollback", "--last", "--yes", "--target", "files=./elsewhere"}, t.path());
+  auto elsewhere =
+      run_gate({"rollback", "--last", "--yes", "--target", "files=./elsewhere"}, t.path());
   ASSERT_EQ(elsewhere.exit_code, 0) << elsewhere.all();
   EXPECT_EQ(xattr_of(t / "elsewhere" / "tagged.txt", "user.gate.origin"), origin);
   EXPECT_EQ(acl_of(t / "elsewhere" / "tagged.txt"), file_acl);
@@ -394,7 +459,9 @@ TEST(Rollback, XattrsAndAclsSurviveTheBackupTheRestoreAndPlainTar) {
 
   fs::path archive = t / "backups" / newest_set(t / "backups") / "volumes" / "files.tar.zst";
   fs::create_directory(t / "plain");
-  auto tar = sh("tar --zstd -xpf '" + archive.string() + "' --xattrs --xattrs-include='*' --acls -C plain", t.path());
+  auto tar =
+      sh("tar --zstd -xpf '" + archive.string() + "' --xattrs --xattrs-include='*' --acls -C plain",
+         t.path());
   ASSERT_EQ(tar.exit_code, 0) << tar.all();
   EXPECT_EQ(xattr_of(t / "plain" / "tagged.txt", "user.gate.origin"), origin);
   EXPECT_EQ(acl_of(t / "plain" / "tagged.txt"), file_acl);
@@ -410,20 +477,23 @@ TEST(Rollback, XattrsAndAclsSurviveTheBackupTheRestoreAndPlainTar) {
 // The worst case at 3 a.m.: the database itself is gone. There is nothing to
 // snapshot; gate creates it (clean mode) or restores into a new one (recreate).
 TEST(Rollback, ADroppedDatabaseIsCreatedAgainAndRestored) {
-  auto& pg = PgServer::get();
-  for (const char* mode : {"clean", "recreate"}) {
+  auto &pg = PgServer::get();
+  for (const char *mode : {"clean", "recreate"}) {
     std::string db = std::string("rb_dropped_") + mode;
     TempDir t;
     sample_database_and_files(t, db, 300, 2);
-    write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + pg.url(db) + "', mode: " + mode +
-                                 "}\nvolumes:\n  - {name: files, path: ./files}\n");
+    write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + pg.url(db) + "', mode: " +
+                                 mode + "}\nvolumes:\n  - {name: files, path: ./files}\n");
     ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
     std::string before = table_state(db);
     pg.psql("postgres", "DROP DATABASE " + db + " WITH (FORCE)");
     auto dry = run_gate({"rollback", "--last", "--dry-run"}, t.path());
     EXPECT_EQ(dry.exit_code, 0) << dry.all();
-    EXPECT_THAT(dry.out, HasSubstr("database app does not exist (dropped?): it will be created empty and restored"));
-    EXPECT_EQ(pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname = '" + db + "'"), "0");
+    EXPECT_THAT(
+        dry.out,
+        HasSubstr("database app does not exist (dropped?): it will be created empty and restored"));
+    EXPECT_EQ(pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname = '" + db + "'"),
+              "0");
     auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
     ASSERT_EQ(r.exit_code, 0) << mode << "\n" << r.all();
     EXPECT_EQ(table_state(db), before) << mode;
@@ -433,7 +503,7 @@ TEST(Rollback, ADroppedDatabaseIsCreatedAgainAndRestored) {
 // Without CREATEDB the dropped database cannot come back: the rollback stops
 // before changing anything and says what to do.
 TEST(Rollback, ADroppedDatabaseWithoutCreatedbIsRefusedClearly) {
-  auto& pg = PgServer::get();
+  auto &pg = PgServer::get();
   std::string url = pg.create_owned_database("rb_nocreate", "rb_owner", "RbOwner-123", 300);
   TempDir t;
   make_sample_tree(t / "files", 2);

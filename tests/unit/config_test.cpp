@@ -13,7 +13,7 @@ using gate::config::parse_pipeline;
 using ::testing::HasSubstr;
 
 namespace {
-std::string error_of(const std::string& yaml) {
+std::string error_of(const std::string &yaml) {
   auto r = parse_pipeline(yaml, "pipeline.yml");
   EXPECT_FALSE(r.has_value());
   if (r) return {};
@@ -23,7 +23,8 @@ std::string error_of(const std::string& yaml) {
 } // namespace
 
 TEST(Config, AMinimalPipelineParsesWithDefaults) {
-  auto r = parse_pipeline("version: 1\nvolumes:\n  - {name: data, path: /srv/data}\n", "/etc/app/pipeline.yml");
+  auto r = parse_pipeline("version: 1\nvolumes:\n  - {name: data, path: /srv/data}\n",
+                          "/etc/app/pipeline.yml");
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(r->backup_root, "/etc/app/backups");
   EXPECT_EQ(r->record, "/etc/app/.last-deployment-backup");
@@ -37,10 +38,13 @@ TEST(Config, AMinimalPipelineParsesWithDefaults) {
 TEST(Config, UnknownKeysAreErrorsWithLineColumnAndASuggestion) {
   EXPECT_EQ(error_of("version: 1\nvolumes:\n  - name: data\n    path: /x\n    compresion: gzip\n"),
             "pipeline.yml:5:5: unknown key 'compresion' in a volume (did you mean 'compression'?)");
-  EXPECT_EQ(error_of("version: 1\nbackup_rot: /x\nvolumes: [{name: a, path: /x}]\n"),
-            "pipeline.yml:2:1: unknown key 'backup_rot' in the pipeline (did you mean 'backup_root'?)");
-  EXPECT_THAT(error_of("version: 1\ndatabases:\n  - name: app\n    url: postgres://x\n    fromats: [sql]\n"),
-              HasSubstr("pipeline.yml:5:5: unknown key 'fromats' in a database (did you mean 'formats'?)"));
+  EXPECT_EQ(
+      error_of("version: 1\nbackup_rot: /x\nvolumes: [{name: a, path: /x}]\n"),
+      "pipeline.yml:2:1: unknown key 'backup_rot' in the pipeline (did you mean 'backup_root'?)");
+  EXPECT_THAT(
+      error_of(
+          "version: 1\ndatabases:\n  - name: app\n    url: postgres://x\n    fromats: [sql]\n"),
+      HasSubstr("pipeline.yml:5:5: unknown key 'fromats' in a database (did you mean 'formats'?)"));
 }
 
 TEST(Config, BadValuesNameTheirPlace) {
@@ -50,14 +54,17 @@ TEST(Config, BadValuesNameTheirPlace) {
               HasSubstr("pipeline.yml:2:12: invalid duration 'soon'"));
   EXPECT_THAT(error_of("version: 1\nvolumes:\n  - {name: data, path: /x, compression: zstdd}\n"),
               HasSubstr("did you mean 'zstd'?"));
-  EXPECT_THAT(error_of("version: 2\nvolumes: [{name: a, path: /x}]\n"), HasSubstr("pipeline.yml:1:10: unsupported version 2"));
+  EXPECT_THAT(error_of("version: 2\nvolumes: [{name: a, path: /x}]\n"),
+              HasSubstr("pipeline.yml:1:10: unsupported version 2"));
   EXPECT_THAT(error_of("version: 1\n"), HasSubstr("nothing to back up"));
   EXPECT_THAT(error_of("version: 1\nvolumes:\n  - {name: a, path: /x}\n  - {name: a, path: /y}\n"),
               HasSubstr("pipeline.yml:4:5: the name 'a' is used twice"));
-  EXPECT_THAT(error_of("version: 1\nvolumes:\n  - {name: 'bad/name', path: /x}\n"), HasSubstr("invalid name 'bad/name'"));
+  EXPECT_THAT(error_of("version: 1\nvolumes:\n  - {name: 'bad/name', path: /x}\n"),
+              HasSubstr("invalid name 'bad/name'"));
   EXPECT_THAT(error_of("version: 1\nvolumes: [{name: a, path: /x}]\nretention: {keep_last: 0}\n"),
               HasSubstr("retention keeps nothing"));
-  EXPECT_THAT(error_of("version: 1\nvolumes:\n  - name: a\n    path: [\n"), HasSubstr("pipeline.yml:"));
+  EXPECT_THAT(error_of("version: 1\nvolumes:\n  - name: a\n    path: [\n"),
+              HasSubstr("pipeline.yml:"));
 }
 
 TEST(Config, EnvironmentVariablesAreInterpolated) {
@@ -113,14 +120,18 @@ stages:
   EXPECT_EQ(r->stages[0].name, "backup");
   EXPECT_TRUE(r->stages[0].parallel);
   EXPECT_EQ(r->stages[1].steps.size(), 1u);
-  EXPECT_THAT(error_of("version: 1\nvolumes: [{name: a, path: /x}]\nstages:\n  - {name: s, steps: []}\n"),
-              HasSubstr("steps must be a non-empty list"));
+  EXPECT_THAT(
+      error_of("version: 1\nvolumes: [{name: a, path: /x}]\nstages:\n  - {name: s, steps: []}\n"),
+      HasSubstr("steps must be a non-empty list"));
 }
 
 TEST(Config, SecretsInUrlsAreMaskedEverywhereAfterParsing) {
-  auto r = parse_pipeline("version: 1\ndatabases:\n  - {name: app, url: 'postgresql://app:S3cretPw@db/app'}\n", "p.yml");
+  auto r = parse_pipeline(
+      "version: 1\ndatabases:\n  - {name: app, url: 'postgresql://app:S3cretPw@db/app'}\n",
+      "p.yml");
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(gate::util::redact("failed for postgresql://app:S3cretPw@db/app"), "failed for postgresql://app:***@db/app");
+  EXPECT_EQ(gate::util::redact("failed for postgresql://app:S3cretPw@db/app"),
+            "failed for postgresql://app:***@db/app");
 }
 
 TEST(Config, InvalidUtf8IsRejectedWithLineAndColumn) {

@@ -16,10 +16,11 @@ namespace fs = std::filesystem;
 
 namespace {
 // A directory with a pg_dump that prints `version` like the real one.
-fs::path fake_bindir(const fs::path& root, const std::string& name, const std::string& version) {
+fs::path fake_bindir(const fs::path &root, const std::string &name, const std::string &version) {
   fs::path dir = root / name;
   fs::create_directories(dir);
-  std::ofstream(dir / "pg_dump") << "#!/bin/sh\necho 'pg_dump (PostgreSQL) " << version << " (Debian)'\n";
+  std::ofstream(dir / "pg_dump") << "#!/bin/sh\necho 'pg_dump (PostgreSQL) " << version
+                                 << " (Debian)'\n";
   fs::permissions(dir / "pg_dump", fs::perms::owner_all);
   return dir;
 }

@@ -7,14 +7,20 @@
 using namespace gate;
 
 namespace {
-util::Clock::time_point at(const std::string& iso) { return *util::parse_iso8601_utc(iso); }
+util::Clock::time_point at(const std::string &iso) {
+  return *util::parse_iso8601_utc(iso);
+}
 
 std::vector<engine::RetentionCandidate> sets() {
   return {
-      {"d1a", "pre-deployment", at("2026-11-22T10:00:00Z")}, {"d1b", "pre-deployment", at("2026-11-22T08:00:00Z")},
-      {"d2", "pre-deployment", at("2026-11-21T09:00:00Z")},  {"d3", "pre-deployment", at("2026-11-14T09:00:00Z")},
-      {"d4", "pre-deployment", at("2026-10-30T09:00:00Z")},  {"d5", "pre-deployment", at("2026-09-01T09:00:00Z")},
-      {"s1", "scheduled", at("2026-11-22T02:00:00Z")},       {"s2", "scheduled", at("2026-11-21T02:00:00Z")},
+      {"d1a", "pre-deployment", at("2026-11-22T10:00:00Z")},
+      {"d1b", "pre-deployment", at("2026-11-22T08:00:00Z")},
+      {"d2", "pre-deployment", at("2026-11-21T09:00:00Z")},
+      {"d3", "pre-deployment", at("2026-11-14T09:00:00Z")},
+      {"d4", "pre-deployment", at("2026-10-30T09:00:00Z")},
+      {"d5", "pre-deployment", at("2026-09-01T09:00:00Z")},
+      {"s1", "scheduled", at("2026-11-22T02:00:00Z")},
+      {"s2", "scheduled", at("2026-11-21T02:00:00Z")},
   };
 }
 } // namespace

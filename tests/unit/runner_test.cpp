@@ -14,7 +14,7 @@ namespace {
 struct Journal {
   std::mutex mutex;
   std::vector<std::string> entries;
-  void add(const std::string& e) {
+  void add(const std::string &e) {
     std::lock_guard lock(mutex);
     entries.push_back(e);
   }
@@ -22,22 +22,23 @@ struct Journal {
 
 class FakeStep : public steps::Step {
 public:
-  FakeStep(std::string name, Journal& journal, steps::Outcome outcome = steps::Outcome::passed, bool error = false)
+  FakeStep(std::string name, Journal &journal, steps::Outcome outcome = steps::Outcome::passed,
+           bool error = false)
       : m_name(std::move(name)), m_journal(journal), m_outcome(outcome), m_error(error) {}
   std::string label() const override { return m_name; }
   steps::StepCategory category() const override { return steps::StepCategory::check; }
-  util::Result<void> check(const steps::RunContext&) const override { return {}; }
-  util::Result<steps::StepResult> run(steps::RunContext&) override {
+  util::Result<void> check(const steps::RunContext &) const override { return {}; }
+  util::Result<steps::StepResult> run(steps::RunContext &) override {
     m_journal.add(m_name);
     if (m_error) return util::fail("could not decide");
     if (m_outcome == steps::Outcome::failed) return steps::failed(m_name + " said no");
     return steps::passed(m_name + " done", 10);
   }
-  std::string plan(const steps::RunContext&) const override { return m_name; }
+  std::string plan(const steps::RunContext &) const override { return m_name; }
 
 private:
   std::string m_name;
-  Journal& m_journal;
+  Journal &m_journal;
   steps::Outcome m_outcome;
   bool m_error;
 };
@@ -49,14 +50,16 @@ struct Fixture {
   engine::Reporter reporter;
   Journal journal;
 
-  engine::PlannedStage stage(const std::string& name, bool parallel, std::vector<std::unique_ptr<steps::Step>> steps) {
+  engine::PlannedStage stage(const std::string &name, bool parallel,
+                             std::vector<std::unique_ptr<steps::Step>> steps) {
     engine::PlannedStage s;
     s.name = name;
     s.parallel = parallel;
     s.steps = std::move(steps);
     return s;
   }
-  std::unique_ptr<steps::Step> step(const std::string& name, steps::Outcome o = steps::Outcome::passed, bool error = false) {
+  std::unique_ptr<steps::Step> step(const std::string &name,
+                                    steps::Outcome o = steps::Outcome::passed, bool error = false) {
     return std::make_unique<FakeStep>(name, journal, o, error);
   }
 };
@@ -75,10 +78,11 @@ TEST(Runner, RunsStagesAndStepsInOrder) {
   plan.push_back(f.stage("one", false, list(f.step("a"), f.step("b"))));
   plan.push_back(f.stage("two", false, list(f.step("c"))));
   std::vector<std::string> hooks;
-  auto r = engine::run_stages(plan, f.ctx, f.reporter, [&](const engine::PlannedStage& s) -> util::Result<void> {
-    hooks.push_back(s.name);
-    return {};
-  });
+  auto r = engine::run_stages(plan, f.ctx, f.reporter,
+                              [&](const engine::PlannedStage &s) -> util::Result<void> {
+                                hooks.push_back(s.name);
+                                return {};
+                              });
   EXPECT_FALSE(r.failure);
   EXPECT_EQ(f.journal.entries, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(hooks, (std::vector<std::string>{"one", "two"}));
@@ -89,7 +93,8 @@ TEST(Runner, RunsStagesAndStepsInOrder) {
 TEST(Runner, TheFirstFailureStopsTheStageAndLaterStages) {
   Fixture f;
   engine::Plan plan;
-  plan.push_back(f.stage("one", false, list(f.step("a"), f.step("b", steps::Outcome::failed), f.step("c"))));
+  plan.push_back(
+      f.stage("one", false, list(f.step("a"), f.step("b", steps::Outcome::failed), f.step("c"))));
   plan.push_back(f.stage("two", false, list(f.step("d"))));
   auto r = engine::run_stages(plan, f.ctx, f.reporter, nullptr);
   ASSERT_TRUE(r.failure);
@@ -102,7 +107,8 @@ TEST(Runner, TheFirstFailureStopsTheStageAndLaterStages) {
 TEST(Runner, AnErrorIsAFailureToo) {
   Fixture f;
   engine::Plan plan;
-  plan.push_back(f.stage("one", false, list(f.step("a", steps::Outcome::passed, true), f.step("b"))));
+  plan.push_back(
+      f.stage("one", false, list(f.step("a", steps::Outcome::passed, true), f.step("b"))));
   auto r = engine::run_stages(plan, f.ctx, f.reporter, nullptr);
   ASSERT_TRUE(r.failure);
   EXPECT_THAT(r.failure->message, ::testing::HasSubstr("could not decide"));
@@ -112,7 +118,8 @@ TEST(Runner, AnErrorIsAFailureToo) {
 TEST(Runner, AParallelStageRunsEveryStepThenStops) {
   Fixture f;
   engine::Plan plan;
-  plan.push_back(f.stage("backup", true, list(f.step("x", steps::Outcome::failed), f.step("y"), f.step("z"))));
+  plan.push_back(
+      f.stage("backup", true, list(f.step("x", steps::Outcome::failed), f.step("y"), f.step("z"))));
   plan.push_back(f.stage("after", false, list(f.step("never"))));
   auto r = engine::run_stages(plan, f.ctx, f.reporter, nullptr);
   ASSERT_TRUE(r.failure);
@@ -126,10 +133,11 @@ TEST(Runner, AFailingHookStopsBeforeTheStage) {
   engine::Plan plan;
   plan.push_back(f.stage("one", false, list(f.step("a"))));
   plan.push_back(f.stage("two", false, list(f.step("b"))));
-  auto r = engine::run_stages(plan, f.ctx, f.reporter, [](const engine::PlannedStage& s) -> util::Result<void> {
-    if (s.name == "two") return util::fail("not sealed");
-    return {};
-  });
+  auto r = engine::run_stages(plan, f.ctx, f.reporter,
+                              [](const engine::PlannedStage &s) -> util::Result<void> {
+                                if (s.name == "two") return util::fail("not sealed");
+                                return {};
+                              });
   ASSERT_TRUE(r.failure);
   EXPECT_EQ(r.failed_stage, "two");
   EXPECT_EQ(f.journal.entries, (std::vector<std::string>{"a"}));

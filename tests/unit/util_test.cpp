@@ -41,7 +41,8 @@ TEST(Text, HumanSizes) {
 TEST(Redact, UrlsLoseTheirSecrets) {
   EXPECT_EQ(sanitize_url("postgresql://app:pa55@db:5432/app?sslmode=require&password=x"),
             "postgresql://app:***@db:5432/app?sslmode=require&password=***");
-  EXPECT_EQ(sanitize_url("host=db user=app password='p w' dbname=app"), "host=db user=app password=*** dbname=app");
+  EXPECT_EQ(sanitize_url("host=db user=app password='p w' dbname=app"),
+            "host=db user=app password=*** dbname=app");
   EXPECT_EQ(sanitize_url("https://hooks.example.com/services/T0/B0?token=abc123"),
             "https://hooks.example.com/services/T0/B0?token=***");
   EXPECT_EQ(sanitize_url("https://user:tok@example.com/x"), "https://user:***@example.com/x");
@@ -64,13 +65,14 @@ TEST(CompressedFile, RoundTripsAndHashesWhatIsOnDisk) {
     auto w = CompressedWriter::create(path, {codec, 0, 2});
     ASSERT_TRUE(w.has_value()) << w.error().message;
     std::string chunk(100000, 'a');
-    for (int i = 0; i < 20; ++i) ASSERT_TRUE((*w)->write(chunk.data(), chunk.size()).has_value());
+    for (int i = 0; i < 20; ++i)
+      ASSERT_TRUE((*w)->write(chunk.data(), chunk.size()).has_value());
     auto written = (*w)->finish();
     ASSERT_TRUE(written.has_value()) << written.error().message;
     EXPECT_EQ(written->raw_bytes, 2000000u);
     EXPECT_EQ(written->sha256, *sha256_file(path));
     uint64_t seen = 0;
-    auto read = read_compressed(path, [&](const char*, size_t n) -> Result<void> {
+    auto read = read_compressed(path, [&](const char *, size_t n) -> Result<void> {
       seen += n;
       return {};
     });
