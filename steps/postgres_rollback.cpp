@@ -454,12 +454,21 @@ util::Result<void> check_rollback_privileges(const config::PipelineConfig &confi
 }
 
 util::Result<void> create_missing_database(const config::PipelineConfig &config,
-                                           const config::DatabaseTarget &target) {
+                                           const config::DatabaseTarget &target,
+                                           const engine::Artifact &artifact) {
   TRY_ASSIGN(auto pg, PgTarget::open(config, target));
   std::string dbname = pg.conninfo().get("dbname");
   TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "rollback"));
   util::log_warn("rollback {}: database '{}' does not exist; creating it empty to restore into",
                  target.name, dbname);
+  // With the recorded owner, encoding, locale and tablespace, as recreate mode creates it.
+  if (auto recorded = properties_from_json(artifact.details)) {
+    if (admin->execute(create_database_sql(*admin, dbname, *recorded))) return {};
+    util::log_warn(
+        "rollback {}: could not create '{}' with its recorded owner, encoding and locale; "
+        "creating it with the server's defaults",
+        target.name, dbname);
+  }
   auto created =
       admin->execute("CREATE DATABASE " + admin->quote_identifier(dbname) + " TEMPLATE template0");
   if (!created)

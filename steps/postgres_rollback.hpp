@@ -52,10 +52,13 @@ util::Result<bool> database_exists(const config::PipelineConfig &config,
 util::Result<void> check_rollback_privileges(const config::PipelineConfig &config,
                                              const config::DatabaseTarget &target);
 
-// Creates the (dropped) target database empty, owned by the connecting role,
-// so that a rollback can restore into it.
+// Creates the (dropped) target database empty, with the owner, encoding,
+// locale and tablespace `artifact` recorded (the server's defaults when the
+// set recorded none or they cannot be given), so that a rollback can restore
+// into it.
 util::Result<void> create_missing_database(const config::PipelineConfig &config,
-                                           const config::DatabaseTarget &target);
+                                           const config::DatabaseTarget &target,
+                                           const engine::Artifact &artifact);
 
 // The properties a database created by rollback gets: those the set recorded,
 // else (older sets) those of the live database `live`.

@@ -512,7 +512,7 @@ RunOutcome rollback(const config::PipelineConfig &config, const RollbackRequest 
   // volumes come back empty to restore into.
   for (auto &item : items)
     if (item.db_missing && item.db->mode == config::RestoreMode::clean)
-      if (auto created = steps::create_missing_database(config, *item.db); !created)
+      if (auto created = steps::create_missing_database(config, *item.db, *item.artifact); !created)
         return fail_with(1, created.error().message + "; nothing was changed");
   for (auto &item : items)
     if (item.source.missing) {

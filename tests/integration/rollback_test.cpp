@@ -645,3 +645,25 @@ TEST(Rollback, TheDryRunSaysWhatChangesPerTargetAndPredictsOnlyFromMeasurements)
   EXPECT_THAT(measured.out, HasSubstr("(measured by deep verify)"));
   EXPECT_THAT(measured.out, HasSubstr("predicted rollback time: about"));
 }
+
+// A dropped database comes back with its recorded encoding and locale in
+// clean mode too, not with the server's defaults.
+TEST(Rollback, ADroppedDatabaseComesBackWithItsEncodingAndLocale) {
+  auto &pg = PgServer::get();
+  pg.psql("postgres", "DROP DATABASE IF EXISTS rb_latin1 WITH (FORCE)");
+  pg.psql("postgres",
+          "CREATE DATABASE rb_latin1 TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' "
+          "LC_CTYPE 'C'");
+  pg.psql("rb_latin1", "CREATE TABLE t AS SELECT generate_series(1, 50) AS id");
+  TempDir t;
+  write_pipeline(t.path(), "databases:\n  - {name: app, url: '" + pg.url("rb_latin1") +
+                               "', mode: clean, min_size: 0}\n");
+  ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
+  pg.psql("postgres", "DROP DATABASE rb_latin1 WITH (FORCE)");
+  auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(pg.value("postgres", "SELECT pg_encoding_to_char(encoding) || ' ' || datcollate FROM "
+                                 "pg_database WHERE datname = 'rb_latin1'"),
+            "LATIN1 C");
+  EXPECT_EQ(pg.value("rb_latin1", "SELECT count(*) FROM t"), "50");
+}
