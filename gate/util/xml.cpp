@@ -113,20 +113,28 @@ private:
   }
 
   // Whitespace, comments and processing instructions between elements.
+  // Skips one comment or processing instruction at the cursor; false when there is none.
+  Result<bool> skip_comment_or_pi() {
+    if (starts("<!--")) {
+      m_pos += 4;
+      TRY(until("-->", "comment"));
+      return true;
+    }
+    if (starts("<?")) {
+      m_pos += 2;
+      TRY(until("?>", "processing instruction"));
+      return true;
+    }
+    return false;
+  }
+
   Result<void> skip_misc() {
     while (true) {
       skip_space();
-      if (starts("<!--")) {
-        m_pos += 4;
-        TRY(until("-->", "comment"));
-      } else if (starts("<?")) {
-        m_pos += 2;
-        TRY(until("?>", "processing instruction"));
-      } else if (starts("<!")) {
-        return error("DOCTYPE and declarations are not accepted");
-      } else {
-        return {};
-      }
+      TRY_ASSIGN(bool skipped, skip_comment_or_pi());
+      if (skipped) continue;
+      if (starts("<!")) return error("DOCTYPE and declarations are not accepted");
+      return {};
     }
   }
 
@@ -203,12 +211,8 @@ private:
         m_pos += 9;
         TRY_ASSIGN(auto cdata, until("]]>", "CDATA section"));
         out.text += cdata;
-      } else if (starts("<!--")) {
-        m_pos += 4;
-        TRY(until("-->", "comment"));
-      } else if (starts("<?")) {
-        m_pos += 2;
-        TRY(until("?>", "processing instruction"));
+      } else if (starts("<!--") || starts("<?")) {
+        TRY(skip_comment_or_pi());
       } else if (starts("<!")) {
         return error("declarations are not accepted inside elements");
       } else {
