@@ -5,9 +5,9 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "config/node.hpp"
-#include "engine/backup_set.hpp"
-#include "engine/last_run.hpp"
-#include "steps/restore_plan.hpp"
+#include "model/backup_set.hpp"
+#include "model/last_run.hpp"
+#include "ops/restore_plan.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
@@ -34,7 +34,7 @@ util::Result<std::optional<std::chrono::milliseconds>> parse_max_age(const std::
 }
 
 // The newest set a rollback would trust: verified, never failed, not a safety snapshot.
-std::optional<engine::SetInfo> newest_verified(const std::vector<engine::SetInfo> &sets) {
+std::optional<model::SetInfo> newest_verified(const std::vector<model::SetInfo> &sets) {
   for (const auto &s : sets)
     if (s.manifest && !s.failed && s.manifest->kind != "pre-rollback" &&
         s.manifest->verified_level() && !s.manifest->has_failed_verification())
@@ -44,12 +44,12 @@ std::optional<engine::SetInfo> newest_verified(const std::vector<engine::SetInfo
 
 // The rollback time predicted from what the set measured; nothing when a
 // part of it was never measured.
-std::optional<long long> predicted_rollback_ms(const engine::Manifest &m) {
+std::optional<long long> predicted_rollback_ms(const model::Manifest &m) {
   long long restore = 0, snapshot = 0;
   for (const auto &a : m.artifacts) {
     if (a.kind == "globals" || (a.kind == "database" && a.format == "csv")) continue;
-    auto p = steps::predicted_restore(m, a);
-    auto s = steps::predicted_snapshot_ms(a);
+    auto p = ops::predicted_restore(m, a);
+    auto s = ops::predicted_snapshot_ms(a);
     if (!p || !s) return std::nullopt;
     restore = std::max(restore, p->ms);
     snapshot = std::max(snapshot, *s);
@@ -65,10 +65,10 @@ int status_command(Args &args, Console &console) {
   if (!config) return code;
   auto max_age = parse_max_age(args.max_age);
   if (!max_age) return report_error(console, max_age.error());
-  engine::SetStore store(config->backup_root);
-  auto sets = store.list(engine::IncludeFailed::no);
+  model::SetStore store(config->backup_root);
+  auto sets = store.list(model::IncludeFailed::no);
   if (!sets) return report_error(console, sets.error());
-  auto last = engine::read_last_run(config->backup_root);
+  auto last = model::read_last_run(config->backup_root);
   if (!last) return report_error(console, last.error());
   auto newest = newest_verified(*sets);
 
@@ -88,12 +88,12 @@ int status_command(Args &args, Console &console) {
         {"created_at", m.created_at},
         {"age_seconds", age_ms / 1000},
         {"bytes", m.total_bytes()},
-        {"verified", engine::to_string(*m.verified_level())},
+        {"verified", model::to_string(*m.verified_level())},
         {"copies", {{{"where", "local"}, {"path", newest->dir.string()}}}},
         {"predicted_rollback_ms", predicted ? nlohmann::json(*predicted) : nlohmann::json()}};
     console.print(fmt::format("newest verified set: {} ({} old, {}, verified {}) at {}", newest->id,
                               util::human_duration_ms(age_ms), util::human_bytes(m.total_bytes()),
-                              engine::to_string(*m.verified_level()), newest->dir.string()));
+                              model::to_string(*m.verified_level()), newest->dir.string()));
     console.print(
         predicted
             ? fmt::format("predicted rollback time: about {}", util::human_duration_ms(*predicted))
