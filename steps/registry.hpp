@@ -1,8 +1,9 @@
 // The explicit tables of what gate can do: step kinds (the first key of a
 // step in pipeline.yml) and artifact kinds (how each kind of backup is
-// verified). A new step kind is one row here.
+// verified and put back by a rollback). A new step kind is one row here.
 #pragma once
 
+#include "steps/restore_job.hpp"
 #include "steps/step.hpp"
 #include "steps/verify/findings.hpp"
 #include "util/tar.hpp"
@@ -29,6 +30,20 @@ util::Result<Finding> verify_artifact(const model::Artifact &artifact,
                                       const std::filesystem::path &set_dir,
                                       model::VerifyLevel level, const RunContext &ctx,
                                       const util::ProgressFn &progress);
+
+// What a rollback does with one artifact, by its kind: a job that restores
+// it (null when the kind is not restored, or the set holds nothing
+// restorable), or a note saying why not. `group` is the `--only` value that
+// selects it ("db", "volumes"; empty for kinds rollback ignores).
+struct RestoreChoice {
+  std::unique_ptr<RestoreJob> job;
+  std::string group;
+  std::string not_restored;
+};
+util::Result<RestoreChoice> make_restore_job(const config::PipelineConfig &config,
+                                             const model::Manifest &manifest,
+                                             const model::Artifact &artifact,
+                                             const RestoreDestination &destination);
 
 // The step kinds, for "did you mean" and docs.
 std::vector<std::string> step_kind_names();

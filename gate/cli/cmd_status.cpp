@@ -7,7 +7,7 @@
 #include "config/node.hpp"
 #include "model/backup_set.hpp"
 #include "model/last_run.hpp"
-#include "ops/restore_plan.hpp"
+#include "steps/restore_plan.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
@@ -48,8 +48,8 @@ std::optional<long long> predicted_rollback_ms(const model::Manifest &m) {
   long long restore = 0, snapshot = 0;
   for (const auto &a : m.artifacts) {
     if (a.kind == "globals" || (a.kind == "database" && a.format == "csv")) continue;
-    auto p = ops::predicted_restore(m, a);
-    auto s = ops::predicted_snapshot_ms(a);
+    auto p = steps::predicted_restore(m, a);
+    auto s = steps::predicted_snapshot_ms(a);
     if (!p || !s) return std::nullopt;
     restore = std::max(restore, p->ms);
     snapshot = std::max(snapshot, *s);

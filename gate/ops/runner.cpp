@@ -1,5 +1,6 @@
 #include "ops/runner.hpp"
 
+#include "ops/work.hpp"
 #include "util/cancel.hpp"
 #include "util/time.hpp"
 
@@ -10,21 +11,24 @@ namespace gate::ops {
 
 namespace {
 
-struct StepRun {
-  util::Result<steps::StepResult> result = steps::StepResult{};
-  long long ms = 0;
-};
-
-StepRun run_step(steps::Step &step, steps::RunContext &ctx) {
-  StepRun r;
-  auto start = std::chrono::steady_clock::now();
-  try {
-    r.result = step.run(ctx);
-  } catch (const std::exception &e) {
-    r.result = util::fail(std::string("internal error: ") + e.what());
+// The first failure among a stage's results, in their order.
+void note_failures(const PlannedStage &stage, const std::vector<WorkDone> &done,
+                   StagesResult &out) {
+  for (size_t i = 0; i < done.size(); ++i) {
+    if (!done[i].ran) break;
+    const auto &d = done[i];
+    out.reports.push_back(d.report);
+    out.bytes += d.report.bytes;
+    if (out.failure || d.ok()) continue;
+    out.failed_stage = stage.name;
+    out.failed_step = d.report.step;
+    if (!d.result) {
+      out.failure = d.result.error();
+    } else {
+      out.failure = util::Error{util::ErrorKind::failed, d.result->reason};
+      out.rollback_requested = d.result->rollback_requested;
+    }
   }
-  r.ms = util::elapsed_ms(start);
-  return r;
 }
 
 } // namespace
@@ -33,62 +37,26 @@ StagesResult
 run_stages(Plan &plan, steps::RunContext &ctx, Reporter &reporter,
            const std::function<util::Result<void>(const PlannedStage &)> &before_stage) {
   StagesResult out;
-  auto fail_at = [&](const std::string &stage, const std::string &step, util::Error error) {
-    out.failure = std::move(error);
-    out.failed_stage = stage;
-    out.failed_step = step;
-  };
   for (auto &stage : plan) {
     reporter.stage_started(stage.name, stage.steps.size(), stage.parallel);
     if (before_stage)
       if (auto r = before_stage(stage); !r) {
-        fail_at(stage.name, "", r.error());
+        out.failure = r.error();
+        out.failed_stage = stage.name;
         break;
       }
-    std::vector<StepRun> runs(stage.steps.size());
-    for (const auto &step : stage.steps)
-      reporter.step_started(stage.name, step->label());
-    bool concurrent = stage.parallel && stage.steps.size() > 1;
-    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    ctx.compression_threads =
-        static_cast<int>(std::max<size_t>(1, cores / (concurrent ? stage.steps.size() : 1)));
-    if (concurrent) {
-      std::vector<std::thread> threads;
-      for (size_t i = 0; i < stage.steps.size(); ++i)
-        threads.emplace_back([&, i] { runs[i] = run_step(*stage.steps[i], ctx); });
-      for (auto &t : threads)
-        t.join();
+    std::vector<Work> work;
+    for (auto &step : stage.steps)
+      work.push_back({stage.name, step->label(), [&ctx, &step] { return step->run(ctx); }});
+    bool at_once = stage.parallel && stage.steps.size() > 1;
+    ctx.compression_threads = threads_each(at_once ? stage.steps.size() : 1);
+    note_failures(stage,
+                  run_work(work, at_once ? Concurrency::at_once : Concurrency::in_order, reporter),
+                  out);
+    if (util::cancel_requested() && !out.failure) {
+      out.failure = util::Error{util::ErrorKind::interrupted, "interrupted by a signal"};
+      out.failed_stage = stage.name;
     }
-    for (size_t i = 0; i < stage.steps.size(); ++i) {
-      auto &step = *stage.steps[i];
-      if (!concurrent) {
-        if (out.failure) break; // a sequential stage stops at its first failure
-        runs[i] = run_step(step, ctx);
-      }
-      StepReport report{stage.name, step.label()};
-      report.duration_ms = runs[i].ms;
-      const auto &result = runs[i].result;
-      if (!result) {
-        report.ok = false;
-        report.summary = result.error().message;
-        if (!out.failure) fail_at(stage.name, step.label(), result.error());
-      } else if (result->outcome == steps::Outcome::failed) {
-        report.ok = false;
-        report.summary = result->reason;
-        if (!out.failure) {
-          fail_at(stage.name, step.label(), util::Error{util::ErrorKind::failed, result->reason});
-          out.rollback_requested = result->rollback_requested;
-        }
-      } else {
-        report.summary = result->summary;
-        report.bytes = result->bytes;
-        out.bytes += report.bytes;
-      }
-      out.reports.push_back(report);
-      reporter.step_finished(report);
-    }
-    if (util::cancel_requested() && !out.failure)
-      fail_at(stage.name, "", util::Error{util::ErrorKind::interrupted, "interrupted by a signal"});
     if (out.failure) break;
   }
   return out;

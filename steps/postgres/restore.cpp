@@ -516,8 +516,8 @@ restore_database(const config::PipelineConfig &config, const config::DatabaseTar
     TRY_ASSIGN(std::string diff, compare_with_manifest(*conn, *a));
     if (diff.empty() && target.mode == config::RestoreMode::clean)
       diff = properties_difference(*conn, *a);
-    if (!diff.empty()) return util::fail("restored from " + a->path + ", but " + diff);
     result.used = a->path;
+    result.difference = diff;
     if (!first_error.empty()) result.note = "fell back to " + a->path + " after " + first_error;
     result.ms = util::elapsed_ms(start);
     return result;

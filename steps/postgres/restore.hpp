@@ -23,12 +23,16 @@
 namespace gate::steps {
 
 struct DatabaseRestoreResult {
-  std::string used; // the artifact restored ("databases/app.dump.zst")
-  std::string note; // e.g. "custom dump failed; restored from the SQL dump"
+  std::string used;       // the artifact restored ("databases/app.dump.zst")
+  std::string note;       // e.g. "custom dump failed; restored from the SQL dump"
+  std::string difference; // non-empty: restored, but this differs from the manifest
   long long ms = 0;
 };
 
-// Restores database `target` from the best artifact in `manifest`.
+// Restores database `target` from the best artifact in `manifest`. An error
+// means the database is as it was (recreate dropped its new copy; clean's
+// transaction rolled back); a result with a `difference` means it was
+// replaced by data that does not match the manifest.
 util::Result<DatabaseRestoreResult> restore_database(const config::PipelineConfig &config,
                                                      const config::DatabaseTarget &target,
                                                      const model::Manifest &manifest,

@@ -1,4 +1,4 @@
-#include "ops/restore_plan.hpp"
+#include "steps/restore_plan.hpp"
 
 #include "steps/postgres/facts.hpp"
 #include "steps/postgres/restore.hpp"
@@ -7,7 +7,7 @@
 
 #include <set>
 
-namespace gate::ops {
+namespace gate::steps {
 
 namespace fs = std::filesystem;
 
@@ -15,14 +15,14 @@ util::Result<DatabaseChanges> database_changes(const config::PipelineConfig &con
                                                const config::DatabaseTarget &target,
                                                const model::Artifact &artifact) {
   DatabaseChanges out;
-  TRY_ASSIGN(out.dropped, steps::tables_created_since(config, target, artifact));
-  TRY_ASSIGN(auto pg, steps::PgTarget::open(config, target));
+  TRY_ASSIGN(out.dropped, tables_created_since(config, target, artifact));
+  TRY_ASSIGN(auto pg, PgTarget::open(config, target));
   TRY_ASSIGN(auto conn, pg.connect("rollback plan"));
-  TRY_ASSIGN(auto now, steps::read_database_facts(*conn, {}, {}, false));
+  TRY_ASSIGN(auto now, read_database_facts(*conn, {}, {}, false));
   std::set<std::string> live;
   for (const auto &t : now.tables)
     live.insert(t.qualified());
-  for (const auto &t : steps::tables_from_json(artifact.details)) {
+  for (const auto &t : tables_from_json(artifact.details)) {
     if (live.count(t.qualified()))
       ++out.replaced;
     else
@@ -37,7 +37,7 @@ DirectoryChanges directory_changes(const fs::path &dest, const model::Artifact &
   out.exists = fs::is_directory(dest, ec);
   if (!out.exists) return out;
   auto patterns = artifact.details.value("exclude", std::vector<std::string>{});
-  out.kept = steps::excluded_entries(dest, patterns).size();
+  out.kept = excluded_entries(dest, patterns).size();
   for (fs::recursive_directory_iterator it(dest, fs::directory_options::skip_permission_denied, ec),
        end;
        !ec && it != end; it.increment(ec))
@@ -61,4 +61,4 @@ std::optional<long long> predicted_snapshot_ms(const model::Artifact &artifact) 
   return artifact.details["duration_ms"].get<long long>();
 }
 
-} // namespace gate::ops
+} // namespace gate::steps

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace gate::ops {
+namespace gate::steps {
 
 struct DatabaseChanges {
   size_t replaced = 0;              // tables in the set that exist now: their rows are replaced
@@ -50,4 +50,4 @@ std::optional<Prediction> predicted_restore(const model::Manifest &m,
 // time is predicted from the set's backup time of the same target.
 std::optional<long long> predicted_snapshot_ms(const model::Artifact &artifact);
 
-} // namespace gate::ops
+} // namespace gate::steps
