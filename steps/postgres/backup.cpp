@@ -371,6 +371,179 @@ std::string shrink_violation(const config::DatabaseTarget &target, const model::
   return {};
 }
 
+namespace {
+
+// What needs no table lock: the size, and who gate is connected as.
+util::Result<DatabaseFacts> read_early_facts(util::PgConnection &conn) {
+  TRY_ASSIGN(
+      auto rows,
+      conn.query("SELECT pg_database_size(current_database()), "
+                 "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user), current_user"));
+  DatabaseFacts early;
+  early.database_size = std::atoll(rows[0][0].value_or("0").c_str());
+  early.superuser = rows[0][1].value_or("f") == "t";
+  early.role = rows[0][2].value_or("");
+  return early;
+}
+
+// Runs pg_dump once per configured format (then schema and globals), adding
+// each artifact to `made`; stops at the first failure and returns it.
+std::optional<util::Error> dump_formats(DumpContext &dc, std::vector<model::Artifact> &made) {
+  const auto &target = dc.pg.target();
+  std::optional<util::Error> dump_error;
+  auto dump = [&](util::Result<model::Artifact> a) {
+    if (!a)
+      dump_error = a.error();
+    else
+      made.push_back(std::move(*a));
+  };
+  for (DumpFormat format : target.formats) {
+    if (dump_error) break;
+    if (format == DumpFormat::custom)
+      dump(dump_custom(dc));
+    else if (format == DumpFormat::sql)
+      dump(dump_sql(dc));
+    else if (format == DumpFormat::directory)
+      dump(dump_directory(dc));
+  }
+  if (!dump_error && target.schema_only) dump(dump_schema(dc));
+  if (!dump_error && target.globals) dump(dump_globals(dc));
+  return dump_error;
+}
+
+// Counting rows reads every table: it runs on the snapshot's own connection
+// while pg_dump streams, so the two overlap instead of adding up. On success
+// dc.facts holds the counted tables.
+util::Result<std::vector<model::Artifact>> dump_while_counting(DumpContext &dc) {
+  const auto &target = dc.pg.target();
+  std::optional<util::Result<DatabaseFacts>> counted;
+  std::thread counter([&] {
+    counted =
+        read_database_facts(dc.snapshot.connection(), target.tables, target.exclude_tables, true);
+    if (*counted && dc.ctx.content_fingerprints)
+      if (auto hashed = add_content_fingerprints(dc.snapshot.connection(), (*counted)->tables);
+          !hashed)
+        counted = std::unexpected(hashed.error().with_context("content fingerprints"));
+  });
+  std::vector<model::Artifact> made;
+  std::optional<util::Error> dump_error = dump_formats(dc, made);
+  if (dump_error) dc.snapshot.connection().cancel(); // do not wait for a count nobody needs
+  counter.join();
+  if (dump_error) return std::unexpected(*dump_error);
+  if (!*counted) return std::unexpected(counted->error().with_context(dc.pg.describe()));
+  dc.facts = **counted;
+  return made;
+}
+
+// The details every database artifact of this backup records: the counted
+// facts, where they came from, the database's properties and sequences.
+nlohmann::json shared_details(const DumpContext &dc, const DatabaseProperties &properties,
+                              const std::vector<SequenceFacts> &sequences) {
+  const auto &target = dc.pg.target();
+  nlohmann::json base = to_json(dc.facts);
+  base["source"] = dc.pg.sanitized_url();
+  base["snapshot"] = dc.snapshot.id();
+  base["pg_dump_version"] = dc.tools.version;
+  base["filtered"] = !target.tables.empty() || !target.exclude_tables.empty();
+  base["database_properties"] = to_json(properties);
+  base["sequences"] = to_json(sequences);
+  if (dc.ctx.content_fingerprints) base["content_fingerprints"] = true;
+  if (base["filtered"].get<bool>() && dc.facts.objects.large_objects > 0) {
+    // pg_dump --table/--exclude-table leaves every large object out.
+    base["large_objects_left_out"] = dc.facts.objects.large_objects;
+    util::log_warn(
+        "{}: tables:/exclude_tables: leave the database's {} large objects out of this backup",
+        dc.step, dc.facts.objects.large_objects);
+  }
+  return base;
+}
+
+// Why a dump must not be trusted: below min_size, or shrunk more than
+// max_shrink since the baseline. An intended shrink (a migration that drops
+// data, --allow-shrink) stays on record in the artifact's details.
+std::optional<std::string> size_problem(const DumpContext &dc, model::Artifact &a, bool sized) {
+  const auto &target = dc.pg.target();
+  if (sized && a.bytes() < target.min_size)
+    return fmt::format("{}: the {} dump is {}, below min_size {}", dc.pg.describe(), a.format,
+                       util::human_bytes(a.bytes()), util::human_bytes(target.min_size));
+  std::string shrink = shrink_violation(target, a, dc.ctx.baselines);
+  if (shrink.empty()) return std::nullopt;
+  bool allowed = std::find(dc.ctx.allow_shrink.begin(), dc.ctx.allow_shrink.end(), target.name) !=
+                 dc.ctx.allow_shrink.end();
+  if (!allowed)
+    return fmt::format(
+        "{}: {}\nhint: if the data was removed on purpose, run again with --allow-shrink {}",
+        dc.pg.describe(), shrink, target.name);
+  util::log_warn("{}: {}; allowed by --allow-shrink {}", dc.pg.describe(), shrink, target.name);
+  a.details["shrink_allowed"] = shrink;
+  return std::nullopt;
+}
+
+// Records the verification of a custom dump read back while it was written;
+// the table of contents is checked now, against the counted tables. Returns
+// the problem when the read-back failed.
+util::Result<std::optional<std::string>> record_early_read_back(DumpContext &dc,
+                                                                const model::Artifact &stored,
+                                                                const DumpContext::Early &early) {
+  const std::string &path = stored.path;
+  const auto &early_read = early.read;
+  if (!early_read && early_read.error().kind == util::ErrorKind::interrupted)
+    return std::unexpected(early_read.error());
+  Finding f = !early_read ? finding_failed(early_read.error().message) : early_read->finding;
+  if (f.ok && early_read->sha256 != stored.files.front().sha256)
+    f = finding_failed(fmt::format("'{}' read back with sha256 {}, written with {}", path,
+                                   early_read->sha256, stored.files.front().sha256));
+  if (f.ok) TRY_ASSIGN(f, check_custom_toc(stored, dc.set.dir(), dc.tools));
+  model::Verification v;
+  v.artifact = path;
+  v.level = model::VerifyLevel::full;
+  v.ok = f.ok;
+  v.reason = f.ok ? f.note + " (read back while written)" : f.reason;
+  v.duration_ms = early.ms;
+  v.at = util::iso8601_utc(util::Clock::now());
+  dc.set.add_verification(v);
+  if (!f.ok) return fmt::format("{} (full): {}", path, f.reason);
+  return std::nullopt;
+}
+
+// Adds each artifact to the set with the shared details; returns the first
+// reason not to trust the backup, if any.
+util::Result<std::optional<std::string>>
+record_artifacts(DumpContext &dc, std::vector<model::Artifact> made, const nlohmann::json &base) {
+  std::optional<std::string> problem;
+  for (auto &a : made) {
+    bool sized = a.format == "custom" || a.format == "sql" || a.format == "directory";
+    for (auto &[key, value] : base.items())
+      if (!a.details.contains(key)) a.details[key] = value;
+    a.details["min_size"] = sized ? dc.pg.target().min_size : 0;
+    if (!problem) problem = size_problem(dc, a, sized);
+    model::Artifact stored = a;
+    dc.set.add_artifact(std::move(a));
+    if (auto it = dc.read_backs.find(stored.path); it != dc.read_backs.end() && !problem)
+      TRY_ASSIGN(problem, record_early_read_back(dc, stored, it->second));
+  }
+  return problem;
+}
+
+// "N tables, M rows: custom 1.2 MiB, sql 3.4 MiB".
+std::string backup_summary(const DumpContext &dc, const std::vector<model::Artifact> &made,
+                           const nlohmann::json &base) {
+  int64_t rows = 0;
+  for (const auto &t : dc.facts.tables)
+    rows += t.rows;
+  std::string list;
+  for (const auto &a : made)
+    list +=
+        (list.empty() ? "" : ", ") + fmt::format("{} {}", a.format, util::human_bytes(a.bytes()));
+  std::string left_out =
+      base.contains("large_objects_left_out")
+          ? fmt::format(" ({} large objects left out by tables:)", dc.facts.objects.large_objects)
+          : "";
+  return fmt::format("{} tables, {} rows: {}{}", dc.facts.tables.size(), rows, list, left_out);
+}
+
+} // namespace
+
 util::Result<void> PostgresBackupStep::check(const RunContext &ctx) const {
   TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, m_target));
   TRY_ASSIGN(auto conn, pg.connect("check"));
@@ -395,16 +568,7 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext &ctx) {
   TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, m_target));
   TRY_ASSIGN(auto conn, pg.connect("backup"));
   TRY_ASSIGN(PgTools tools, pg.tools_for(conn->server_version()));
-  DatabaseFacts early; // what needs no table lock
-  {
-    TRY_ASSIGN(
-        auto rows,
-        conn->query("SELECT pg_database_size(current_database()), "
-                    "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user), current_user"));
-    early.database_size = std::atoll(rows[0][0].value_or("0").c_str());
-    early.superuser = rows[0][1].value_or("f") == "t";
-    early.role = rows[0][2].value_or("");
-  }
+  TRY_ASSIGN(DatabaseFacts early, read_early_facts(*conn));
   // The database's own properties, which no dump of its contents holds.
   TRY_ASSIGN(auto dbname, conn->scalar("SELECT current_database()"));
   TRY_ASSIGN(auto properties, read_database_properties(*conn, dbname.value_or("")));
@@ -418,132 +582,24 @@ util::Result<StepResult> PostgresBackupStep::run(RunContext &ctx) {
   util::log_info("{}: {}, snapshot {}, pg_dump {} from {}", label(), pg.describe(), snapshot.id(),
                  tools.version, tools.bindir.string());
 
-  // Counting rows reads every table: it runs on the snapshot's own connection
-  // while pg_dump streams, so the two overlap instead of adding up.
-  std::optional<util::Result<DatabaseFacts>> counted;
-  std::thread counter([&] {
-    counted =
-        read_database_facts(snapshot.connection(), m_target.tables, m_target.exclude_tables, true);
-    if (*counted && ctx.content_fingerprints)
-      if (auto hashed = add_content_fingerprints(snapshot.connection(), (*counted)->tables);
-          !hashed)
-        counted = std::unexpected(hashed.error().with_context("content fingerprints"));
-  });
-  std::vector<model::Artifact> made;
-  std::optional<util::Error> dump_error;
-  auto dump = [&](util::Result<model::Artifact> a) {
-    if (!a)
-      dump_error = a.error();
-    else
-      made.push_back(std::move(*a));
-  };
-  for (DumpFormat format : m_target.formats) {
-    if (dump_error) break;
-    if (format == DumpFormat::custom)
-      dump(dump_custom(dc));
-    else if (format == DumpFormat::sql)
-      dump(dump_sql(dc));
-    else if (format == DumpFormat::directory)
-      dump(dump_directory(dc));
-  }
-  if (!dump_error && m_target.schema_only) dump(dump_schema(dc));
-  if (!dump_error && m_target.globals) dump(dump_globals(dc));
-  if (dump_error) snapshot.connection().cancel(); // do not wait for a count nobody needs
-  counter.join();
-  if (dump_error) return std::unexpected(*dump_error);
-  if (!*counted) return std::unexpected(counted->error().with_context(pg.describe()));
-  const DatabaseFacts &facts = **counted;
-  dc.facts = facts;
+  TRY_ASSIGN(std::vector<model::Artifact> made, dump_while_counting(dc));
   if (std::find(m_target.formats.begin(), m_target.formats.end(), DumpFormat::csv) !=
       m_target.formats.end()) {
     // CSV exports come from the same snapshot, table by table, over libpq.
     TRY_ASSIGN(auto csv, dump_csv(dc));
     made.push_back(std::move(csv));
   }
-  nlohmann::json base = to_json(facts);
-  base["source"] = pg.sanitized_url();
-  base["snapshot"] = snapshot.id();
-  base["pg_dump_version"] = tools.version;
-  base["filtered"] = !m_target.tables.empty() || !m_target.exclude_tables.empty();
-  base["database_properties"] = to_json(properties);
-  base["sequences"] = to_json(sequences);
-  if (ctx.content_fingerprints) base["content_fingerprints"] = true;
-  if (base["filtered"].get<bool>() && facts.objects.large_objects > 0) {
-    // pg_dump --table/--exclude-table leaves every large object out.
-    base["large_objects_left_out"] = facts.objects.large_objects;
-    util::log_warn(
-        "{}: tables:/exclude_tables: leave the database's {} large objects out of this backup",
-        label(), facts.objects.large_objects);
-  }
-  util::log_info("{}: PostgreSQL {}, {} in {} tables", label(), facts.server_version,
-                 util::human_bytes(static_cast<uint64_t>(facts.database_size)),
-                 facts.tables.size());
-
-  std::vector<std::string> done;
+  nlohmann::json base = shared_details(dc, properties, sequences);
+  util::log_info("{}: PostgreSQL {}, {} in {} tables", label(), dc.facts.server_version,
+                 util::human_bytes(static_cast<uint64_t>(dc.facts.database_size)),
+                 dc.facts.tables.size());
+  std::string summary = backup_summary(dc, made, base);
   uint64_t bytes = 0;
-  std::optional<std::string> problem;
-  for (auto &a : made) {
-    bool sized = a.format == "custom" || a.format == "sql" || a.format == "directory";
-    for (auto &[key, value] : base.items())
-      if (!a.details.contains(key)) a.details[key] = value;
-    a.details["min_size"] = sized ? m_target.min_size : 0;
+  for (const auto &a : made)
     bytes += a.bytes();
-    done.push_back(fmt::format("{} {}", a.format, util::human_bytes(a.bytes())));
-    if (!problem && sized && a.bytes() < m_target.min_size)
-      problem = fmt::format("{}: the {} dump is {}, below min_size {}", pg.describe(), a.format,
-                            util::human_bytes(a.bytes()), util::human_bytes(m_target.min_size));
-    if (!problem) {
-      std::string shrink = shrink_violation(m_target, a, ctx.baselines);
-      bool allowed = std::find(ctx.allow_shrink.begin(), ctx.allow_shrink.end(), m_target.name) !=
-                     ctx.allow_shrink.end();
-      if (!shrink.empty() && allowed) {
-        // An intended shrink (a migration that drops data) stays on record.
-        util::log_warn("{}: {}; allowed by --allow-shrink {}", pg.describe(), shrink,
-                       m_target.name);
-        a.details["shrink_allowed"] = shrink;
-      } else if (!shrink.empty()) {
-        problem = fmt::format(
-            "{}: {}\nhint: if the data was removed on purpose, run again with --allow-shrink {}",
-            pg.describe(), shrink, m_target.name);
-      }
-    }
-    std::string path = a.path;
-    model::Artifact stored = a;
-    set->add_artifact(std::move(a));
-    if (auto it = dc.read_backs.find(path); it != dc.read_backs.end() && !problem) {
-      // The read-back happened while writing; the table of contents needs the counted tables.
-      auto &early_read = it->second.read;
-      if (!early_read && early_read.error().kind == util::ErrorKind::interrupted)
-        return std::unexpected(early_read.error());
-      Finding f = !early_read ? finding_failed(early_read.error().message) : early_read->finding;
-      if (f.ok && early_read->sha256 != stored.files.front().sha256)
-        f = finding_failed(fmt::format("'{}' read back with sha256 {}, written with {}", path,
-                                       early_read->sha256, stored.files.front().sha256));
-      if (f.ok) TRY_ASSIGN(f, check_custom_toc(stored, set->dir(), tools));
-      model::Verification v;
-      v.artifact = path;
-      v.level = model::VerifyLevel::full;
-      v.ok = f.ok;
-      v.reason = f.ok ? f.note + " (read back while written)" : f.reason;
-      v.duration_ms = it->second.ms;
-      v.at = util::iso8601_utc(util::Clock::now());
-      set->add_verification(v);
-      if (!f.ok) problem = fmt::format("{} (full): {}", path, f.reason);
-    }
-  }
+  TRY_ASSIGN(auto problem, record_artifacts(dc, std::move(made), base));
   if (problem) return failed(*problem);
-  int64_t rows = 0;
-  for (const auto &t : facts.tables)
-    rows += t.rows;
-  std::string list;
-  for (const auto &d : done)
-    list += (list.empty() ? "" : ", ") + d;
-  std::string left_out =
-      base.contains("large_objects_left_out")
-          ? fmt::format(" ({} large objects left out by tables:)", facts.objects.large_objects)
-          : "";
-  return passed(fmt::format("{} tables, {} rows: {}{}", facts.tables.size(), rows, list, left_out),
-                bytes);
+  return passed(summary, bytes);
 }
 
 } // namespace gate::steps
