@@ -4,10 +4,10 @@
 // newest set is too old, the last run failed, or there is no verified set.
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/status_facts.hpp"
 #include "config/node.hpp"
 #include "engine/backup_set.hpp"
 #include "engine/last_run.hpp"
-#include "steps/restore_plan.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
@@ -33,30 +33,6 @@ util::Result<std::optional<std::chrono::milliseconds>> parse_max_age(const std::
   return std::optional<std::chrono::milliseconds>(*ms);
 }
 
-// The newest set a rollback would trust: verified, never failed, not a safety snapshot.
-std::optional<engine::SetInfo> newest_verified(const std::vector<engine::SetInfo> &sets) {
-  for (const auto &s : sets)
-    if (s.manifest && !s.failed && s.manifest->kind != "pre-rollback" &&
-        s.manifest->verified_level() && !s.manifest->has_failed_verification())
-      return s;
-  return std::nullopt;
-}
-
-// The rollback time predicted from what the set measured; nothing when a
-// part of it was never measured.
-std::optional<long long> predicted_rollback_ms(const engine::Manifest &m) {
-  long long restore = 0, snapshot = 0;
-  for (const auto &a : m.artifacts) {
-    if (a.kind == "globals" || (a.kind == "database" && a.format == "csv")) continue;
-    auto p = steps::predicted_restore(m, a);
-    auto s = steps::predicted_snapshot_ms(a);
-    if (!p || !s) return std::nullopt;
-    restore = std::max(restore, p->ms);
-    snapshot = std::max(snapshot, *s);
-  }
-  return restore + snapshot;
-}
-
 } // namespace
 
 int status_command(Args &args, Console &console) {
@@ -73,15 +49,14 @@ int status_command(Args &args, Console &console) {
   auto newest = newest_verified(*sets);
 
   nlohmann::json j{{"project", config->project}, {"environment", config->environment}};
+  if (!config->project.empty() || !config->environment.empty())
+    console.print(fmt::format("project {}, environment {}",
+                              config->project.empty() ? "-" : config->project,
+                              config->environment.empty() ? "-" : config->environment));
   std::string problem;
   if (newest) {
     const auto &m = *newest->manifest;
-    auto created = util::parse_iso8601_utc(m.created_at);
-    long long age_ms =
-        created
-            ? std::chrono::duration_cast<std::chrono::milliseconds>(util::Clock::now() - *created)
-                  .count()
-            : -1;
+    long long age_ms = set_age_ms(m);
     auto predicted = predicted_rollback_ms(m);
     j["newest_verified_set"] = {
         {"id", newest->id},
@@ -120,7 +95,8 @@ int status_command(Args &args, Console &console) {
     const auto &r = **last;
     j["last_run"] = {{"command", r.command},         {"ok", r.ok},
                      {"exit_code", r.exit_code},     {"verdict", r.verdict},
-                     {"finished_at", r.finished_at}, {"set_id", r.set_id}};
+                     {"finished_at", r.finished_at}, {"set_id", r.set_id},
+                     {"environment", r.environment}};
     console.print(fmt::format("last run: gate {} at {}: {}", r.command, r.finished_at, r.verdict));
     if (!r.ok && problem.empty())
       problem = fmt::format("the last run (gate {} at {}) failed", r.command, r.finished_at);

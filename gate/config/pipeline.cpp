@@ -368,9 +368,12 @@ Result<StageConfig> parse_stage(const Node &node) {
 } // namespace
 
 Result<PipelineConfig> parse_pipeline(const std::string &text,
-                                      const std::filesystem::path &file_name) {
-  TRY_ASSIGN(Node root, Node::parse(text, file_name.string()));
-  if (root.is_null()) return std::unexpected(root.error("the pipeline file is empty"));
+                                      const std::filesystem::path &file_name,
+                                      const std::optional<EnvironmentRequest> &environment) {
+  TRY_ASSIGN(Node parsed, Node::parse(text, file_name.string()));
+  if (parsed.is_null()) return std::unexpected(parsed.error("the pipeline file is empty"));
+  TRY_ASSIGN(EnvironmentView view, apply_environment(parsed, environment));
+  const Node &root = view.root;
   TRY_ASSIGN(auto map,
              MapReader::open(root, "the pipeline",
                              {"version", "project", "environment", "backup_root", "record",
@@ -391,14 +394,17 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
         version.error("unsupported version " + std::to_string(v) + " (this gate reads version 1)"));
   if (auto n = map.take("project")) TRY_ASSIGN(c.project, n->as_string());
   if (auto n = map.take("environment")) TRY_ASSIGN(c.environment, n->as_string());
+  if (!view.environment.empty()) c.environment = view.environment;
   if (auto n = map.take("backup_root")) {
     TRY_ASSIGN(std::string p, n->as_string());
     if (p.empty()) return std::unexpected(n->error("empty backup_root"));
+    TRY_ASSIGN(p, expand_placeholders(*n, p, c.project, c.environment));
     c.backup_root = resolve(c.base_dir, p);
   }
   if (auto n = map.take("record")) {
     TRY_ASSIGN(std::string p, n->as_string());
     if (p.empty()) return std::unexpected(n->error("empty record path"));
+    TRY_ASSIGN(p, expand_placeholders(*n, p, c.project, c.environment));
     c.record = resolve(c.base_dir, p);
   }
   if (auto n = map.take("git_dir")) {
@@ -419,6 +425,7 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
   if (auto n = map.take("socket")) TRY_ASSIGN(c.engine_socket, n->as_string());
   if (auto n = map.take("metrics_file")) {
     TRY_ASSIGN(std::string p, n->as_string());
+    TRY_ASSIGN(p, expand_placeholders(*n, p, c.project, c.environment));
     c.metrics_file = resolve(c.base_dir, p);
   }
   if (auto n = map.take("retention")) TRY_ASSIGN(c.retention, parse_retention(*n));
@@ -477,14 +484,15 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
   return c;
 }
 
-Result<PipelineConfig> load_pipeline(const std::filesystem::path &path) {
+Result<PipelineConfig> load_pipeline(const std::filesystem::path &path,
+                                     const std::optional<EnvironmentRequest> &environment) {
   auto text = util::read_file(path);
   if (!text)
     return util::fail(util::ErrorKind::config,
                       "unable to read configuration '" + path.string() + "': " +
                           text.error().message.substr(text.error().message.rfind(": ") + 2) +
                           "\nhint: pass --config FILE or run gate where pipeline.yml is");
-  return parse_pipeline(*text, path);
+  return parse_pipeline(*text, path, environment);
 }
 
 } // namespace gate::config
