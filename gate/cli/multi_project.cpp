@@ -9,6 +9,8 @@
 #include <array>
 #include <chrono>
 #include <fmt/format.h>
+#include <map>
+#include <optional>
 
 namespace gate::cli {
 
@@ -34,7 +36,8 @@ int severity(int exit_code) {
   return rank ? rank : severity(util::exit_code_for(ErrorKind::failed));
 }
 
-std::string outcome_word(int exit_code, bool ran) {
+std::string outcome_word(int exit_code, bool ran, bool skipped) {
+  if (skipped) return "skipped";
   if (!ran) return "not run";
   if (exit_code == 0) return "ok";
   if (exit_code == util::exit_code_for(ErrorKind::lock_busy)) return "LOCKED";
@@ -49,6 +52,7 @@ struct ProjectRow {
   std::string project;
   std::string environment;
   bool ran = false;
+  bool skipped = false; // no environments of its own, and not the one asked for
   int exit_code = 0;
   std::string verdict;
   std::string set_id;
@@ -102,25 +106,67 @@ std::string set_of(const nlohmann::json &result) {
   return "";
 }
 
-ProjectRow run_project(const Command &command, Args args, const fs::path &file,
+// Which project's file claimed each backup_root and record: two projects
+// sharing one would mix their sets, and a rollback of one could restore the
+// other's data.
+using PathOwners = std::map<fs::path, fs::path>;
+
+std::optional<util::Error> shared_path(const config::PipelineConfig &config, const fs::path &file,
+                                       PathOwners &owners) {
+  for (auto [what, path] :
+       {std::pair{"backup_root", config.backup_root}, std::pair{"record", config.record}}) {
+    auto [it, fresh] = owners.emplace(path, file);
+    if (!fresh && it->second != file)
+      return util::Error{
+          ErrorKind::config,
+          fmt::format("{}: its {} '{}' is also {}'s: the projects' sets and "
+                      "records would mix\nhint: give each project its own, e.g. "
+                      "{}: /opt/backups/{{project}}/{{environment}}{}",
+                      file.string(), what, path.string(), it->second.string(), what,
+                      std::string(what) == "record" ? "/.last-deployment-backup" : "")};
+  }
+  return std::nullopt;
+}
+
+ProjectRow run_project(const Command &command, Args args, const fs::path &file, PathOwners &owners,
                        Console &console) {
   ProjectRow row{file.filename().string(), file.stem().string()};
   args.config = file;
   args.config_dir.clear();
   // Read here only for the summary's names; the command reads it again and
   // reports its errors itself.
-  if (auto config = config::load_pipeline(file, config::requested_environment(args.environment))) {
+  auto request = config::requested_environment(args.environment);
+  auto config = config::load_pipeline(file, request);
+  if (config) {
     if (!config->project.empty()) row.project = config->project;
     row.environment = config->environment;
+    if (auto shared = shared_path(*config, file, owners)) {
+      row.ran = true;
+      row.exit_code = report_error(console, *shared);
+      row.verdict = console.last_verdict().value("verdict", "");
+      return row;
+    }
+  } else if (auto plain = request ? config::load_pipeline(file) : config; plain) {
+    // A project with one environment of its own, not the one asked for: a
+    // pass over every project's staging leaves it to its own pass.
+    if (!plain->project.empty()) row.project = plain->project;
+    row.environment = plain->environment;
+    row.skipped = true;
+    row.verdict = fmt::format("skipped: it defines no environments, and its environment is "
+                              "'{}', not '{}'",
+                              plain->environment, request->name);
+    console.print(fmt::format("## project {}: {}", row.project, row.verdict));
+    return row;
   }
-  console.print(console.bold(fmt::format("== {}{}: gate {} --config {}", row.project,
+  console.print(console.bold(fmt::format("## project {}{}: gate {} --config {}", row.project,
                                          row.environment.empty() ? "" : "/" + row.environment,
                                          command.name, file.string())));
   auto start = std::chrono::steady_clock::now();
   try {
     row.exit_code = command.run(args, console);
   } catch (const std::exception &e) { // one project's bug must not end the others' backups
-    row.exit_code = report_error(console, {ErrorKind::failed, "internal error: " + std::string(e.what())});
+    row.exit_code =
+        report_error(console, {ErrorKind::failed, "internal error: " + std::string(e.what())});
   }
   row.ran = true;
   row.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -132,10 +178,11 @@ ProjectRow run_project(const Command &command, Args args, const fs::path &file,
 }
 
 void print_table(Console &console, const std::vector<ProjectRow> &rows) {
-  std::vector<std::array<std::string, 5>> cells{{"project", "environment", "verdict", "set", "duration"}};
+  std::vector<std::array<std::string, 5>> cells{
+      {"project", "environment", "verdict", "set", "duration"}};
   for (const auto &r : rows)
     cells.push_back({r.project, r.environment.empty() ? "-" : r.environment,
-                     outcome_word(r.exit_code, r.ran), r.set_id.empty() ? "-" : r.set_id,
+                     outcome_word(r.exit_code, r.ran, r.skipped), r.set_id.empty() ? "-" : r.set_id,
                      r.ran ? util::human_duration_ms(r.duration_ms) : "-"});
   std::array<size_t, 5> width{};
   for (const auto &line : cells)
@@ -156,6 +203,7 @@ nlohmann::json rows_json(const std::vector<ProjectRow> &rows) {
                    {"project", r.project},
                    {"environment", r.environment},
                    {"ran", r.ran},
+                   {"skipped", r.skipped},
                    {"exit_code", r.ran ? nlohmann::json(r.exit_code) : nlohmann::json()},
                    {"verdict", r.verdict},
                    {"set_id", r.set_id},
@@ -174,24 +222,27 @@ int run_each_project(const Command &command, Args &args, Console &console) {
   auto files = pipelines_in(args.config_dir);
   if (!files) return report_error(console, files.error());
   std::vector<ProjectRow> rows;
+  PathOwners owners;
   int worst = 0;
   for (const auto &file : *files) {
     if (util::cancel_requested()) { // the rest are listed as not run
       rows.push_back({file.filename().string(), file.stem().string()});
       continue;
     }
-    rows.push_back(run_project(command, args, file, console));
+    rows.push_back(run_project(command, args, file, owners, console));
     if (severity(rows.back().exit_code) > severity(worst)) worst = rows.back().exit_code;
   }
-  if (util::cancel_requested() && severity(worst) < severity(util::exit_code_for(ErrorKind::interrupted)))
+  if (util::cancel_requested() &&
+      severity(worst) < severity(util::exit_code_for(ErrorKind::interrupted)))
     worst = util::exit_code_for(ErrorKind::interrupted);
   print_table(console, rows);
-  size_t failed = std::count_if(rows.begin(), rows.end(),
-                                [](const ProjectRow &r) { return !r.ran || r.exit_code != 0; });
-  std::string line =
-      failed == 0 ? fmt::format("OK: gate {} passed for all {} projects", command.name, rows.size())
-                  : fmt::format("FAILED: gate {} failed for {} of {} projects", command.name,
-                                failed, rows.size());
+  size_t failed = std::count_if(rows.begin(), rows.end(), [](const ProjectRow &r) {
+    return !r.skipped && (!r.ran || r.exit_code != 0);
+  });
+  std::string line = failed == 0 ? fmt::format("OK: gate {} passed for every project ({})",
+                                               command.name, rows.size())
+                                 : fmt::format("FAILED: gate {} failed for {} of {} projects",
+                                               command.name, failed, rows.size());
   console.verdict(worst == 0, line, {{"projects", rows_json(rows)}, {"exit_code", worst}});
   return worst;
 }

@@ -40,8 +40,8 @@ long long set_age_ms(const engine::Manifest &m) {
 std::vector<Gauge> status_gauges(const config::PipelineConfig &config) {
   std::vector<Gauge> out;
   if (auto free = util::free_bytes(config.backup_root))
-    out.push_back({"gate_backup_root_free_bytes", "Free space on backup_root.",
-                   std::to_string(*free)});
+    out.push_back(
+        {"gate_backup_root_free_bytes", "Free space on backup_root.", std::to_string(*free)});
   engine::SetStore store(config.backup_root);
   auto sets = store.list(engine::IncludeFailed::no);
   if (!sets) return out;
@@ -61,12 +61,13 @@ std::vector<Gauge> status_gauges(const config::PipelineConfig &config) {
                    "Age of the newest verified set when this file was written.",
                    std::to_string(set_age_ms(m) / 1000)});
   }
-  out.push_back(
-      {"gate_verified_set_bytes", "Size of the newest verified set.", std::to_string(m.total_bytes())});
+  out.push_back({"gate_verified_set_bytes", "Size of the newest verified set.",
+                 std::to_string(m.total_bytes())});
   if (auto predicted = predicted_rollback_ms(m))
-    out.push_back({"gate_predicted_rollback_seconds",
-                   "Predicted time to roll back to the newest verified set (from what it measured).",
-                   fmt::format("{:.3f}", *predicted / 1000.0)});
+    out.push_back(
+        {"gate_predicted_rollback_seconds",
+         "Predicted time to roll back to the newest verified set (from what it measured).",
+         fmt::format("{:.3f}", *predicted / 1000.0)});
   return out;
 }
 

@@ -130,15 +130,15 @@ Result<Node> merge_named_list(const Node &base, const Node &over, const std::str
 Result<Node> merge_environment(const Node &base, const Node &over, const std::string &env) {
   if (over.is_null()) return base;
   if (!over.is_map())
-    return std::unexpected(over.error(fmt::format(
-        "environment '{}' must be a mapping of the keys it changes (or empty)", env)));
+    return std::unexpected(over.error(
+        fmt::format("environment '{}' must be a mapping of the keys it changes (or empty)", env)));
   std::vector<std::pair<Node, Node>> merged;
   for (auto &[key, value] : over.entries()) {
     std::string k = key.raw();
     if (k == "version" || k == "environment" || k == "environments")
-      return std::unexpected(key.error(fmt::format(
-          "environment '{}': '{}' cannot be set per environment{}", env, k,
-          k == "environment" ? " (the environment's name is its key)" : "")));
+      return std::unexpected(
+          key.error(fmt::format("environment '{}': '{}' cannot be set per environment{}", env, k,
+                                k == "environment" ? " (the environment's name is its key)" : "")));
   }
   for (auto &[key, value] : base.entries()) {
     auto o = find_entry(over, key.raw());
@@ -226,8 +226,8 @@ Result<void> check_separate_paths(const Node &envs_key,
       auto [it, fresh] = owner.emplace(resolved, env);
       if (fresh) continue;
       const Node &where = value ? *value : envs_key;
-      std::string what = text.empty() ? fmt::format("the default {}", key)
-                                      : fmt::format("{} '{}'", key, text);
+      std::string what =
+          text.empty() ? fmt::format("the default {}", key) : fmt::format("{} '{}'", key, text);
       return std::unexpected(where.error(fmt::format(
           "environments '{}' and '{}' share {}: their sets and records would mix\nhint: put "
           "{{environment}} in it (e.g. {}: {}) or set one per environment",
@@ -327,8 +327,8 @@ Result<std::string> placeholder_value(const Node &node, const std::string &name,
                           : "this path uses {environment}, but no environment is set (define "
                             "'environments:' and choose one, or set 'environment:')"));
   if (value == "." || value == ".." || value.find('/') != std::string::npos)
-    return std::unexpected(node.error("{" + name + "} is '" + value +
-                                      "', which is not a single directory name"));
+    return std::unexpected(
+        node.error("{" + name + "} is '" + value + "', which is not a single directory name"));
   return value;
 }
 } // namespace

@@ -166,9 +166,9 @@ TEST(Environments, FixedKeysAndSharedPathsAreRejected) {
   EXPECT_THAT(e.message, HasSubstr("pipeline.yml:3:14: environments 'staging' and 'production' "
                                    "share backup_root '/opt/backups/{project}'"));
   std::string no_record = k_base;
-  no_record.erase(no_record.find("record:"), no_record.find("retention:") - no_record.find("record:"));
-  EXPECT_THAT(error_of(no_record, env("staging")).message,
-              HasSubstr("share the default record"));
+  no_record.erase(no_record.find("record:"),
+                  no_record.find("retention:") - no_record.find("record:"));
+  EXPECT_THAT(error_of(no_record, env("staging")).message, HasSubstr("share the default record"));
 }
 
 TEST(Environments, EnabledFalseWorksWithoutEnvironmentsAndIsValidated) {
