@@ -54,8 +54,7 @@ nlohmann::json result_of(const CommandResult &r) {
 // A metric's value in a Prometheus text file, "" when absent.
 std::string metric(const std::string &prom, const std::string &name) {
   std::smatch m;
-  if (std::regex_search(prom, m, std::regex("\n" + name + "\\{[^}]*\\} ([^\n]+)")))
-    return m[1];
+  if (std::regex_search(prom, m, std::regex("\n" + name + "\\{[^}]*\\} ([^\n]+)"))) return m[1];
   return "";
 }
 
@@ -164,21 +163,25 @@ TEST(Projects, ConfigDirRunsEveryProjectDespiteOneBrokenAndOneFailing) {
   fs::create_directories(t / "projects");
   fs::create_directories(t / "state");
   write_file(t / "projects/10-alpha.yml",
-             "version: 1\nproject: alpha\nrecord: ../state/{project}.json\nbackup_root: ../backups/{project}\n"
+             "version: 1\nproject: alpha\nrecord: ../state/{project}.json\nbackup_root: "
+             "../backups/{project}\n"
              "volumes:\n  - {name: data, path: ../data}\n");
   write_file(t / "projects/20-broken.yml",
              "version: 1\nproject: broken\nvolumes:\n  - {name: data, path: ../data, "
              "compresion: gzip}\n");
   write_file(t / "projects/30-failing.yml",
-             "version: 1\nproject: failing\nrecord: ../state/{project}.json\nbackup_root: ../backups/{project}\n"
+             "version: 1\nproject: failing\nrecord: ../state/{project}.json\nbackup_root: "
+             "../backups/{project}\n"
              "volumes:\n  - {name: data, path: ../no-such-dir}\n");
-  write_file(t / "projects/40-gamma.yml", "version: 1\nproject: gamma\nrecord: ../state/{project}.json\nbackup_root: "
-                                          "../backups/{project}\ndatabases:\n  - name: app\n    "
-                                          "url: " +
-                                              pg.url("proj_gamma") + "\n");
+  write_file(t / "projects/40-gamma.yml",
+             "version: 1\nproject: gamma\nrecord: ../state/{project}.json\nbackup_root: "
+             "../backups/{project}\ndatabases:\n  - name: app\n    "
+             "url: " +
+                 pg.url("proj_gamma") + "\n");
   write_file(t / "projects/notes.txt", "not a pipeline\n");
   write_file(t / "projects/50-copycat.yml",
-             "version: 1\nproject: copycat\nrecord: ../state/{project}.json\nbackup_root: ../backups/alpha\n"
+             "version: 1\nproject: copycat\nrecord: ../state/{project}.json\nbackup_root: "
+             "../backups/alpha\n"
              "volumes:\n  - {name: data, path: ../data}\n");
 
   auto r = run_gate({"backup", "--all", "--config-dir", "projects"}, t.path());
@@ -195,16 +198,16 @@ TEST(Projects, ConfigDirRunsEveryProjectDespiteOneBrokenAndOneFailing) {
                                 std::regex("\nproject +environment +verdict +set +duration\n")))
       << r.out;
   std::string table = r.out.substr(header.position(0));
-  EXPECT_TRUE(std::regex_search(table, std::regex("\nalpha +- +ok +" + alpha_set + " ")))
-      << table;
+  EXPECT_TRUE(std::regex_search(table, std::regex("\nalpha +- +ok +" + alpha_set + " "))) << table;
   EXPECT_TRUE(std::regex_search(table, std::regex("\n20-broken +- +CONFIG ERROR +- "))) << table;
   EXPECT_TRUE(std::regex_search(table, std::regex("\nfailing +- +FAILED +- "))) << table;
   EXPECT_TRUE(std::regex_search(table, std::regex("\ngamma +- +ok +" + gamma_set + " "))) << table;
   EXPECT_LT(table.find("\nalpha"), table.find("\n20-broken"));
   EXPECT_LT(table.find("\nfailing"), table.find("\ngamma"));
   EXPECT_TRUE(std::regex_search(table, std::regex("\ncopycat +- +CONFIG ERROR +- "))) << table;
-  EXPECT_THAT(r.out, HasSubstr("50-copycat.yml: its backup_root '" +
-                               (t / "backups/alpha").string() + "' is also projects/10-alpha.yml's"));
+  EXPECT_THAT(r.out,
+              HasSubstr("50-copycat.yml: its backup_root '" + (t / "backups/alpha").string() +
+                        "' is also projects/10-alpha.yml's"));
   EXPECT_EQ(newest_set(t / "backups/alpha"), alpha_set) << "copycat did not run";
   EXPECT_THAT(table, HasSubstr("FAILED: gate backup failed for 3 of 5 projects"));
   fs::remove(t / "projects/50-copycat.yml");
@@ -224,8 +227,8 @@ TEST(Projects, ConfigDirRunsEveryProjectDespiteOneBrokenAndOneFailing) {
   // status and verify per project, with the same summary.
   auto status = run_gate({"status", "--config-dir", "projects"}, t.path());
   EXPECT_EQ(status.exit_code, 1) << status.all(); // failing has no verified set
-  EXPECT_TRUE(std::regex_search(status.out, std::regex("\ngamma +- +ok +" +
-                                                       newest_set(t / "backups/gamma"))))
+  EXPECT_TRUE(std::regex_search(status.out,
+                                std::regex("\ngamma +- +ok +" + newest_set(t / "backups/gamma"))))
       << status.out;
   fs::remove(t / "projects/30-failing.yml");
   auto verify = run_gate({"verify", "--quick", "--config-dir", "projects"}, t.path());
@@ -277,8 +280,9 @@ TEST(Projects, ConfigDirWithEnvRunsThatEnvironmentAndSkipsOthersSingleEnvironmen
 
 TEST(Projects, MetricsCarryTheStatusFacts) {
   TempDir t;
-  write_pipeline(t.path(), "project: shop\nenvironment: ci\nmetrics_file: ./metrics/{project}.prom\n"
-                           "volumes:\n  - {name: data, path: ./data}\n");
+  write_pipeline(t.path(),
+                 "project: shop\nenvironment: ci\nmetrics_file: ./metrics/{project}.prom\n"
+                 "volumes:\n  - {name: data, path: ./data}\n");
   fs::create_directories(t / "metrics");
   auto failed = run_gate({"backup"}, t.path());
   EXPECT_EQ(failed.exit_code, 1) << failed.all();
