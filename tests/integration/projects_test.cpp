@@ -6,13 +6,19 @@
 // the status facts in the Prometheus metrics file. Real PostgreSQL, the real
 // gate binary.
 #include "integration/harness.hpp"
+#include "util/fd.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <csignal>
+#include <fcntl.h>
+#include <poll.h>
 #include <regex>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace gate::test;
 using ::testing::HasSubstr;
@@ -312,4 +318,44 @@ TEST(Projects, MetricsCarryTheStatusFacts) {
   EXPECT_FALSE(metric(prom, "gate_last_run_timestamp_seconds").empty());
   EXPECT_FALSE(metric(prom, "gate_backup_root_free_bytes").empty());
   EXPECT_THAT(prom, HasSubstr("# TYPE gate_verified_set_bytes gauge"));
+}
+
+TEST(Projects, AnInterruptEndsTheWholePassAndTheRestAreNotRun) {
+  TempDir t;
+  make_sample_tree(t / "data", 2);
+  fs::create_directories(t / "projects");
+  fs::create_directories(t / "state");
+  ASSERT_EQ(::mkfifo((t / "reached.fifo").c_str(), 0600), 0);
+  // a's pipeline stops in an exec step that says so through the FIFO.
+  write_file(t / "projects/a.yml",
+             "version: 1\nproject: a\nbackup_root: ../backups/{project}\n"
+             "record: ../state/{project}.json\nvolumes:\n  - {name: data, path: ../data}\n"
+             "stages:\n  - {name: backup, steps: [{backup: all}]}\n"
+             "  - name: wait\n    steps:\n      - exec: [sh, -c, 'echo reached > " +
+                 (t / "reached.fifo").string() + "; exec sleep 600']\n");
+  write_file(t / "projects/b.yml", "version: 1\nproject: b\nbackup_root: ../backups/{project}\n"
+                                   "record: ../state/{project}.json\n"
+                                   "volumes:\n  - {name: data, path: ../data}\n");
+  auto gate = start_gate({"run", "--config-dir", "projects"}, t.path());
+  gate::util::UniqueFd fifo(
+      ::open((t / "reached.fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(fifo);
+  std::string line;
+  for (int waited = 0; waited < 600 && line.find('\n') == std::string::npos; ++waited) {
+    struct pollfd p {
+      fifo.get(), POLLIN, 0
+    };
+    if (::poll(&p, 1, 100) > 0) {
+      char buf[64];
+      ssize_t n = ::read(fifo.get(), buf, sizeof buf);
+      if (n > 0) line.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ASSERT_EQ(line, "reached\n") << "the exec step of project a never ran";
+  ::kill(gate->pid(), SIGTERM);
+  auto r = finish_gate(*gate);
+  EXPECT_EQ(r.exit_code, 130) << r.all();
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\na +- +INTERRUPTED "))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\nb +- +not run +- "))) << r.out;
+  EXPECT_FALSE(fs::exists(t / "backups/b")) << "no project starts after the interrupt";
 }
