@@ -1,13 +1,13 @@
 #include "steps/registry.hpp"
 
-#include "steps/check.hpp"
-#include "steps/exec.hpp"
-#include "steps/postgres_backup.hpp"
-#include "steps/postgres_verify.hpp"
-#include "steps/record.hpp"
-#include "steps/verify.hpp"
-#include "steps/volume_backup.hpp"
-#include "steps/volume_verify.hpp"
+#include "steps/check/check.hpp"
+#include "steps/exec/exec.hpp"
+#include "steps/postgres/backup.hpp"
+#include "steps/postgres/verify.hpp"
+#include "steps/record/record.hpp"
+#include "steps/verify/verify.hpp"
+#include "steps/volume/backup.hpp"
+#include "steps/volume/verify.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
 
@@ -56,24 +56,24 @@ const StepKind k_step_kinds[] = {
     {"exec", one<make_exec_step>},
 };
 
-using VerifyFn = util::Result<Finding> (*)(const engine::Artifact &, const std::filesystem::path &,
-                                           engine::VerifyLevel, const RunContext &,
+using VerifyFn = util::Result<Finding> (*)(const model::Artifact &, const std::filesystem::path &,
+                                           model::VerifyLevel, const RunContext &,
                                            const util::ProgressFn &);
 
-util::Result<Finding> verify_volume_artifact(const engine::Artifact &a,
+util::Result<Finding> verify_volume_artifact(const model::Artifact &a,
                                              const std::filesystem::path &dir,
-                                             engine::VerifyLevel level, const RunContext &,
+                                             model::VerifyLevel level, const RunContext &,
                                              const util::ProgressFn &progress) {
   return verify_volume(a, dir, level, progress);
 }
 
 // Container configurations: present, checksummed, and (full) valid JSON.
-util::Result<Finding> verify_container_configs(const engine::Artifact &a,
+util::Result<Finding> verify_container_configs(const model::Artifact &a,
                                                const std::filesystem::path &dir,
-                                               engine::VerifyLevel level, const RunContext &,
+                                               model::VerifyLevel level, const RunContext &,
                                                const util::ProgressFn &) {
   TRY_ASSIGN(Finding quick, verify_files_quick(a, dir));
-  if (!quick.ok || level == engine::VerifyLevel::quick) return quick;
+  if (!quick.ok || level == model::VerifyLevel::quick) return quick;
   for (const auto &f : a.files) {
     TRY_ASSIGN(std::string text, util::read_file(dir / f.path));
     if (nlohmann::json::parse(text, nullptr, false).is_discarded())
@@ -132,9 +132,9 @@ util::Result<std::unique_ptr<Step>> make_backup_step(const std::string &target,
   return util::fail(util::ErrorKind::config, message);
 }
 
-util::Result<Finding> verify_artifact(const engine::Artifact &artifact,
+util::Result<Finding> verify_artifact(const model::Artifact &artifact,
                                       const std::filesystem::path &set_dir,
-                                      engine::VerifyLevel level, const RunContext &ctx,
+                                      model::VerifyLevel level, const RunContext &ctx,
                                       const util::ProgressFn &progress) {
   for (const auto &kind : k_artifact_kinds)
     if (artifact.kind == kind.kind) return kind.verify(artifact, set_dir, level, ctx, progress);

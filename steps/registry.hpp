@@ -4,7 +4,7 @@
 #pragma once
 
 #include "steps/step.hpp"
-#include "steps/verify_common.hpp"
+#include "steps/verify/findings.hpp"
 #include "util/tar.hpp"
 
 #include <memory>
@@ -25,9 +25,9 @@ util::Result<std::unique_ptr<Step>> make_backup_step(const std::string &target,
                                                      ReadBack read_back = ReadBack::later);
 
 // Verifies one artifact at `level` with the function its kind registers.
-util::Result<Finding> verify_artifact(const engine::Artifact &artifact,
+util::Result<Finding> verify_artifact(const model::Artifact &artifact,
                                       const std::filesystem::path &set_dir,
-                                      engine::VerifyLevel level, const RunContext &ctx,
+                                      model::VerifyLevel level, const RunContext &ctx,
                                       const util::ProgressFn &progress);
 
 // The step kinds, for "did you mean" and docs.

@@ -1,9 +1,9 @@
 // gate show [ID|--last] [--json|--env]
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "engine/backup_set.hpp"
-#include "engine/restore_doc.hpp"
-#include "engine/rollback.hpp"
+#include "model/backup_set.hpp"
+#include "model/restore_doc.hpp"
+#include "ops/rollback.hpp"
 #include "util/text.hpp"
 
 #include <fmt/format.h>
@@ -22,7 +22,7 @@ namespace {
 
 using util::shell_quote;
 
-void show_database(Console &console, const engine::Artifact &a) {
+void show_database(Console &console, const model::Artifact &a) {
   const auto &d = a.details;
   console.print(fmt::format("    server PostgreSQL {}, database {} ({}), source {}",
                             d.value("server_version", "?"), d.value("database", "?"),
@@ -55,7 +55,7 @@ int show_command(Args &args, Console &console) {
   auto chosen = chosen_set(args, *config);
   if (!chosen) return report_error(console, chosen.error());
   std::string id = *chosen;
-  engine::SetStore store(config->backup_root);
+  model::SetStore store(config->backup_root);
   auto info = store.find(id);
   if (!info) return report_error(console, info.error());
   if (!info->manifest)
@@ -63,7 +63,7 @@ int show_command(Args &args, Console &console) {
   const auto &m = *info->manifest;
   auto level = m.verified_level();
   if (args.output.json) {
-    auto j = engine::to_json(m);
+    auto j = model::to_json(m);
     j["path"] = info->dir.string();
     console.json(j);
     return 0;
@@ -79,7 +79,7 @@ int show_command(Args &args, Console &console) {
     console.print("GATE_BACKUP_CREATED_AT=" + shell_quote(m.created_at));
     console.print("GATE_BACKUP_BYTES=" + std::to_string(m.total_bytes()));
     console.print("GATE_BACKUP_VERIFIED=" + shell_quote(info->failed ? "failed"
-                                                        : level      ? engine::to_string(*level)
+                                                        : level      ? model::to_string(*level)
                                                                      : "no"));
     console.print("GATE_GIT_COMMIT=" + shell_quote(git_field("commit")));
     console.print("GATE_GIT_BRANCH=" + shell_quote(git_field("branch")));
@@ -104,7 +104,7 @@ int show_command(Args &args, Console &console) {
     console.print("  git         none (not a git working copy)");
   console.print(fmt::format("  size        {}", util::human_bytes(m.total_bytes())));
   console.print(fmt::format("  verified    {}", info->failed ? "FAILED"
-                                                : level      ? engine::to_string(*level)
+                                                : level      ? model::to_string(*level)
                                                              : "no"));
   console.print("  artifacts:");
   std::set<std::string> described; // a database's facts once, whatever its formats
@@ -125,7 +125,7 @@ int show_command(Args &args, Console &console) {
   }
   console.print("  verifications:");
   for (const auto &v : m.verifications)
-    console.print(fmt::format("  - {} {} {} in {}: {}", v.artifact, engine::to_string(v.level),
+    console.print(fmt::format("  - {} {} {} in {}: {}", v.artifact, model::to_string(v.level),
                               v.ok ? "ok" : "FAILED", util::human_duration_ms(v.duration_ms),
                               v.reason));
   console.print("\nroll back with gate:");
@@ -135,7 +135,7 @@ int show_command(Args &args, Console &console) {
   console.print(
       fmt::format("  cd {} && sha256sum -c checksums.sha256", shell_quote(info->dir.string())));
   for (const auto &a : m.artifacts)
-    for (const auto &line : engine::plain_restore_commands(a, info->dir))
+    for (const auto &line : model::plain_restore_commands(a, info->dir))
       console.print("  " + line);
   return 0;
 }

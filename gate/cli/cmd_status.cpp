@@ -6,8 +6,8 @@
 #include "cli/common.hpp"
 #include "cli/status_facts.hpp"
 #include "config/node.hpp"
-#include "engine/backup_set.hpp"
-#include "engine/last_run.hpp"
+#include "model/backup_set.hpp"
+#include "model/last_run.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
@@ -41,10 +41,10 @@ int status_command(Args &args, Console &console) {
   if (!config) return code;
   auto max_age = parse_max_age(args.max_age);
   if (!max_age) return report_error(console, max_age.error());
-  engine::SetStore store(config->backup_root);
-  auto sets = store.list(engine::IncludeFailed::no);
+  model::SetStore store(config->backup_root);
+  auto sets = store.list(model::IncludeFailed::no);
   if (!sets) return report_error(console, sets.error());
-  auto last = engine::read_last_run(config->backup_root);
+  auto last = model::read_last_run(config->backup_root);
   if (!last) return report_error(console, last.error());
   auto newest = newest_verified(*sets);
 
@@ -63,12 +63,12 @@ int status_command(Args &args, Console &console) {
         {"created_at", m.created_at},
         {"age_seconds", age_ms / 1000},
         {"bytes", m.total_bytes()},
-        {"verified", engine::to_string(*m.verified_level())},
+        {"verified", model::to_string(*m.verified_level())},
         {"copies", {{{"where", "local"}, {"path", newest->dir.string()}}}},
         {"predicted_rollback_ms", predicted ? nlohmann::json(*predicted) : nlohmann::json()}};
     console.print(fmt::format("newest verified set: {} ({} old, {}, verified {}) at {}", newest->id,
                               util::human_duration_ms(age_ms), util::human_bytes(m.total_bytes()),
-                              engine::to_string(*m.verified_level()), newest->dir.string()));
+                              model::to_string(*m.verified_level()), newest->dir.string()));
     console.print(
         predicted
             ? fmt::format("predicted rollback time: about {}", util::human_duration_ms(*predicted))

@@ -1,6 +1,6 @@
 #include "cli/status_facts.hpp"
 
-#include "steps/restore_plan.hpp"
+#include "ops/restore_plan.hpp"
 #include "util/fs.hpp"
 #include "util/time.hpp"
 
@@ -9,7 +9,7 @@
 
 namespace gate::cli {
 
-std::optional<engine::SetInfo> newest_verified(const std::vector<engine::SetInfo> &sets) {
+std::optional<model::SetInfo> newest_verified(const std::vector<model::SetInfo> &sets) {
   for (const auto &s : sets)
     if (s.manifest && !s.failed && s.manifest->kind != "pre-rollback" &&
         s.manifest->verified_level() && !s.manifest->has_failed_verification())
@@ -17,12 +17,12 @@ std::optional<engine::SetInfo> newest_verified(const std::vector<engine::SetInfo
   return std::nullopt;
 }
 
-std::optional<long long> predicted_rollback_ms(const engine::Manifest &m) {
+std::optional<long long> predicted_rollback_ms(const model::Manifest &m) {
   long long restore = 0, snapshot = 0;
   for (const auto &a : m.artifacts) {
     if (a.kind == "globals" || (a.kind == "database" && a.format == "csv")) continue;
-    auto p = steps::predicted_restore(m, a);
-    auto s = steps::predicted_snapshot_ms(a);
+    auto p = ops::predicted_restore(m, a);
+    auto s = ops::predicted_snapshot_ms(a);
     if (!p || !s) return std::nullopt;
     restore = std::max(restore, p->ms);
     snapshot = std::max(snapshot, *s);
@@ -30,7 +30,7 @@ std::optional<long long> predicted_rollback_ms(const engine::Manifest &m) {
   return restore + snapshot;
 }
 
-long long set_age_ms(const engine::Manifest &m) {
+long long set_age_ms(const model::Manifest &m) {
   auto created = util::parse_iso8601_utc(m.created_at);
   if (!created) return -1;
   return std::chrono::duration_cast<std::chrono::milliseconds>(util::Clock::now() - *created)
@@ -42,8 +42,8 @@ std::vector<Gauge> status_gauges(const config::PipelineConfig &config) {
   if (auto free = util::free_bytes(config.backup_root))
     out.push_back(
         {"gate_backup_root_free_bytes", "Free space on backup_root.", std::to_string(*free)});
-  engine::SetStore store(config.backup_root);
-  auto sets = store.list(engine::IncludeFailed::no);
+  model::SetStore store(config.backup_root);
+  auto sets = store.list(model::IncludeFailed::no);
   if (!sets) return out;
   auto newest = newest_verified(*sets);
   out.push_back({"gate_verified_set_present",

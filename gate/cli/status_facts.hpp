@@ -4,7 +4,7 @@
 #pragma once
 
 #include "config/pipeline.hpp"
-#include "engine/backup_set.hpp"
+#include "model/backup_set.hpp"
 
 #include <optional>
 #include <string>
@@ -14,15 +14,15 @@ namespace gate::cli {
 
 // The newest set a rollback would trust: verified, never failed, not a
 // safety snapshot; nothing when there is none.
-std::optional<engine::SetInfo> newest_verified(const std::vector<engine::SetInfo> &sets);
+std::optional<model::SetInfo> newest_verified(const std::vector<model::SetInfo> &sets);
 
 // The rollback time predicted from what the set measured (restore and safety
 // snapshot); nothing when a part of it was never measured.
-std::optional<long long> predicted_rollback_ms(const engine::Manifest &manifest);
+std::optional<long long> predicted_rollback_ms(const model::Manifest &manifest);
 
 // How old a manifest's set is now, in milliseconds; -1 when its created_at
 // cannot be read.
-long long set_age_ms(const engine::Manifest &manifest);
+long long set_age_ms(const model::Manifest &manifest);
 
 // One Prometheus gauge (its labels are the caller's).
 struct Gauge {
