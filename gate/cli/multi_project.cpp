@@ -213,6 +213,10 @@ nlohmann::json rows_json(const std::vector<ProjectRow> &rows) {
 
 } // namespace
 
+int more_severe(int a, int b) {
+  return severity(b) > severity(a) ? b : a;
+}
+
 bool wants_each_project(const Command &command, const Args &args) {
   return !args.config_dir.empty() || (std::string(command.name) == "backup" && args.all);
 }
@@ -230,7 +234,7 @@ int run_each_project(const Command &command, Args &args, Console &console) {
       continue;
     }
     rows.push_back(run_project(command, args, file, owners, console));
-    if (severity(rows.back().exit_code) > severity(worst)) worst = rows.back().exit_code;
+    worst = more_severe(worst, rows.back().exit_code);
   }
   if (util::cancel_requested() &&
       severity(worst) < severity(util::exit_code_for(ErrorKind::interrupted)))

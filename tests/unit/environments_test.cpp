@@ -2,6 +2,7 @@
 // by name, lists replaced, enabled: false removes), the choice (--env,
 // GATE_ENV, none, unknown), {project}/{environment} placeholders, and errors
 // that point at the line of the override or of the base.
+#include "cli/multi_project.hpp"
 #include "config/environments.hpp"
 #include "config/pipeline.hpp"
 
@@ -235,4 +236,21 @@ TEST(Environments, MalformedBlocksAreErrors) {
               HasSubstr("pipeline.yml:4:3: invalid environment name '../x'"));
   EXPECT_THAT(error_of(std::string(head) + "environments:\n  qa: [1]\n", env("qa")).message,
               HasSubstr("pipeline.yml:4:7: environment 'qa' must be a mapping"));
+}
+
+// --config-dir's exit code is the most severe of the projects' (cli/multi_project).
+TEST(MultiProject, TheWorstExitCodeFollowsTheSeverityOrder) {
+  using gate::cli::more_severe;
+  auto code = [](ErrorKind k) { return gate::util::exit_code_for(k); };
+  EXPECT_EQ(more_severe(0, code(ErrorKind::lock_busy)), code(ErrorKind::lock_busy));
+  EXPECT_EQ(more_severe(code(ErrorKind::lock_busy), code(ErrorKind::failed)),
+            code(ErrorKind::failed));
+  EXPECT_EQ(more_severe(code(ErrorKind::config), code(ErrorKind::failed)), code(ErrorKind::config));
+  EXPECT_EQ(more_severe(code(ErrorKind::rollback_failed), code(ErrorKind::config)),
+            code(ErrorKind::rollback_failed));
+  EXPECT_EQ(more_severe(code(ErrorKind::rollback_failed), code(ErrorKind::interrupted)),
+            code(ErrorKind::interrupted));
+  EXPECT_EQ(more_severe(127, 0), 127); // a crash or a missing binary is at least a failure
+  EXPECT_EQ(more_severe(code(ErrorKind::failed), 127), code(ErrorKind::failed));
+  EXPECT_EQ(more_severe(0, 0), 0);
 }
