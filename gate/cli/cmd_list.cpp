@@ -37,7 +37,7 @@ int list_command(Args &args, Console &console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
-  model::SetStore store(config->backup_root);
+  model::LocalSetStore store(config->backup_root);
   auto sets = store.list(args.all ? model::IncludeFailed::yes : model::IncludeFailed::no);
   if (!sets) return report_error(console, sets.error());
   auto record = model::read_record_id(config->record);

@@ -55,7 +55,7 @@ int show_command(Args &args, Console &console) {
   auto chosen = chosen_set(args, *config);
   if (!chosen) return report_error(console, chosen.error());
   std::string id = *chosen;
-  model::SetStore store(config->backup_root);
+  model::LocalSetStore store(config->backup_root);
   auto info = store.find(id);
   if (!info) return report_error(console, info.error());
   if (!info->manifest)

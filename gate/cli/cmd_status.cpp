@@ -41,7 +41,7 @@ int status_command(Args &args, Console &console) {
   if (!config) return code;
   auto max_age = parse_max_age(args.max_age);
   if (!max_age) return report_error(console, max_age.error());
-  model::SetStore store(config->backup_root);
+  model::LocalSetStore store(config->backup_root);
   auto sets = store.list(model::IncludeFailed::no);
   if (!sets) return report_error(console, sets.error());
   auto last = model::read_last_run(config->backup_root);

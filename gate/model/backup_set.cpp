@@ -14,129 +14,23 @@
 
 namespace gate::model {
 
-namespace {
-
-constexpr const char *k_partial_prefix = ".partial-";
-constexpr const char *k_failed_prefix = ".failed-";
-
-bool starts_with(const std::string &s, const std::string &prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-
-// The pid recorded in a partial set's owner file, if it is still running.
-bool owner_alive(const fs::path &dir) {
-  auto text = util::read_file(dir / ".owner");
-  if (!text) return false;
-  pid_t pid = static_cast<pid_t>(std::atoi(text->c_str()));
-  return pid > 0 && pid != ::getpid() && ::kill(pid, 0) == 0;
-}
-
-} // namespace
-
-util::Result<std::vector<SetInfo>> SetStore::list(IncludeFailed include_failed) const {
-  std::vector<SetInfo> out;
-  std::error_code ec;
-  if (!fs::exists(m_root, ec)) return out;
-  for (const auto &entry : fs::directory_iterator(m_root, ec)) {
-    if (!entry.is_directory(ec)) continue;
-    std::string name = entry.path().filename().string();
-    SetInfo info;
-    info.dir = entry.path();
-    if (starts_with(name, k_failed_prefix)) {
-      if (include_failed == IncludeFailed::no) continue;
-      info.failed = true;
-      info.id = name.substr(std::string(k_failed_prefix).size());
-    } else if (name.empty() || name[0] == '.') {
-      continue;
-    } else {
-      info.id = name;
-    }
-    auto m = load_manifest(info.dir);
-    if (m)
-      info.manifest = std::move(*m);
-    else
-      info.problem = m.error().message;
-    if (!info.failed && info.manifest && info.manifest->status != "complete") info.failed = true;
-    out.push_back(std::move(info));
-  }
-  if (ec) return util::fail("unable to list '" + m_root.string() + "': " + ec.message());
-  std::sort(out.begin(), out.end(), [](const SetInfo &a, const SetInfo &b) {
-    std::string ta = a.manifest ? a.manifest->created_at : "";
-    std::string tb = b.manifest ? b.manifest->created_at : "";
-    if (ta != tb) return ta > tb;
-    if (a.id.size() != b.id.size()) return a.id.size() > b.id.size(); // "-2" came after
-    return a.id > b.id;
-  });
-  return out;
-}
-
-util::Result<SetInfo> SetStore::find(const std::string &id) const {
-  TRY_ASSIGN(auto sets, list(IncludeFailed::yes));
-  for (auto &s : sets)
-    if (s.id == id) return s;
-  std::string hint;
-  for (auto &s : sets)
-    if (!s.failed && s.manifest && s.manifest->kind != "pre-rollback") {
-      hint = "\nhint: the newest backup is '" + s.id + "'; `gate list` shows them all";
-      break;
-    }
-  return util::fail("no backup set '" + id + "' in '" + m_root.string() + "'" + hint);
-}
-
-std::string SetStore::reserve_id(const std::string &kind, util::Clock::time_point now) const {
-  std::string base = kind + "-" + util::compact_timestamp(now);
-  auto taken = [&](const std::string &id) {
-    std::error_code ec;
-    return fs::exists(m_root / id, ec) || fs::exists(m_root / (k_partial_prefix + id), ec) ||
-           fs::exists(m_root / (k_failed_prefix + id), ec);
-  };
-  if (!taken(base)) return base;
-  for (int n = 2;; ++n) {
-    std::string id = base + "-" + std::to_string(n);
-    if (!taken(id)) return id;
-  }
-}
-
-util::Result<std::vector<std::string>> SetStore::recover_leftovers() const {
-  std::vector<std::string> recovered;
-  std::error_code ec;
-  if (!fs::exists(m_root, ec)) return recovered;
-  for (const auto &entry : fs::directory_iterator(m_root, ec)) {
-    std::string name = entry.path().filename().string();
-    if (!starts_with(name, k_partial_prefix) || !entry.is_directory(ec)) continue;
-    if (owner_alive(entry.path())) continue;
-    std::string id = name.substr(std::string(k_partial_prefix).size());
-    fs::path target = m_root / (k_failed_prefix + id);
-    auto manifest = load_manifest(entry.path());
-    Manifest m = manifest ? *manifest : Manifest{};
-    if (!manifest) {
-      m.id = id;
-      m.created_at = util::iso8601_utc(util::Clock::now());
-    }
-    m.status = "failed";
-    m.failure = "abandoned: the gate process writing this set died before it finished";
-    (void)save_manifest(entry.path(), m);
-    fs::rename(entry.path(), target, ec);
-    if (ec)
-      return util::fail("unable to move abandoned set '" + entry.path().string() +
-                        "': " + ec.message());
-    recovered.push_back(id);
-  }
-  return recovered;
+util::Result<std::unique_ptr<PendingSet>>
+PendingSet::create(const LocalSetStore &store, const std::string &kind, Manifest base) {
+  base.kind = kind;
+  return create_with_id(store, store.reserve_id(kind, util::Clock::now()), std::move(base));
 }
 
 util::Result<std::unique_ptr<PendingSet>>
-PendingSet::create(const SetStore &store, const std::string &kind, Manifest base) {
+PendingSet::create_with_id(const LocalSetStore &store, const std::string &id, Manifest base) {
   TRY(util::make_dirs(store.root(), 0700));
   auto set = std::unique_ptr<PendingSet>(new PendingSet());
   set->m_store = &store;
-  set->m_id = store.reserve_id(kind, util::Clock::now());
-  set->m_dir = store.root() / (std::string(k_partial_prefix) + set->m_id);
+  set->m_id = id;
+  set->m_dir = store.root() / (std::string(LocalSetStore::k_partial_prefix) + set->m_id);
   set->m_final_dir = store.root() / set->m_id;
   TRY(util::make_dirs(set->m_dir, 0700));
   TRY(util::write_file_atomic(set->m_dir / ".owner", std::to_string(::getpid()) + "\n", 0600));
   base.id = set->m_id;
-  base.kind = kind;
   base.status = "partial";
   if (base.created_at.empty()) base.created_at = util::iso8601_utc(util::Clock::now());
   set->m_manifest = std::move(base);
@@ -221,6 +115,30 @@ util::Result<fs::path> PendingSet::seal() {
   return m_final_dir;
 }
 
+util::Result<void> PendingSet::put_file(const std::string &relative, const fs::path &source) {
+  if (m_state != State::open) return util::fail("set '" + m_id + "' is no longer open");
+  fs::path dest = m_dir / relative;
+  TRY(util::make_dirs(dest.parent_path(), 0700));
+  std::error_code ec;
+  fs::copy_file(source, dest, fs::copy_options::overwrite_existing, ec);
+  if (ec)
+    return util::fail("unable to copy '" + source.string() + "' into set '" + m_id +
+                      "': " + ec.message());
+  return {};
+}
+
+util::Result<void> PendingSet::commit(const Manifest &manifest) {
+  {
+    std::lock_guard lock(m_mutex);
+    std::string id = m_manifest.id, created = m_manifest.created_at;
+    m_manifest = manifest;
+    m_manifest.id = id;
+    if (m_manifest.created_at.empty()) m_manifest.created_at = created;
+  }
+  TRY(seal());
+  return {};
+}
+
 void PendingSet::mark_failed(const std::string &reason) {
   if (m_state != State::open) return;
   util::log_error("backup set '{}' failed: {}", m_id, reason);
@@ -231,7 +149,7 @@ void PendingSet::mark_failed(const std::string &reason) {
   (void)write_checksums(m);
   std::error_code ec;
   fs::remove(m_dir / ".owner", ec);
-  fs::path target = m_store->root() / (std::string(k_failed_prefix) + m_id);
+  fs::path target = m_store->root() / (std::string(LocalSetStore::k_failed_prefix) + m_id);
   if (::rename(m_dir.c_str(), target.c_str()) == 0) m_dir = target;
   (void)util::fsync_path(m_store->root());
   m_state = State::failed;
@@ -277,7 +195,8 @@ util::Result<void> StoredSet::mark_failed(const std::string &reason) {
   }
   TRY(save());
   if (m_info.failed) return {};
-  fs::path target = m_info.dir.parent_path() / (std::string(k_failed_prefix) + m_info.id);
+  fs::path target =
+      m_info.dir.parent_path() / (std::string(LocalSetStore::k_failed_prefix) + m_info.id);
   if (::rename(m_info.dir.c_str(), target.c_str()) != 0)
     return util::fail("unable to mark '" + m_info.dir.string() +
                       "' failed: " + util::errno_text(errno));

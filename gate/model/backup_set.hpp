@@ -1,9 +1,10 @@
-// Backup sets on disk: backup_root/<id>/ for usable sets, .partial-<id>/ while
-// one is written, .failed-<id>/ for sets kept for forensics. A set is renamed
-// to its final name only after it verified; nothing else is ever listed as
-// usable.
+// The set a command works on: a new one being written into the local store
+// (PendingSet, the store's SetWriter) or a stored one being re-verified
+// (StoredSet). A new set is renamed to its final name only after it verified;
+// nothing else is ever listed as usable (model/local_store.hpp).
 #pragma once
 
+#include "model/local_store.hpp"
 #include "model/manifest.hpp"
 #include "util/expected.hpp"
 #include "util/time.hpp"
@@ -18,36 +19,6 @@
 namespace gate::model {
 
 namespace fs = std::filesystem;
-
-struct SetInfo {
-  std::string id;
-  fs::path dir;
-  bool failed = false;              // a .failed-<id> set
-  std::optional<Manifest> manifest; // absent when manifest.json is unreadable
-  std::string problem;              // why the manifest could not be read
-};
-
-enum class IncludeFailed { no, yes };
-
-class SetStore {
-public:
-  explicit SetStore(fs::path root) : m_root(std::move(root)) {}
-  const fs::path &root() const { return m_root; }
-
-  // Sets newest first (by created_at, then id).
-  util::Result<std::vector<SetInfo>> list(IncludeFailed include_failed) const;
-  // A set by id (usable or failed).
-  util::Result<SetInfo> find(const std::string &id) const;
-  // An id "<kind>-YYYYMMDD_HHMMSS" not used by any set, partial or failed one
-  // (suffix -2, -3... when the second is taken). Call under the root's lock.
-  std::string reserve_id(const std::string &kind, util::Clock::time_point now) const;
-  // Moves .partial-* directories left by a process that died into
-  // .failed-* with a note. Call under the root's lock.
-  util::Result<std::vector<std::string>> recover_leftovers() const;
-
-private:
-  fs::path m_root;
-};
 
 // The set a command is working on: a new one being written (PendingSet) or a
 // stored one being re-verified. Thread-safe.
@@ -64,12 +35,16 @@ public:
   virtual bool sealed_on_disk() const { return false; }
 };
 
-class PendingSet : public SetHandle {
+class PendingSet : public SetHandle, public SetWriter {
 public:
-  // Creates backup_root/.partial-<id>/ (0700) with its gate.log. `base` holds
-  // the manifest fields known up front (project, git...).
-  static util::Result<std::unique_ptr<PendingSet>> create(const SetStore &store,
+  // Creates backup_root/.partial-<id>/ (0700) with its gate.log, under a new
+  // id for `kind`. `base` holds the manifest fields known up front (project,
+  // git...).
+  static util::Result<std::unique_ptr<PendingSet>> create(const LocalSetStore &store,
                                                           const std::string &kind, Manifest base);
+  // The same under a given id (a set copied from another store).
+  static util::Result<std::unique_ptr<PendingSet>>
+  create_with_id(const LocalSetStore &store, const std::string &id, Manifest base);
   ~PendingSet() override; // an undecided set is kept as failed ("abandoned")
 
   const fs::path &dir() const override { return m_dir; }
@@ -87,6 +62,12 @@ public:
   bool sealed() const { return m_state == State::sealed; }
   // Keeps the set as .failed-<id> with the reason in its manifest and log.
   void mark_failed(const std::string &reason);
+
+  // SetWriter: a copy into the partial directory; seal() with `manifest`;
+  // mark_failed().
+  util::Result<void> put_file(const std::string &relative, const fs::path &source) override;
+  util::Result<void> commit(const Manifest &manifest) override;
+  void abandon(const std::string &reason) override { mark_failed(reason); }
   // Removes the partial set entirely (interrupted runs).
   void discard();
 
@@ -95,7 +76,7 @@ private:
   PendingSet() = default;
   util::Result<void> write_checksums(const Manifest &m) const;
 
-  const SetStore *m_store = nullptr;
+  const LocalSetStore *m_store = nullptr;
   std::string m_id;
   fs::path m_dir;
   fs::path m_final_dir;

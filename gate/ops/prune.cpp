@@ -20,7 +20,7 @@ util::Result<PruneResult> prune_sets(const config::PipelineConfig &config, Prune
     return util::fail(util::ErrorKind::config,
                       "no retention policy in " + config.file.string() +
                           "\nhint: add retention: {keep_last: 3, keep_daily: 7}");
-  model::SetStore store(config.backup_root);
+  model::LocalSetStore store(config.backup_root);
   TRY_ASSIGN(auto sets, store.list(model::IncludeFailed::yes));
   std::set<std::string> protect;
   TRY_ASSIGN(auto record_id, model::read_record_id(config.record));
@@ -61,7 +61,7 @@ util::Result<PruneResult> prune_sets(const config::PipelineConfig &config, Prune
       reporter.plan_line(fmt::format("would remove {}", dir.filename().string()));
       continue;
     }
-    TRY(util::remove_tree(dir));
+    TRY(store.remove(id));
     util::log_info("retention: removed set '{}'", dir.filename().string());
     reporter.event("pruned", fmt::format("removed {}", dir.filename().string()));
   }

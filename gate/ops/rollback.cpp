@@ -29,7 +29,7 @@ namespace gate::ops {
 namespace fs = std::filesystem;
 
 util::Result<std::string> resolve_last_set(const config::PipelineConfig &config) {
-  model::SetStore store(config.backup_root);
+  model::LocalSetStore store(config.backup_root);
   TRY_ASSIGN(auto sets, store.list(model::IncludeFailed::yes));
   TRY_ASSIGN(auto record_id, model::read_record_id(config.record));
   if (record_id) {
@@ -73,7 +73,7 @@ struct RestoreItem {
 // Backs up the current state of everything the rollback will overwrite.
 util::Result<std::string> safety_snapshot(const config::PipelineConfig &config,
                                           std::vector<RestoreItem> &items, Reporter &reporter) {
-  model::SetStore store(config.backup_root);
+  model::LocalSetStore store(config.backup_root);
   model::Manifest base = base_manifest(config);
   TRY_ASSIGN(auto pending, model::PendingSet::create(store, "pre-rollback", base));
   steps::RunContext ctx{config, store};
@@ -375,7 +375,7 @@ RunOutcome rollback(const config::PipelineConfig &config, const RollbackRequest 
     if (!last) return fail_with(1, last.error().message);
     id = *last;
   }
-  model::SetStore store(config.backup_root);
+  model::LocalSetStore store(config.backup_root);
   auto info = store.find(id);
   if (!info) return fail_with(1, info.error().message);
   if (info->failed || !info->manifest)

@@ -120,7 +120,7 @@ RunOutcome run_pipeline(const config::PipelineConfig &config, const RunRequest &
       return failed_before_start(util::Error{
           util::ErrorKind::usage, fmt::format("--allow-shrink {}: no database of that name in {}",
                                               name, config.file.string())});
-  model::SetStore store(config.backup_root);
+  model::LocalSetStore store(config.backup_root);
   steps::RunContext ctx{config, store};
   ctx.dry_run = request.dry_run;
   for (const auto &stage : *plan)
@@ -318,7 +318,7 @@ RunOutcome check_pipeline(const config::PipelineConfig &config, Reporter &report
   auto start = std::chrono::steady_clock::now();
   auto plan = build_pipeline_plan(config, {});
   if (!plan) return failed_before_start(plan.error());
-  model::SetStore store(config.backup_root);
+  model::LocalSetStore store(config.backup_root);
   steps::RunContext ctx{config, store};
   ctx.dry_run = true;
   // Steps on one unreachable target fail with one error: say it once, then refer to it.

@@ -19,7 +19,7 @@ struct TempRoot {
 
 TEST(BackupSet, IdsAreUniqueWithinOneSecond) {
   TempRoot root;
-  model::SetStore store(root.path);
+  model::LocalSetStore store(root.path);
   auto now = *util::parse_iso8601_utc("2026-11-22T01:45:00Z");
   std::string first = store.reserve_id("pre-deployment", now);
   EXPECT_EQ(first, "pre-deployment-20261122_014500");
@@ -32,7 +32,7 @@ TEST(BackupSet, IdsAreUniqueWithinOneSecond) {
 
 TEST(BackupSet, AnUnverifiedSetCannotBeSealedAndIsKeptAsFailed) {
   TempRoot root;
-  model::SetStore store(root.path);
+  model::LocalSetStore store(root.path);
   auto set = model::PendingSet::create(store, "scheduled", {});
   ASSERT_TRUE(set.has_value()) << set.error().message;
   std::string id = (*set)->id();
@@ -61,7 +61,7 @@ TEST(BackupSet, APartialSetOfADeadProcessIsRecoveredAsFailed) {
   TempRoot root;
   fs::create_directories(root.path / ".partial-pre-deployment-20260101_000000");
   std::ofstream(root.path / ".partial-pre-deployment-20260101_000000" / ".owner") << "999999\n";
-  model::SetStore store(root.path);
+  model::LocalSetStore store(root.path);
   auto recovered = store.recover_leftovers();
   ASSERT_TRUE(recovered.has_value());
   EXPECT_EQ(recovered->size(), 1u);

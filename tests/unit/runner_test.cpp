@@ -45,7 +45,7 @@ private:
 
 struct Fixture {
   config::PipelineConfig config;
-  model::SetStore store{"/nonexistent"};
+  model::LocalSetStore store{"/nonexistent"};
   steps::RunContext ctx{config, store};
   ops::Reporter reporter;
   Journal journal;
