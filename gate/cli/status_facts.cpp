@@ -42,7 +42,7 @@ std::vector<Gauge> status_gauges(const config::PipelineConfig &config) {
   if (auto free = util::free_bytes(config.backup_root))
     out.push_back(
         {"gate_backup_root_free_bytes", "Free space on backup_root.", std::to_string(*free)});
-  model::SetStore store(config.backup_root);
+  model::LocalSetStore store(config.backup_root);
   auto sets = store.list(model::IncludeFailed::no);
   if (!sets) return out;
   auto newest = newest_verified(*sets);
