@@ -19,10 +19,10 @@
 namespace gate::steps {
 
 enum class RestoreState {
-  restored,                // the set's data is live, checked against the manifest
-  restored_but_different,  // the live data was replaced but differs from the manifest
-  restored_not_resumed,    // restored and checked; the containers using it did not start again
-  not_restored,            // the live data is wholly as it was before
+  restored,               // the set's data is live, checked against the manifest
+  restored_but_different, // the live data was replaced but differs from the manifest
+  restored_not_resumed,   // restored and checked; the containers using it did not start again
+  not_restored,           // the live data is wholly as it was before
 };
 
 struct RestoreOutcome {

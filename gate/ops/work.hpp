@@ -51,7 +51,6 @@ StepReport report_of(const std::string &stage, const std::string &label,
 // Runs `work` at once or in order (stopping at the first failure), telling
 // the reporter when each starts and ends; an exception a step throws becomes
 // an internal error of that step.
-std::vector<WorkDone> run_work(const std::vector<Work> &work, Concurrency mode,
-                               Reporter &reporter);
+std::vector<WorkDone> run_work(const std::vector<Work> &work, Concurrency mode, Reporter &reporter);
 
 } // namespace gate::ops

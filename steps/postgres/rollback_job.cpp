@@ -39,15 +39,15 @@ public:
       line("  database " + m_db.name +
            " does not exist (dropped?): it will be created empty and restored");
     auto prediction = predicted_restore(m, m_artifact);
-    line(fmt::format(
-        "  replace database {} ({}) with {} ({}, {} mode); restore {}", m_db.name,
-        util::sanitize_url(m_db.url.value_or_empty()), m_artifact.path,
-        util::human_bytes(m_artifact.bytes()),
-        m_db.mode == config::RestoreMode::recreate ? "recreate" : "clean",
-        prediction ? fmt::format("about {} ({})", util::human_duration_ms(prediction->ms),
-                                 prediction->basis)
-                   : "time cannot be predicted: no deep verify measured it (`gate verify " +
-                         m.id + " --deep` does)"));
+    line(fmt::format("  replace database {} ({}) with {} ({}, {} mode); restore {}", m_db.name,
+                     util::sanitize_url(m_db.url.value_or_empty()), m_artifact.path,
+                     util::human_bytes(m_artifact.bytes()),
+                     m_db.mode == config::RestoreMode::recreate ? "recreate" : "clean",
+                     prediction
+                         ? fmt::format("about {} ({})", util::human_duration_ms(prediction->ms),
+                                       prediction->basis)
+                         : "time cannot be predicted: no deep verify measured it (`gate verify " +
+                               m.id + " --deep` does)"));
     if (!m_missing) plan_tables(line);
   }
 

@@ -28,9 +28,8 @@ public:
     }
     // A removed named volume is created only once the rollback is confirmed and verified.
     TRY_ASSIGN(m_source, resolve_volume_for_restore(m_config, *m_volume, recorded_facts(), false));
-    m_dest = m_source.missing
-                 ? fs::path("(named volume " + m_volume->volume + ", to be created)")
-                 : m_source.path;
+    m_dest = m_source.missing ? fs::path("(named volume " + m_volume->volume + ", to be created)")
+                              : m_source.path;
     return {};
   }
 
@@ -44,13 +43,13 @@ public:
 
   void plan(const model::Manifest &m, const PlanLine &line) const override {
     auto prediction = predicted_restore(m, m_artifact);
-    line(fmt::format(
-        "  replace directory {} with {} ({} entries, {}); restore {}", m_dest.string(),
-        m_artifact.path, m_artifact.details.value("entries", uint64_t{0}),
-        util::human_bytes(m_artifact.details.value("content_bytes", uint64_t{0})),
-        prediction ? fmt::format("about {} ({})", util::human_duration_ms(prediction->ms),
-                                 prediction->basis)
-                   : std::string("time cannot be predicted: nothing measured it")));
+    line(fmt::format("  replace directory {} with {} ({} entries, {}); restore {}", m_dest.string(),
+                     m_artifact.path, m_artifact.details.value("entries", uint64_t{0}),
+                     util::human_bytes(m_artifact.details.value("content_bytes", uint64_t{0})),
+                     prediction
+                         ? fmt::format("about {} ({})", util::human_duration_ms(prediction->ms),
+                                       prediction->basis)
+                         : std::string("time cannot be predicted: nothing measured it")));
     auto changes = directory_changes(m_dest, m_artifact);
     if (!changes.exists) {
       line("    the directory does not exist: it will be created");
