@@ -376,7 +376,7 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
                              {"version", "project", "environment", "backup_root", "record",
                               "git_dir", "lock_wait", "space_factor", "min_free", "pg_bindir",
                               "socket", "metrics_file", "retention", "databases", "volumes",
-                              "stages", "alerts", "healthchecks"}));
+                              "stages", "alerts", "healthchecks", "encryption"}));
   PipelineConfig c;
   c.file = file_name;
   c.base_dir = std::filesystem::absolute(file_name).parent_path();
@@ -422,6 +422,7 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
     c.metrics_file = resolve(c.base_dir, p);
   }
   if (auto n = map.take("retention")) TRY_ASSIGN(c.retention, parse_retention(*n));
+  if (auto n = map.take("encryption")) TRY_ASSIGN(c.encryption, parse_encryption(*n, c.base_dir));
 
   std::set<std::string> names;
   auto check_unique = [&](const std::string &name, const Location &where) -> Result<void> {

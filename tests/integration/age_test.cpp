@@ -123,7 +123,8 @@ TEST(Age, FilesAgeCliEncryptsDecryptWithGate) {
   TempDir dir;
   auto key = keygen(dir, "key.txt");
   auto other = keygen(dir, "other.txt");
-  write_file(dir / "recipients.txt", "# on-call\n" + other.recipient + "\n\n" + key.recipient + "\n");
+  write_file(dir / "recipients.txt",
+             "# on-call\n" + other.recipient + "\n\n" + key.recipient + "\n");
   for (size_t size : k_sizes) {
     SCOPED_TRACE(size);
     fs::path plain = random_file(dir, size);
