@@ -15,7 +15,8 @@ using ::testing::HasSubstr;
 
 namespace {
 
-constexpr const char *k_recipient = "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj";
+constexpr const char *k_recipient =
+    "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj";
 constexpr const char *k_identity =
     "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX";
 
@@ -55,10 +56,10 @@ TEST(EncryptionConfig, RecipientsAndDefaults) {
   ASSERT_TRUE(to) << to.error().message;
   EXPECT_EQ(to->x25519.size(), 1u);
   EXPECT_FALSE(to->passphrase);
-  EXPECT_FALSE(parse_pipeline(pipeline("  local: true\n  recipients: [" +
-                                       std::string(k_recipient) + "]\n"),
-                              "p.yml")
-                   ->encryption->recipients.empty());
+  EXPECT_FALSE(
+      parse_pipeline(pipeline("  local: true\n  recipients: [" + std::string(k_recipient) + "]\n"),
+                     "p.yml")
+          ->encryption->recipients.empty());
   auto none = parse_pipeline("version: 1\nvolumes:\n  - {name: data, path: /srv/data}\n", "p.yml");
   EXPECT_FALSE(none->encryption);
 }
@@ -85,8 +86,9 @@ TEST(EncryptionConfig, PassphraseIsAloneFromTheEnvironmentAndDeferred) {
                               "]\n  passphrase: ${GATE_TEST_PW}\n")),
             "pipeline.yml:6:15: a passphrase cannot be combined with recipients: age allows a "
             "passphrase (scrypt) only on its own");
-  EXPECT_EQ(error_of(pipeline("  passphrase: hunter2\n")),
-            "pipeline.yml:5:15: the passphrase must come from the environment (passphrase: ${VAR})");
+  EXPECT_EQ(
+      error_of(pipeline("  passphrase: hunter2\n")),
+      "pipeline.yml:5:15: the passphrase must come from the environment (passphrase: ${VAR})");
 
   ::unsetenv("GATE_TEST_UNSET_PW");
   auto unset = parse_pipeline(pipeline("  passphrase: ${GATE_TEST_UNSET_PW}\n"), "pipeline.yml");
@@ -115,7 +117,8 @@ TEST(EncryptionConfig, RecipientsFileAndIdentityFile) {
   dir.write("bad.txt", std::string("# on-call\n") + k_recipient + "\nage1bogus\n");
   dir.write("key.txt", std::string("# public key: ") + k_recipient + "\n" + k_identity + "\n");
   std::string file = (dir.path / "pipeline.yml").string();
-  auto r = parse_pipeline(pipeline("  recipients_file: keys.txt\n  identity_file: key.txt\n"), file);
+  auto r =
+      parse_pipeline(pipeline("  recipients_file: keys.txt\n  identity_file: key.txt\n"), file);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->encryption->recipients_file, dir.path / "keys.txt");
   EXPECT_EQ(r->encryption->recipients.size(), 1u);
