@@ -44,6 +44,12 @@ const DatabaseTarget *PipelineConfig::find_database(const std::string &name) con
   return nullptr;
 }
 
+const RemoteConfig *PipelineConfig::find_remote(const std::string &name) const {
+  for (const auto &r : remotes)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
 const VolumeTarget *PipelineConfig::find_volume(const std::string &name) const {
   for (const auto &v : volumes)
     if (v.name == name) return &v;
@@ -207,22 +213,6 @@ Result<DatabaseTarget> parse_database(const Node &node) {
   return d;
 }
 
-Result<Retention> parse_retention(const Node &node) {
-  TRY_ASSIGN(auto map, MapReader::open(node, "retention",
-                                       {"keep_last", "keep_daily", "keep_weekly", "keep_monthly"}));
-  Retention r;
-  if (auto n = map.take("keep_last")) TRY_ASSIGN(r.keep_last, n->as_int(0, 100000));
-  if (auto n = map.take("keep_daily")) TRY_ASSIGN(r.keep_daily, n->as_int(0, 100000));
-  if (auto n = map.take("keep_weekly")) TRY_ASSIGN(r.keep_weekly, n->as_int(0, 100000));
-  if (auto n = map.take("keep_monthly")) TRY_ASSIGN(r.keep_monthly, n->as_int(0, 100000));
-  TRY(map.finish());
-  if (r.keep_last + r.keep_daily + r.keep_weekly + r.keep_monthly == 0)
-    return std::unexpected(
-        node.error("retention keeps nothing: set keep_last, keep_daily, keep_weekly or "
-                   "keep_monthly above 0 (or remove 'retention' to keep every set)"));
-  return r;
-}
-
 // Header values must stay on one line: a CR or LF would inject headers.
 Result<std::string> header_value(const Node &n) {
   TRY_ASSIGN(std::string v, n.as_string());
@@ -376,7 +366,7 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
                              {"version", "project", "environment", "backup_root", "record",
                               "git_dir", "lock_wait", "space_factor", "min_free", "pg_bindir",
                               "socket", "metrics_file", "retention", "databases", "volumes",
-                              "stages", "alerts", "healthchecks"}));
+                              "stages", "alerts", "healthchecks", "remotes"}));
   PipelineConfig c;
   c.file = file_name;
   c.base_dir = std::filesystem::absolute(file_name).parent_path();
@@ -471,6 +461,7 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
       c.healthchecks.push_back(std::move(h));
     }
   }
+  if (auto n = map.take("remotes")) TRY_ASSIGN(c.remotes, parse_remotes(*n, c.base_dir));
   TRY(map.finish());
   if (c.databases.empty() && c.volumes.empty())
     return std::unexpected(root.error("nothing to back up: add 'databases' or 'volumes'"));

@@ -5,6 +5,8 @@
 #pragma once
 
 #include "config/node.hpp"
+#include "config/remotes.hpp"
+#include "config/retention.hpp"
 #include "util/expected.hpp"
 
 #include <chrono>
@@ -55,13 +57,6 @@ struct DatabaseTarget {
   RestoreMode mode = RestoreMode::recreate; // clean: for roles that may not create databases
   Compression compression = Compression::zstd;
   std::chrono::milliseconds connect_timeout{10000};
-};
-
-struct Retention {
-  int keep_last = 0;
-  int keep_daily = 0;
-  int keep_weekly = 0;
-  int keep_monthly = 0;
 };
 
 enum class AlertEvent { failure, success, rollback };
@@ -132,7 +127,9 @@ struct PipelineConfig {
   std::vector<AlertConfig> alerts;
   std::vector<HealthcheckConfig> healthchecks;
   std::filesystem::path metrics_file;
+  std::vector<RemoteConfig> remotes; // off-site copies (config/remotes.hpp)
 
+  const RemoteConfig *find_remote(const std::string &name) const;
   const DatabaseTarget *find_database(const std::string &name) const;
   const VolumeTarget *find_volume(const std::string &name) const;
   std::vector<std::string> target_names() const;
