@@ -14,10 +14,14 @@ using util::Result;
 
 namespace {
 
-const std::vector<std::string> k_keys = {
-    "name",      "url",     "endpoint",      "region",  "url_style",     "part_size",
-    "max_parts", "required", "retention",    "storage_class", "ca_file", "timeout",
-    "access_key_id", "secret_access_key", "session_token"};
+const std::vector<std::string> k_keys = {"name",          "url",
+                                         "endpoint",      "region",
+                                         "url_style",     "part_size",
+                                         "max_parts",     "required",
+                                         "retention",     "storage_class",
+                                         "ca_file",       "timeout",
+                                         "access_key_id", "secret_access_key",
+                                         "session_token"};
 
 Result<std::string> parse_name(const Node &node) {
   TRY_ASSIGN(std::string name, node.as_string());
@@ -54,9 +58,8 @@ Result<void> parse_url(const Node &node, RemoteConfig &r) {
                                       "' (3-63 lowercase letters, digits, '.', '-')"));
   for (const std::string &segment : util::split(r.prefix, '/'))
     if (!r.prefix.empty() && (segment.empty() || segment == "." || segment == ".."))
-      return std::unexpected(
-          node.error("remote '" + r.name + "': the prefix '" + r.prefix +
-                     "' has an empty, '.' or '..' segment"));
+      return std::unexpected(node.error("remote '" + r.name + "': the prefix '" + r.prefix +
+                                        "' has an empty, '.' or '..' segment"));
   return {};
 }
 
@@ -157,8 +160,7 @@ Result<RemoteConfig> parse_remote(const Node &node, const std::filesystem::path 
   TRY(parse_url(url, r));
   TRY(parse_connection(map, r, base_dir));
   if (auto n = map.take("part_size")) TRY_ASSIGN(r.part_size, parse_part_size(*n));
-  if (auto n = map.take("max_parts"))
-    TRY_ASSIGN(r.max_parts, n->as_int(1, util::k_s3_max_parts));
+  if (auto n = map.take("max_parts")) TRY_ASSIGN(r.max_parts, n->as_int(1, util::k_s3_max_parts));
   if (auto n = map.take("required")) TRY_ASSIGN(r.required, n->as_bool());
   if (auto n = map.take("retention")) TRY_ASSIGN(r.retention, parse_retention(*n));
   if (auto n = map.take("storage_class")) {
@@ -172,9 +174,8 @@ Result<RemoteConfig> parse_remote(const Node &node, const std::filesystem::path 
 
 } // namespace
 
-Result<std::vector<RemoteConfig>> parse_remotes(const Node &node,
-                                                const std::filesystem::path &base_dir,
-                                                const util::EnvLookup &env) {
+Result<std::vector<RemoteConfig>>
+parse_remotes(const Node &node, const std::filesystem::path &base_dir, const util::EnvLookup &env) {
   if (!node.is_sequence())
     return std::unexpected(node.error("remotes must be a list (- name: offsite ...)"));
   std::vector<RemoteConfig> out;
@@ -207,8 +208,7 @@ util::S3ClientOptions s3_client_options(const RemoteConfig &r) {
   return o;
 }
 
-Result<util::S3Credentials> remote_credentials(const RemoteConfig &r,
-                                               const util::EnvLookup &env) {
+Result<util::S3Credentials> remote_credentials(const RemoteConfig &r, const util::EnvLookup &env) {
   util::ExplicitS3Keys keys;
   if (r.access_key_id) TRY_ASSIGN(keys.access_key_id, r.access_key_id->value());
   if (r.secret_access_key) TRY_ASSIGN(keys.secret_access_key, r.secret_access_key->value());

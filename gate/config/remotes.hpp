@@ -22,9 +22,9 @@ namespace gate::config {
 struct RemoteConfig {
   std::string name;
   Location where;
-  std::string url;    // as written: s3://BUCKET/PREFIX
-  std::string bucket; // from url
-  std::string prefix; // from url: no leading or trailing '/'; may be empty
+  std::string url;      // as written: s3://BUCKET/PREFIX
+  std::string bucket;   // from url
+  std::string prefix;   // from url: no leading or trailing '/'; may be empty
   std::string endpoint; // "http(s)://host[:port]"; empty: AWS
   std::string region;   // default AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1
   util::S3UrlStyle url_style = util::S3UrlStyle::automatic;

@@ -91,9 +91,8 @@ S3Result<S3GetResult> S3Client::get_object(const std::string &key, int fd) {
   auto head = head_object(key);
   if (!head) return std::unexpected(head.error());
   if (!*head)
-    return std::unexpected(
-        m_impl->error("download", key, "HTTP 404 NoSuchKey: the object does not exist", 404,
-                      "NoSuchKey"));
+    return std::unexpected(m_impl->error(
+        "download", key, "HTTP 404 NoSuchKey: the object does not exist", 404, "NoSuchKey"));
   got.etag = (*head)->etag;
   auto reply = m_impl->call(call);
   if (!reply) return std::unexpected(reply.error());
@@ -111,9 +110,8 @@ S3Result<S3GetResult> S3Client::get_object(const std::string &key,
   std::filesystem::path partial = path.string() + ".part";
   UniqueFd fd(::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd)
-    return std::unexpected(m_impl->error("download", key,
-                                         "unable to create '" + partial.string() +
-                                             "': " + std::strerror(errno)));
+    return std::unexpected(m_impl->error(
+        "download", key, "unable to create '" + partial.string() + "': " + std::strerror(errno)));
   auto got = get_object(key, fd.get());
   bool ok = got && ::fsync(fd.get()) == 0;
   fd.reset();
@@ -144,7 +142,7 @@ S3Result<std::optional<S3ObjectInfo>> S3Client::head_object(const std::string &k
 }
 
 S3Result<std::vector<S3ObjectEntry>> S3Client::list_objects(const std::string &prefix,
-                                                           int page_size) {
+                                                            int page_size) {
   std::vector<S3ObjectEntry> all;
   std::string token;
   do {
@@ -171,19 +169,31 @@ std::string xml_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-    case '&': out += "&amp;"; break;
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '"': out += "&quot;"; break;
-    case '\'': out += "&apos;"; break;
-    default: out.push_back(c);
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    case '\'':
+      out += "&apos;";
+      break;
+    default:
+      out.push_back(c);
     }
   }
   return out;
 }
 
 std::string delete_body(const std::vector<std::string> &keys, size_t from, size_t to) {
-  std::string body = "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>";
+  std::string body =
+      "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>";
   for (size_t i = from; i < to; ++i)
     body += "<Object><Key>" + xml_escape(keys[i]) + "</Key></Object>";
   return body + "</Delete>";
@@ -228,8 +238,7 @@ S3Client::list_multipart_uploads(const std::string &prefix) {
     if (!reply) return std::unexpected(reply.error());
     auto page = parse_list_multipart_uploads(reply->body);
     if (!page)
-      return std::unexpected(
-          m_impl->error("list multipart uploads in", "", page.error().message));
+      return std::unexpected(m_impl->error("list multipart uploads in", "", page.error().message));
     for (auto &u : page->uploads)
       all.push_back(std::move(u));
     if (!page->is_truncated || page->next_key_marker.empty()) return all;

@@ -116,9 +116,10 @@ public:
   S3Result<S3PutResult> put_object_bytes(const std::string &key, const std::string &body);
 
   // Streams the object into `fd` (written from its current position),
-  // hashing what arrives. A transfer cut off midway resumes with a Range
-  // request for the rest (If-Match on the ETag). Fails with code "NoSuchKey"
-  // when the object does not exist.
+  // hashing what arrives. A HEAD first gives the size to expect and the ETag;
+  // a transfer cut off midway resumes with a Range request for the rest
+  // (If-Match on that ETag). Fails with code "NoSuchKey" when the object
+  // does not exist, and when fewer or more bytes arrive than HEAD announced.
   S3Result<S3GetResult> get_object(const std::string &key, int fd);
   // Downloads into `path` (written as PATH.part, renamed when complete; removed on failure).
   S3Result<S3GetResult> get_object(const std::string &key, const std::filesystem::path &path);

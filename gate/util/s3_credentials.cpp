@@ -80,8 +80,7 @@ Result<std::optional<S3Credentials>> keys_in_file(const std::string &path,
     auto it = values->find(key);
     return it == values->end() ? std::string() : it->second;
   };
-  S3Credentials c{get("aws_access_key_id"), get("aws_secret_access_key"),
-                  get("aws_session_token")};
+  S3Credentials c{get("aws_access_key_id"), get("aws_secret_access_key"), get("aws_session_token")};
   if (c.access_key_id.empty() && c.secret_access_key.empty()) {
     where = label + " (no aws_access_key_id in [" + section + "])";
     return std::nullopt;
@@ -110,10 +109,10 @@ Result<std::optional<S3Credentials>> from_environment(const EnvLookup &env) {
   bool has_id = id && !id->empty(), has_secret = secret && !secret->empty();
   if (!has_id && !has_secret) return std::nullopt;
   if (!has_id || !has_secret)
-    return fail(ErrorKind::config, std::string(has_id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY") +
-                                       " is set but " +
-                                       (has_id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID") +
-                                       " is not");
+    return fail(ErrorKind::config,
+                std::string(has_id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY") +
+                    " is set but " + (has_id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID") +
+                    " is not");
   auto token = env("AWS_SESSION_TOKEN");
   return S3Credentials{*id, *secret, token.value_or("")};
 }

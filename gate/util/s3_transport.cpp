@@ -149,8 +149,7 @@ std::string hint_for(const std::string &code, const S3ErrorBody &body, const Rep
     return "\nhint: the secret access key does not match the access key id (check "
            "secret_access_key, AWS_SECRET_ACCESS_KEY or the profile of remote '" +
            o.remote + "')";
-  if (code == "InvalidAccessKeyId")
-    return "\nhint: the server does not know this access key id";
+  if (code == "InvalidAccessKeyId") return "\nhint: the server does not know this access key id";
   if (code == "AccessDenied")
     return "\nhint: the key pair lacks permission for this action on bucket '" + o.bucket + "'";
   if (code == "NoSuchBucket")
@@ -314,8 +313,9 @@ Outcome attempt(S3Client::Impl &impl, httplib::Client &client, const Call &call)
   }
   if (!res) {
     bool interrupted = cancel_requested();
-    out.error = impl.error(call.action, call.key,
-                           interrupted ? "interrupted" : describe_transport(res.error(), impl.options));
+    out.error =
+        impl.error(call.action, call.key,
+                   interrupted ? "interrupted" : describe_transport(res.error(), impl.options));
     if (interrupted) out.error.kind = ErrorKind::interrupted;
     out.retryable = !interrupted && transport_retryable(res.error());
     return out;
@@ -351,8 +351,8 @@ bool correct_clock(S3Client::Impl &impl, const Outcome &o) {
   if (o.error.code != "RequestTimeTooSkewed") return false;
   auto server = s3::parse_http_date(o.reply.header("date"));
   if (!server) return false;
-  auto offset = std::chrono::duration_cast<std::chrono::seconds>(*server -
-                                                                 std::chrono::system_clock::now());
+  auto offset =
+      std::chrono::duration_cast<std::chrono::seconds>(*server - std::chrono::system_clock::now());
   impl.clock_offset_seconds = offset.count();
   log_warn("remote '{}': the local clock is {} s off the server's; signing with the server's time",
            impl.options.remote, -offset.count());
@@ -376,8 +376,7 @@ S3Result<Reply> S3Client::Impl::call(const Call &call) {
       if (n > 1) o.error.message += " (after " + std::to_string(n) + " attempts)";
       return std::unexpected(std::move(o.error));
     }
-    log_debug("remote '{}': {} failed, retrying: {}", options.remote, call.action,
-              o.error.message);
+    log_debug("remote '{}': {} failed, retrying: {}", options.remote, call.action, o.error.message);
     if (!skew && !wait_for_retry(backoff(policy, n))) {
       S3Error e = error(call.action, call.key, "interrupted");
       e.kind = ErrorKind::interrupted;
@@ -392,8 +391,8 @@ namespace s3 {
 void open_connection(S3Client::Impl &impl) {
   const auto &e = impl.endpoint;
   impl.connection = std::make_unique<S3Client::Impl::Connection>();
-  auto client = std::make_unique<httplib::Client>(e.scheme + "://" + e.host + ":" +
-                                                  std::to_string(e.port));
+  auto client =
+      std::make_unique<httplib::Client>(e.scheme + "://" + e.host + ":" + std::to_string(e.port));
   auto t = impl.options.timeout;
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(t);
   auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(t - secs);

@@ -96,7 +96,8 @@ private:
     if (!sha) return std::unexpected(m_impl.error(action, m_key, sha.error().message));
     Call call{.method = "PUT", .key = m_key, .action = action};
     call.query = {{"partNumber", std::to_string(number)}, {"uploadId", m_upload_id}};
-    call.body = s3::Body{.fd = m_fd, .offset = range.offset, .length = range.length, .sha256 = *sha};
+    call.body =
+        s3::Body{.fd = m_fd, .offset = range.offset, .length = range.length, .sha256 = *sha};
     auto reply = m_impl.call(call);
     if (!reply) return std::unexpected(reply.error());
     std::string etag = reply->header("etag");
@@ -112,11 +113,24 @@ private:
     call.body.content_type = "application/xml";
     call.error_in_200 = true;
     auto reply = m_impl.call(call);
+    if (!reply && reply.error().code == "NoSuchUpload") return completed_meanwhile(reply.error());
     if (!reply) return std::unexpected(reply.error());
     auto etag = parse_complete_multipart_upload(reply->body);
     if (!etag) return std::unexpected(m_impl.error(call.action, m_key, etag.error().message));
     m_upload_id.clear(); // complete: nothing to abort
     return *etag;
+  }
+
+  // A Complete retried after its answer was lost finds the upload gone: the
+  // first one may have assembled the object. It did when the object is there
+  // with the size uploaded.
+  S3Result<std::string> completed_meanwhile(const S3Error &failure) {
+    Call head{.method = "HEAD", .key = m_key, .action = "look up"};
+    auto reply = m_impl.call(head);
+    if (!reply || reply->header("content-length") != std::to_string(m_size))
+      return std::unexpected(failure);
+    m_upload_id.clear();
+    return reply->header("etag");
   }
 
   // The upload failed: abort it (even after an interrupt), and say in the
@@ -167,9 +181,8 @@ S3Result<S3PutResult> S3Client::put_object(const std::string &key,
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0)
-    return std::unexpected(m_impl->error("upload", key,
-                                         "unable to open '" + path.string() +
-                                             "': " + std::strerror(errno)));
+    return std::unexpected(m_impl->error(
+        "upload", key, "unable to open '" + path.string() + "': " + std::strerror(errno)));
   if (!S_ISREG(st.st_mode))
     return std::unexpected(
         m_impl->error("upload", key, "'" + path.string() + "' is not a regular file"));

@@ -12,13 +12,14 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
 #include <cmath>
 #include <ctime>
-#include <mutex>
 #include <fcntl.h>
 #include <fstream>
+#include <mutex>
 #include <netinet/in.h>
 #include <random>
 #include <sys/socket.h>
@@ -92,8 +93,10 @@ TEST_F(S3ClientTest, ObjectsOfEverySizeUploadedByGateAreReadBackByAws) {
   S3ClientOptions o = options_for(server().endpoint());
   o.part_size = 5 * k_mib;
   S3Client client = client_for(server(), o);
-  const std::vector<std::pair<std::string, uint64_t>> files = {
-      {"empty", 0}, {"one", 1}, {"just-below-a-part", 5 * k_mib - 1}, {"four-parts", 15 * k_mib + 7}};
+  const std::vector<std::pair<std::string, uint64_t>> files = {{"empty", 0},
+                                                               {"one", 1},
+                                                               {"just-below-a-part", 5 * k_mib - 1},
+                                                               {"four-parts", 15 * k_mib + 7}};
   unsigned seed = 1;
   for (const auto &[name, size] : files) {
     make_file(m_dir / name, size, seed++);
@@ -421,10 +424,11 @@ TEST(S3ClientFaults, AnErrorInsideA200ToCompleteAbortsTheUpload) {
   std::vector<std::string> requests;
   FakeS3 fake([&](const httplib::Request &req, httplib::Response &res) {
     std::lock_guard lock(mutex);
-    std::string query = req.has_param("uploads")    ? "?uploads"
-                        : req.has_param("partNumber") ? "?partNumber=" + req.get_param_value("partNumber")
-                        : req.has_param("uploadId")   ? "?uploadId"
-                                                      : "";
+    std::string query = req.has_param("uploads") ? "?uploads"
+                        : req.has_param("partNumber")
+                            ? "?partNumber=" + req.get_param_value("partNumber")
+                        : req.has_param("uploadId") ? "?uploadId"
+                                                    : "";
     requests.push_back(req.method + " " + req.path + query);
     if (req.has_param("uploads"))
       res.set_content("<InitiateMultipartUploadResult><UploadId>U1</UploadId>"
@@ -494,6 +498,47 @@ TEST(S3ClientFaults, ADownloadCutOffMidwayResumesWithARange) {
   ASSERT_EQ(ranges.size(), 2u);
   EXPECT_EQ(ranges[0], "|");
   EXPECT_EQ(ranges[1], "bytes=1048576-|\"e1\"");
+}
+
+TEST(S3ClientFaults, ACompleteWhoseAnswerWasLostIsConfirmedByHead) {
+  std::mutex mutex;
+  std::vector<std::string> requests;
+  const uint64_t size = 6 * k_mib;
+  FakeS3 fake([&](const httplib::Request &req, httplib::Response &res) {
+    std::lock_guard lock(mutex);
+    requests.push_back(req.method);
+    if (req.has_param("uploads")) {
+      res.set_content("<InitiateMultipartUploadResult><UploadId>U2</UploadId>"
+                      "</InitiateMultipartUploadResult>",
+                      "application/xml");
+    } else if (req.has_param("partNumber")) {
+      res.set_header("ETag", "\"p\"");
+    } else if (req.method == "POST" && std::count(requests.begin(), requests.end(), "POST") == 2) {
+      // The object is assembled, but the answer is cut off.
+      res.set_content_provider(100, "application/xml",
+                               [](size_t, size_t, httplib::DataSink &) { return false; });
+    } else if (req.method == "POST") {
+      res.status = 404;
+      res.set_content("<Error><Code>NoSuchUpload</Code><Message>gone</Message></Error>",
+                      "application/xml");
+    } else if (req.method == "HEAD") {
+      res.set_header("Content-Length", std::to_string(size));
+      res.set_header("ETag", "\"whole-2\"");
+    } else {
+      res.status = 204;
+    }
+  });
+  TempDir dir;
+  make_file(dir / "f", size, 10);
+  S3ClientOptions o = options_for(fake.endpoint());
+  o.part_size = 5 * k_mib;
+  o.retry.base_delay = std::chrono::milliseconds(1);
+  auto client = S3Client::create(o, S3Credentials{"AKID", "secret"});
+  ASSERT_TRUE(client);
+  auto put = client->put_object("mp/lost", dir / "f");
+  ASSERT_TRUE(put) << put.error().message;
+  EXPECT_EQ(put->etag, "\"whole-2\"");
+  EXPECT_EQ(requests, (std::vector<std::string>{"POST", "PUT", "PUT", "POST", "POST", "HEAD"}));
 }
 
 } // namespace

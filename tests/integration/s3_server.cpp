@@ -64,7 +64,8 @@ S3Server::S3Server(const std::vector<std::string> &buckets)
   spec.stdout_mode = util::StreamMode::pipe;
   spec.stderr_mode = util::StreamMode::log;
   auto started = util::Process::start(spec);
-  if (!started) throw std::runtime_error("cannot start tests/s3/s3rver: " + started.error().message);
+  if (!started)
+    throw std::runtime_error("cannot start tests/s3/s3rver: " + started.error().message);
   m_process = std::move(*started);
   m_port = read_port(*m_process);
 }
