@@ -1,13 +1,16 @@
 #include "steps/registry.hpp"
 
-#include "steps/check.hpp"
-#include "steps/exec.hpp"
-#include "steps/postgres_backup.hpp"
-#include "steps/postgres_verify.hpp"
-#include "steps/record.hpp"
-#include "steps/verify.hpp"
-#include "steps/volume_backup.hpp"
-#include "steps/volume_verify.hpp"
+#include "steps/postgres/rollback_job.hpp"
+#include "steps/volume/rollback_job.hpp"
+
+#include "steps/check/check.hpp"
+#include "steps/exec/exec.hpp"
+#include "steps/postgres/backup.hpp"
+#include "steps/postgres/verify.hpp"
+#include "steps/record/record.hpp"
+#include "steps/verify/verify.hpp"
+#include "steps/volume/backup.hpp"
+#include "steps/volume/verify.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
 
@@ -56,24 +59,24 @@ const StepKind k_step_kinds[] = {
     {"exec", one<make_exec_step>},
 };
 
-using VerifyFn = util::Result<Finding> (*)(const engine::Artifact &, const std::filesystem::path &,
-                                           engine::VerifyLevel, const RunContext &,
+using VerifyFn = util::Result<Finding> (*)(const model::Artifact &, const std::filesystem::path &,
+                                           model::VerifyLevel, const RunContext &,
                                            const util::ProgressFn &);
 
-util::Result<Finding> verify_volume_artifact(const engine::Artifact &a,
+util::Result<Finding> verify_volume_artifact(const model::Artifact &a,
                                              const std::filesystem::path &dir,
-                                             engine::VerifyLevel level, const RunContext &,
+                                             model::VerifyLevel level, const RunContext &,
                                              const util::ProgressFn &progress) {
   return verify_volume(a, dir, level, progress);
 }
 
 // Container configurations: present, checksummed, and (full) valid JSON.
-util::Result<Finding> verify_container_configs(const engine::Artifact &a,
+util::Result<Finding> verify_container_configs(const model::Artifact &a,
                                                const std::filesystem::path &dir,
-                                               engine::VerifyLevel level, const RunContext &,
+                                               model::VerifyLevel level, const RunContext &,
                                                const util::ProgressFn &) {
   TRY_ASSIGN(Finding quick, verify_files_quick(a, dir));
-  if (!quick.ok || level == engine::VerifyLevel::quick) return quick;
+  if (!quick.ok || level == model::VerifyLevel::quick) return quick;
   for (const auto &f : a.files) {
     TRY_ASSIGN(std::string text, util::read_file(dir / f.path));
     if (nlohmann::json::parse(text, nullptr, false).is_discarded())
@@ -82,18 +85,34 @@ util::Result<Finding> verify_container_configs(const engine::Artifact &a,
   return finding_ok(quick.note + ", valid JSON");
 }
 
+using RestoreFactory = util::Result<std::unique_ptr<RestoreJob>> (*)(const config::PipelineConfig &,
+                                                                     const model::Manifest &,
+                                                                     const model::Artifact &,
+                                                                     const RestoreDestination &);
+
 struct ArtifactKind {
   const char *kind;
   VerifyFn verify;
+  RestoreFactory restore;     // null: rollback does not restore this kind
+  const char *rollback_group; // what `gate rollback --only` calls it
+  const char *not_restored;   // for the plan, when rollback does not restore it
 };
 
-// How each kind of backup is verified (pgBackRest's verifyFile, per kind).
+// How each kind of backup is verified (pgBackRest's verifyFile, per kind) and
+// put back by a rollback.
 const ArtifactKind k_artifact_kinds[] = {
-    {"volume", verify_volume_artifact},
-    {"database", verify_database},
-    {"globals", verify_database},
-    {"containers", verify_container_configs},
+    {"volume", verify_volume_artifact, make_volume_restore_job, "volumes", nullptr},
+    {"database", verify_database, make_database_restore_job, "db", nullptr},
+    {"globals", verify_database, nullptr, "db",
+     "roles and tablespaces are not restored automatically; see RESTORE.md"},
+    {"containers", verify_container_configs, nullptr, nullptr, nullptr},
 };
+
+const ArtifactKind *artifact_kind(const std::string &kind) {
+  for (const auto &k : k_artifact_kinds)
+    if (kind == k.kind) return &k;
+  return nullptr;
+}
 
 } // namespace
 
@@ -132,13 +151,26 @@ util::Result<std::unique_ptr<Step>> make_backup_step(const std::string &target,
   return util::fail(util::ErrorKind::config, message);
 }
 
-util::Result<Finding> verify_artifact(const engine::Artifact &artifact,
+util::Result<Finding> verify_artifact(const model::Artifact &artifact,
                                       const std::filesystem::path &set_dir,
-                                      engine::VerifyLevel level, const RunContext &ctx,
+                                      model::VerifyLevel level, const RunContext &ctx,
                                       const util::ProgressFn &progress) {
-  for (const auto &kind : k_artifact_kinds)
-    if (artifact.kind == kind.kind) return kind.verify(artifact, set_dir, level, ctx, progress);
+  if (const auto *kind = artifact_kind(artifact.kind))
+    return kind->verify(artifact, set_dir, level, ctx, progress);
   return util::fail("unknown artifact kind '" + artifact.kind + "' (written by a newer gate?)");
+}
+
+util::Result<RestoreChoice> make_restore_job(const config::PipelineConfig &config,
+                                             const model::Manifest &manifest,
+                                             const model::Artifact &artifact,
+                                             const RestoreDestination &destination) {
+  RestoreChoice choice;
+  const auto *kind = artifact_kind(artifact.kind);
+  if (!kind) return choice;
+  choice.group = kind->rollback_group ? kind->rollback_group : "";
+  if (kind->not_restored) choice.not_restored = kind->not_restored;
+  if (kind->restore) TRY_ASSIGN(choice.job, kind->restore(config, manifest, artifact, destination));
+  return choice;
 }
 
 } // namespace gate::steps

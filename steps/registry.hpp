@@ -1,10 +1,11 @@
 // The explicit tables of what gate can do: step kinds (the first key of a
 // step in pipeline.yml) and artifact kinds (how each kind of backup is
-// verified). A new step kind is one row here.
+// verified and put back by a rollback). A new step kind is one row here.
 #pragma once
 
+#include "steps/restore_job.hpp"
 #include "steps/step.hpp"
-#include "steps/verify_common.hpp"
+#include "steps/verify/findings.hpp"
 #include "util/tar.hpp"
 
 #include <memory>
@@ -25,10 +26,24 @@ util::Result<std::unique_ptr<Step>> make_backup_step(const std::string &target,
                                                      ReadBack read_back = ReadBack::later);
 
 // Verifies one artifact at `level` with the function its kind registers.
-util::Result<Finding> verify_artifact(const engine::Artifact &artifact,
+util::Result<Finding> verify_artifact(const model::Artifact &artifact,
                                       const std::filesystem::path &set_dir,
-                                      engine::VerifyLevel level, const RunContext &ctx,
+                                      model::VerifyLevel level, const RunContext &ctx,
                                       const util::ProgressFn &progress);
+
+// What a rollback does with one artifact, by its kind: a job that restores
+// it (null when the kind is not restored, or the set holds nothing
+// restorable), or a note saying why not. `group` is the `--only` value that
+// selects it ("db", "volumes"; empty for kinds rollback ignores).
+struct RestoreChoice {
+  std::unique_ptr<RestoreJob> job;
+  std::string group;
+  std::string not_restored;
+};
+util::Result<RestoreChoice> make_restore_job(const config::PipelineConfig &config,
+                                             const model::Manifest &manifest,
+                                             const model::Artifact &artifact,
+                                             const RestoreDestination &destination);
 
 // The step kinds, for "did you mean" and docs.
 std::vector<std::string> step_kind_names();

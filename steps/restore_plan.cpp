@@ -1,9 +1,9 @@
 #include "steps/restore_plan.hpp"
 
-#include "steps/pg_facts.hpp"
-#include "steps/pg_target.hpp"
-#include "steps/postgres_rollback.hpp"
-#include "steps/volume_restore.hpp"
+#include "steps/postgres/facts.hpp"
+#include "steps/postgres/restore.hpp"
+#include "steps/postgres/target.hpp"
+#include "steps/volume/restore.hpp"
 
 #include <set>
 
@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 util::Result<DatabaseChanges> database_changes(const config::PipelineConfig &config,
                                                const config::DatabaseTarget &target,
-                                               const engine::Artifact &artifact) {
+                                               const model::Artifact &artifact) {
   DatabaseChanges out;
   TRY_ASSIGN(out.dropped, tables_created_since(config, target, artifact));
   TRY_ASSIGN(auto pg, PgTarget::open(config, target));
@@ -31,7 +31,7 @@ util::Result<DatabaseChanges> database_changes(const config::PipelineConfig &con
   return out;
 }
 
-DirectoryChanges directory_changes(const fs::path &dest, const engine::Artifact &artifact) {
+DirectoryChanges directory_changes(const fs::path &dest, const model::Artifact &artifact) {
   DirectoryChanges out;
   std::error_code ec;
   out.exists = fs::is_directory(dest, ec);
@@ -45,8 +45,8 @@ DirectoryChanges directory_changes(const fs::path &dest, const engine::Artifact 
   return out;
 }
 
-std::optional<Prediction> predicted_restore(const engine::Manifest &m,
-                                            const engine::Artifact &artifact) {
+std::optional<Prediction> predicted_restore(const model::Manifest &m,
+                                            const model::Artifact &artifact) {
   for (const auto &v : m.verifications)
     if (v.ok && v.artifact == artifact.path && v.metrics.contains("restore_ms"))
       return Prediction{v.metrics["restore_ms"].get<long long>(), "measured by deep verify"};
@@ -56,7 +56,7 @@ std::optional<Prediction> predicted_restore(const engine::Manifest &m,
   return std::nullopt;
 }
 
-std::optional<long long> predicted_snapshot_ms(const engine::Artifact &artifact) {
+std::optional<long long> predicted_snapshot_ms(const model::Artifact &artifact) {
   if (!artifact.details.contains("duration_ms")) return std::nullopt;
   return artifact.details["duration_ms"].get<long long>();
 }

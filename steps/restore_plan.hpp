@@ -5,7 +5,7 @@
 #pragma once
 
 #include "config/pipeline.hpp"
-#include "engine/manifest.hpp"
+#include "model/manifest.hpp"
 #include "util/expected.hpp"
 
 #include <filesystem>
@@ -25,7 +25,7 @@ struct DatabaseChanges {
 // backup limited by tables/exclude_tables).
 util::Result<DatabaseChanges> database_changes(const config::PipelineConfig &config,
                                                const config::DatabaseTarget &target,
-                                               const engine::Artifact &artifact);
+                                               const model::Artifact &artifact);
 
 struct DirectoryChanges {
   uint64_t live_entries = 0; // entries in the live directory now (all replaced or removed...)
@@ -34,7 +34,7 @@ struct DirectoryChanges {
 };
 
 DirectoryChanges directory_changes(const std::filesystem::path &dest,
-                                   const engine::Artifact &artifact);
+                                   const model::Artifact &artifact);
 
 // The restore time of `artifact` as measured on this set: a deep verify's
 // restore, else (volumes) its backup, which reads and writes as much. Empty
@@ -43,11 +43,11 @@ struct Prediction {
   long long ms = 0;
   std::string basis; // "measured by deep verify", "as long as its backup took"
 };
-std::optional<Prediction> predicted_restore(const engine::Manifest &m,
-                                            const engine::Artifact &artifact);
+std::optional<Prediction> predicted_restore(const model::Manifest &m,
+                                            const model::Artifact &artifact);
 
 // A safety snapshot backs up the live data as the set's backup did: its
 // time is predicted from the set's backup time of the same target.
-std::optional<long long> predicted_snapshot_ms(const engine::Artifact &artifact);
+std::optional<long long> predicted_snapshot_ms(const model::Artifact &artifact);
 
 } // namespace gate::steps

@@ -4,8 +4,8 @@
 #pragma once
 
 #include "config/pipeline.hpp"
-#include "engine/backup_set.hpp"
-#include "engine/manifest.hpp"
+#include "model/backup_set.hpp"
+#include "model/manifest.hpp"
 #include "util/expected.hpp"
 
 #include <cstdint>
@@ -44,14 +44,14 @@ inline StepResult failed(std::string reason) {
 // Everything a step may use while it runs.
 struct RunContext {
   const config::PipelineConfig &config;
-  engine::SetStore &store;
+  model::SetStore &store;
   // The set being written or examined; open_set() creates it on first use.
-  engine::SetHandle *set = nullptr;
-  std::function<util::Result<engine::SetHandle *>()> open_set;
+  model::SetHandle *set = nullptr;
+  std::function<util::Result<model::SetHandle *>()> open_set;
   // The baselines max_shrink compares with: the verified sets of the
   // deploy's own kinds (never a pre-rollback safety snapshot), newest first.
   // Each target and format is compared with the newest baseline holding it.
-  std::vector<engine::Manifest> baselines;
+  std::vector<model::Manifest> baselines;
   // Targets whose shrink the user allowed for this run (--allow-shrink).
   std::vector<std::string> allow_shrink;
   // Called by the record step: seal the set (verifying what is unverified)

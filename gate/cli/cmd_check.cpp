@@ -10,7 +10,7 @@ int check_command(Args &args, Console &console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
-  engine::RunOutcome outcome = engine::check_pipeline(*config, console);
+  ops::RunOutcome outcome = ops::check_pipeline(*config, console);
   console.verdict(outcome.ok, outcome.verdict, outcome_json(outcome));
   return outcome.exit_code;
 }

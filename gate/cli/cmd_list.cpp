@@ -1,8 +1,8 @@
 // gate list [--all] [--json]
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "engine/backup_set.hpp"
-#include "engine/record.hpp"
+#include "model/backup_set.hpp"
+#include "model/record.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
 
@@ -37,10 +37,10 @@ int list_command(Args &args, Console &console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
-  engine::SetStore store(config->backup_root);
-  auto sets = store.list(args.all ? engine::IncludeFailed::yes : engine::IncludeFailed::no);
+  model::LocalSetStore store(config->backup_root);
+  auto sets = store.list(args.all ? model::IncludeFailed::yes : model::IncludeFailed::no);
   if (!sets) return report_error(console, sets.error());
-  auto record = engine::read_record_id(config->record);
+  auto record = model::read_record_id(config->record);
   std::string recorded = record && *record ? **record : "";
   if (args.output.json) {
     nlohmann::json out = nlohmann::json::array();
@@ -54,7 +54,7 @@ int list_command(Args &args, Console &console) {
         j["created_at"] = s.manifest->created_at;
         j["kind"] = s.manifest->kind;
         j["bytes"] = s.manifest->total_bytes();
-        j["verified"] = level ? nlohmann::json(engine::to_string(*level)) : nlohmann::json(nullptr);
+        j["verified"] = level ? nlohmann::json(model::to_string(*level)) : nlohmann::json(nullptr);
         j["git"] = s.manifest->git;
         if (!s.manifest->failure.empty()) j["failure"] = s.manifest->failure;
       } else {
@@ -80,7 +80,7 @@ int list_command(Args &args, Console &console) {
     }
     const auto &m = *s.manifest;
     auto level = m.verified_level();
-    std::string verified = s.failed ? "FAILED" : level ? engine::to_string(*level) : "no";
+    std::string verified = s.failed ? "FAILED" : level ? model::to_string(*level) : "no";
     std::string note =
         s.failed ? m.failure.substr(0, 80) : (s.id == recorded ? "recorded" : m.kind);
     console.print(fmt::format("{:<40} {:>5} {:>10} {:<9} {:<12} {}", id, age(m.created_at),

@@ -1,8 +1,8 @@
 // gate prune [--dry-run]
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "engine/lock.hpp"
-#include "engine/prune.hpp"
+#include "model/lock.hpp"
+#include "ops/prune.hpp"
 
 #include <fmt/format.h>
 
@@ -16,10 +16,10 @@ int prune_command(Args &args, Console &console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
-  auto lock = engine::RootLock::acquire(config->backup_root, config->lock_wait, args.command_line);
+  auto lock = model::RootLock::acquire(config->backup_root, config->lock_wait, args.command_line);
   if (!lock) return report_error(console, lock.error());
-  auto result = engine::prune_sets(
-      *config, args.dry_run ? engine::PruneMode::dry_run : engine::PruneMode::apply, console);
+  auto result = ops::prune_sets(
+      *config, args.dry_run ? ops::PruneMode::dry_run : ops::PruneMode::apply, console);
   if (!result) return report_error(console, result.error());
   for (const auto &[id, why] : result->kept)
     console.print(fmt::format("keep {} ({})", id, why));

@@ -2,7 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/outputs.hpp"
-#include "engine/rollback.hpp"
+#include "ops/rollback.hpp"
 
 #include <iostream>
 #include <unistd.h>
@@ -31,11 +31,11 @@ int rollback_command(Args &args, Console &console) {
   if (!config) return code;
   if (!args.id.empty() && args.last)
     return report_error(console, {util::ErrorKind::usage, "give an ID or --last, not both"});
-  engine::RollbackRequest request;
+  ops::RollbackRequest request;
   request.set_id = args.id;
-  request.only = args.only == "db"        ? engine::RollbackOnly::databases
-                 : args.only == "volumes" ? engine::RollbackOnly::volumes
-                                          : engine::RollbackOnly::all;
+  request.only = args.only == "db"        ? ops::RollbackOnly::databases
+                 : args.only == "volumes" ? ops::RollbackOnly::volumes
+                                          : ops::RollbackOnly::all;
   for (const auto &r : args.redirects) {
     auto eq = r.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == r.size())
@@ -58,7 +58,7 @@ int rollback_command(Args &args, Console &console) {
     std::getline(std::cin, answer);
     return answer == "yes";
   };
-  engine::RunOutcome outcome = engine::rollback(*config, request, console);
+  ops::RunOutcome outcome = ops::rollback(*config, request, console);
   if (!args.dry_run) publish_outcome(*config, args, outcome, "rollback", console);
   console.verdict(outcome.ok, outcome.verdict, outcome_json(outcome));
   return outcome.exit_code;

@@ -2,7 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/outputs.hpp"
-#include "steps/healthcheck.hpp"
+#include "steps/alerts/healthcheck.hpp"
 
 namespace gate::cli {
 
@@ -26,11 +26,11 @@ void backup_options(CLI::App &sub, Args &args) {
 }
 
 namespace {
-int run_mode(Args &args, Console &console, engine::RunMode mode) {
+int run_mode(Args &args, Console &console, ops::RunMode mode) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
-  engine::RunRequest request;
+  ops::RunRequest request;
   request.mode = mode;
   request.only_stages = args.stages;
   request.targets = args.targets;
@@ -39,9 +39,9 @@ int run_mode(Args &args, Console &console, engine::RunMode mode) {
   request.command_line = args.command_line;
   std::string run_id = steps::new_run_id();
   if (!args.dry_run) steps::ping_start(*config, run_id);
-  engine::RunOutcome outcome = engine::run_pipeline(*config, request, console);
+  ops::RunOutcome outcome = ops::run_pipeline(*config, request, console);
   if (!args.dry_run) {
-    publish_outcome(*config, args, outcome, mode == engine::RunMode::deploy ? "run" : "backup",
+    publish_outcome(*config, args, outcome, mode == ops::RunMode::deploy ? "run" : "backup",
                     console);
     steps::ping_end(*config, run_id,
                     {outcome.ok, outcome.verdict, outcome.duration_ms, outcome.set_dir});
@@ -52,10 +52,10 @@ int run_mode(Args &args, Console &console, engine::RunMode mode) {
 } // namespace
 
 int run_command(Args &args, Console &console) {
-  return run_mode(args, console, engine::RunMode::deploy);
+  return run_mode(args, console, ops::RunMode::deploy);
 }
 int backup_command(Args &args, Console &console) {
-  return run_mode(args, console, engine::RunMode::scheduled);
+  return run_mode(args, console, ops::RunMode::scheduled);
 }
 
 } // namespace gate::cli

@@ -1,9 +1,9 @@
 // gate show [ID|--last] [--json|--env]
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "engine/backup_set.hpp"
-#include "engine/restore_doc.hpp"
-#include "engine/rollback.hpp"
+#include "model/backup_set.hpp"
+#include "model/restore_doc.hpp"
+#include "ops/rollback.hpp"
 #include "util/text.hpp"
 
 #include <fmt/format.h>
@@ -22,7 +22,7 @@ namespace {
 
 using util::shell_quote;
 
-void show_database(Console &console, const engine::Artifact &a) {
+void show_database(Console &console, const model::Artifact &a) {
   const auto &d = a.details;
   console.print(fmt::format("    server PostgreSQL {}, database {} ({}), source {}",
                             d.value("server_version", "?"), d.value("database", "?"),
@@ -46,48 +46,34 @@ void show_database(Console &console, const engine::Artifact &a) {
   }
 }
 
-} // namespace
+std::string verified_text(const model::SetInfo &info, const char *failed) {
+  auto level = info.manifest->verified_level();
+  return info.failed ? failed : level ? model::to_string(*level) : "no";
+}
 
-int show_command(Args &args, Console &console) {
-  int code = 0;
-  auto config = load_config(args, console, code);
-  if (!config) return code;
-  auto chosen = chosen_set(args, *config);
-  if (!chosen) return report_error(console, chosen.error());
-  std::string id = *chosen;
-  engine::SetStore store(config->backup_root);
-  auto info = store.find(id);
-  if (!info) return report_error(console, info.error());
-  if (!info->manifest)
-    return report_error(console, {util::ErrorKind::failed, "set '" + id + "': " + info->problem});
-  const auto &m = *info->manifest;
-  auto level = m.verified_level();
-  if (args.output.json) {
-    auto j = engine::to_json(m);
-    j["path"] = info->dir.string();
-    console.json(j);
-    return 0;
-  }
-  if (args.env) {
-    auto git_field = [&](const char *k) {
-      return m.git.is_object() && m.git.value(k, nlohmann::json()).is_string()
-                 ? m.git[k].get<std::string>()
-                 : "";
-    };
-    console.print("GATE_BACKUP_ID=" + shell_quote(m.id));
-    console.print("GATE_BACKUP_PATH=" + shell_quote(info->dir.string()));
-    console.print("GATE_BACKUP_CREATED_AT=" + shell_quote(m.created_at));
-    console.print("GATE_BACKUP_BYTES=" + std::to_string(m.total_bytes()));
-    console.print("GATE_BACKUP_VERIFIED=" + shell_quote(info->failed ? "failed"
-                                                        : level      ? engine::to_string(*level)
-                                                                     : "no"));
-    console.print("GATE_GIT_COMMIT=" + shell_quote(git_field("commit")));
-    console.print("GATE_GIT_BRANCH=" + shell_quote(git_field("branch")));
-    return 0;
-  }
+// --env: shell assignments a deploy script can eval.
+void show_env(Console &console, const model::SetInfo &info) {
+  const auto &m = *info.manifest;
+  auto git_field = [&](const char *k) {
+    return m.git.is_object() && m.git.value(k, nlohmann::json()).is_string()
+               ? m.git[k].get<std::string>()
+               : "";
+  };
+  console.print("GATE_BACKUP_ID=" + shell_quote(m.id));
+  console.print("GATE_BACKUP_PATH=" + shell_quote(info.dir.string()));
+  console.print("GATE_BACKUP_CREATED_AT=" + shell_quote(m.created_at));
+  console.print("GATE_BACKUP_BYTES=" + std::to_string(m.total_bytes()));
+  console.print("GATE_BACKUP_VERIFIED=" + shell_quote(verified_text(info, "failed")));
+  console.print("GATE_GIT_COMMIT=" + shell_quote(git_field("commit")));
+  console.print("GATE_GIT_BRANCH=" + shell_quote(git_field("branch")));
+}
+
+// The set's identity: where it is, when and from what it was made, its size.
+void show_summary(Console &console, const model::SetInfo &info) {
+  const auto &m = *info.manifest;
   console.print(console.bold("set " + m.id) +
-                (info->failed ? console.red("  FAILED: " + m.failure) : ""));
-  console.print(fmt::format("  path        {}", info->dir.string()));
+                (info.failed ? console.red("  FAILED: " + m.failure) : ""));
+  console.print(fmt::format("  path        {}", info.dir.string()));
   console.print(
       fmt::format("  created     {} by gate {} on {}", m.created_at, m.gate_version, m.host));
   if (!m.project.empty() || !m.environment.empty())
@@ -103,9 +89,10 @@ int show_command(Args &args, Console &console) {
   else
     console.print("  git         none (not a git working copy)");
   console.print(fmt::format("  size        {}", util::human_bytes(m.total_bytes())));
-  console.print(fmt::format("  verified    {}", info->failed ? "FAILED"
-                                                : level      ? engine::to_string(*level)
-                                                             : "no"));
+  console.print(fmt::format("  verified    {}", verified_text(info, "FAILED")));
+}
+
+void show_artifacts(Console &console, const model::Manifest &m) {
   console.print("  artifacts:");
   std::set<std::string> described; // a database's facts once, whatever its formats
   for (const auto &a : m.artifacts) {
@@ -125,18 +112,52 @@ int show_command(Args &args, Console &console) {
   }
   console.print("  verifications:");
   for (const auto &v : m.verifications)
-    console.print(fmt::format("  - {} {} {} in {}: {}", v.artifact, engine::to_string(v.level),
+    console.print(fmt::format("  - {} {} {} in {}: {}", v.artifact, model::to_string(v.level),
                               v.ok ? "ok" : "FAILED", util::human_duration_ms(v.duration_ms),
                               v.reason));
+}
+
+// How to restore this set: with gate, and with plain tools should gate be gone.
+void show_restore_commands(Console &console, const model::SetInfo &info) {
+  const auto &m = *info.manifest;
   console.print("\nroll back with gate:");
   console.print(fmt::format("  gate rollback {} --dry-run\n  gate rollback {} --yes", m.id, m.id));
   console.print(
       "\nor with plain tools (see RESTORE.md; DATABASE_URL is the database to restore into):");
   console.print(
-      fmt::format("  cd {} && sha256sum -c checksums.sha256", shell_quote(info->dir.string())));
+      fmt::format("  cd {} && sha256sum -c checksums.sha256", shell_quote(info.dir.string())));
   for (const auto &a : m.artifacts)
-    for (const auto &line : engine::plain_restore_commands(a, info->dir))
+    for (const auto &line : model::plain_restore_commands(a, info.dir))
       console.print("  " + line);
+}
+
+} // namespace
+
+int show_command(Args &args, Console &console) {
+  int code = 0;
+  auto config = load_config(args, console, code);
+  if (!config) return code;
+  auto chosen = chosen_set(args, *config);
+  if (!chosen) return report_error(console, chosen.error());
+  std::string id = *chosen;
+  model::LocalSetStore store(config->backup_root);
+  auto info = store.find(id);
+  if (!info) return report_error(console, info.error());
+  if (!info->manifest)
+    return report_error(console, {util::ErrorKind::failed, "set '" + id + "': " + info->problem});
+  if (args.output.json) {
+    auto j = model::to_json(*info->manifest);
+    j["path"] = info->dir.string();
+    console.json(j);
+    return 0;
+  }
+  if (args.env) {
+    show_env(console, *info);
+    return 0;
+  }
+  show_summary(console, *info);
+  show_artifacts(console, *info->manifest);
+  show_restore_commands(console, *info);
   return 0;
 }
 

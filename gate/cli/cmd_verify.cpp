@@ -1,10 +1,10 @@
 // gate verify [ID|--last] [--quick|--deep [--content]]
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "engine/backup_set.hpp"
-#include "engine/lock.hpp"
-#include "engine/rollback.hpp"
-#include "steps/verify.hpp"
+#include "model/backup_set.hpp"
+#include "model/lock.hpp"
+#include "ops/rollback.hpp"
+#include "steps/verify/verify.hpp"
 #include "util/cancel.hpp"
 #include "util/log.hpp"
 
@@ -30,30 +30,30 @@ int verify_command(Args &args, Console &console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
-  auto lock = engine::RootLock::acquire(config->backup_root, config->lock_wait, args.command_line);
+  auto lock = model::RootLock::acquire(config->backup_root, config->lock_wait, args.command_line);
   if (!lock) return report_error(console, lock.error());
   auto chosen = chosen_set(args, *config);
   if (!chosen) return report_error(console, chosen.error());
   std::string id = *chosen;
-  engine::SetStore store(config->backup_root);
+  model::LocalSetStore store(config->backup_root);
   auto info = store.find(id);
   if (!info) return report_error(console, info.error());
   if (!info->manifest)
     return report_error(console, {util::ErrorKind::failed, "set '" + id + "': " + info->problem});
-  engine::StoredSet set(*info);
+  model::StoredSet set(*info);
   steps::RunContext ctx{*config, store};
   ctx.set = &set;
   ctx.progress = [&](const std::string &step, uint64_t done, uint64_t total) {
     console.step_progress(step, done, total);
   };
-  auto level = args.deep    ? engine::VerifyLevel::deep
-               : args.quick ? engine::VerifyLevel::quick
-                            : engine::VerifyLevel::full;
+  auto level = args.deep    ? model::VerifyLevel::deep
+               : args.quick ? model::VerifyLevel::quick
+                            : model::VerifyLevel::full;
   steps::VerifyStep verify("all", level, false, args.content);
   console.step_started("verify", verify.label());
   auto start = std::chrono::steady_clock::now();
   auto result = verify.verify_set(ctx, set, false);
-  engine::StepReport report{"verify", verify.label() + " of " + id};
+  ops::StepReport report{"verify", verify.label() + " of " + id};
   report.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - start)
                            .count();
@@ -65,7 +65,7 @@ int verify_command(Args &args, Console &console) {
   }
   if (auto saved = set.save(); !saved)
     util::log_warn("unable to record the results in the manifest: {}", saved.error().message);
-  nlohmann::json result_json{{"set_id", id}, {"level", engine::to_string(level)}};
+  nlohmann::json result_json{{"set_id", id}, {"level", model::to_string(level)}};
   if (!result) {
     report.ok = false;
     report.summary = result.error().message;
@@ -92,7 +92,7 @@ int verify_command(Args &args, Console &console) {
   result_json["exit_code"] = 0;
   console.verdict(
       true,
-      fmt::format("OK: set {} verified ({}): {}", id, engine::to_string(level), result->summary),
+      fmt::format("OK: set {} verified ({}): {}", id, model::to_string(level), result->summary),
       result_json);
   return 0;
 }

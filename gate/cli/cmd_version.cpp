@@ -1,7 +1,7 @@
 // gate version
 #include "cli/commands.hpp"
-#include "engine/version.hpp"
-#include "steps/pg_tools.hpp"
+#include "model/version.hpp"
+#include "steps/postgres/tools.hpp"
 #include "util/compressed_file.hpp"
 #include "util/pg.hpp"
 
@@ -14,7 +14,7 @@ void version_options(CLI::App &, Args &) {}
 
 int version_command(Args &args, Console &console) {
   nlohmann::json j;
-  j["gate"] = engine::k_gate_version;
+  j["gate"] = model::k_gate_version;
   j["libpq"] = util::libpq_version();
   j["libarchive"] = util::libarchive_version();
   j["openssl"] = OpenSSL_version(OPENSSL_VERSION);
@@ -26,7 +26,7 @@ int version_command(Args &args, Console &console) {
     console.json(j);
     return 0;
   }
-  console.print(fmt::format("gate {}", engine::k_gate_version));
+  console.print(fmt::format("gate {}", model::k_gate_version));
   console.print(fmt::format("libpq {}", j["libpq"].get<std::string>()));
   console.print(j["libarchive"].get<std::string>());
   console.print(j["openssl"].get<std::string>());

@@ -1,7 +1,7 @@
 #include "cli/common.hpp"
 
-#include "engine/rollback.hpp"
-#include "steps/pg_access.hpp"
+#include "ops/rollback.hpp"
+#include "steps/postgres/access.hpp"
 #include "util/log.hpp"
 #include "util/pg.hpp"
 
@@ -37,7 +37,7 @@ util::Result<std::string> chosen_set(const Args &args, const config::PipelineCon
   if (!args.id.empty() && args.last)
     return util::fail(util::ErrorKind::usage, "give an ID or --last, not both");
   if (!args.id.empty()) return args.id;
-  return engine::resolve_last_set(config);
+  return ops::resolve_last_set(config);
 }
 
 int report_error(Console &console, const util::Error &error) {
@@ -47,7 +47,7 @@ int report_error(Console &console, const util::Error &error) {
   return code;
 }
 
-nlohmann::json outcome_json(const engine::RunOutcome &o) {
+nlohmann::json outcome_json(const ops::RunOutcome &o) {
   nlohmann::json j;
   j["exit_code"] = o.exit_code;
   j["outcome"] = o.event;

@@ -4,7 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "config/pipeline.hpp"
-#include "engine/run.hpp"
+#include "ops/run.hpp"
 
 #include <optional>
 
@@ -20,6 +20,6 @@ int report_error(Console &console, const util::Error &error);
 // The set a command works on: the ID given, else --last (the record's set).
 util::Result<std::string> chosen_set(const Args &args, const config::PipelineConfig &config);
 
-nlohmann::json outcome_json(const engine::RunOutcome &outcome);
+nlohmann::json outcome_json(const ops::RunOutcome &outcome);
 
 } // namespace gate::cli

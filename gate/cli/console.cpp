@@ -178,7 +178,7 @@ void Console::progress_line_locked(const std::string &step, uint64_t done, uint6
   std::fflush(stdout);
 }
 
-void Console::step_finished(const engine::StepReport &r) {
+void Console::step_finished(const ops::StepReport &r) {
   if (m_options.json) {
     emit_json({{"event", "step_finished"},
                {"stage", r.stage},

@@ -3,7 +3,7 @@
 // the final verdict line. Only cli/ prints.
 #pragma once
 
-#include "engine/reporter.hpp"
+#include "ops/reporter.hpp"
 
 #include <chrono>
 #include <map>
@@ -22,7 +22,7 @@ struct OutputOptions {
   bool no_color = false;
 };
 
-class Console : public engine::Reporter {
+class Console : public ops::Reporter {
 public:
   explicit Console(OutputOptions options);
   ~Console() override;
@@ -43,7 +43,7 @@ public:
   void stage_started(const std::string &stage, size_t steps, bool parallel) override;
   void step_started(const std::string &stage, const std::string &step) override;
   void step_progress(const std::string &step, uint64_t done, uint64_t total) override;
-  void step_finished(const engine::StepReport &report) override;
+  void step_finished(const ops::StepReport &report) override;
   void plan_line(const std::string &text) override;
   void event(const std::string &name, const std::string &text) override;
 

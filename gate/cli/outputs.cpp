@@ -1,8 +1,8 @@
 #include "cli/outputs.hpp"
 
-#include "engine/last_run.hpp"
-#include "engine/version.hpp"
-#include "steps/alert.hpp"
+#include "model/last_run.hpp"
+#include "model/version.hpp"
+#include "steps/alerts/alert.hpp"
 #include "util/cancel.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -19,7 +19,7 @@ namespace gate::cli {
 
 namespace {
 
-nlohmann::json alert_payload(const config::PipelineConfig &config, const engine::RunOutcome &o,
+nlohmann::json alert_payload(const config::PipelineConfig &config, const ops::RunOutcome &o,
                              const std::string &command) {
   nlohmann::json p;
   p["project"] = config.project;
@@ -47,7 +47,7 @@ nlohmann::json alert_payload(const config::PipelineConfig &config, const engine:
                           {"duration_ms", s.duration_ms}});
   if (!o.rollback.is_null()) p["rollback"] = o.rollback;
   p["host"] = util::host_name();
-  p["gate_version"] = engine::k_gate_version;
+  p["gate_version"] = model::k_gate_version;
   p["timestamp"] = util::iso8601_utc(util::Clock::now());
   return p;
 }
@@ -90,7 +90,7 @@ std::string xml_escape(const std::string &s) {
   return out;
 }
 
-void write_junit(const std::string &path, const engine::RunOutcome &o, const std::string &command) {
+void write_junit(const std::string &path, const ops::RunOutcome &o, const std::string &command) {
   int failures = 0;
   for (const auto &s : o.steps)
     failures += s.ok ? 0 : 1;
@@ -132,7 +132,7 @@ void append_file(const char *path, const std::string &text) {
   ::close(fd);
 }
 
-void github_outputs(const engine::RunOutcome &o, const std::string &command, Console &console) {
+void github_outputs(const ops::RunOutcome &o, const std::string &command, Console &console) {
   const char *actions = std::getenv("GITHUB_ACTIONS");
   if (!actions || std::string(actions) != "true") return;
   if (!o.ok) {
@@ -161,7 +161,7 @@ void github_outputs(const engine::RunOutcome &o, const std::string &command, Con
                             o.set_dir.empty() ? "" : o.set_dir.string(), o.ok ? "ok" : "failed"));
 }
 
-void write_dotenv(const std::string &path, const engine::RunOutcome &o) {
+void write_dotenv(const std::string &path, const ops::RunOutcome &o) {
   auto commit = o.git.is_object() && o.git.value("commit", nlohmann::json()).is_string()
                     ? o.git["commit"].get<std::string>()
                     : std::string();
@@ -174,7 +174,7 @@ void write_dotenv(const std::string &path, const engine::RunOutcome &o) {
 
 // Prometheus text format for node_exporter's textfile collector. The last
 // success time survives failed runs: it is read back from the previous file.
-void write_metrics(const config::PipelineConfig &config, const engine::RunOutcome &o,
+void write_metrics(const config::PipelineConfig &config, const ops::RunOutcome &o,
                    const std::string &command) {
   if (config.metrics_file.empty()) return;
   auto label =
@@ -223,7 +223,7 @@ void write_metrics(const config::PipelineConfig &config, const engine::RunOutcom
 } // namespace
 
 void publish_outcome(const config::PipelineConfig &config, const Args &args,
-                     engine::RunOutcome &outcome, const std::string &command, Console &console) {
+                     ops::RunOutcome &outcome, const std::string &command, Console &console) {
   if (!args.junit.empty()) write_junit(args.junit, outcome, command);
   if (!args.dotenv.empty()) write_dotenv(args.dotenv, outcome);
   github_outputs(outcome, command, console);
@@ -243,16 +243,16 @@ void publish_outcome(const config::PipelineConfig &config, const Args &args,
     outcome.event = "interrupted";
     outcome.verdict += " (then INTERRUPTED while sending alerts: some were not delivered)";
   }
-  engine::LastRun last{command,
-                       outcome.ok,
-                       outcome.exit_code,
-                       outcome.verdict,
-                       util::iso8601_utc(util::Clock::now()),
-                       outcome.set_id,
-                       outcome.duration_ms};
+  model::LastRun last{command,
+                      outcome.ok,
+                      outcome.exit_code,
+                      outcome.verdict,
+                      util::iso8601_utc(util::Clock::now()),
+                      outcome.set_id,
+                      outcome.duration_ms};
   // A gate that found the lock taken did not run: the last run is the other one's.
   if (outcome.exit_code == util::exit_code_for(util::ErrorKind::lock_busy)) return;
-  if (auto r = engine::write_last_run(config.backup_root, last); !r)
+  if (auto r = model::write_last_run(config.backup_root, last); !r)
     util::log_warn("unable to record the run for `gate status`: {}", r.error().message);
 }
 

@@ -6,7 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "config/pipeline.hpp"
-#include "engine/run.hpp"
+#include "ops/run.hpp"
 
 namespace gate::cli {
 
@@ -14,6 +14,6 @@ namespace gate::cli {
 // delivers the alerts. A signal during delivery stops it at once and turns
 // the outcome into an interrupted one (exit 130).
 void publish_outcome(const config::PipelineConfig &config, const Args &args,
-                     engine::RunOutcome &outcome, const std::string &command, Console &console);
+                     ops::RunOutcome &outcome, const std::string &command, Console &console);
 
 } // namespace gate::cli

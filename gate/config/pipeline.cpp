@@ -244,12 +244,18 @@ Result<EmailConfig> parse_email(const Node &node, const std::filesystem::path &b
   return e;
 }
 
-Result<AlertConfig> parse_alert(const Node &node, const std::filesystem::path &base) {
-  TRY_ASSIGN(auto map, MapReader::open(node, "an alert",
-                                       {"webhook", "command", "email", "format", "on", "secret",
-                                        "ca_file", "timeout", "retries"}));
-  AlertConfig a;
-  a.where = node.location();
+// A webhook URL is a secret in whole and in parts: Slack- and Discord-style
+// URLs carry their token in the path.
+void register_webhook_secrets(const std::string &url, bool known) {
+  util::register_url_secrets(url);
+  util::register_secret(url);
+  if (size_t path = url.find('/', url.find("://") + 3); known && path != std::string::npos)
+    util::register_secret(url.substr(path));
+}
+
+// Where an alert goes: exactly one of 'webhook', 'command' and 'email'.
+Result<void> parse_alert_destination(MapReader &map, const Node &node,
+                                     const std::filesystem::path &base, AlertConfig &a) {
   auto webhook = map.take("webhook");
   auto command = map.take("command");
   auto email = map.take("email");
@@ -268,35 +274,43 @@ Result<AlertConfig> parse_alert(const Node &node, const std::filesystem::path &b
     std::string url = a.webhook.value_or_empty();
     if (a.webhook.known() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
       return std::unexpected(webhook->error("webhook must be an http:// or https:// URL"));
-    util::register_url_secrets(url);
-    // Slack- and Discord-style URLs carry their token in the path: the whole URL is a secret.
-    util::register_secret(url);
-    if (size_t path = url.find('/', url.find("://") + 3);
-        a.webhook.known() && path != std::string::npos)
-      util::register_secret(url.substr(path));
+    register_webhook_secrets(url, a.webhook.known());
   }
   if (command) {
     TRY_ASSIGN(a.command, command->as_string_list());
     if (a.command.empty() || a.command[0].empty())
       return std::unexpected(command->error("empty command"));
   }
+  return {};
+}
+
+Result<std::vector<AlertEvent>> parse_alert_events(const Node &n) {
+  static const std::vector<std::pair<std::string, AlertEvent>> k_events = {
+      {"failure", AlertEvent::failure},
+      {"success", AlertEvent::success},
+      {"rollback", AlertEvent::rollback}};
+  std::vector<AlertEvent> events;
+  std::vector<Node> items = n.is_sequence() ? n.items() : std::vector<Node>{n};
+  for (const auto &item : items) {
+    TRY_ASSIGN(AlertEvent e, parse_choice(item, k_events, "alert event"));
+    events.push_back(e);
+  }
+  return events;
+}
+
+Result<AlertConfig> parse_alert(const Node &node, const std::filesystem::path &base) {
+  TRY_ASSIGN(auto map, MapReader::open(node, "an alert",
+                                       {"webhook", "command", "email", "format", "on", "secret",
+                                        "ca_file", "timeout", "retries"}));
+  AlertConfig a;
+  a.where = node.location();
+  TRY(parse_alert_destination(map, node, base, a));
   if (auto n = map.take("format")) {
     static const std::vector<std::pair<std::string, AlertFormat>> k_formats = {
         {"json", AlertFormat::json}, {"slack", AlertFormat::slack}};
     TRY_ASSIGN(a.format, parse_choice(*n, k_formats, "alert format"));
   }
-  if (auto n = map.take("on")) {
-    static const std::vector<std::pair<std::string, AlertEvent>> k_events = {
-        {"failure", AlertEvent::failure},
-        {"success", AlertEvent::success},
-        {"rollback", AlertEvent::rollback}};
-    a.on.clear();
-    std::vector<Node> items = n->is_sequence() ? n->items() : std::vector<Node>{*n};
-    for (const auto &item : items) {
-      TRY_ASSIGN(AlertEvent e, parse_choice(item, k_events, "alert event"));
-      a.on.push_back(e);
-    }
-  }
+  if (auto n = map.take("on")) TRY_ASSIGN(a.on, parse_alert_events(*n));
   if (auto n = map.take("secret")) {
     TRY_ASSIGN(a.secret, n->as_deferred_string());
     util::register_secret(a.secret.value_or_empty());
@@ -355,30 +369,19 @@ Result<StageConfig> parse_stage(const Node &node) {
   return s;
 }
 
-} // namespace
-
-Result<PipelineConfig> parse_pipeline(const std::string &text,
-                                      const std::filesystem::path &file_name) {
-  TRY_ASSIGN(Node root, Node::parse(text, file_name.string()));
-  if (root.is_null()) return std::unexpected(root.error("the pipeline file is empty"));
-  TRY_ASSIGN(auto map,
-             MapReader::open(root, "the pipeline",
-                             {"version", "project", "environment", "backup_root", "record",
-                              "git_dir", "lock_wait", "space_factor", "min_free", "pg_bindir",
-                              "socket", "metrics_file", "retention", "databases", "volumes",
-                              "stages", "alerts", "healthchecks", "remotes"}));
-  PipelineConfig c;
-  c.file = file_name;
-  c.base_dir = std::filesystem::absolute(file_name).parent_path();
-  c.backup_root = c.base_dir / "backups";
-  c.record = c.base_dir / ".last-deployment-backup";
-  c.git_dir = c.base_dir;
-
+// The file format's version: this gate reads version 1 only.
+Result<void> parse_version(MapReader &map) {
   TRY_ASSIGN(auto version, map.require("version"));
   TRY_ASSIGN(long long v, version.as_int(1, 1000));
   if (v != 1)
     return std::unexpected(
         version.error("unsupported version " + std::to_string(v) + " (this gate reads version 1)"));
+  return {};
+}
+
+// The top-level settings: names, paths (relative to the file's directory),
+// limits and retention.
+Result<void> parse_settings(MapReader &map, PipelineConfig &c) {
   if (auto n = map.take("project")) TRY_ASSIGN(c.project, n->as_string());
   if (auto n = map.take("environment")) TRY_ASSIGN(c.environment, n->as_string());
   if (auto n = map.take("backup_root")) {
@@ -412,7 +415,11 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
     c.metrics_file = resolve(c.base_dir, p);
   }
   if (auto n = map.take("retention")) TRY_ASSIGN(c.retention, parse_retention(*n));
+  return {};
+}
 
+// What is backed up: databases and volumes, one namespace of names.
+Result<void> parse_targets(MapReader &map, PipelineConfig &c) {
   std::set<std::string> names;
   auto check_unique = [&](const std::string &name, const Location &where) -> Result<void> {
     if (!names.insert(name).second)
@@ -437,6 +444,10 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
       c.volumes.push_back(std::move(vol));
     }
   }
+  return {};
+}
+
+Result<void> parse_stages(MapReader &map, PipelineConfig &c) {
   if (auto n = map.take("stages")) {
     if (!n->is_sequence()) return std::unexpected(n->error("stages must be a list"));
     std::set<std::string> stage_names;
@@ -447,6 +458,11 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
       c.stages.push_back(std::move(s));
     }
   }
+  return {};
+}
+
+// Who hears about a run: alerts and health-check pings.
+Result<void> parse_notifications(MapReader &map, PipelineConfig &c) {
   if (auto n = map.take("alerts")) {
     if (!n->is_sequence()) return std::unexpected(n->error("alerts must be a list"));
     for (const auto &item : n->items()) {
@@ -461,6 +477,33 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
       c.healthchecks.push_back(std::move(h));
     }
   }
+  return {};
+}
+
+} // namespace
+
+Result<PipelineConfig> parse_pipeline(const std::string &text,
+                                      const std::filesystem::path &file_name) {
+  TRY_ASSIGN(Node root, Node::parse(text, file_name.string()));
+  if (root.is_null()) return std::unexpected(root.error("the pipeline file is empty"));
+  TRY_ASSIGN(auto map,
+             MapReader::open(root, "the pipeline",
+                             {"version", "project", "environment", "backup_root", "record",
+                              "git_dir", "lock_wait", "space_factor", "min_free", "pg_bindir",
+                              "socket", "metrics_file", "retention", "databases", "volumes",
+                              "stages", "alerts", "healthchecks", "remotes"}));
+  PipelineConfig c;
+  c.file = file_name;
+  c.base_dir = std::filesystem::absolute(file_name).parent_path();
+  c.backup_root = c.base_dir / "backups";
+  c.record = c.base_dir / ".last-deployment-backup";
+  c.git_dir = c.base_dir;
+
+  TRY(parse_version(map));
+  TRY(parse_settings(map, c));
+  TRY(parse_targets(map, c));
+  TRY(parse_stages(map, c));
+  TRY(parse_notifications(map, c));
   if (auto n = map.take("remotes")) TRY_ASSIGN(c.remotes, parse_remotes(*n, c.base_dir));
   TRY(map.finish());
   if (c.databases.empty() && c.volumes.empty())

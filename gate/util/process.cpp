@@ -117,118 +117,156 @@ bool kept_by_minimal_env(std::string_view name) {
   return name.rfind("LC_", 0) == 0 || name.rfind("PG", 0) == 0;
 }
 
+// The child's environment and argv as the C arrays execve takes. Everything
+// the child needs is built before fork: only async-signal-safe calls are
+// allowed between fork and exec in a threaded program. Not movable: the
+// pointer arrays point into the strings.
+struct ExecArgs {
+  std::vector<std::string> env_strings, argv_strings;
+  std::vector<char *> envp, argv;
+
+  explicit ExecArgs(const ProcessSpec &spec) : argv_strings(spec.argv) {
+    for (char **e = environ; *e; ++e) {
+      std::string_view entry(*e);
+      std::string_view name = entry.substr(0, entry.find('='));
+      bool drop = spec.env.count(std::string(name)) > 0;
+      for (const auto &u : spec.unset_env)
+        drop = drop || name == u;
+      if (spec.env_policy == EnvPolicy::minimal && !kept_by_minimal_env(name)) drop = true;
+      if (!drop) env_strings.emplace_back(entry);
+    }
+    for (const auto &[k, v] : spec.env)
+      env_strings.push_back(k + "=" + v);
+    for (auto &s : env_strings)
+      envp.push_back(s.data());
+    envp.push_back(nullptr);
+    for (auto &s : argv_strings)
+      argv.push_back(s.data());
+    argv.push_back(nullptr);
+  }
+  ExecArgs(const ExecArgs &) = delete;
+  ExecArgs &operator=(const ExecArgs &) = delete;
+};
+
+// Both ends of every pipe between parent and child. exec_err carries the
+// reason an exec failed (it is close-on-exec, so a successful exec closes it
+// with nothing written).
+struct ChildPipes {
+  UniqueFd child_in, child_out, child_err;  // the child's ends
+  UniqueFd parent_in, parent_out, err_read; // the parent's ends
+  UniqueFd exec_err_read, exec_err_write;
+};
+
+Result<ChildPipes> make_child_pipes(const ProcessSpec &spec) {
+  ChildPipes pipes;
+  if (spec.stdin_mode == StreamMode::pipe) {
+    TRY_ASSIGN(auto p, make_pipe(PipeUse::data));
+    pipes.child_in = std::move(p.first);
+    pipes.parent_in = std::move(p.second);
+  }
+  if (spec.stdout_mode == StreamMode::pipe || spec.stdout_mode == StreamMode::log) {
+    TRY_ASSIGN(auto p, make_pipe(PipeUse::data));
+    pipes.child_out = std::move(p.second);
+    pipes.parent_out = std::move(p.first);
+  }
+  if (spec.stderr_mode != StreamMode::inherit) {
+    TRY_ASSIGN(auto p, make_pipe());
+    pipes.child_err = std::move(p.second);
+    pipes.err_read = std::move(p.first);
+  }
+  TRY_ASSIGN(auto p, make_pipe());
+  pipes.exec_err_read = std::move(p.first);
+  pipes.exec_err_write = std::move(p.second);
+  return pipes;
+}
+
+// In the child: writes "<what>: <errno text>" to the exec-error pipe and exits.
+[[noreturn]] void report_exec_failure(int fd, const char *what) {
+  int e = errno;
+  [[maybe_unused]] ssize_t w = ::write(fd, what, std::strlen(what));
+  w = ::write(fd, ": ", 2);
+  const char *msg = std::strerror(e);
+  w = ::write(fd, msg, std::strlen(msg));
+  ::_exit(127);
+}
+
+// In the child, between fork and exec: its own process group, default
+// signals, the standard streams wired, then exec. Async-signal-safe only.
+[[noreturn]] void exec_child(const ProcessSpec &spec, const std::filesystem::path &program,
+                             const ExecArgs &args, const ChildPipes &pipes, int stdin_src,
+                             int stdout_src, const char *cwd) {
+  int report_fd = pipes.exec_err_write.get();
+  ::setpgid(0, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGPIPE, SIG_DFL);
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
+  int devnull = ::open("/dev/null", O_RDWR);
+  if (::dup2(stdin_src >= 0 ? stdin_src : devnull, 0) < 0) report_exec_failure(report_fd, "dup2");
+  if (spec.stdout_mode != StreamMode::inherit &&
+      ::dup2(stdout_src >= 0 ? stdout_src : devnull, 1) < 0)
+    report_exec_failure(report_fd, "dup2");
+  if (spec.stderr_mode != StreamMode::inherit && ::dup2(pipes.child_err.get(), 2) < 0)
+    report_exec_failure(report_fd, "dup2");
+  if (cwd && ::chdir(cwd) != 0) report_exec_failure(report_fd, "unable to change directory");
+  ::execve(program.c_str(), args.argv.data(), args.envp.data());
+  report_exec_failure(report_fd, "unable to execute");
+}
+
+// In the parent: what the child wrote to the exec-error pipe before exec
+// failed; empty when exec succeeded (the pipe closed with nothing written).
+std::string read_exec_failure(int fd) {
+  char buf[512];
+  ssize_t n;
+  do
+    n = ::read(fd, buf, sizeof buf);
+  while (n < 0 && errno == EINTR);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
 } // namespace
 
 Result<std::unique_ptr<Process>> Process::start(const ProcessSpec &spec) {
   if (spec.argv.empty()) return fail("unable to start a process: empty command");
   std::filesystem::path program = find_in_path(spec.argv[0]);
   if (program.empty()) return fail("unable to run '" + spec.argv[0] + "': not found in PATH");
-
-  // Everything the child needs is built before fork: only async-signal-safe
-  // calls are allowed between fork and exec in a threaded program.
-  std::vector<std::string> env_strings;
-  for (char **e = environ; *e; ++e) {
-    std::string_view entry(*e);
-    std::string_view name = entry.substr(0, entry.find('='));
-    bool drop = spec.env.count(std::string(name)) > 0;
-    for (const auto &u : spec.unset_env)
-      drop = drop || name == u;
-    if (spec.env_policy == EnvPolicy::minimal && !kept_by_minimal_env(name)) drop = true;
-    if (!drop) env_strings.emplace_back(entry);
-  }
-  for (const auto &[k, v] : spec.env)
-    env_strings.push_back(k + "=" + v);
-  std::vector<char *> envp;
-  for (auto &s : env_strings)
-    envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_strings = spec.argv;
-  std::vector<char *> argv;
-  for (auto &s : argv_strings)
-    argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  auto proc = std::unique_ptr<Process>(new Process());
-  UniqueFd child_in, child_out, child_err;
-  if (spec.stdin_mode == StreamMode::pipe) {
-    TRY_ASSIGN(auto p, make_pipe(PipeUse::data));
-    child_in = std::move(p.first);
-    proc->m_stdin = std::move(p.second);
-  }
-  if (spec.stdout_mode == StreamMode::pipe || spec.stdout_mode == StreamMode::log) {
-    TRY_ASSIGN(auto p, make_pipe(PipeUse::data));
-    child_out = std::move(p.second);
-    proc->m_stdout = std::move(p.first);
-  }
-  UniqueFd err_read;
-  if (spec.stderr_mode != StreamMode::inherit) {
-    TRY_ASSIGN(auto p, make_pipe());
-    child_err = std::move(p.second);
-    err_read = std::move(p.first);
-  }
-  UniqueFd exec_err_read, exec_err_write;
-  {
-    TRY_ASSIGN(auto p, make_pipe());
-    exec_err_read = std::move(p.first);
-    exec_err_write = std::move(p.second);
-  }
+  const ExecArgs args(spec);
+  TRY_ASSIGN(ChildPipes pipes, make_child_pipes(spec));
   const char *cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
-  int stdin_src = spec.stdin_mode == StreamMode::fd ? spec.stdin_fd : child_in.get();
-  int stdout_src = spec.stdout_mode == StreamMode::fd ? spec.stdout_fd : child_out.get();
+  int stdin_src = spec.stdin_mode == StreamMode::fd ? spec.stdin_fd : pipes.child_in.get();
+  int stdout_src = spec.stdout_mode == StreamMode::fd ? spec.stdout_fd : pipes.child_out.get();
 
   pid_t pid = ::fork();
   if (pid < 0) return fail("unable to start '" + spec.argv[0] + "': " + errno_text(errno));
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
-    int devnull = ::open("/dev/null", O_RDWR);
-    auto report = [&](const char *what) {
-      int e = errno;
-      [[maybe_unused]] ssize_t w = ::write(exec_err_write.get(), what, std::strlen(what));
-      w = ::write(exec_err_write.get(), ": ", 2);
-      const char *msg = std::strerror(e);
-      w = ::write(exec_err_write.get(), msg, std::strlen(msg));
-      ::_exit(127);
-    };
-    if (::dup2(stdin_src >= 0 ? stdin_src : devnull, 0) < 0) report("dup2");
-    if (spec.stdout_mode == StreamMode::inherit) {
-    } else if (::dup2(stdout_src >= 0 ? stdout_src : devnull, 1) < 0) {
-      report("dup2");
-    }
-    if (spec.stderr_mode != StreamMode::inherit && ::dup2(child_err.get(), 2) < 0) report("dup2");
-    if (cwd && ::chdir(cwd) != 0) report("unable to change directory");
-    ::execve(program.c_str(), argv.data(), envp.data());
-    report("unable to execute");
-  }
+  if (pid == 0) exec_child(spec, program, args, pipes, stdin_src, stdout_src, cwd);
+
+  auto proc = std::unique_ptr<Process>(new Process());
+  proc->m_stdin = std::move(pipes.parent_in);
+  proc->m_stdout = std::move(pipes.parent_out);
   proc->m_pid = pid;
   proc->m_end_group_on_failure = spec.end_group_on_failure;
   ::setpgid(pid, pid); // also from the parent: no window where the group does not exist
   register_process_group(pid);
-  exec_err_write.reset();
-  child_in.reset();
-  child_out.reset();
-  child_err.reset();
+  pipes.exec_err_write.reset();
+  pipes.child_in.reset();
+  pipes.child_out.reset();
+  pipes.child_err.reset();
 
-  char buf[512];
-  ssize_t n;
-  do
-    n = ::read(exec_err_read.get(), buf, sizeof buf);
-  while (n < 0 && errno == EINTR);
-  if (n > 0) {
+  if (std::string why = read_exec_failure(pipes.exec_err_read.get()); !why.empty()) {
     ::waitpid(pid, nullptr, 0);
     proc->m_reaped = true;
     unregister_process_group(pid);
-    return fail("unable to run '" + program.string() +
-                "': " + std::string(buf, static_cast<size_t>(n)));
+    return fail("unable to run '" + program.string() + "': " + why);
   }
   proc->m_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  proc->start_readers(spec, std::move(pipes.err_read));
+  return proc;
+}
 
-  proc->m_stderr_tail = std::make_shared<std::string>();
+void Process::start_readers(const ProcessSpec &spec, UniqueFd err_read) {
+  m_stderr_tail = std::make_shared<std::string>();
   auto add_reader = [&](UniqueFd fd, bool to_log, std::shared_ptr<std::string> tail) {
     auto reader = std::make_unique<Reader>();
     reader->fd = std::move(fd);
@@ -238,12 +276,10 @@ Result<std::unique_ptr<Process>> Process::start(const ProcessSpec &spec) {
     reader->tail = std::move(tail);
     Reader *raw = reader.get();
     reader->thread = std::thread([raw] { raw->run(); });
-    proc->m_readers.push_back(std::move(reader));
+    m_readers.push_back(std::move(reader));
   };
-  if (err_read)
-    add_reader(std::move(err_read), spec.stderr_mode == StreamMode::log, proc->m_stderr_tail);
-  if (spec.stdout_mode == StreamMode::log) add_reader(std::move(proc->m_stdout), true, nullptr);
-  return proc;
+  if (err_read) add_reader(std::move(err_read), spec.stderr_mode == StreamMode::log, m_stderr_tail);
+  if (spec.stdout_mode == StreamMode::log) add_reader(std::move(m_stdout), true, nullptr);
 }
 
 void Process::kill_group(int sig) {
@@ -257,35 +293,33 @@ void Process::stop_readers() {
   }
 }
 
-Result<ExitStatus> Process::wait(std::optional<std::chrono::milliseconds> timeout) {
-  ExitStatus status;
-  if (m_reaped) return fail("process already reaped");
-  auto wait_exit = [&](int timeout_ms) -> bool {
-    if (m_pidfd) {
-      pollfd p{m_pidfd.get(), POLLIN, 0};
-      int r;
-      do
-        r = ::poll(&p, 1, timeout_ms);
-      while (r < 0 && errno == EINTR);
-      return r > 0;
-    }
-    // Without pidfd (old kernels): poll the child's state.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (timeout_ms < 0 || std::chrono::steady_clock::now() < deadline) {
-      siginfo_t info{};
-      if (::waitid(P_PID, static_cast<id_t>(m_pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-          info.si_pid == m_pid)
-        return true;
-      ::usleep(20000);
-    }
-    return false;
-  };
-  // Waits in slices so that a timeout or an interrupt is noticed; a group
-  // that ignores SIGTERM gets SIGKILL after a grace period.
-  // No timeout: a deadline never reached (a plain time_point, which g++ 12
-  // cannot misread as uninitialised the way it did an optional one).
-  auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
-                          : std::chrono::steady_clock::time_point::max();
+// Whether the child has exited within timeout_ms (-1: no limit), without
+// reaping it.
+bool Process::wait_exit(int timeout_ms) {
+  if (m_pidfd) {
+    pollfd p{m_pidfd.get(), POLLIN, 0};
+    int r;
+    do
+      r = ::poll(&p, 1, timeout_ms);
+    while (r < 0 && errno == EINTR);
+    return r > 0;
+  }
+  // Without pidfd (old kernels): poll the child's state.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (timeout_ms < 0 || std::chrono::steady_clock::now() < deadline) {
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(m_pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == m_pid)
+      return true;
+    ::usleep(20000);
+  }
+  return false;
+}
+
+// Waits in slices so that a timeout or an interrupt is noticed; a group
+// that ignores SIGTERM gets SIGKILL after a grace period. Returns whether the
+// group was told to terminate.
+bool Process::wait_terminating(std::chrono::steady_clock::time_point deadline, ExitStatus &status) {
   std::optional<std::chrono::steady_clock::time_point> kill_at;
   while (!wait_exit(100)) {
     auto now = std::chrono::steady_clock::now();
@@ -300,15 +334,22 @@ Result<ExitStatus> Process::wait(std::optional<std::chrono::milliseconds> timeou
     }
     if (kill_at && now >= *kill_at) kill_group(SIGKILL);
   }
-  // The exited leader is not reaped yet, so its group id cannot have been
-  // reused: killing the group here reaches only its own stragglers.
-  bool failed = kill_at.has_value();
+  return kill_at.has_value();
+}
+
+// The exited leader is not reaped yet, so its group id cannot have been
+// reused: killing the group here reaches only its own stragglers.
+void Process::end_stragglers(bool terminated) {
+  bool failed = terminated;
   if (!failed && m_end_group_on_failure) {
     siginfo_t info{};
     failed = ::waitid(P_PID, static_cast<id_t>(m_pid), &info, WEXITED | WNOWAIT) == 0 &&
              !(info.si_code == CLD_EXITED && info.si_status == 0);
   }
   if (failed) ::kill(-m_pid, SIGKILL);
+}
+
+Result<ExitStatus> Process::reap(ExitStatus status) {
   int raw = 0;
   pid_t r;
   do
@@ -321,6 +362,18 @@ Result<ExitStatus> Process::wait(std::optional<std::chrono::milliseconds> timeou
   if (WIFEXITED(raw)) status.code = WEXITSTATUS(raw);
   if (WIFSIGNALED(raw)) status.signal = WTERMSIG(raw);
   return status;
+}
+
+Result<ExitStatus> Process::wait(std::optional<std::chrono::milliseconds> timeout) {
+  if (m_reaped) return fail("process already reaped");
+  // No timeout: a deadline never reached (a plain time_point, which g++ 12
+  // cannot misread as uninitialised the way it did an optional one).
+  auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
+                          : std::chrono::steady_clock::time_point::max();
+  ExitStatus status;
+  bool terminated = wait_terminating(deadline, status);
+  end_stragglers(terminated);
+  return reap(status);
 }
 
 std::string Process::stderr_tail() const {

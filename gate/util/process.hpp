@@ -91,7 +91,12 @@ public:
 
 private:
   Process() = default;
+  void start_readers(const ProcessSpec &spec, UniqueFd err_read);
   void stop_readers();
+  bool wait_exit(int timeout_ms);
+  bool wait_terminating(std::chrono::steady_clock::time_point deadline, ExitStatus &status);
+  void end_stragglers(bool terminated);
+  Result<ExitStatus> reap(ExitStatus status);
 
   pid_t m_pid = -1;
   bool m_reaped = false;

@@ -80,90 +80,106 @@ Result<std::string> copy_file_data(struct archive *out, const std::filesystem::p
   return note;
 }
 
-} // namespace
+// One archive being written: the writer, where it goes, and what was counted.
+struct TarWriter {
+  struct archive *w;
+  const std::filesystem::path &source;
+  const std::filesystem::path &out_path;
+  const TarCreateOptions &options;
+  TarStats stats;
+  std::vector<char> buf = std::vector<char>(1 << 20);
+};
 
-Result<TarStats> tar_create(const std::filesystem::path &source,
-                            const std::filesystem::path &out_path,
-                            const TarCreateOptions &options) {
+Result<void> check_source_dir(const std::filesystem::path &source) {
   struct stat root_st {};
   if (::stat(source.c_str(), &root_st) != 0)
     return fail("unable to archive '" + source.string() + "': " + errno_text(errno));
   if (!S_ISDIR(root_st.st_mode))
     return fail("unable to archive '" + source.string() + "': not a directory");
+  return {};
+}
 
-  TRY_ASSIGN(auto sink, HashingFileOutput::create(out_path, options.growth));
-  ArchivePtr out(archive_write_new(), ArchiveKind::write);
-  struct archive *w = out.get();
-  TRY(set_write_codec(w, options.codec));
-  archive_write_set_format_pax_restricted(w);
-  TRY(open_write(w, *sink, out_path));
-
+Result<ArchivePtr> open_disk_reader(const std::filesystem::path &source) {
   ArchivePtr disk(archive_read_disk_new(), ArchiveKind::read);
   struct archive *d = disk.get();
   archive_read_disk_set_symlink_physical(d);
   archive_read_disk_set_standard_lookup(d);
   if (archive_read_disk_open(d, source.c_str()) != ARCHIVE_OK)
     return fail(archive_failure("read", source, d));
+  return disk;
+}
 
-  std::unique_ptr<struct archive_entry_linkresolver, LinkResolverDeleter> resolver(
-      archive_entry_linkresolver_new());
-  archive_entry_linkresolver_set_strategy(resolver.get(), ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+// Writes one entry's header and, for a regular file with data of its own
+// (not a hard link to one already written), its data.
+Result<void> write_entry(TarWriter &tw, struct archive_entry *e) {
+  std::filesystem::path abs = archive_entry_sourcepath(e) ? archive_entry_sourcepath(e) : "";
+  struct stat before = *archive_entry_stat(e);
+  if (archive_write_header(tw.w, e) < ARCHIVE_WARN)
+    return fail(archive_failure("write", tw.out_path, tw.w));
+  ++tw.stats.entries;
+  if (archive_entry_filetype(e) != AE_IFREG) return {};
+  ++tw.stats.files;
+  if (archive_entry_size(e) <= 0 || archive_entry_hardlink(e)) return {};
+  TRY_ASSIGN(std::string note, copy_file_data(tw.w, abs, archive_entry_size(e), before, tw.buf,
+                                              tw.stats, tw.options.progress, tw.out_path));
+  if (!note.empty()) {
+    std::string rel = entry_name(e);
+    log_warn("{}: {}", (tw.source / rel).lexically_normal().string(), note);
+    tw.stats.changed.push_back(rel + ": " + note);
+  }
+  return {};
+}
 
-  TarStats stats;
-  std::vector<char> buf(1 << 20);
-  std::string root = source.string();
+enum class NextEntry { entry, skip, end };
+
+// Reads the next entry from disk. A warning is recorded and the entry kept;
+// a file that vanished between listing and reading is a change, not a fatal
+// error: recorded, and the entry skipped.
+Result<NextEntry> read_next_entry(struct archive *d, struct archive_entry *entry, TarWriter &tw) {
+  int r = archive_read_next_header2(d, entry);
+  if (r == ARCHIVE_EOF) return NextEntry::end;
+  if (r == ARCHIVE_WARN) {
+    std::string msg = archive_message(d, "warning");
+    log_warn("{}: {}", entry_name(entry), msg);
+    tw.stats.warnings.push_back(msg);
+  } else if (r != ARCHIVE_OK) {
+    std::string msg = archive_message(d, "unreadable entry");
+    if (r == ARCHIVE_FAILED) {
+      log_warn("{}", msg);
+      tw.stats.changed.push_back(msg);
+      return NextEntry::skip;
+    }
+    return fail("unable to archive '" + tw.source.string() + "': " + msg);
+  }
+  return NextEntry::entry;
+}
+
+// The name an entry has in the archive: relative to the source root, "." for
+// the root itself.
+std::string relative_name(const std::string &abs, const std::string &root) {
+  if (abs == root) return ".";
+  if (abs.size() > root.size() && abs.compare(0, root.size(), root) == 0)
+    return abs.substr(root == "/" ? 1 : root.size() + 1);
+  return abs;
+}
+
+using LinkResolverPtr = std::unique_ptr<struct archive_entry_linkresolver, LinkResolverDeleter>;
+
+// Walks the source tree, writing every entry not excluded. Hard links go
+// through the resolver so that a file's data is stored once.
+Result<void> write_tree(TarWriter &tw, struct archive *d, LinkResolverPtr &resolver) {
+  std::string root = tw.source.string();
   while (!root.empty() && root.size() > 1 && root.back() == '/')
     root.pop_back();
-
-  auto write_entry = [&](struct archive_entry *e) -> Result<void> {
-    std::filesystem::path abs = archive_entry_sourcepath(e) ? archive_entry_sourcepath(e) : "";
-    struct stat before = *archive_entry_stat(e);
-    if (archive_write_header(w, e) < ARCHIVE_WARN)
-      return fail(archive_failure("write", out_path, w));
-    ++stats.entries;
-    if (archive_entry_filetype(e) == AE_IFREG) {
-      ++stats.files;
-      if (archive_entry_size(e) > 0 && !archive_entry_hardlink(e)) {
-        TRY_ASSIGN(std::string note, copy_file_data(w, abs, archive_entry_size(e), before, buf,
-                                                    stats, options.progress, out_path));
-        if (!note.empty()) {
-          std::string rel = entry_name(e);
-          log_warn("{}: {}", (source / rel).lexically_normal().string(), note);
-          stats.changed.push_back(rel + ": " + note);
-        }
-      }
-    }
-    return {};
-  };
-
   while (true) {
     if (cancel_requested()) return fail(ErrorKind::interrupted, "interrupted");
     ArchiveEntryPtr entry(archive_entry_new());
-    int r = archive_read_next_header2(d, entry.get());
-    if (r == ARCHIVE_EOF) break;
-    if (r == ARCHIVE_WARN) {
-      std::string msg = archive_message(d, "warning");
-      log_warn("{}: {}", entry_name(entry.get()), msg);
-      stats.warnings.push_back(msg);
-    } else if (r != ARCHIVE_OK) {
-      std::string msg = archive_message(d, "unreadable entry");
-      // A file that vanished between listing and reading is a change, not a fatal error.
-      if (r == ARCHIVE_FAILED) {
-        log_warn("{}", msg);
-        stats.changed.push_back(msg);
-        continue;
-      }
-      return fail("unable to archive '" + source.string() + "': " + msg);
-    }
+    TRY_ASSIGN(NextEntry next, read_next_entry(d, entry.get(), tw));
+    if (next == NextEntry::end) break;
+    if (next == NextEntry::skip) continue;
     std::string abs = entry_name(entry.get());
-    std::string rel;
-    if (abs == root)
-      rel = ".";
-    else if (abs.size() > root.size() && abs.compare(0, root.size(), root) == 0)
-      rel = abs.substr(root == "/" ? 1 : root.size() + 1);
-    else
-      rel = abs;
-    if (rel != "." && excluded(rel, options.exclude))
+    std::string rel = relative_name(abs, root);
+    if (rel != "." && excluded(rel, tw.options.exclude))
       continue; // not descending skips a directory's contents
     if (archive_read_disk_can_descend(d)) archive_read_disk_descend(d);
     archive_entry_copy_sourcepath(entry.get(), abs.c_str());
@@ -173,27 +189,53 @@ Result<TarStats> tar_create(const std::filesystem::path &source,
     struct archive_entry *spare = nullptr;
     archive_entry_linkify(resolver.get(), &e, &spare);
     ArchiveEntryPtr own_e(e), own_spare(spare);
-    if (e) TRY(write_entry(e));
-    if (spare) TRY(write_entry(spare));
+    if (e) TRY(write_entry(tw, e));
+    if (spare) TRY(write_entry(tw, spare));
   }
-  // Flush hard links whose other names were never seen.
+  return {};
+}
+
+// Flushes hard links whose other names were never seen.
+Result<void> write_pending_links(TarWriter &tw, LinkResolverPtr &resolver) {
   while (true) {
     struct archive_entry *e = nullptr;
     struct archive_entry *spare = nullptr;
     archive_entry_linkify(resolver.get(), &e, &spare);
     if (!e) break;
     ArchiveEntryPtr own(e);
-    TRY(write_entry(e));
+    TRY(write_entry(tw, e));
   }
+  return {};
+}
+
+} // namespace
+
+Result<TarStats> tar_create(const std::filesystem::path &source,
+                            const std::filesystem::path &out_path,
+                            const TarCreateOptions &options) {
+  TRY(check_source_dir(source));
+  TRY_ASSIGN(auto sink, HashingFileOutput::create(out_path, options.growth));
+  ArchivePtr out(archive_write_new(), ArchiveKind::write);
+  struct archive *w = out.get();
+  TRY(set_write_codec(w, options.codec));
+  archive_write_set_format_pax_restricted(w);
+  TRY(open_write(w, *sink, out_path));
+  TRY_ASSIGN(ArchivePtr disk, open_disk_reader(source));
+  LinkResolverPtr resolver(archive_entry_linkresolver_new());
+  archive_entry_linkresolver_set_strategy(resolver.get(), ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+
+  TarWriter tw{w, source, out_path, options, {}};
+  TRY(write_tree(tw, disk.get(), resolver));
+  TRY(write_pending_links(tw, resolver));
   if (archive_write_close(w) != ARCHIVE_OK) {
     TRY(sink->check());
     return fail(archive_failure("write", out_path, w));
   }
   out.reset();
   TRY_ASSIGN(auto totals, sink->finish());
-  stats.archive_bytes = totals.bytes;
-  stats.sha256 = totals.sha256;
-  return stats;
+  tw.stats.archive_bytes = totals.bytes;
+  tw.stats.sha256 = totals.sha256;
+  return tw.stats;
 }
 
 } // namespace gate::util

@@ -1,5 +1,5 @@
 // Set ids and the lifecycle of a set on disk.
-#include "engine/backup_set.hpp"
+#include "model/backup_set.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@ struct TempRoot {
 
 TEST(BackupSet, IdsAreUniqueWithinOneSecond) {
   TempRoot root;
-  engine::SetStore store(root.path);
+  model::LocalSetStore store(root.path);
   auto now = *util::parse_iso8601_utc("2026-11-22T01:45:00Z");
   std::string first = store.reserve_id("pre-deployment", now);
   EXPECT_EQ(first, "pre-deployment-20261122_014500");
@@ -32,13 +32,13 @@ TEST(BackupSet, IdsAreUniqueWithinOneSecond) {
 
 TEST(BackupSet, AnUnverifiedSetCannotBeSealedAndIsKeptAsFailed) {
   TempRoot root;
-  engine::SetStore store(root.path);
-  auto set = engine::PendingSet::create(store, "scheduled", {});
+  model::LocalSetStore store(root.path);
+  auto set = model::PendingSet::create(store, "scheduled", {});
   ASSERT_TRUE(set.has_value()) << set.error().message;
   std::string id = (*set)->id();
   EXPECT_TRUE(fs::exists(root.path / (".partial-" + id)));
   EXPECT_FALSE((*set)->seal().has_value()); // nothing in it
-  engine::Artifact a;
+  model::Artifact a;
   a.target = "t";
   a.kind = "volume";
   a.path = "volumes/t.tar";
@@ -49,10 +49,10 @@ TEST(BackupSet, AnUnverifiedSetCannotBeSealedAndIsKeptAsFailed) {
   EXPECT_NE(sealed.error().message.find("did not pass verification"), std::string::npos);
   (*set)->mark_failed("test");
   EXPECT_TRUE(fs::exists(root.path / (".failed-" + id)));
-  auto listed = store.list(engine::IncludeFailed::no);
+  auto listed = store.list(model::IncludeFailed::no);
   ASSERT_TRUE(listed.has_value());
   EXPECT_TRUE(listed->empty());
-  auto all = store.list(engine::IncludeFailed::yes);
+  auto all = store.list(model::IncludeFailed::yes);
   ASSERT_EQ(all->size(), 1u);
   EXPECT_TRUE(all->front().failed);
 }
@@ -61,7 +61,7 @@ TEST(BackupSet, APartialSetOfADeadProcessIsRecoveredAsFailed) {
   TempRoot root;
   fs::create_directories(root.path / ".partial-pre-deployment-20260101_000000");
   std::ofstream(root.path / ".partial-pre-deployment-20260101_000000" / ".owner") << "999999\n";
-  engine::SetStore store(root.path);
+  model::LocalSetStore store(root.path);
   auto recovered = store.recover_leftovers();
   ASSERT_TRUE(recovered.has_value());
   EXPECT_EQ(recovered->size(), 1u);

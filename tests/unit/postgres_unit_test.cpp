@@ -1,9 +1,9 @@
 // PostgreSQL pieces that need no server: choosing pg_dump by version with
 // stand-in binaries, CSV record counting, table selection, scratch names.
-#include "steps/pg_facts.hpp"
-#include "steps/pg_restore.hpp"
-#include "steps/pg_tools.hpp"
-#include "steps/postgres_verify.hpp"
+#include "steps/postgres/dump_restore.hpp"
+#include "steps/postgres/facts.hpp"
+#include "steps/postgres/tools.hpp"
+#include "steps/postgres/verify.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

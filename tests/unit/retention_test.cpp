@@ -1,6 +1,6 @@
 // Retention: which sets keep_last/daily/weekly/monthly keep, per set kind,
 // and protected sets.
-#include "engine/retention.hpp"
+#include "model/retention.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@ util::Clock::time_point at(const std::string &iso) {
   return *util::parse_iso8601_utc(iso);
 }
 
-std::vector<engine::RetentionCandidate> sets() {
+std::vector<model::RetentionCandidate> sets() {
   return {
       {"d1a", "pre-deployment", at("2026-11-22T10:00:00Z")},
       {"d1b", "pre-deployment", at("2026-11-22T08:00:00Z")},
@@ -26,7 +26,7 @@ std::vector<engine::RetentionCandidate> sets() {
 } // namespace
 
 TEST(Retention, KeepLastCountsEachKindOnItsOwn) {
-  auto d = engine::apply_retention(sets(), {2, 0, 0, 0}, {});
+  auto d = model::apply_retention(sets(), {2, 0, 0, 0}, {});
   EXPECT_TRUE(d.keep.count("d1a"));
   EXPECT_TRUE(d.keep.count("d1b"));
   EXPECT_TRUE(d.keep.count("s1"));
@@ -35,17 +35,17 @@ TEST(Retention, KeepLastCountsEachKindOnItsOwn) {
 }
 
 TEST(Retention, DailyWeeklyMonthlyKeepTheNewestOfEachPeriod) {
-  auto daily = engine::apply_retention(sets(), {0, 2, 0, 0}, {});
+  auto daily = model::apply_retention(sets(), {0, 2, 0, 0}, {});
   EXPECT_TRUE(daily.keep.count("d1a"));  // newest of 2026-11-22
   EXPECT_FALSE(daily.keep.count("d1b")); // same day, older
   EXPECT_TRUE(daily.keep.count("d2"));
   EXPECT_FALSE(daily.keep.count("d3"));
-  auto weekly = engine::apply_retention(sets(), {0, 0, 3, 0}, {});
+  auto weekly = model::apply_retention(sets(), {0, 0, 3, 0}, {});
   EXPECT_TRUE(weekly.keep.count("d1a")); // week 47
   EXPECT_TRUE(weekly.keep.count("d3"));  // week 46
   EXPECT_TRUE(weekly.keep.count("d4"));  // week 44
   EXPECT_FALSE(weekly.keep.count("d2")); // week 47, older
-  auto monthly = engine::apply_retention(sets(), {0, 0, 0, 3}, {});
+  auto monthly = model::apply_retention(sets(), {0, 0, 0, 3}, {});
   EXPECT_TRUE(monthly.keep.count("d1a"));
   EXPECT_TRUE(monthly.keep.count("d4"));
   EXPECT_TRUE(monthly.keep.count("d5"));
@@ -53,7 +53,7 @@ TEST(Retention, DailyWeeklyMonthlyKeepTheNewestOfEachPeriod) {
 }
 
 TEST(Retention, ProtectedSetsAreNeverRemoved) {
-  auto d = engine::apply_retention(sets(), {1, 0, 0, 0}, {"d5"});
+  auto d = model::apply_retention(sets(), {1, 0, 0, 0}, {"d5"});
   EXPECT_EQ(d.keep.at("d5"), "protected");
   EXPECT_EQ(std::count(d.remove.begin(), d.remove.end(), "d5"), 0);
 }

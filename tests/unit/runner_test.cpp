@@ -1,6 +1,6 @@
 // The stage loop with stand-in steps: order, stop on the first failure,
 // parallel stages, and the hook before each stage.
-#include "engine/runner.hpp"
+#include "ops/runner.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -45,14 +45,14 @@ private:
 
 struct Fixture {
   config::PipelineConfig config;
-  engine::SetStore store{"/nonexistent"};
+  model::LocalSetStore store{"/nonexistent"};
   steps::RunContext ctx{config, store};
-  engine::Reporter reporter;
+  ops::Reporter reporter;
   Journal journal;
 
-  engine::PlannedStage stage(const std::string &name, bool parallel,
-                             std::vector<std::unique_ptr<steps::Step>> steps) {
-    engine::PlannedStage s;
+  ops::PlannedStage stage(const std::string &name, bool parallel,
+                          std::vector<std::unique_ptr<steps::Step>> steps) {
+    ops::PlannedStage s;
     s.name = name;
     s.parallel = parallel;
     s.steps = std::move(steps);
@@ -74,15 +74,15 @@ template <typename... S> std::vector<std::unique_ptr<steps::Step>> list(S... s) 
 
 TEST(Runner, RunsStagesAndStepsInOrder) {
   Fixture f;
-  engine::Plan plan;
+  ops::Plan plan;
   plan.push_back(f.stage("one", false, list(f.step("a"), f.step("b"))));
   plan.push_back(f.stage("two", false, list(f.step("c"))));
   std::vector<std::string> hooks;
-  auto r = engine::run_stages(plan, f.ctx, f.reporter,
-                              [&](const engine::PlannedStage &s) -> util::Result<void> {
-                                hooks.push_back(s.name);
-                                return {};
-                              });
+  auto r = ops::run_stages(plan, f.ctx, f.reporter,
+                           [&](const ops::PlannedStage &s) -> util::Result<void> {
+                             hooks.push_back(s.name);
+                             return {};
+                           });
   EXPECT_FALSE(r.failure);
   EXPECT_EQ(f.journal.entries, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(hooks, (std::vector<std::string>{"one", "two"}));
@@ -92,11 +92,11 @@ TEST(Runner, RunsStagesAndStepsInOrder) {
 
 TEST(Runner, TheFirstFailureStopsTheStageAndLaterStages) {
   Fixture f;
-  engine::Plan plan;
+  ops::Plan plan;
   plan.push_back(
       f.stage("one", false, list(f.step("a"), f.step("b", steps::Outcome::failed), f.step("c"))));
   plan.push_back(f.stage("two", false, list(f.step("d"))));
-  auto r = engine::run_stages(plan, f.ctx, f.reporter, nullptr);
+  auto r = ops::run_stages(plan, f.ctx, f.reporter, nullptr);
   ASSERT_TRUE(r.failure);
   EXPECT_EQ(r.failure->kind, util::ErrorKind::failed);
   EXPECT_EQ(r.failed_stage, "one");
@@ -106,10 +106,10 @@ TEST(Runner, TheFirstFailureStopsTheStageAndLaterStages) {
 
 TEST(Runner, AnErrorIsAFailureToo) {
   Fixture f;
-  engine::Plan plan;
+  ops::Plan plan;
   plan.push_back(
       f.stage("one", false, list(f.step("a", steps::Outcome::passed, true), f.step("b"))));
-  auto r = engine::run_stages(plan, f.ctx, f.reporter, nullptr);
+  auto r = ops::run_stages(plan, f.ctx, f.reporter, nullptr);
   ASSERT_TRUE(r.failure);
   EXPECT_THAT(r.failure->message, ::testing::HasSubstr("could not decide"));
   EXPECT_EQ(f.journal.entries, (std::vector<std::string>{"a"}));
@@ -117,11 +117,11 @@ TEST(Runner, AnErrorIsAFailureToo) {
 
 TEST(Runner, AParallelStageRunsEveryStepThenStops) {
   Fixture f;
-  engine::Plan plan;
+  ops::Plan plan;
   plan.push_back(
       f.stage("backup", true, list(f.step("x", steps::Outcome::failed), f.step("y"), f.step("z"))));
   plan.push_back(f.stage("after", false, list(f.step("never"))));
-  auto r = engine::run_stages(plan, f.ctx, f.reporter, nullptr);
+  auto r = ops::run_stages(plan, f.ctx, f.reporter, nullptr);
   ASSERT_TRUE(r.failure);
   EXPECT_EQ(r.failed_step, "x");
   std::sort(f.journal.entries.begin(), f.journal.entries.end());
@@ -130,14 +130,14 @@ TEST(Runner, AParallelStageRunsEveryStepThenStops) {
 
 TEST(Runner, AFailingHookStopsBeforeTheStage) {
   Fixture f;
-  engine::Plan plan;
+  ops::Plan plan;
   plan.push_back(f.stage("one", false, list(f.step("a"))));
   plan.push_back(f.stage("two", false, list(f.step("b"))));
-  auto r = engine::run_stages(plan, f.ctx, f.reporter,
-                              [](const engine::PlannedStage &s) -> util::Result<void> {
-                                if (s.name == "two") return util::fail("not sealed");
-                                return {};
-                              });
+  auto r = ops::run_stages(plan, f.ctx, f.reporter,
+                           [](const ops::PlannedStage &s) -> util::Result<void> {
+                             if (s.name == "two") return util::fail("not sealed");
+                             return {};
+                           });
   ASSERT_TRUE(r.failure);
   EXPECT_EQ(r.failed_stage, "two");
   EXPECT_EQ(f.journal.entries, (std::vector<std::string>{"a"}));

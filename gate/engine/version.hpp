@@ -1,6 +1,0 @@
-// gate's own version (from CMake's project version).
-#pragma once
-
-namespace gate::engine {
-inline constexpr const char *k_gate_version = GATE_VERSION;
-}

@@ -1,0 +1,71 @@
+#include "ops/prune.hpp"
+
+#include "model/backup_set.hpp"
+#include "model/record.hpp"
+#include "model/retention.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+
+#include <fmt/format.h>
+
+namespace gate::ops {
+
+namespace {
+constexpr size_t k_failed_sets_kept = 3;
+}
+
+util::Result<PruneResult> prune_sets(const config::PipelineConfig &config, PruneMode mode,
+                                     Reporter &reporter) {
+  if (!config.retention)
+    return util::fail(util::ErrorKind::config,
+                      "no retention policy in " + config.file.string() +
+                          "\nhint: add retention: {keep_last: 3, keep_daily: 7}");
+  model::LocalSetStore store(config.backup_root);
+  TRY_ASSIGN(auto sets, store.list(model::IncludeFailed::yes));
+  std::set<std::string> protect;
+  TRY_ASSIGN(auto record_id, model::read_record_id(config.record));
+  if (record_id) protect.insert(*record_id);
+  std::vector<model::RetentionCandidate> usable;
+  std::vector<const model::SetInfo *> failed;
+  const model::SetInfo *newest_verified = nullptr; // sets are listed newest first
+  for (const auto &s : sets) {
+    if (s.failed || !s.manifest) {
+      failed.push_back(&s);
+      continue;
+    }
+    auto created = util::parse_iso8601_utc(s.manifest->created_at);
+    // A pre-rollback snapshot is the only copy of the data a rollback replaced: keep it a week at
+    // least.
+    if (s.manifest->kind == "pre-rollback" && created &&
+        util::Clock::now() - *created < std::chrono::hours(24 * 7))
+      protect.insert(s.id);
+    usable.push_back({s.id, s.manifest->kind, created.value_or(util::Clock::time_point{})});
+    if (!newest_verified && s.manifest->verified_level()) newest_verified = &s;
+  }
+  if (newest_verified) protect.insert(newest_verified->id);
+  auto decision = model::apply_retention(usable, *config.retention, protect);
+  PruneResult result;
+  for (const auto &s : sets) {
+    if (s.failed || !s.manifest) continue;
+    if (decision.keep.count(s.id)) result.kept.emplace_back(s.id, decision.keep[s.id]);
+  }
+  std::vector<std::pair<std::string, std::filesystem::path>> to_remove;
+  for (const auto &id : decision.remove)
+    for (const auto &s : sets)
+      if (s.id == id && !s.failed) to_remove.emplace_back(id, s.dir);
+  for (size_t i = k_failed_sets_kept; i < failed.size(); ++i)
+    to_remove.emplace_back(failed[i]->id, failed[i]->dir);
+  for (auto &[id, dir] : to_remove) {
+    result.removed.push_back(id);
+    if (mode == PruneMode::dry_run) {
+      reporter.plan_line(fmt::format("would remove {}", dir.filename().string()));
+      continue;
+    }
+    TRY(store.remove(id));
+    util::log_info("retention: removed set '{}'", dir.filename().string());
+    reporter.event("pruned", fmt::format("removed {}", dir.filename().string()));
+  }
+  return result;
+}
+
+} // namespace gate::ops

@@ -1,0 +1,371 @@
+#include "ops/rollback.hpp"
+
+#include "model/backup_set.hpp"
+#include "model/lock.hpp"
+#include "model/manifest.hpp"
+#include "model/record.hpp"
+#include "model/restore_doc.hpp"
+#include "ops/safety_snapshot.hpp"
+#include "ops/work.hpp"
+#include "steps/registry.hpp"
+#include "steps/restore_plan.hpp"
+#include "steps/verify/verify.hpp"
+#include "util/cancel.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
+#include "util/time.hpp"
+
+#include <fmt/format.h>
+
+namespace gate::ops {
+
+namespace fs = std::filesystem;
+
+util::Result<std::string> resolve_last_set(const config::PipelineConfig &config) {
+  model::LocalSetStore store(config.backup_root);
+  TRY_ASSIGN(auto sets, store.list(model::IncludeFailed::yes));
+  TRY_ASSIGN(auto record_id, model::read_record_id(config.record));
+  if (record_id) {
+    TRY(model::check_record_root(config.record, config.backup_root));
+    for (const auto &s : sets)
+      if (s.id == *record_id && s.manifest && !s.failed) return s.id;
+    // Never fall back silently: the newest set may hold the very data being rolled back from.
+    return util::fail(config.record.string() + " names set '" + *record_id +
+                      "', which is missing or failed verification\nhint: pick a set from `gate "
+                      "list` and pass its id");
+  }
+  // No record: the newest set made before a deploy or by a schedule; a
+  // pre-rollback snapshot holds the data a rollback replaced, never the default.
+  for (const auto &s : sets)
+    if (s.manifest && !s.failed && s.manifest->kind != "pre-rollback") {
+      util::log_warn("there is no {}: using the newest set, '{}'", config.record.string(), s.id);
+      return s.id;
+    }
+  return util::fail("no usable backup set in '" + config.backup_root.string() + "'");
+}
+
+namespace {
+
+using Jobs = std::vector<std::unique_ptr<steps::RestoreJob>>;
+
+// What a rollback carries from phase to phase.
+struct Rollback {
+  const config::PipelineConfig &config;
+  const RollbackRequest &request;
+  Reporter &reporter;
+  model::LocalSetStore store;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  model::SetInfo info;
+  Jobs jobs;
+  std::vector<std::string> not_restored;
+  std::optional<model::RootLock> lock;
+  std::string safety_id;
+
+  const model::Manifest &manifest() const { return *info.manifest; }
+  const std::string &id() const { return info.id; }
+};
+
+// The error of a phase that changed nothing.
+std::unexpected<util::Error> unchanged(util::ErrorKind kind, const std::string &message) {
+  return util::fail(kind, message);
+}
+
+// Phase 1: the set exists and is usable.
+util::Result<void> find_set(Rollback &r) {
+  std::string id = r.request.set_id;
+  if (id.empty()) TRY_ASSIGN(id, resolve_last_set(r.config));
+  TRY_ASSIGN(r.info, r.store.find(id));
+  if (r.info.failed || !r.info.manifest)
+    return unchanged(util::ErrorKind::failed,
+                     "set '" + id + "' is not usable (" +
+                         (r.info.manifest ? r.info.manifest->failure : r.info.problem) + ")");
+  return {};
+}
+
+bool selected(const RollbackRequest &request, const std::string &group) {
+  if (request.only == RollbackOnly::databases) return group == "db";
+  if (request.only == RollbackOnly::volumes) return group == "volumes";
+  return true;
+}
+
+// Phase 2: one job per target the set holds and the request selects,
+// resolved against the configuration through the artifact kinds' table.
+util::Result<void> resolve_jobs(Rollback &r) {
+  std::set<std::string> seen;
+  for (const auto &a : r.manifest().artifacts) {
+    if (seen.count(a.target)) continue;
+    steps::RestoreDestination destination;
+    if (auto it = r.request.redirect.find(a.target); it != r.request.redirect.end())
+      destination.redirect = it->second;
+    TRY_ASSIGN(auto choice, steps::make_restore_job(r.config, r.manifest(), a, destination));
+    if (!selected(r.request, choice.group)) continue;
+    if (!choice.not_restored.empty()) r.not_restored.push_back(a.path + ": " + choice.not_restored);
+    if (!choice.job) continue;
+    seen.insert(a.target);
+    r.jobs.push_back(std::move(choice.job));
+  }
+  for (const auto &[name, dest] : r.request.redirect)
+    if (!seen.count(name))
+      return unchanged(util::ErrorKind::usage,
+                       "--target " + name + ": the set holds no volume named '" + name + "'");
+  if (r.jobs.empty())
+    return unchanged(util::ErrorKind::failed,
+                     "set '" + r.id() + "' holds nothing to restore with these options");
+  return {};
+}
+
+// A set the rollback refused is marked failed as `gate verify` marks it, so
+// `gate list` stops offering it. Renaming a set needs the root's lock.
+void mark_refused_set(const Rollback &r, model::StoredSet &set, const std::string &reason) {
+  std::optional<model::RootLock> lock;
+  if (!r.request.lock_held) {
+    auto l =
+        model::RootLock::acquire(r.config.backup_root, r.config.lock_wait, r.request.command_line);
+    if (!l) {
+      util::log_warn("set '{}' failed verification but could not be marked failed: {}", set.id(),
+                     l.error().message);
+      return;
+    }
+    lock.emplace(std::move(*l));
+  }
+  (void)set.save();
+  if (auto marked = set.mark_failed("verification failed: " + reason); !marked)
+    util::log_warn("{}", marked.error().message);
+}
+
+// Phase 3: the set is still what was verified (checksums at least).
+util::Result<void> check_set(Rollback &r) {
+  steps::RunContext ctx{r.config, r.store};
+  model::StoredSet stored(r.info);
+  ctx.set = &stored;
+  steps::VerifyStep verify("all", model::VerifyLevel::quick);
+  std::vector<Work> work{{"check set", "verify " + r.id() + " (quick)",
+                          [&] { return verify.verify_set(ctx, stored, false); }}};
+  auto done = run_work(work, Concurrency::in_order, r.reporter);
+  if (util::cancel_requested())
+    return unchanged(util::ErrorKind::interrupted,
+                     "interrupted while checking set '" + r.id() + "'; nothing was changed");
+  if (done[0].ok()) return {};
+  if (done[0].result) mark_refused_set(r, stored, done[0].report.summary);
+  return unchanged(util::ErrorKind::failed,
+                   "set '" + r.id() +
+                       "' failed verification, nothing was changed: " + done[0].report.summary);
+}
+
+std::string short_commit(const model::Manifest &m) {
+  return m.git.is_object() && m.git.value("commit", nlohmann::json()).is_string()
+             ? m.git["commit"].get<std::string>().substr(0, 12)
+             : "none";
+}
+
+// Phase 4: the plan. Per target what changes, the safety snapshot, and the
+// time predicted from what this set measured (targets restore in parallel).
+void show_plan(const Rollback &r) {
+  const auto &m = r.manifest();
+  auto line = [&](const std::string &text) { r.reporter.plan_line(text); };
+  line(fmt::format("rollback from set {} (created {}, git commit {}{})", r.id(), m.created_at,
+                   short_commit(m),
+                   m.git.is_object() && m.git.value("branch", nlohmann::json()).is_string()
+                       ? " on " + m.git["branch"].get<std::string>()
+                       : ""));
+  long long restore_ms = 0, snapshot_ms = 0;
+  bool known = true, anything_replaced = false;
+  for (const auto &job : r.jobs) {
+    job->plan(m, line);
+    auto p = steps::predicted_restore(m, job->artifact());
+    known = known && p.has_value();
+    restore_ms = std::max(restore_ms, p ? p->ms : 0);
+    anything_replaced = anything_replaced || job->replaces_live_data();
+    if (r.request.safety_backup && job->replaces_live_data()) {
+      auto s = steps::predicted_snapshot_ms(job->artifact());
+      known = known && s.has_value();
+      snapshot_ms = std::max(snapshot_ms, s.value_or(0));
+    }
+  }
+  if (!anything_replaced)
+    line("  nothing is replaced: every destination is new");
+  else if (r.request.safety_backup)
+    line(fmt::format("  first: a safety snapshot (pre-rollback set) of everything replaced, about "
+                     "{} (as long as this set's backup took)",
+                     util::human_duration_ms(snapshot_ms)));
+  else
+    line("  no safety snapshot (--no-safety-backup): the current data will be lost");
+  line(known ? fmt::format("predicted rollback time: about {}",
+                           util::human_duration_ms(snapshot_ms + restore_ms))
+             : fmt::format("predicted rollback time: at least {}; not every step was measured (a "
+                           "deep verify measures a database's restore)",
+                           util::human_duration_ms(snapshot_ms + restore_ms)));
+  for (const auto &note : r.not_restored)
+    line("  not restored: " + note);
+}
+
+// Phase 5: the confirmation, then the lock. The lock is taken only now, so a
+// prompt left open blocks nobody; the set must still be there (a prune may
+// have run meanwhile), and every restore checks its file's SHA-256 again
+// while it reads it.
+util::Result<void> confirm_and_lock(Rollback &r) {
+  if (r.request.confirm && !r.request.confirm())
+    return unchanged(util::ErrorKind::failed, "cancelled; nothing was changed");
+  if (r.request.lock_held) return {};
+  TRY_ASSIGN(auto lock, model::RootLock::acquire(r.config.backup_root, r.config.lock_wait,
+                                                 r.request.command_line));
+  r.lock.emplace(std::move(lock));
+  if (auto again = r.store.find(r.id()); !again || again->failed)
+    return unchanged(util::ErrorKind::failed,
+                     "set '" + r.id() +
+                         "' disappeared or failed while waiting for confirmation; nothing was "
+                         "changed");
+  return {};
+}
+
+// Phase 6: what every restore needs holds or exists (privileges, dropped
+// databases and removed named volumes created again), else nothing changes.
+util::Result<void> prepare_targets(Rollback &r) {
+  for (auto &job : r.jobs)
+    if (auto ready = job->prepare(); !ready)
+      return unchanged(util::ErrorKind::failed, ready.error().message + "; nothing was changed");
+  return {};
+}
+
+// Phase 7: the safety snapshot, before anything changes.
+util::Result<void> safety_snapshot(Rollback &r) {
+  if (!r.request.safety_backup) {
+    util::log_warn(
+        "rollback without a safety snapshot (--no-safety-backup): the data replaced is not kept");
+    return {};
+  }
+  auto snap = take_safety_snapshot(r.config, r.jobs, r.reporter);
+  if (!snap) return unchanged(snap.error().kind, snap.error().message + "; nothing was changed");
+  r.safety_id = *snap;
+  if (!r.safety_id.empty())
+    r.reporter.event("safety_snapshot", fmt::format("safety snapshot {} holds the data as it was "
+                                                    "before",
+                                                    r.safety_id));
+  return {};
+}
+
+// The report of one target's restore, with how to finish it by hand.
+StepReport restore_report(const Rollback &r, const steps::RestoreJob &job,
+                          const Timed<steps::RestoreOutcome> &done) {
+  StepReport report{"restore", "restore " + job.target()};
+  report.ok = done.value.ok();
+  report.duration_ms = done.ms;
+  report.summary = done.value.state_text + ": " + done.value.detail;
+  if (report.ok) return report;
+  auto commands = model::plain_restore_commands(job.artifact(), r.info.dir);
+  report.summary +=
+      fmt::format("\n  to finish by hand: gate rollback {} --only {} --yes{}", r.id(),
+                  job.only_flag(), r.request.safety_backup ? "" : " --no-safety-backup");
+  if (!commands.empty()) {
+    report.summary += "\n  or with plain tools (RESTORE.md in the set):";
+    for (const auto &c : commands)
+      report.summary += "\n    " + c;
+  }
+  return report;
+}
+
+// Phase 8: every target restored at once; each ends in a typed outcome.
+std::vector<Timed<steps::RestoreOutcome>> restore_targets(Rollback &r, RunOutcome &out) {
+  for (const auto &job : r.jobs)
+    r.reporter.step_started("restore", "restore " + job->target());
+  auto done = run_concurrently<steps::RestoreOutcome>(r.jobs.size(), [&](size_t i) {
+    auto &job = *r.jobs[i];
+    std::string label = "restore " + job.target();
+    auto progress = [&](uint64_t bytes) {
+      r.reporter.step_progress(label, bytes, job.artifact().bytes());
+    };
+    return job.restore(r.manifest(), r.info.dir, progress);
+  });
+  nlohmann::json targets = nlohmann::json::array();
+  for (size_t i = 0; i < r.jobs.size(); ++i) {
+    auto report = restore_report(r, *r.jobs[i], done[i]);
+    r.reporter.step_finished(report);
+    out.steps.push_back(report);
+    targets.push_back({{"target", r.jobs[i]->target()},
+                       {"ok", done[i].value.ok()},
+                       {"state", done[i].value.state_text},
+                       {"detail", done[i].value.detail}});
+  }
+  out.rollback = {{"set", r.id()}, {"safety_snapshot", r.safety_id}, {"targets", targets}};
+  return done;
+}
+
+// Phase 9: the verdict. Any target not restored, or restored but different,
+// fails the rollback (ErrorKind::rollback_failed): a human must look.
+void conclude(const Rollback &r, const std::vector<Timed<steps::RestoreOutcome>> &done,
+              RunOutcome &out) {
+  out.duration_ms = util::elapsed_ms(r.start);
+  std::string before =
+      r.safety_id.empty() ? std::string() : "; the data before is in set " + r.safety_id;
+  std::vector<std::string> failed;
+  for (size_t i = 0; i < done.size(); ++i)
+    if (!done[i].value.ok()) failed.push_back(r.jobs[i]->target());
+  if (util::cancel_requested() || !failed.empty()) {
+    out.ok = false;
+    out.exit_code = util::exit_code_for(util::ErrorKind::rollback_failed);
+    out.reason = util::cancel_requested() ? "interrupted during the rollback"
+                                          : "could not restore " + util::join(failed, ", ");
+    out.verdict = failed.empty() || util::cancel_requested()
+                      ? "ROLLBACK INTERRUPTED: see each target's state above" + before
+                      : "ROLLBACK FAILED for " + util::join(failed, ", ") +
+                            " — see each target's state above" + before;
+    return;
+  }
+  out.ok = true;
+  out.exit_code = 0;
+  if (!r.request.redirect.empty() && r.request.redirect.size() == r.jobs.size()) {
+    std::vector<std::string> where;
+    for (const auto &[name, dest] : r.request.redirect)
+      where.push_back(name + " -> " + dest.string());
+    out.verdict = fmt::format(
+        "OK: restored set {} elsewhere ({}) and checked it; the live data was not touched", r.id(),
+        util::join(where, ", "));
+    return;
+  }
+  out.verdict =
+      fmt::format("OK: rolled back to set {} (git commit {}) in {}; every target checked "
+                  "against the manifest{}",
+                  r.id(), short_commit(r.manifest()), util::human_duration_ms(out.duration_ms),
+                  r.safety_id.empty() ? "" : "; undo with: gate rollback " + r.safety_id);
+}
+
+// A rollback that stopped before it changed anything (or, for
+// rollback_failed, part-way).
+RunOutcome not_done(const Rollback &r, RunOutcome out, const util::Error &error) {
+  out.ok = false;
+  out.exit_code = util::exit_code_for(error.kind);
+  out.reason = error.message;
+  out.verdict = (error.kind == util::ErrorKind::rollback_failed ? "ROLLBACK FAILED: "
+                                                                : "ROLLBACK NOT DONE: ") +
+                error.message;
+  out.duration_ms = util::elapsed_ms(r.start);
+  return out;
+}
+
+} // namespace
+
+RunOutcome rollback(const config::PipelineConfig &config, const RollbackRequest &request,
+                    Reporter &reporter) {
+  Rollback r{config, request, reporter, model::LocalSetStore(config.backup_root)};
+  RunOutcome out;
+  out.event = "rollback";
+  if (auto found = find_set(r); !found) return not_done(r, out, found.error());
+  out.set_id = r.id();
+  out.set_dir = r.info.dir;
+  out.git = r.manifest().git;
+  for (auto phase : {resolve_jobs, check_set})
+    if (auto ok = phase(r); !ok) return not_done(r, out, ok.error());
+  show_plan(r);
+  if (request.dry_run) {
+    out.verdict = "dry run: nothing was changed";
+    out.duration_ms = util::elapsed_ms(r.start);
+    return out;
+  }
+  for (auto phase : {confirm_and_lock, prepare_targets, safety_snapshot})
+    if (auto ok = phase(r); !ok) return not_done(r, out, ok.error());
+  auto done = restore_targets(r, out);
+  conclude(r, done, out);
+  return out;
+}
+
+} // namespace gate::ops

@@ -1,0 +1,132 @@
+#include "steps/postgres/rollback_job.hpp"
+
+#include "steps/postgres/backup.hpp"
+#include "steps/postgres/restore.hpp"
+#include "steps/restore_plan.hpp"
+#include "util/redact.hpp"
+#include "util/text.hpp"
+
+#include <fmt/format.h>
+
+namespace gate::steps {
+
+namespace {
+
+std::string list_of(const std::vector<std::string> &names) {
+  constexpr size_t k_shown = 8;
+  std::vector<std::string> shown(names.begin(), names.begin() + std::min(names.size(), k_shown));
+  std::string out = util::join(shown, ", ");
+  if (names.size() > k_shown) out += fmt::format(" and {} more", names.size() - k_shown);
+  return out;
+}
+
+class DatabaseRestoreJob final : public RestoreJob {
+public:
+  DatabaseRestoreJob(const config::PipelineConfig &config, const config::DatabaseTarget &db,
+                     const model::Artifact &artifact)
+      : m_config(config), m_db(db), m_artifact(artifact) {
+    // An unreachable server is not "dropped": the restore will say what is wrong.
+    if (auto exists = database_exists(config, db); exists && !*exists) m_missing = true;
+  }
+
+  const std::string &target() const override { return m_db.name; }
+  const model::Artifact &artifact() const override { return m_artifact; }
+  const char *only_flag() const override { return "db"; }
+  bool replaces_live_data() const override { return !m_missing; }
+
+  void plan(const model::Manifest &m, const PlanLine &line) const override {
+    if (m_missing)
+      line("  database " + m_db.name +
+           " does not exist (dropped?): it will be created empty and restored");
+    auto prediction = predicted_restore(m, m_artifact);
+    line(fmt::format("  replace database {} ({}) with {} ({}, {} mode); restore {}", m_db.name,
+                     util::sanitize_url(m_db.url.value_or_empty()), m_artifact.path,
+                     util::human_bytes(m_artifact.bytes()),
+                     m_db.mode == config::RestoreMode::recreate ? "recreate" : "clean",
+                     prediction
+                         ? fmt::format("about {} ({})", util::human_duration_ms(prediction->ms),
+                                       prediction->basis)
+                         : "time cannot be predicted: no deep verify measured it (`gate verify " +
+                               m.id + " --deep` does)"));
+    if (!m_missing) plan_tables(line);
+  }
+
+  util::Result<void> prepare() override {
+    // A recreate the role may not do is refused before anything changes.
+    TRY(check_rollback_privileges(m_config, m_db));
+    // A dropped database comes back empty to restore into (recreate makes its own).
+    if (m_missing && m_db.mode == config::RestoreMode::clean)
+      TRY(create_missing_database(m_config, m_db, m_artifact));
+    return {};
+  }
+
+  std::unique_ptr<Step> snapshot_step() override {
+    if (m_missing) return nullptr; // nothing there to lose
+    m_snapshot = m_db;
+    m_snapshot.formats = {config::DumpFormat::custom};
+    m_snapshot.globals = false;
+    m_snapshot.schema_only = false;
+    m_snapshot.min_size = 0;
+    m_snapshot.max_shrink.reset();
+    return std::make_unique<PostgresBackupStep>(m_snapshot, ReadBack::while_writing);
+  }
+
+  RestoreOutcome restore(const model::Manifest &m, const std::filesystem::path &set_dir,
+                         const std::function<void(uint64_t)> &progress) override {
+    auto r = restore_database(m_config, m_db, m, set_dir, progress);
+    if (!r)
+      return {RestoreState::not_restored,
+              m_db.mode == config::RestoreMode::recreate
+                  ? "unchanged (the new copy was dropped)"
+                  : "unchanged (the restore transaction rolled back)",
+              r.error().message};
+    if (!r->difference.empty())
+      return {RestoreState::restored_but_different, "RESTORED BUT DIFFERENT from the manifest",
+              "restored from " + r->used + ", but " + r->difference};
+    return {RestoreState::restored, "restored",
+            fmt::format("from {}; tables and row counts match the manifest{}", r->used,
+                        r->note.empty() ? "" : " (" + r->note + ")")};
+  }
+
+private:
+  // What the live tables become.
+  void plan_tables(const PlanLine &line) const {
+    auto changes = database_changes(m_config, m_db, m_artifact);
+    if (!changes) {
+      line("    (the live tables could not be read: " + changes.error().message + ")");
+      return;
+    }
+    line(fmt::format("    {} table(s) get their rows from the set", changes->replaced));
+    if (!changes->created.empty())
+      line("    tables dropped since the backup will be created again: " +
+           list_of(changes->created));
+    if (!changes->dropped.empty() && m_db.mode == config::RestoreMode::clean)
+      line("  tables created since the backup will be dropped from " + m_db.name + ": " +
+           list_of(changes->dropped));
+    else if (!changes->dropped.empty())
+      line("  tables created since the backup are not in the new database " + m_db.name + ": " +
+           list_of(changes->dropped));
+  }
+
+  const config::PipelineConfig &m_config;
+  const config::DatabaseTarget &m_db;
+  const model::Artifact &m_artifact;
+  config::DatabaseTarget m_snapshot; // what the safety snapshot's step backs up
+  bool m_missing = false;            // dropped: nothing to snapshot, created before the restore
+};
+
+} // namespace
+
+util::Result<std::unique_ptr<RestoreJob>>
+make_database_restore_job(const config::PipelineConfig &config, const model::Manifest &manifest,
+                          const model::Artifact &artifact, const RestoreDestination &) {
+  auto candidates = restore_candidates(manifest, artifact.target);
+  if (candidates.empty()) return nullptr;
+  const auto *db = config.find_database(artifact.target);
+  if (!db)
+    return util::fail("database '" + artifact.target + "' is in the set but not in " +
+                      config.file.string() + ": gate needs its url to restore it");
+  return std::make_unique<DatabaseRestoreJob>(config, *db, *candidates.front());
+}
+
+} // namespace gate::steps

@@ -1,0 +1,185 @@
+#include "steps/verify/verify.hpp"
+
+#include "steps/registry.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
+#include "util/time.hpp"
+
+#include <atomic>
+#include <fmt/format.h>
+#include <thread>
+
+namespace gate::steps {
+
+std::string VerifyStep::label() const {
+  return fmt::format(
+      "verify {}{}", m_target,
+      m_level == model::VerifyLevel::full
+          ? ""
+          : fmt::format(" ({}{})", to_string(m_level), m_content ? ", content" : ""));
+}
+
+util::Result<void> VerifyStep::check(const RunContext &) const {
+  return {};
+}
+
+std::string VerifyStep::plan(const RunContext &) const {
+  switch (m_level) {
+  case model::VerifyLevel::quick:
+    return fmt::format("check sizes and SHA-256 of {} backups",
+                       m_target == "all" ? "all" : "'" + m_target + "'");
+  case model::VerifyLevel::full:
+    return fmt::format("checksums plus a full read-back of {} backups",
+                       m_target == "all" ? "all" : "'" + m_target + "'");
+  case model::VerifyLevel::deep:
+    return fmt::format(
+        "full read-back, and a test restore of {} databases into a scratch database{}",
+        m_target == "all" ? "all" : "'" + m_target + "'",
+        m_content ? ", comparing every table's content fingerprint" : "");
+  }
+  return {};
+}
+
+util::Result<StepResult> VerifyStep::run(RunContext &ctx) {
+  if (!ctx.set)
+    return failed("there is no backup set to verify: no backup step ran before this verify step");
+  return verify_set(ctx, *ctx.set, m_skip_verified);
+}
+
+std::string VerifiedBackupStep::plan(const RunContext &ctx) const {
+  return m_backup->plan(ctx) + fmt::format("; then read it back ({})", to_string(m_level));
+}
+
+util::Result<StepResult> VerifiedBackupStep::run(RunContext &ctx) {
+  TRY_ASSIGN(StepResult backup, m_backup->run(ctx));
+  if (backup.outcome == Outcome::failed || !ctx.set) return backup;
+  for (const auto &target : m_backup->targets()) {
+    VerifyStep verify(target, m_level);
+    TRY_ASSIGN(StepResult verified, verify.verify_set(ctx, *ctx.set, true));
+    if (verified.outcome == Outcome::failed) return verified;
+  }
+  backup.summary += "; verified";
+  return backup;
+}
+
+util::Result<StepResult> VerifyStep::verify_set(RunContext &ctx, model::SetHandle &set,
+                                                bool only_unverified) {
+  model::Manifest manifest = set.manifest();
+  std::vector<const model::Artifact *> todo;
+  for (const auto &artifact : manifest.artifacts) {
+    if (m_target != "all" && artifact.target != m_target) continue;
+    bool done = false;
+    for (const auto &v : manifest.verifications)
+      if (only_unverified && v.artifact == artifact.path && v.ok) done = true;
+    if (!done) todo.push_back(&artifact);
+  }
+  if (todo.empty() && !only_unverified) {
+    if (m_target != "all") return failed("the set holds no backup of '" + m_target + "'");
+    return failed("the set holds no backups to verify");
+  }
+  if (todo.empty()) return passed("every backup was already verified as it was written");
+  if (set.sealed_on_disk())
+    if (std::string differs = model::checksums_disagreement(manifest, set.dir()); !differs.empty())
+      return failed(differs);
+
+  // Artifacts are independent: verify them side by side, one per core
+  // (a database read back by pg_restore while a volume is read by libarchive).
+  struct Outcome {
+    std::optional<util::Result<Finding>> finding;
+    long long ms = 0;
+  };
+  std::vector<Outcome> outcomes(todo.size());
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> progressed{0};
+  std::string step = label();
+  RunContext asked = ctx; // this step's own question: content fingerprints or not
+  asked.content_fingerprints = m_content;
+  auto worker = [&] {
+    for (size_t i; (i = next++) < todo.size();) {
+      const auto &artifact = *todo[i];
+      auto start = std::chrono::steady_clock::now();
+      util::log_info("{}: {} ({}, {})", step, artifact.path, to_string(m_level),
+                     util::human_bytes(artifact.bytes()));
+      uint64_t last = 0;
+      util::ProgressFn progress = [&](uint64_t done) {
+        progressed += done - std::min(done, last);
+        last = done;
+        if (ctx.progress) ctx.progress(step, progressed.load(), 0);
+      };
+      try {
+        outcomes[i].finding = verify_artifact(artifact, set.dir(), m_level, asked, progress);
+      } catch (const std::exception &e) {
+        outcomes[i].finding =
+            util::Result<Finding>(util::fail(std::string("internal error: ") + e.what()));
+      }
+      outcomes[i].ms = util::elapsed_ms(start);
+    }
+  };
+  size_t threads = std::min<size_t>(todo.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (auto &t : pool)
+    t.join();
+
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const auto &artifact = *todo[i];
+    auto &finding = *outcomes[i].finding;
+    if (!finding)
+      return std::unexpected(finding.error().with_context("verify '" + artifact.path + "'"));
+    model::Verification v;
+    v.artifact = artifact.path;
+    v.level = m_level;
+    v.ok = finding->ok;
+    v.reason = finding->ok ? finding->note : finding->reason;
+    v.duration_ms = outcomes[i].ms;
+    v.at = util::iso8601_utc(util::Clock::now());
+    v.metrics = finding->metrics;
+    set.add_verification(v);
+  }
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const auto &artifact = *todo[i];
+    const auto &finding = *outcomes[i].finding;
+    if (!finding->ok)
+      return failed(fmt::format("{} ({}): {}", artifact.path, to_string(m_level), finding->reason));
+    util::log_info("{}: {} ok: {} in {}", step, artifact.path, finding->note,
+                   util::human_duration_ms(outcomes[i].ms));
+    bytes += artifact.bytes();
+  }
+  return passed(fmt::format("{} backup(s), {} verified ({})", todo.size(), util::human_bytes(bytes),
+                            to_string(m_level)),
+                bytes);
+}
+
+util::Result<std::unique_ptr<Step>> make_verify_step(const config::Node &node,
+                                                     const config::PipelineConfig &config) {
+  TRY_ASSIGN(auto map, config::MapReader::open(node, "a verify step",
+                                               {"verify", "deep", "quick", "content"}));
+  TRY_ASSIGN(auto target_node, map.require("verify"));
+  TRY_ASSIGN(std::string target, target_node.as_string());
+  if (target != "all" && !config.find_database(target) && !config.find_volume(target)) {
+    std::string message = "verify: unknown target '" + target + "'";
+    if (auto guess = util::closest_match(target, config.target_names()))
+      message += " (did you mean '" + *guess + "'?)";
+    return std::unexpected(target_node.error(message));
+  }
+  bool deep = false, quick = false, content = false;
+  if (auto n = map.take("deep")) TRY_ASSIGN(deep, n->as_bool());
+  if (auto n = map.take("quick")) TRY_ASSIGN(quick, n->as_bool());
+  std::optional<config::Node> content_node = map.take("content");
+  if (content_node) TRY_ASSIGN(content, content_node->as_bool());
+  if (deep && quick)
+    return std::unexpected(node.error("a verify step cannot be both deep and quick"));
+  if (content && !deep)
+    return std::unexpected(
+        content_node->error("content: true compares after a test restore: it needs deep: true"));
+  TRY(map.finish());
+  auto level = deep    ? model::VerifyLevel::deep
+               : quick ? model::VerifyLevel::quick
+                       : model::VerifyLevel::full;
+  return std::make_unique<VerifyStep>(target, level, false, content);
+}
+
+} // namespace gate::steps

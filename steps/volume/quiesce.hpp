@@ -1,0 +1,41 @@
+// Keeping a named volume consistent while it is archived or restored: the
+// containers using it are stopped (or paused) first and exactly those that
+// were running are started (or unpaused) again afterwards — on failure and
+// on interrupt too (offen/docker-volume-backup's deferred restart).
+#pragma once
+
+#include "config/pipeline.hpp"
+#include "steps/volume/container_engine.hpp"
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+namespace gate::steps {
+
+class Quiescer {
+public:
+  // Stops or pauses every running container using `volume`.
+  static util::Result<std::unique_ptr<Quiescer>> begin(std::shared_ptr<ContainerEngine> engine,
+                                                       const std::string &volume,
+                                                       config::Quiesce mode,
+                                                       std::chrono::milliseconds timeout);
+  ~Quiescer(); // resumes if resume() was not called
+  // Starts (or unpauses) what begin() stopped. Errors name each container.
+  util::Result<void> resume();
+  // [{"name", "id", "action": "stopped"|"paused", "seconds"}] for the manifest.
+  nlohmann::json facts() const { return m_facts; }
+
+private:
+  struct Held {
+    EngineContainer container;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::shared_ptr<ContainerEngine> m_engine;
+  config::Quiesce m_mode = config::Quiesce::none;
+  std::vector<Held> m_held;
+  bool m_resumed = false;
+  nlohmann::json m_facts = nlohmann::json::array();
+};
+
+} // namespace gate::steps
