@@ -1,5 +1,6 @@
 #include "cli/commands.hpp"
 
+#include "cli/multi_project.hpp"
 #include "cli/signals.hpp"
 #include "util/expected.hpp"
 #include "util/text.hpp"
@@ -46,7 +47,7 @@ std::optional<std::string> unknown_command(int argc, char **argv) {
     names.push_back(command.name);
   for (int i = 1; i < argc; ++i) {
     std::string word = argv[i];
-    if (word == "-c" || word == "--config") {
+    if (word == "-c" || word == "--config" || word == "--config-dir" || word == "--env") {
       ++i; // its value
       continue;
     }
@@ -80,7 +81,13 @@ int main(int argc, char **argv) {
   Args args;
   for (int i = 0; i < argc; ++i)
     args.command_line += (i ? " " : "") + std::string(argv[i]);
-  app.add_option("-c,--config", args.config, "the pipeline file")->capture_default_str();
+  auto config = app.add_option("-c,--config", args.config, "the pipeline file");
+  config->capture_default_str();
+  app.add_option("--config-dir", args.config_dir,
+                 "run, backup, verify or status every project: each *.yml in DIR in name order")
+      ->excludes(config);
+  app.add_option("--env", args.environment,
+                 "the environment of the pipeline's environments: to use (else $GATE_ENV)");
   app.add_flag("--json", args.output.json, "machine-readable JSON on stdout");
   app.add_flag("-q,--quiet", args.output.quiet, "only failures and the verdict");
   app.add_flag("-v,--verbose", args.output.verbose, "log every detail on stderr");
@@ -103,6 +110,7 @@ int main(int argc, char **argv) {
     return code == 0 ? 0 : 2;
   }
   Console console(args.output);
+  if (wants_each_project(*chosen, args)) return run_each_project(*chosen, args, console);
   return chosen->run(args, console);
 }
 

@@ -18,6 +18,7 @@ void run_options(CLI::App &sub, Args &args) {
 
 void backup_options(CLI::App &sub, Args &args) {
   sub.add_option("targets", args.targets, "databases and volumes to back up (default: all)");
+  sub.add_flag("--all", args.all, "with --config-dir DIR: every project's pipeline in DIR");
   sub.add_flag("--dry-run", args.dry_run, "print the plan and change nothing");
   sub.add_option("--junit", args.junit, "write a JUnit XML report (one testcase per step)");
   sub.add_option("--dotenv", args.dotenv, "write GATE_BACKUP_ID=... for GitLab's dotenv reports");

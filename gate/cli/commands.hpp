@@ -15,6 +15,8 @@ namespace gate::cli {
 // Every option any command takes; each command binds the ones it uses.
 struct Args {
   std::filesystem::path config = "pipeline.yml";
+  std::filesystem::path config_dir; // --config-dir: every project's pipeline (cli/multi_project)
+  std::string environment;          // --env NAME (else GATE_ENV)
   OutputOptions output;
   std::string id;
   bool last = false;

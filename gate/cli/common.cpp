@@ -24,7 +24,7 @@ void repair_after_dead_gate(const config::PipelineConfig &config) {
 
 std::optional<config::PipelineConfig> load_config(const Args &args, Console &console,
                                                   int &exit_code) {
-  auto config = config::load_pipeline(args.config);
+  auto config = config::load_pipeline(args.config, config::requested_environment(args.environment));
   if (!config) {
     exit_code = report_error(console, config.error());
     return std::nullopt;

@@ -105,6 +105,9 @@ void Console::workflow_command(const std::string &line) {
 }
 
 void Console::verdict(bool ok, const std::string &line, const nlohmann::json &result) {
+  m_last_verdict = result.is_object() ? result : nlohmann::json::object();
+  m_last_verdict["ok"] = ok;
+  m_last_verdict["verdict"] = line;
   if (m_options.json) {
     nlohmann::json r = result;
     r["event"] = "result";

@@ -34,6 +34,9 @@ public:
   void print(const std::string &text);
   // The one verdict line every command ends with (JSON: the result object).
   void verdict(bool ok, const std::string &line, const nlohmann::json &result);
+  // The last verdict's result object with its "ok" and "verdict" (null before
+  // any), for a summary of many projects (cli/multi_project).
+  const nlohmann::json &last_verdict() const { return m_last_verdict; }
   // A JSON document on stdout (--json output of list/show...).
   void json(const nlohmann::json &doc);
   // A CI workflow command (GitHub's ::error::): stdout, or stderr with --json
@@ -70,6 +73,7 @@ private:
   // Without a terminal: a line per step every m_line_interval (GATE_PROGRESS_INTERVAL seconds).
   std::chrono::steady_clock::duration m_line_interval;
   std::map<std::string, std::chrono::steady_clock::time_point> m_last_line;
+  nlohmann::json m_last_verdict;
 };
 
 } // namespace gate::cli

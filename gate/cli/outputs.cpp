@@ -1,5 +1,6 @@
 #include "cli/outputs.hpp"
 
+#include "cli/status_facts.hpp"
 #include "model/last_run.hpp"
 #include "model/version.hpp"
 #include "steps/alerts/alert.hpp"
@@ -216,6 +217,8 @@ void write_metrics(const config::PipelineConfig &config, const ops::RunOutcome &
   metric("gate_last_run_duration_seconds", "How long the last run took.",
          fmt::format("{:.3f}", o.duration_ms / 1000.0));
   metric("gate_last_backup_bytes", "Bytes written by the last run.", std::to_string(o.bytes));
+  for (const auto &gauge : status_gauges(config))
+    metric(gauge.name, gauge.help, gauge.value);
   if (auto r = util::write_file_atomic(config.metrics_file, text, 0644); !r)
     util::log_warn("metrics_file: {}", r.error().message);
 }
@@ -249,7 +252,9 @@ void publish_outcome(const config::PipelineConfig &config, const Args &args,
                       outcome.verdict,
                       util::iso8601_utc(util::Clock::now()),
                       outcome.set_id,
-                      outcome.duration_ms};
+                      outcome.duration_ms,
+                      config.project,
+                      config.environment};
   // A gate that found the lock taken did not run: the last run is the other one's.
   if (outcome.exit_code == util::exit_code_for(util::ErrorKind::lock_busy)) return;
   if (auto r = model::write_last_run(config.backup_root, last); !r)

@@ -26,6 +26,9 @@ struct Node::Impl {
   YAML::Node node;
   Location location;
   std::shared_ptr<const std::string> file;
+  // An assembled node (make_map, make_sequence) holds gate Nodes, not YAML.
+  std::optional<std::vector<std::pair<Node, Node>>> map;
+  std::optional<std::vector<Node>> sequence;
 };
 
 namespace {
@@ -86,23 +89,38 @@ Result<Node> Node::load_file(const std::filesystem::path &path) {
   return parse(*text, path.string());
 }
 
+Node Node::make_map(std::vector<std::pair<Node, Node>> entries, Location where) {
+  auto impl = std::make_shared<Impl>();
+  impl->location = std::move(where);
+  impl->map = std::move(entries);
+  return Node(impl);
+}
+
+Node Node::make_sequence(std::vector<Node> items, Location where) {
+  auto impl = std::make_shared<Impl>();
+  impl->location = std::move(where);
+  impl->sequence = std::move(items);
+  return Node(impl);
+}
+
 const Location &Node::location() const {
   return m_impl->location;
 }
 bool Node::is_null() const {
-  return !m_impl->node || m_impl->node.IsNull();
+  return !m_impl->map && !m_impl->sequence && (!m_impl->node || m_impl->node.IsNull());
 }
 bool Node::is_map() const {
-  return m_impl->node && m_impl->node.IsMap();
+  return m_impl->map || (m_impl->node && m_impl->node.IsMap());
 }
 bool Node::is_sequence() const {
-  return m_impl->node && m_impl->node.IsSequence();
+  return m_impl->sequence || (m_impl->node && m_impl->node.IsSequence());
 }
 bool Node::is_scalar() const {
-  return m_impl->node && m_impl->node.IsScalar();
+  return !m_impl->map && !m_impl->sequence && m_impl->node && m_impl->node.IsScalar();
 }
 
 std::vector<std::pair<Node, Node>> Node::entries() const {
+  if (m_impl->map) return *m_impl->map;
   std::vector<std::pair<Node, Node>> out;
   if (!is_map()) return out;
   const std::string &file = m_impl->file ? *m_impl->file : std::string();
@@ -116,6 +134,7 @@ std::vector<std::pair<Node, Node>> Node::entries() const {
 }
 
 std::vector<Node> Node::items() const {
+  if (m_impl->sequence) return *m_impl->sequence;
   std::vector<Node> out;
   if (!is_sequence()) return out;
   const std::string &file = m_impl->file ? *m_impl->file : std::string();

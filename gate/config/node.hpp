@@ -64,6 +64,11 @@ public:
   // file's line and column.
   static util::Result<Node> parse(const std::string &text, const std::string &file_name);
   static util::Result<Node> load_file(const std::filesystem::path &path);
+  // A mapping or a sequence assembled from other nodes (an environment's
+  // merged configuration): its children keep their own locations, and
+  // `where` is the location its own errors name.
+  static Node make_map(std::vector<std::pair<Node, Node>> entries, Location where);
+  static Node make_sequence(std::vector<Node> items, Location where);
 
   const Location &location() const;
   bool is_null() const;

@@ -381,17 +381,20 @@ Result<void> parse_version(MapReader &map) {
 
 // The top-level settings: names, paths (relative to the file's directory),
 // limits and retention.
-Result<void> parse_settings(MapReader &map, PipelineConfig &c) {
+Result<void> parse_settings(MapReader &map, PipelineConfig &c, const std::string &chosen_env) {
   if (auto n = map.take("project")) TRY_ASSIGN(c.project, n->as_string());
   if (auto n = map.take("environment")) TRY_ASSIGN(c.environment, n->as_string());
+  if (!chosen_env.empty()) c.environment = chosen_env;
   if (auto n = map.take("backup_root")) {
     TRY_ASSIGN(std::string p, n->as_string());
     if (p.empty()) return std::unexpected(n->error("empty backup_root"));
+    TRY_ASSIGN(p, expand_placeholders(*n, p, c.project, c.environment));
     c.backup_root = resolve(c.base_dir, p);
   }
   if (auto n = map.take("record")) {
     TRY_ASSIGN(std::string p, n->as_string());
     if (p.empty()) return std::unexpected(n->error("empty record path"));
+    TRY_ASSIGN(p, expand_placeholders(*n, p, c.project, c.environment));
     c.record = resolve(c.base_dir, p);
   }
   if (auto n = map.take("git_dir")) {
@@ -412,6 +415,7 @@ Result<void> parse_settings(MapReader &map, PipelineConfig &c) {
   if (auto n = map.take("socket")) TRY_ASSIGN(c.engine_socket, n->as_string());
   if (auto n = map.take("metrics_file")) {
     TRY_ASSIGN(std::string p, n->as_string());
+    TRY_ASSIGN(p, expand_placeholders(*n, p, c.project, c.environment));
     c.metrics_file = resolve(c.base_dir, p);
   }
   if (auto n = map.take("retention")) TRY_ASSIGN(c.retention, parse_retention(*n));
@@ -483,9 +487,12 @@ Result<void> parse_notifications(MapReader &map, PipelineConfig &c) {
 } // namespace
 
 Result<PipelineConfig> parse_pipeline(const std::string &text,
-                                      const std::filesystem::path &file_name) {
-  TRY_ASSIGN(Node root, Node::parse(text, file_name.string()));
-  if (root.is_null()) return std::unexpected(root.error("the pipeline file is empty"));
+                                      const std::filesystem::path &file_name,
+                                      const std::optional<EnvironmentRequest> &environment) {
+  TRY_ASSIGN(Node parsed, Node::parse(text, file_name.string()));
+  if (parsed.is_null()) return std::unexpected(parsed.error("the pipeline file is empty"));
+  TRY_ASSIGN(EnvironmentView view, apply_environment(parsed, environment));
+  const Node &root = view.root;
   TRY_ASSIGN(auto map,
              MapReader::open(root, "the pipeline",
                              {"version", "project", "environment", "backup_root", "record",
@@ -500,7 +507,7 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
   c.git_dir = c.base_dir;
 
   TRY(parse_version(map));
-  TRY(parse_settings(map, c));
+  TRY(parse_settings(map, c, view.environment));
   TRY(parse_targets(map, c));
   TRY(parse_stages(map, c));
   TRY(parse_notifications(map, c));
@@ -511,14 +518,15 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
   return c;
 }
 
-Result<PipelineConfig> load_pipeline(const std::filesystem::path &path) {
+Result<PipelineConfig> load_pipeline(const std::filesystem::path &path,
+                                     const std::optional<EnvironmentRequest> &environment) {
   auto text = util::read_file(path);
   if (!text)
     return util::fail(util::ErrorKind::config,
                       "unable to read configuration '" + path.string() + "': " +
                           text.error().message.substr(text.error().message.rfind(": ") + 2) +
                           "\nhint: pass --config FILE or run gate where pipeline.yml is");
-  return parse_pipeline(*text, path);
+  return parse_pipeline(*text, path, environment);
 }
 
 } // namespace gate::config

@@ -4,6 +4,7 @@
 // those are DeferredStrings whose unset variable fails where they are used.
 #pragma once
 
+#include "config/environments.hpp"
 #include "config/node.hpp"
 #include "config/remotes.hpp"
 #include "config/retention.hpp"
@@ -136,9 +137,13 @@ struct PipelineConfig {
 };
 
 // Parses pipeline.yml text; `file_name` is used in error locations and to
-// resolve relative paths.
-util::Result<PipelineConfig> parse_pipeline(const std::string &text,
-                                            const std::filesystem::path &file_name);
-util::Result<PipelineConfig> load_pipeline(const std::filesystem::path &path);
+// resolve relative paths. `environment` picks one of the file's
+// `environments:` (config/environments.hpp); a file that defines them needs one.
+util::Result<PipelineConfig>
+parse_pipeline(const std::string &text, const std::filesystem::path &file_name,
+               const std::optional<EnvironmentRequest> &environment = std::nullopt);
+util::Result<PipelineConfig>
+load_pipeline(const std::filesystem::path &path,
+              const std::optional<EnvironmentRequest> &environment = std::nullopt);
 
 } // namespace gate::config

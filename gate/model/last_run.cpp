@@ -13,7 +13,8 @@ util::Result<void> write_last_run(const std::filesystem::path &backup_root, cons
   nlohmann::json j{{"command", run.command},         {"ok", run.ok},
                    {"exit_code", run.exit_code},     {"verdict", run.verdict},
                    {"finished_at", run.finished_at}, {"set_id", run.set_id},
-                   {"duration_ms", run.duration_ms}};
+                   {"duration_ms", run.duration_ms}, {"project", run.project},
+                   {"environment", run.environment}};
   TRY(util::make_dirs(backup_root, 0700));
   return util::write_file_atomic(backup_root / k_file, util::json_text(j, 2) + "\n", 0600);
 }
@@ -33,6 +34,8 @@ util::Result<std::optional<LastRun>> read_last_run(const std::filesystem::path &
   r.finished_at = j.value("finished_at", std::string());
   r.set_id = j.value("set_id", std::string());
   r.duration_ms = j.value("duration_ms", 0LL);
+  r.project = j.value("project", std::string());
+  r.environment = j.value("environment", std::string());
   return std::optional<LastRun>(r);
 }
 

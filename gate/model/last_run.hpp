@@ -19,6 +19,8 @@ struct LastRun {
   std::string finished_at; // ISO-8601 UTC
   std::string set_id;
   long long duration_ms = 0;
+  std::string project;
+  std::string environment; // the chosen environment
 };
 
 // Replaces the state file atomically (0600).
