@@ -12,6 +12,7 @@ GATE_PACKAGES=(
   postgresql-15 postgresql-client-15 zstd tar python3 acl
   age zlib1g-dev  # the real age CLI for interop tests; zlib for the CCTV age vectors
   systemd clang-format  # systemd-analyze verifies contrib/systemd; ci/check-format
+  awscli  # reads back what gate uploads to the S3 test server (tests/s3)
 )
 
 as_root() {
@@ -30,7 +31,8 @@ install_packages() {
   fi
 }
 
-# Node.js and npm run the CI-template validators (ci/check-ci-templates).
+# Node.js and npm run the CI-template validators (ci/check-ci-templates) and
+# the S3 test server (tests/s3/s3rver installs its pinned packages with npm ci).
 install_node() {
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && return 0
   install_packages nodejs npm

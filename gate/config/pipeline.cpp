@@ -44,6 +44,12 @@ const DatabaseTarget *PipelineConfig::find_database(const std::string &name) con
   return nullptr;
 }
 
+const RemoteConfig *PipelineConfig::find_remote(const std::string &name) const {
+  for (const auto &r : remotes)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
 const VolumeTarget *PipelineConfig::find_volume(const std::string &name) const {
   for (const auto &v : volumes)
     if (v.name == name) return &v;
@@ -205,22 +211,6 @@ Result<DatabaseTarget> parse_database(const Node &node) {
   if (auto n = map.take("connect_timeout")) TRY_ASSIGN(d.connect_timeout, n->as_duration());
   TRY(map.finish());
   return d;
-}
-
-Result<Retention> parse_retention(const Node &node) {
-  TRY_ASSIGN(auto map, MapReader::open(node, "retention",
-                                       {"keep_last", "keep_daily", "keep_weekly", "keep_monthly"}));
-  Retention r;
-  if (auto n = map.take("keep_last")) TRY_ASSIGN(r.keep_last, n->as_int(0, 100000));
-  if (auto n = map.take("keep_daily")) TRY_ASSIGN(r.keep_daily, n->as_int(0, 100000));
-  if (auto n = map.take("keep_weekly")) TRY_ASSIGN(r.keep_weekly, n->as_int(0, 100000));
-  if (auto n = map.take("keep_monthly")) TRY_ASSIGN(r.keep_monthly, n->as_int(0, 100000));
-  TRY(map.finish());
-  if (r.keep_last + r.keep_daily + r.keep_weekly + r.keep_monthly == 0)
-    return std::unexpected(
-        node.error("retention keeps nothing: set keep_last, keep_daily, keep_weekly or "
-                   "keep_monthly above 0 (or remove 'retention' to keep every set)"));
-  return r;
 }
 
 // Header values must stay on one line: a CR or LF would inject headers.
@@ -504,12 +494,12 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
   if (parsed.is_null()) return std::unexpected(parsed.error("the pipeline file is empty"));
   TRY_ASSIGN(EnvironmentView view, apply_environment(parsed, environment));
   const Node &root = view.root;
-  TRY_ASSIGN(auto map,
-             MapReader::open(root, "the pipeline",
-                             {"version", "project", "environment", "backup_root", "record",
-                              "git_dir", "lock_wait", "space_factor", "min_free", "pg_bindir",
-                              "socket", "metrics_file", "retention", "databases", "volumes",
-                              "stages", "alerts", "healthchecks", "encryption"}));
+  TRY_ASSIGN(auto map, MapReader::open(root, "the pipeline",
+                                       {"version",   "project",      "environment", "backup_root",
+                                        "record",    "git_dir",      "lock_wait",   "space_factor",
+                                        "min_free",  "pg_bindir",    "socket",      "metrics_file",
+                                        "retention", "databases",    "volumes",     "stages",
+                                        "alerts",    "healthchecks", "encryption",  "remotes"}));
   PipelineConfig c;
   c.file = file_name;
   c.base_dir = std::filesystem::absolute(file_name).parent_path();
@@ -522,6 +512,7 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
   TRY(parse_targets(map, c));
   TRY(parse_stages(map, c));
   TRY(parse_notifications(map, c));
+  if (auto n = map.take("remotes")) TRY_ASSIGN(c.remotes, parse_remotes(*n, c.base_dir));
   TRY(map.finish());
   if (c.databases.empty() && c.volumes.empty())
     return std::unexpected(root.error("nothing to back up: add 'databases' or 'volumes'"));

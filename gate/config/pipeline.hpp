@@ -7,6 +7,8 @@
 #include "config/encryption.hpp"
 #include "config/environments.hpp"
 #include "config/node.hpp"
+#include "config/remotes.hpp"
+#include "config/retention.hpp"
 #include "util/expected.hpp"
 
 #include <chrono>
@@ -57,13 +59,6 @@ struct DatabaseTarget {
   RestoreMode mode = RestoreMode::recreate; // clean: for roles that may not create databases
   Compression compression = Compression::zstd;
   std::chrono::milliseconds connect_timeout{10000};
-};
-
-struct Retention {
-  int keep_last = 0;
-  int keep_daily = 0;
-  int keep_weekly = 0;
-  int keep_monthly = 0;
 };
 
 enum class AlertEvent { failure, success, rollback };
@@ -135,7 +130,9 @@ struct PipelineConfig {
   std::vector<HealthcheckConfig> healthchecks;
   std::filesystem::path metrics_file;
   std::optional<EncryptionConfig> encryption; // absent: nothing is encrypted
+  std::vector<RemoteConfig> remotes;          // off-site copies (config/remotes.hpp)
 
+  const RemoteConfig *find_remote(const std::string &name) const;
   const DatabaseTarget *find_database(const std::string &name) const;
   const VolumeTarget *find_volume(const std::string &name) const;
   std::vector<std::string> target_names() const;

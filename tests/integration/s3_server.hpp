@@ -1,0 +1,48 @@
+// The S3 server integration tests talk to: @20minutes/s3rver 4.0.4 (it checks
+// Signature V4), started by tests/s3/s3rver on a free loopback port with a
+// fresh data directory and a random key pair; the pinned npm packages are
+// installed on first use under the test binary's directory (s3-tools/).
+// And Debian's `aws` CLI, pointed at it, to read back what gate wrote.
+#pragma once
+
+#include "integration/harness.hpp"
+#include "util/process.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gate::test {
+
+class S3Server {
+public:
+  // Starts the server with `buckets` created; throws when it cannot start.
+  explicit S3Server(const std::vector<std::string> &buckets);
+  ~S3Server(); // stops it and removes its data
+  S3Server(const S3Server &) = delete;
+  S3Server &operator=(const S3Server &) = delete;
+
+  int port() const { return m_port; }
+  std::string endpoint() const; // http://127.0.0.1:PORT
+  const std::string &access_key_id() const { return m_access_key_id; }
+  const std::string &secret_access_key() const { return m_secret_access_key; }
+  const fs::path &data_dir() const { return m_data.path(); }
+
+  // The environment `aws` needs for this server (key pair, region, no IMDS).
+  std::map<std::string, std::string> aws_env() const;
+  // Runs `aws --endpoint-url ENDPOINT ARGS...`.
+  CommandResult aws(const std::vector<std::string> &args) const;
+
+private:
+  TempDir m_data;
+  std::string m_access_key_id;
+  std::string m_secret_access_key;
+  int m_port = 0;
+  std::unique_ptr<util::Process> m_process;
+};
+
+// Debian's aws CLI (/usr/bin/aws) when installed, else `aws` from PATH.
+std::string aws_cli();
+
+} // namespace gate::test
