@@ -1,0 +1,204 @@
+#include "model/s3_store.hpp"
+
+#include "model/backup_set.hpp"
+#include "model/restore_doc.hpp"
+#include "util/fd.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+#include "util/s3_client.hpp"
+#include "util/s3_credentials.hpp"
+#include "util/text.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace gate::model {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char *k_manifest = "manifest.json";
+
+util::Error as_error(const util::S3Error &e) {
+  return util::Error{e.kind, e.message};
+}
+
+// The body of a small object, read through an anonymous in-memory file.
+util::Result<std::optional<std::string>> get_small(util::S3Client &client, const std::string &key) {
+  util::UniqueFd fd(::memfd_create("gate-s3-object", MFD_CLOEXEC));
+  if (fd.get() < 0) return util::fail("unable to create a memory file: " + util::errno_text(errno));
+  auto got = client.get_object(key, fd.get());
+  if (!got && got.error().code == "NoSuchKey") return std::optional<std::string>();
+  if (!got) return std::unexpected(as_error(got.error()));
+  std::string body(got->size, '\0');
+  if (::pread(fd.get(), body.data(), body.size(), 0) != static_cast<ssize_t>(body.size()))
+    return util::fail("unable to read back '" + key + "': " + util::errno_text(errno));
+  return std::optional<std::string>(std::move(body));
+}
+
+} // namespace
+
+// A set being uploaded: every file put is remembered with the SHA-256 that
+// was signed and sent, and commit() checks them against the manifest before
+// it writes manifest.json.
+class S3SetWriter final : public SetWriter {
+public:
+  S3SetWriter(S3SetStore &store, std::string id) : m_store(store), m_id(std::move(id)) {}
+  ~S3SetWriter() override {
+    if (!m_done) abandon("the upload ended without a commit");
+  }
+  std::string id() const override { return m_id; }
+
+  util::Result<void> put_file(const std::string &relative, const fs::path &source) override {
+    std::lock_guard lock(m_store.m_mutex);
+    std::string key = m_store.key(m_id, relative);
+    m_keys.push_back(key);
+    auto put = m_store.m_client->put_object(key, source);
+    if (!put) return std::unexpected(as_error(put.error()));
+    m_sent[relative] = put->sha256;
+    return {};
+  }
+
+  util::Result<void> commit(const Manifest &manifest) override {
+    if (!manifest.verified_level())
+      return util::fail("set '" + m_id + "' has artifacts that did not pass verification");
+    for (const auto &a : manifest.artifacts)
+      for (const auto &f : a.files)
+        if (auto it = m_sent.find(f.path); it == m_sent.end() || it->second != f.sha256)
+          return util::fail(fmt::format("{}: '{}' of set '{}' was {} (the manifest says {})",
+                                        m_store.location(), f.path, m_id,
+                                        it == m_sent.end() ? "not uploaded"
+                                                           : "uploaded as " + it->second,
+                                        f.sha256));
+    std::lock_guard lock(m_store.m_mutex);
+    auto &client = *m_store.m_client;
+    for (const auto &[name, body] :
+         {std::pair<std::string, std::string>{"checksums.sha256", checksum_lines(manifest)},
+          {"RESTORE.md", restore_markdown(manifest, m_store.location() + "/" + m_id)},
+          {k_manifest, to_json(manifest).dump(2) + "\n"}}) { // the commit: written last
+      std::string key = m_store.key(m_id, name);
+      m_keys.push_back(key);
+      if (auto put = client.put_object_bytes(key, body); !put)
+        return std::unexpected(as_error(put.error()));
+    }
+    m_done = true;
+    return {};
+  }
+
+  void abandon(const std::string &reason) override {
+    if (m_done) return;
+    m_done = true;
+    util::log_warn("{}: giving up set '{}' ({}); removing what was uploaded", m_store.location(),
+                   m_id, reason);
+    std::lock_guard lock(m_store.m_mutex);
+    if (auto deleted = m_store.m_client->delete_objects(m_keys); !deleted)
+      util::log_warn("{}: {}", m_store.location(), deleted.error().message);
+  }
+
+private:
+  S3SetStore &m_store;
+  std::string m_id;
+  std::vector<std::string> m_keys;
+  std::map<std::string, std::string> m_sent; // relative path -> SHA-256 sent
+  bool m_done = false;
+};
+
+S3SetStore::S3SetStore(const config::RemoteConfig &remote, std::unique_ptr<util::S3Client> client)
+    : m_remote(remote), m_client(std::move(client)) {}
+S3SetStore::~S3SetStore() = default;
+
+util::Result<std::unique_ptr<S3SetStore>> S3SetStore::open(const config::RemoteConfig &remote) {
+  TRY_ASSIGN(auto credentials, config::remote_credentials(remote));
+  TRY_ASSIGN(auto client, util::S3Client::create(config::s3_client_options(remote), credentials));
+  return std::unique_ptr<S3SetStore>(
+      new S3SetStore(remote, std::make_unique<util::S3Client>(std::move(client))));
+}
+
+std::string S3SetStore::location() const {
+  return "remote '" + m_remote.name + "' (" + util::s3_uri(m_remote.bucket, m_remote.prefix) + ")";
+}
+
+std::string S3SetStore::key(const std::string &id, const std::string &relative) const {
+  return config::remote_key(m_remote, id + "/" + relative);
+}
+
+util::Result<std::optional<Manifest>> S3SetStore::read_manifest(const std::string &id) const {
+  std::lock_guard lock(m_mutex);
+  TRY_ASSIGN(auto body, get_small(*m_client, key(id, k_manifest)));
+  if (!body) return std::optional<Manifest>();
+  auto json = nlohmann::json::parse(*body, nullptr, false);
+  if (json.is_discarded()) return util::fail(key(id, k_manifest) + " is not valid JSON");
+  TRY_ASSIGN(auto m, manifest_from_json(json));
+  return std::optional<Manifest>(std::move(m));
+}
+
+util::Result<std::vector<SetInfo>> S3SetStore::list(IncludeFailed include_failed) const {
+  std::set<std::string> ids;
+  {
+    std::lock_guard lock(m_mutex);
+    std::string root = config::remote_key(m_remote, "");
+    auto objects = m_client->list_objects(root);
+    if (!objects) return std::unexpected(as_error(objects.error()));
+    const std::string tail = std::string("/") + k_manifest;
+    for (const auto &o : *objects)
+      if (o.key.size() > root.size() + tail.size() && o.key.ends_with(tail) &&
+          o.key.find('/', root.size()) == o.key.size() - tail.size())
+        ids.insert(o.key.substr(root.size(), o.key.size() - root.size() - tail.size()));
+  }
+  std::vector<SetInfo> out;
+  for (const auto &id : ids) {
+    SetInfo info;
+    info.id = id;
+    auto m = read_manifest(id);
+    if (m && *m)
+      info.manifest = std::move(**m);
+    else
+      info.problem = m ? "manifest.json vanished while listing" : m.error().message;
+    info.failed = !info.manifest || info.manifest->status != "complete";
+    if (info.failed && include_failed == IncludeFailed::no) continue;
+    out.push_back(std::move(info));
+  }
+  std::sort(out.begin(), out.end(), [](const SetInfo &a, const SetInfo &b) {
+    std::string ta = a.manifest ? a.manifest->created_at : "", tb = b.manifest ? b.manifest->created_at : "";
+    return ta != tb ? ta > tb : a.id > b.id;
+  });
+  return out;
+}
+
+util::Result<void> S3SetStore::read_file(const std::string &id, const std::string &relative,
+                                         const fs::path &dest) const {
+  std::lock_guard lock(m_mutex);
+  auto got = m_client->get_object(key(id, relative), dest);
+  if (!got) return std::unexpected(as_error(got.error()));
+  return {};
+}
+
+util::Result<std::unique_ptr<SetWriter>> S3SetStore::begin(const std::string &id) {
+  TRY_ASSIGN(auto existing, read_manifest(id));
+  if (existing)
+    return util::fail("a backup set '" + id + "' already exists in " + location());
+  return std::unique_ptr<SetWriter>(new S3SetWriter(*this, id));
+}
+
+util::Result<void> S3SetStore::remove(const std::string &id) {
+  std::lock_guard lock(m_mutex);
+  // manifest.json first: from then on the set is not listed, whatever is left.
+  auto first = m_client->delete_objects({key(id, k_manifest)});
+  if (!first) return std::unexpected(as_error(first.error()));
+  auto objects = m_client->list_objects(key(id, ""));
+  if (!objects) return std::unexpected(as_error(objects.error()));
+  std::vector<std::string> keys;
+  for (const auto &o : *objects)
+    keys.push_back(o.key);
+  auto rest = m_client->delete_objects(keys);
+  if (!rest) return std::unexpected(as_error(rest.error()));
+  return {};
+}
+
+} // namespace gate::model

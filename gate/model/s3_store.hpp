@@ -1,0 +1,47 @@
+// The set store in an S3 bucket: a remote's sets under PREFIX/<id>/, each
+// file at its relative path. There is no rename: the commit is manifest.json,
+// written last, after every file it names was uploaded and its SHA-256 (the
+// signed payload's) matched the manifest, so a set without manifest.json is
+// never listed. A delete removes manifest.json first for the same reason.
+// Many hosts may share a bucket under their own prefixes.
+#pragma once
+
+#include "config/remotes.hpp"
+#include "model/set_store.hpp"
+
+#include <memory>
+#include <mutex>
+
+namespace gate::util {
+class S3Client;
+}
+
+namespace gate::model {
+
+class S3SetStore final : public SetStore {
+public:
+  // Resolves the remote's credentials and prepares its client; sends nothing.
+  static util::Result<std::unique_ptr<S3SetStore>> open(const config::RemoteConfig &remote);
+  ~S3SetStore() override;
+
+  std::string location() const override;
+  util::Result<std::vector<SetInfo>> list(IncludeFailed include_failed) const override;
+  util::Result<void> read_file(const std::string &id, const std::string &relative,
+                               const std::filesystem::path &dest) const override;
+  util::Result<std::unique_ptr<SetWriter>> begin(const std::string &id) override;
+  util::Result<void> remove(const std::string &id) override;
+
+  // The key of `relative` in set `id`.
+  std::string key(const std::string &id, const std::string &relative) const;
+
+private:
+  S3SetStore(const config::RemoteConfig &remote, std::unique_ptr<util::S3Client> client);
+  util::Result<std::optional<Manifest>> read_manifest(const std::string &id) const;
+
+  const config::RemoteConfig &m_remote;
+  std::unique_ptr<util::S3Client> m_client;
+  mutable std::mutex m_mutex; // one request at a time on the client
+  friend class S3SetWriter;
+};
+
+} // namespace gate::model
