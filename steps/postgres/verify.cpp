@@ -246,10 +246,10 @@ util::Result<void> create_scratch(util::PgConnection &admin, const PgTarget &pg,
 struct ScratchDropper {
   util::PgConnection &admin;
   std::string name;
+  std::string quoted = admin.quote_identifier(name); // quoted now, while the connection is sound
   ~ScratchDropper() {
     util::CancelShield shield;
-    auto r =
-        admin.execute("DROP DATABASE IF EXISTS " + admin.quote_identifier(name) + " WITH (FORCE)");
+    auto r = admin.execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
     if (!r)
       util::log_error("unable to drop scratch database '{}': {}", name, r.error().message);
     else
