@@ -10,6 +10,7 @@ GATE_PACKAGES=(
   libcpp-httplib-dev libpq-dev libarchive-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev
   postgresql-15 postgresql-client-15 zstd tar python3 acl
+  age zlib1g-dev  # the real age CLI for interop tests; zlib for the CCTV age vectors
   systemd clang-format  # systemd-analyze verifies contrib/systemd; ci/check-format
 )
 

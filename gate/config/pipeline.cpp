@@ -429,6 +429,7 @@ Result<void> parse_settings(MapReader &map, PipelineConfig &c, const std::string
     c.metrics_file = resolve(c.base_dir, p);
   }
   if (auto n = map.take("retention")) TRY_ASSIGN(c.retention, parse_retention(*n));
+  if (auto n = map.take("encryption")) TRY_ASSIGN(c.encryption, parse_encryption(*n, c.base_dir));
   return {};
 }
 
@@ -508,7 +509,7 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
                              {"version", "project", "environment", "backup_root", "record",
                               "git_dir", "lock_wait", "space_factor", "min_free", "pg_bindir",
                               "socket", "metrics_file", "retention", "databases", "volumes",
-                              "stages", "alerts", "healthchecks"}));
+                              "stages", "alerts", "healthchecks", "encryption"}));
   PipelineConfig c;
   c.file = file_name;
   c.base_dir = std::filesystem::absolute(file_name).parent_path();

@@ -4,6 +4,7 @@
 // those are DeferredStrings whose unset variable fails where they are used.
 #pragma once
 
+#include "config/encryption.hpp"
 #include "config/environments.hpp"
 #include "config/node.hpp"
 #include "util/expected.hpp"
@@ -133,6 +134,7 @@ struct PipelineConfig {
   std::vector<AlertConfig> alerts;
   std::vector<HealthcheckConfig> healthchecks;
   std::filesystem::path metrics_file;
+  std::optional<EncryptionConfig> encryption; // absent: nothing is encrypted
 
   const DatabaseTarget *find_database(const std::string &name) const;
   const VolumeTarget *find_volume(const std::string &name) const;

@@ -108,209 +108,274 @@ model::Manifest base_manifest(const config::PipelineConfig &config) {
   return m;
 }
 
-RunOutcome run_pipeline(const config::PipelineConfig &config, const RunRequest &request,
-                        Reporter &reporter) {
+namespace {
+
+// What a run carries from phase to phase.
+struct PipelineRun {
+  const config::PipelineConfig &config;
+  const RunRequest &request;
+  Reporter &reporter;
+  model::LocalSetStore store;
+  steps::RunContext ctx;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   RunOutcome out;
-  auto run_start = std::chrono::steady_clock::now();
-  auto plan = request.mode == RunMode::deploy ? build_pipeline_plan(config, request.only_stages)
-                                              : build_backup_plan(config, request.targets);
-  if (!plan) return failed_before_start(plan.error());
-  for (const auto &name : request.allow_shrink)
-    if (!config.find_database(name))
-      return failed_before_start(util::Error{
-          util::ErrorKind::usage, fmt::format("--allow-shrink {}: no database of that name in {}",
-                                              name, config.file.string())});
-  model::LocalSetStore store(config.backup_root);
-  steps::RunContext ctx{config, store};
-  ctx.dry_run = request.dry_run;
-  for (const auto &stage : *plan)
-    for (const auto &step : stage.steps)
-      if (step->wants_content_fingerprints()) ctx.content_fingerprints = true;
+  std::unique_ptr<model::PendingSet> pending;
+  std::mutex set_mutex;
+  bool recorded = false;
+  model::Manifest base;
+  std::future<nlohmann::json> git_asked;
+  std::optional<nlohmann::json> git;
+  std::optional<model::RootLock> lock;
 
-  if (request.dry_run) {
-    for (const auto &stage : *plan) {
-      reporter.plan_line(
-          fmt::format("stage {}{}:", stage.name, stage.parallel ? " (parallel)" : ""));
-      for (const auto &step : stage.steps)
-        reporter.plan_line(fmt::format("  {}: {}", step->label(), step->plan(ctx)));
-    }
-    bool has_record = request.mode == RunMode::deploy;
-    reporter.plan_line(fmt::format("then: seal the verified set under {}{}",
-                                   config.backup_root.string(),
-                                   has_record ? " and write " + config.record.string() : ""));
-    out.verdict = "dry run: nothing was changed";
-    return out;
+  PipelineRun(const config::PipelineConfig &c, const RunRequest &r, Reporter &rep)
+      : config(c), request(r), reporter(rep), store(c.backup_root), ctx{c, store} {}
+  bool sealed() const { return pending && pending->sealed(); }
+  const nlohmann::json &git_info() {
+    if (!git) git = git_asked.get();
+    return *git;
   }
+};
 
-  // A migration that cannot even start must stop the run before any backup work.
-  for (const auto &stage : *plan)
+// Phase 1: the plan of the command, and its arguments checked against it.
+util::Result<Plan> make_plan(PipelineRun &r) {
+  TRY_ASSIGN(auto plan, r.request.mode == RunMode::deploy
+                            ? build_pipeline_plan(r.config, r.request.only_stages)
+                            : build_backup_plan(r.config, r.request.targets));
+  for (const auto &name : r.request.allow_shrink)
+    if (!r.config.find_database(name))
+      return util::fail(util::ErrorKind::usage,
+                        fmt::format("--allow-shrink {}: no database of that name in {}", name,
+                                    r.config.file.string()));
+  r.ctx.dry_run = r.request.dry_run;
+  for (const auto &stage : plan)
+    for (const auto &step : stage.steps)
+      if (step->wants_content_fingerprints()) r.ctx.content_fingerprints = true;
+  return plan;
+}
+
+// --dry-run: what would run, changing nothing.
+void print_dry_run(PipelineRun &r, const Plan &plan) {
+  for (const auto &stage : plan) {
+    r.reporter.plan_line(
+        fmt::format("stage {}{}:", stage.name, stage.parallel ? " (parallel)" : ""));
+    for (const auto &step : stage.steps)
+      r.reporter.plan_line(fmt::format("  {}: {}", step->label(), step->plan(r.ctx)));
+  }
+  bool has_record = r.request.mode == RunMode::deploy;
+  r.reporter.plan_line(fmt::format("then: seal the verified set under {}{}",
+                                   r.config.backup_root.string(),
+                                   has_record ? " and write " + r.config.record.string() : ""));
+  r.out.verdict = "dry run: nothing was changed";
+}
+
+// Phase 2: a migration that cannot even start stops the run before any
+// backup work.
+bool exec_steps_can_start(PipelineRun &r, const Plan &plan) {
+  for (const auto &stage : plan)
     for (const auto &step : stage.steps)
       if (step->category() == steps::StepCategory::exec)
-        if (auto r = step->check(ctx); !r) {
-          set_failure(out, stage.name, step->label(), r.error());
-          out.verdict = failed_verdict(request.mode, stage.name, r.error().message);
-          return out;
+        if (auto ok = step->check(r.ctx); !ok) {
+          set_failure(r.out, stage.name, step->label(), ok.error());
+          r.out.verdict = failed_verdict(r.request.mode, stage.name, ok.error().message);
+          return false;
         }
+  return true;
+}
 
-  auto lock = model::RootLock::acquire(config.backup_root, config.lock_wait, request.command_line);
-  if (!lock) return failed_before_start(lock.error());
-  if (auto recovered = store.recover_leftovers(); recovered)
+// Phase 3: the backup root's lock; what a gate that died left is put aside.
+util::Result<void> lock_root(PipelineRun &r) {
+  TRY_ASSIGN(auto lock, model::RootLock::acquire(r.config.backup_root, r.config.lock_wait,
+                                                 r.request.command_line));
+  r.lock.emplace(std::move(lock));
+  if (auto recovered = r.store.recover_leftovers(); recovered)
     for (const auto &id : *recovered)
       util::log_warn(
           "set '{}' was left unfinished by a gate that died; kept as .failed-{} for forensics", id,
           id);
+  return {};
+}
 
-  ctx.baselines = shrink_baselines(store);
-  ctx.allow_shrink = request.allow_shrink;
+// The set is created by the first step that writes into it.
+util::Result<model::SetHandle *> open_set(PipelineRun &r) {
+  std::lock_guard guard(r.set_mutex);
+  if (!r.pending) {
+    r.base.git = r.git_info();
+    std::string kind = r.request.mode == RunMode::deploy ? "pre-deployment" : "scheduled";
+    TRY_ASSIGN(r.pending, model::PendingSet::create(r.store, kind, r.base));
+    util::log_info("writing backup set '{}' in {}", r.pending->id(), r.pending->dir().string());
+    r.reporter.event("set_started", r.pending->id());
+  }
+  r.ctx.set = r.pending.get();
+  return r.pending.get();
+}
 
-  // git is asked while the preflight checks run; the set needs it only once created.
-  model::Manifest base = manifest_without_git(config);
-  auto git_asked = std::async(std::launch::async,
-                              [dir = git_dir_of(config)] { return model::read_git_info(dir); });
-  std::optional<nlohmann::json> git;
-  auto git_info = [&]() -> const nlohmann::json & {
-    if (!git) git = git_asked.get();
-    return *git;
-  };
-  std::string kind = request.mode == RunMode::deploy ? "pre-deployment" : "scheduled";
-  std::unique_ptr<model::PendingSet> pending;
-  std::mutex set_mutex;
-  ctx.open_set = [&]() -> util::Result<model::SetHandle *> {
-    std::lock_guard guard(set_mutex);
-    if (!pending) {
-      base.git = git_info();
-      TRY_ASSIGN(pending, model::PendingSet::create(store, kind, base));
-      util::log_info("writing backup set '{}' in {}", pending->id(), pending->dir().string());
-      reporter.event("set_started", pending->id());
-    }
-    ctx.set = pending.get();
-    return pending.get();
-  };
-  bool recorded = false;
-  auto seal = [&]() -> util::Result<void> {
-    if (!pending) return util::fail("no backup set was written before the record step");
-    if (!pending->sealed()) {
-      // Nothing leaves unverified: whatever no verify step covered is read back now.
-      steps::VerifyStep verify("all", model::VerifyLevel::full);
-      TRY_ASSIGN(auto r, verify.verify_set(ctx, *pending, true));
-      if (r.outcome == steps::Outcome::failed)
-        return util::fail("verification failed: " + r.reason);
-      pending->set_timing("backup_and_verify_ms", util::elapsed_ms(run_start));
-      TRY_ASSIGN(auto dir, pending->seal());
-      out.set_dir = dir;
-      out.set_id = pending->id();
-      reporter.event("set_sealed",
+// Seals the set (verifying whatever no verify step covered: nothing leaves
+// unverified) and, for a deploy, writes the record.
+util::Result<void> seal_and_record(PipelineRun &r) {
+  auto &pending = r.pending;
+  if (!pending) return util::fail("no backup set was written before the record step");
+  if (!pending->sealed()) {
+    steps::VerifyStep verify("all", model::VerifyLevel::full);
+    TRY_ASSIGN(auto v, verify.verify_set(r.ctx, *pending, true));
+    if (v.outcome == steps::Outcome::failed) return util::fail("verification failed: " + v.reason);
+    pending->set_timing("backup_and_verify_ms", util::elapsed_ms(r.start));
+    TRY_ASSIGN(auto dir, pending->seal());
+    r.out.set_dir = dir;
+    r.out.set_id = pending->id();
+    r.reporter.event("set_sealed",
                      fmt::format("backup set {} sealed at {}", pending->id(), dir.string()));
-    }
-    if (request.mode == RunMode::deploy && !recorded) {
-      TRY(model::write_record(config.record, pending->manifest(), pending->dir()));
-      recorded = true;
-      util::log_info("recorded set '{}' in {}", pending->id(), config.record.string());
-      reporter.event("recorded",
-                     fmt::format("{} now points at {}", config.record.string(), pending->id()));
-    }
-    return {};
-  };
-  ctx.seal_and_record = seal;
-  ctx.progress = [&](const std::string &step, uint64_t done, uint64_t total) {
-    reporter.step_progress(step, done, total);
-  };
+  }
+  if (r.request.mode == RunMode::deploy && !r.recorded) {
+    TRY(model::write_record(r.config.record, pending->manifest(), pending->dir()));
+    r.recorded = true;
+    util::log_info("recorded set '{}' in {}", pending->id(), r.config.record.string());
+    r.reporter.event("recorded",
+                     fmt::format("{} now points at {}", r.config.record.string(), pending->id()));
+  }
+  return {};
+}
 
-  // A migration must never run before the set protecting it is sealed and recorded.
+// Phase 4: what the steps reach through their context. git is asked while
+// the preflight checks run; the set needs it only once created.
+void wire_context(PipelineRun &r) {
+  r.ctx.baselines = shrink_baselines(r.store);
+  r.ctx.allow_shrink = r.request.allow_shrink;
+  r.base = manifest_without_git(r.config);
+  r.git_asked = std::async(std::launch::async,
+                           [dir = git_dir_of(r.config)] { return model::read_git_info(dir); });
+  r.ctx.open_set = [&r] { return open_set(r); };
+  r.ctx.seal_and_record = [&r] { return seal_and_record(r); };
+  r.ctx.progress = [&r](const std::string &step, uint64_t done, uint64_t total) {
+    r.reporter.step_progress(step, done, total);
+  };
+}
+
+// Phase 5: the stages. A migration never runs before the set protecting it
+// is sealed and recorded.
+std::optional<util::Error> run_plan(PipelineRun &r, Plan &plan, bool &rollback_requested) {
   auto seal_before_exec = [&](const PlannedStage &stage) -> util::Result<void> {
     bool has_exec = std::any_of(stage.steps.begin(), stage.steps.end(), [](const auto &s) {
       return s->category() == steps::StepCategory::exec;
     });
-    if (has_exec && pending && !pending->sealed()) return seal();
+    if (has_exec && r.pending && !r.pending->sealed()) return seal_and_record(r);
     return {};
   };
-  StagesResult stages = run_stages(*plan, ctx, reporter, seal_before_exec);
-  out.git = git_info();
-  out.steps = stages.reports;
-  out.bytes = stages.bytes;
-  std::optional<util::Error> failure = stages.failure;
-  bool rollback_requested = stages.rollback_requested;
-  if (failure) set_failure(out, stages.failed_stage, stages.failed_step, *failure);
+  StagesResult stages = run_stages(plan, r.ctx, r.reporter, seal_before_exec);
+  r.out.git = r.git_info();
+  r.out.steps = stages.reports;
+  r.out.bytes = stages.bytes;
+  rollback_requested = stages.rollback_requested;
+  if (stages.failure) set_failure(r.out, stages.failed_stage, stages.failed_step, *stages.failure);
+  return stages.failure;
+}
 
-  if (!failure && pending &&
-      !(pending->sealed() && (recorded || request.mode != RunMode::deploy))) {
-    if (auto r = seal(); !r) {
-      failure = r.error();
-      set_failure(out, "record", "record", r.error());
+// Phase 6: the set ends sealed (and recorded), failed, or (interrupted) gone.
+void finish_set(PipelineRun &r, std::optional<util::Error> &failure) {
+  bool done = r.sealed() && (r.recorded || r.request.mode != RunMode::deploy);
+  if (!failure && r.pending && !done)
+    if (auto sealed = seal_and_record(r); !sealed) {
+      failure = sealed.error();
+      set_failure(r.out, "record", "record", sealed.error());
     }
-  }
-  if (!failure && !pending && request.only_stages.empty())
+  if (!failure && !r.pending && r.request.only_stages.empty())
     util::log_warn(
         "this pipeline backed nothing up: no set was written and the record was left alone");
-
-  if (failure && pending && !pending->sealed()) {
+  if (failure && r.pending && !r.pending->sealed()) {
     if (failure->kind == util::ErrorKind::interrupted || util::cancel_requested()) {
       util::log_warn("interrupted: removing the unfinished set '{}'; the record is untouched",
-                     pending->id());
-      pending->discard();
+                     r.pending->id());
+      r.pending->discard();
     } else {
-      pending->mark_failed(failure->message);
+      r.pending->mark_failed(failure->message);
     }
   }
-  if (pending && pending->sealed()) {
-    out.set_id = pending->id();
-    out.set_dir = pending->dir();
+  if (r.sealed()) {
+    r.out.set_id = r.pending->id();
+    r.out.set_dir = r.pending->dir();
   }
+}
 
-  if (failure && rollback_requested && pending && pending->sealed()) {
-    // The migration failed (or was interrupted): put the data back as this run saved it.
-    util::CancelShield shield;
-    util::reset_cancel();
-    util::log_warn("{}: rolling back to set '{}'", out.reason, pending->id());
-    RollbackRequest rb;
-    rb.set_id = pending->id();
-    rb.lock_held = true;
-    rb.confirm = [] { return true; };
-    RunOutcome rolled = rollback(config, rb, reporter);
-    out.rollback = {{"set", pending->id()}, {"ok", rolled.ok}, {"verdict", rolled.verdict}};
-    out.event = "rollback";
-    out.exit_code = rolled.ok ? 1 : 4;
-    out.verdict = rolled.ok
-                      ? fmt::format("FAILED: {}; data rolled back to set {} and checked",
-                                    out.reason, pending->id())
-                      : fmt::format("FAILED: {}; ROLLBACK FAILED: {}", out.reason, rolled.reason);
-    out.duration_ms = util::elapsed_ms(run_start);
-    return out;
+// Phase 7 (a migration failed or was interrupted): the data put back as
+// this run saved it.
+void roll_back_failed_migration(PipelineRun &r) {
+  util::CancelShield shield;
+  util::reset_cancel();
+  util::log_warn("{}: rolling back to set '{}'", r.out.reason, r.pending->id());
+  RollbackRequest rb;
+  rb.set_id = r.pending->id();
+  rb.lock_held = true;
+  rb.confirm = [] { return true; };
+  RunOutcome rolled = rollback(r.config, rb, r.reporter);
+  auto &out = r.out;
+  out.rollback = {{"set", r.pending->id()}, {"ok", rolled.ok}, {"verdict", rolled.verdict}};
+  out.event = "rollback";
+  out.exit_code =
+      util::exit_code_for(rolled.ok ? util::ErrorKind::failed : util::ErrorKind::rollback_failed);
+  out.verdict = rolled.ok
+                    ? fmt::format("FAILED: {}; data rolled back to set {} and checked", out.reason,
+                                  r.pending->id())
+                    : fmt::format("FAILED: {}; ROLLBACK FAILED: {}", out.reason, rolled.reason);
+  out.duration_ms = util::elapsed_ms(r.start);
+}
+
+// The last phase: the verdict of a run that got to its end.
+void conclude(PipelineRun &r, const std::optional<util::Error> &failure) {
+  auto &out = r.out;
+  out.duration_ms = util::elapsed_ms(r.start);
+  if (failure && out.event == "interrupted") {
+    out.verdict = interrupted_verdict(out, r.pending.get(), r.recorded, r.config);
+    return;
   }
+  if (failure) {
+    out.verdict = failed_verdict(r.request.mode, out.failed_stage, out.reason);
+    return;
+  }
+  out.ok = true;
+  out.event = "success";
+  out.exit_code = 0;
+  std::string took = util::human_duration_ms(out.duration_ms);
+  if (!r.pending) {
+    out.verdict = fmt::format("OK: all checks passed in {}", took);
+    return;
+  }
+  std::string size = util::human_bytes(r.pending->manifest().total_bytes());
+  out.verdict = r.request.mode == RunMode::scheduled
+                    ? fmt::format("OK: set {} verified ({}) in {}", r.pending->id(), size, took)
+                    : fmt::format("OK: set {} verified ({}) and recorded in {}; the deploy may "
+                                  "proceed",
+                                  r.pending->id(), size, took);
+}
 
+} // namespace
+
+RunOutcome run_pipeline(const config::PipelineConfig &config, const RunRequest &request,
+                        Reporter &reporter) {
+  PipelineRun r(config, request, reporter);
+  auto plan = make_plan(r);
+  if (!plan) return failed_before_start(plan.error());
+  if (request.dry_run) {
+    print_dry_run(r, *plan);
+    return r.out;
+  }
+  if (!exec_steps_can_start(r, *plan)) return r.out;
+  if (auto locked = lock_root(r); !locked) return failed_before_start(locked.error());
+  wire_context(r);
+  bool rollback_requested = false;
+  auto failure = run_plan(r, *plan, rollback_requested);
+  finish_set(r, failure);
+  if (failure && rollback_requested && r.sealed()) {
+    roll_back_failed_migration(r);
+    return r.out;
+  }
   if (util::cancel_requested() && failure) {
-    out.exit_code = 130;
-    out.event = "interrupted";
+    r.out.exit_code = util::exit_code_for(util::ErrorKind::interrupted);
+    r.out.event = "interrupted";
   }
-
-  if (!failure && config.retention && pending && pending->sealed()) {
-    auto pruned = prune_sets(config, PruneMode::apply, reporter);
-    if (!pruned) util::log_warn("retention: {}", pruned.error().message);
-  }
-
-  out.duration_ms = util::elapsed_ms(run_start);
-  if (!failure) {
-    out.ok = true;
-    out.event = "success";
-    out.exit_code = 0;
-    if (pending)
-      out.verdict = fmt::format("OK: set {} verified ({}){} in {}; the deploy may proceed",
-                                pending->id(), util::human_bytes(pending->manifest().total_bytes()),
-                                request.mode == RunMode::deploy ? " and recorded" : "",
-                                util::human_duration_ms(out.duration_ms));
-    else
-      out.verdict =
-          fmt::format("OK: all checks passed in {}", util::human_duration_ms(out.duration_ms));
-    if (request.mode == RunMode::scheduled && pending)
-      out.verdict = fmt::format("OK: set {} verified ({}) in {}", pending->id(),
-                                util::human_bytes(pending->manifest().total_bytes()),
-                                util::human_duration_ms(out.duration_ms));
-  } else if (out.event == "interrupted") {
-    out.verdict = interrupted_verdict(out, pending.get(), recorded, config);
-  } else {
-    out.verdict = failed_verdict(request.mode, out.failed_stage, out.reason);
-  }
-  return out;
+  if (!failure && config.retention && r.sealed())
+    if (auto pruned = prune_sets(config, PruneMode::apply, reporter); !pruned)
+      util::log_warn("retention: {}", pruned.error().message);
+  conclude(r, failure);
+  return r.out;
 }
 
 RunOutcome check_pipeline(const config::PipelineConfig &config, Reporter &reporter) {
