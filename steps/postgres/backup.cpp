@@ -5,6 +5,7 @@
 #include "steps/postgres/restore.hpp"
 #include "steps/postgres/target.hpp"
 #include "steps/postgres/verify.hpp"
+#include "steps/read_back.hpp"
 #include "util/command_stream.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
@@ -117,21 +118,19 @@ util::Result<model::Artifact> dump_stream(DumpContext &dc, const std::string &fo
   util::CodecOptions codec{codec_of(compression), 0, dc.ctx.compression_threads};
   auto start = std::chrono::steady_clock::now();
   // A custom dump is read back by pg_restore while pg_dump still writes it.
-  util::GrowthSignal growth;
-  std::thread reader;
   bool follow = dc.read_back && format == "custom";
-  DumpContext::Early early;
-  if (follow)
-    reader = std::thread([&] {
-      auto read_start = std::chrono::steady_clock::now();
-      early.read = read_back_custom(dc.set.dir() / path, dc.tools, nullptr, &growth);
-      early.ms = util::elapsed_ms(read_start);
-    });
-  auto written = util::command_to_file(spec, dc.set.dir() / path, codec, progress_fn(dc),
-                                       follow ? &growth : nullptr);
-  growth.finish(written.has_value());
-  if (reader.joinable()) reader.join();
-  if (follow && written) dc.read_backs[path] = early;
+  TimedRead<util::Result<CustomReadBack>> early;
+  auto written = write_while_reading_back(
+      follow,
+      [&](util::GrowthSignal *growth) {
+        return util::command_to_file(spec, dc.set.dir() / path, codec, progress_fn(dc), growth);
+      },
+      [&](util::GrowthSignal &growth) {
+        return read_back_custom(dc.set.dir() / path, dc.tools, nullptr, &growth);
+      },
+      early);
+  if (follow && written)
+    dc.read_backs[path] = DumpContext::Early{std::move(*early.result), early.ms};
   if (!written)
     return std::unexpected(
         written.error().with_context(dc.pg.describe() + ": " + format + " dump"));
@@ -494,14 +493,8 @@ util::Result<std::optional<std::string>> record_early_read_back(DumpContext &dc,
     f = finding_failed(fmt::format("'{}' read back with sha256 {}, written with {}", path,
                                    early_read->sha256, stored.files.front().sha256));
   if (f.ok) TRY_ASSIGN(f, check_custom_toc(stored, dc.set.dir(), dc.tools));
-  model::Verification v;
-  v.artifact = path;
-  v.level = model::VerifyLevel::full;
-  v.ok = f.ok;
-  v.reason = f.ok ? f.note + " (read back while written)" : f.reason;
-  v.duration_ms = early.ms;
-  v.at = util::iso8601_utc(util::Clock::now());
-  dc.set.add_verification(v);
+  if (f.ok) f.note += " (read back while written)";
+  dc.set.add_verification(verification_of(path, model::VerifyLevel::full, f, early.ms));
   if (!f.ok) return fmt::format("{} (full): {}", path, f.reason);
   return std::nullopt;
 }

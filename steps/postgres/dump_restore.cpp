@@ -155,16 +155,9 @@ util::Result<void> restore_artifact(const RestoreRequest &r) {
   if (a.format == "custom" || a.format == "directory") {
     spec.argv = {r.tools.tool("pg_restore").string(), "--no-password", "--exit-on-error", dbname};
     spec.log_prefix = "pg_restore: ";
-    if (r.style == RestoreStyle::replace) {
-      spec.argv.insert(spec.argv.end(), {"--clean", "--if-exists"});
-    } else if (!r.keep_owners) {
-      spec.argv.insert(spec.argv.end(), {"--no-owner", "--no-acl"});
-    }
-    // Parallel restore needs a seekable file; one transaction excludes parallelism.
-    if (!streamed && r.jobs > 1)
-      spec.argv.push_back("--jobs=" + std::to_string(r.jobs));
-    else if (r.style == RestoreStyle::replace)
-      spec.argv.push_back("--single-transaction");
+    if (!r.keep_owners) spec.argv.insert(spec.argv.end(), {"--no-owner", "--no-acl"});
+    // Parallel restore needs a seekable file.
+    if (!streamed && r.jobs > 1) spec.argv.push_back("--jobs=" + std::to_string(r.jobs));
     if (!streamed) spec.argv.push_back(file.string());
   } else if (a.format == "sql") {
     spec.argv = {r.tools.tool("psql").string(),

@@ -11,19 +11,16 @@
 
 namespace gate::steps {
 
-enum class RestoreStyle {
-  scratch, // a fresh, empty database: no --clean, no owners or grants
-  replace, // an existing database: --clean --if-exists, in one transaction where the format allows
-};
-
 struct RestoreRequest {
   const model::Artifact *artifact = nullptr;
   std::filesystem::path set_dir;
-  util::ConnInfo into; // the database to restore into
+  // A fresh, empty database (a rollback's new one, a deep verify's scratch
+  // copy): no --clean. Restoring over an existing database is clean_restore's
+  // job (steps/postgres/restore.cpp): it needs its prelude in the same transaction.
+  util::ConnInfo into;
   PgTools tools;
-  RestoreStyle style = RestoreStyle::scratch;
   int jobs = 1;
-  bool keep_owners = false; // scratch style: keep owners and grants (a rollback's new database)
+  bool keep_owners = false; // keep owners and grants (a rollback's new database)
   std::function<void(uint64_t)> progress;
 };
 

@@ -136,36 +136,33 @@ struct Reopen {
   }
 };
 
-// The dump as SQL (pg_restore's script for custom and directory dumps, the
-// file itself for sql dumps) goes to psql after the prelude; COMMIT is sent
-// only once the whole script went through: one transaction, all or nothing.
-// `scratch`: a deep verify's copy, which is dropped after: nothing to journal.
-util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
-                                 const PgTools &tools, const model::Artifact &a,
-                                 const fs::path &set_dir,
-                                 const std::function<void(uint64_t)> &progress, bool scratch) {
-  std::string prelude;
-  std::string dbname;
+// What a clean restore reads from the database before it changes anything.
+struct CleanStart {
+  std::string prelude;    // clean_prelude's statements
   std::string properties; // the database's own properties, as recorded, inside the same transaction
-  DatabaseAccess before;
-  {
-    TRY_ASSIGN(auto conn, pg.connect_to(into, "rollback"));
-    prelude = clean_prelude(*conn, a);
-    TRY_ASSIGN(auto rows, conn->query("SELECT current_database()"));
-    dbname = rows.at(0)[0].value_or("");
-    TRY_ASSIGN(before, read_database_access(*conn, pg.target().name, dbname));
-    if (auto recorded = properties_from_json(a.details)) {
-      TRY_ASSIGN(auto now, read_database_properties(*conn, dbname));
-      for (const auto &st :
-           property_statements(*conn, dbname, *recorded, now, PropertyScope::existing))
-        properties += st + ";\n";
-    }
+  DatabaseAccess before;  // how to open the database again after the prelude closed it
+};
+
+util::Result<CleanStart> read_clean_start(const PgTarget &pg, const util::ConnInfo &into,
+                                          const model::Artifact &a) {
+  CleanStart out;
+  TRY_ASSIGN(auto conn, pg.connect_to(into, "rollback"));
+  out.prelude = clean_prelude(*conn, a);
+  TRY_ASSIGN(auto rows, conn->query("SELECT current_database()"));
+  std::string dbname = rows.at(0)[0].value_or("");
+  TRY_ASSIGN(out.before, read_database_access(*conn, pg.target().name, dbname));
+  if (auto recorded = properties_from_json(a.details)) {
+    TRY_ASSIGN(auto now, read_database_properties(*conn, dbname));
+    for (const auto &st :
+         property_statements(*conn, dbname, *recorded, now, PropertyScope::existing))
+      out.properties += st + ";\n";
   }
-  // Written before the prelude closes the database: a gate killed from here on
-  // leaves the way to open it again. (A deep verify's scratch copy is dropped anyway.)
-  std::optional<AccessJournal> journal;
-  if (!scratch) TRY_ASSIGN(journal, AccessJournal::open(pg.config(), before));
-  TRY_ASSIGN(auto auth, ChildAuth::create(into));
+  return out;
+}
+
+// psql reading the whole restore from its stdin, stopping at the first error.
+util::ProcessSpec psql_spec(const PgTools &tools, const util::ConnInfo &into,
+                            const ChildAuth &auth) {
   util::ProcessSpec psql;
   // --echo-errors: a failing statement is shown with its error (which object, which privilege).
   psql.argv = {tools.tool("psql").string(),
@@ -180,96 +177,137 @@ util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
   psql.stdout_mode = util::StreamMode::null;
   psql.log_prefix = "psql: ";
   auth.apply(psql);
-  std::optional<Reopen> reopen;
-  if (journal) reopen.emplace(pg, before, *journal);
-  TRY_ASSIGN(auto psql_proc, util::Process::start(psql));
+  return psql;
+}
+
+using ScriptSink = std::function<util::Result<void>(const char *, size_t)>;
+
+// How the dump's script went: read whole (ok) or why not, and the SHA-256 of
+// the file read (empty when pg_restore read a directory dump itself).
+struct ScriptRead {
+  bool ok = false;
+  std::string error;
+  std::string sha;
+};
+
+// An sql dump is the script itself.
+ScriptRead read_sql_script(const model::Artifact &a, const fs::path &set_dir,
+                           const ScriptSink &sink) {
+  auto read = util::read_compressed(set_dir / a.path, sink);
+  if (!read) return {false, read.error().message, {}};
+  return {true, {}, read->sha256};
+}
+
+// A custom or directory dump becomes a script through pg_restore --file=-;
+// a custom file is fed to it from a second thread while its output goes to
+// `sink`. Once `fed` failed, the output is drained without feeding it on.
+util::Result<ScriptRead> read_pg_restore_script(const PgTools &tools, const model::Artifact &a,
+                                                const fs::path &set_dir, const ScriptSink &sink,
+                                                util::Result<void> &fed) {
+  util::ProcessSpec script;
+  // --single-transaction: one BEGIN; ... COMMIT; around the script and none
+  // inside it (without it, the large objects come in a transaction of their own).
+  script.argv = {tools.tool("pg_restore").string(), "--clean", "--if-exists",
+                 "--single-transaction", "--file=-"};
+  bool directory = a.format == "directory";
+  if (directory) script.argv.push_back((set_dir / a.path).string());
+  script.stdin_mode = directory ? util::StreamMode::null : util::StreamMode::pipe;
+  script.stdout_mode = util::StreamMode::pipe;
+  script.log_prefix = "pg_restore: ";
+  TRY_ASSIGN(auto restore_proc, util::Process::start(script));
+  std::thread feeder;
+  util::Result<util::ReadFile> read = util::ReadFile{};
+  if (!directory) {
+    feeder = std::thread([&] {
+      int in = restore_proc->stdin_fd();
+      read = util::read_compressed(
+          set_dir / a.path, [&](const char *d, size_t n) -> util::Result<void> {
+            auto w = util::write_all(in, d, n, "pg_restore stdin");
+            return w; // pg_restore reads its whole input; an early exit shows in its status
+          });
+      restore_proc->close_stdin();
+    });
+  }
+  std::vector<char> buf(1 << 20);
+  while (true) {
+    ssize_t n = ::read(restore_proc->stdout_fd(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (fed) fed = sink(buf.data(), static_cast<size_t>(n));
+  }
+  restore_proc->close_stdout();
+  if (feeder.joinable()) feeder.join();
+  TRY_ASSIGN(auto status, restore_proc->wait());
+  if (!read) return ScriptRead{false, read.error().message, {}};
+  if (!status.ok())
+    return ScriptRead{
+        false, "pg_restore " + status.describe() + ": " + restore_proc->stderr_tail(), {}};
+  return ScriptRead{true, {}, directory ? std::string() : read->sha256};
+}
+
+// Why nothing was committed, in the order of causes: an interrupt, psql
+// stopping on an error (a broken pipe to it only follows from that), the
+// script, then feeding psql.
+util::Result<void> clean_restore_verdict(const util::ExitStatus &psql_status,
+                                         const std::string &psql_stderr, const ScriptRead &script,
+                                         const util::Result<void> &fed) {
+  if (util::cancel_requested())
+    return util::fail(util::ErrorKind::interrupted, "interrupted; nothing was committed");
+  if (!psql_status.ok())
+    return util::fail(fmt::format("psql {}: {} (the transaction was rolled back)",
+                                  psql_status.describe(), util::redact(psql_stderr)));
+  if (!script.ok) return util::fail(script.error + " (nothing was committed)");
+  if (!fed) return util::fail(fed.error().message + " (nothing was committed)");
+  return {};
+}
+
+// The dump as SQL (pg_restore's script for custom and directory dumps, the
+// file itself for sql dumps) goes to psql after the prelude; COMMIT is sent
+// only once the whole script went through: one transaction, all or nothing.
+// `scratch`: a deep verify's copy, which is dropped after: nothing to journal.
+// Phases: read the database's state, journal how to reopen it, start psql,
+// feed prelude and script, check the dump's checksum, commit, conclude.
+util::Result<void> clean_restore(const PgTarget &pg, const util::ConnInfo &into,
+                                 const PgTools &tools, const model::Artifact &a,
+                                 const fs::path &set_dir,
+                                 const std::function<void(uint64_t)> &progress, bool scratch) {
+  TRY_ASSIGN(CleanStart start, read_clean_start(pg, into, a));
+  // Written before the prelude closes the database: a gate killed from here on
+  // leaves the way to open it again. (A deep verify's scratch copy is dropped anyway.)
+  std::optional<AccessJournal> journal;
+  if (!scratch) TRY_ASSIGN(journal, AccessJournal::open(pg.config(), start.before));
+  TRY_ASSIGN(auto auth, ChildAuth::create(into));
+  std::optional<Reopen> reopen; // after psql is gone (declared before it)
+  if (journal) reopen.emplace(pg, start.before, *journal);
+  TRY_ASSIGN(auto psql_proc, util::Process::start(psql_spec(tools, into, auth)));
 
   uint64_t total = 0;
-  auto feed = [&](const char *d, size_t n) -> util::Result<void> {
+  ScriptSink feed = [&](const char *d, size_t n) -> util::Result<void> {
     TRY(util::write_all(psql_proc->stdin_fd(), d, n, "psql stdin"));
     total += n;
     if (progress) progress(total);
     return {};
   };
-  util::Result<void> fed = feed(prelude.data(), prelude.size());
+  util::Result<void> fed = feed(start.prelude.data(), start.prelude.size());
   // The dump's script runs inside the prelude's transaction: its own BEGIN;
   // and COMMIT; are taken out, and COMMIT is sent only once all went through.
   OwnTransactionFilter script_filter(feed);
-  auto feed_script = [&](const char *d, size_t n) { return script_filter.feed(d, n); };
-  bool script_ok = false;
-  std::string script_error;
-  std::string sha;
-  if (fed && a.format == "sql") {
-    auto read = util::read_compressed(set_dir / a.path, feed_script);
-    if (!read)
-      script_error = read.error().message;
-    else {
-      sha = read->sha256;
-      script_ok = true;
-    }
-  } else if (fed) {
-    util::ProcessSpec script;
-    // --single-transaction: one BEGIN; ... COMMIT; around the script and none
-    // inside it (without it, the large objects come in a transaction of their own).
-    script.argv = {tools.tool("pg_restore").string(), "--clean", "--if-exists",
-                   "--single-transaction", "--file=-"};
-    if (a.format == "directory") script.argv.push_back((set_dir / a.path).string());
-    script.stdin_mode = a.format == "directory" ? util::StreamMode::null : util::StreamMode::pipe;
-    script.stdout_mode = util::StreamMode::pipe;
-    script.log_prefix = "pg_restore: ";
-    TRY_ASSIGN(auto restore_proc, util::Process::start(script));
-    std::thread feeder;
-    util::Result<util::ReadFile> read = util::ReadFile{};
-    if (a.format != "directory") {
-      feeder = std::thread([&] {
-        int in = restore_proc->stdin_fd();
-        read = util::read_compressed(
-            set_dir / a.path, [&](const char *d, size_t n) -> util::Result<void> {
-              auto w = util::write_all(in, d, n, "pg_restore stdin");
-              return w; // pg_restore reads its whole input; an early exit shows in its status
-            });
-        restore_proc->close_stdin();
-      });
-    }
-    std::vector<char> buf(1 << 20);
-    while (true) {
-      ssize_t n = ::read(restore_proc->stdout_fd(), buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      if (fed) fed = feed_script(buf.data(), static_cast<size_t>(n));
-    }
-    restore_proc->close_stdout();
-    if (feeder.joinable()) feeder.join();
-    TRY_ASSIGN(auto status, restore_proc->wait());
-    if (!read)
-      script_error = read.error().message;
-    else if (!status.ok())
-      script_error = "pg_restore " + status.describe() + ": " + restore_proc->stderr_tail();
-    else {
-      script_ok = true;
-      if (a.format != "directory") sha = read->sha256;
-    }
-  }
-  if (script_ok && !sha.empty() && sha != a.files.front().sha256) {
-    script_ok = false;
-    script_error = "'" + a.path + "' changed since it was verified (checksum mismatch)";
-  }
-  if (fed && script_ok) fed = script_filter.finish();
-  if (fed && script_ok) {
-    std::string commit = properties + "COMMIT;\n";
+  ScriptSink feed_script = [&](const char *d, size_t n) { return script_filter.feed(d, n); };
+  ScriptRead script;
+  if (fed && a.format == "sql")
+    script = read_sql_script(a, set_dir, feed_script);
+  else if (fed)
+    TRY_ASSIGN(script, read_pg_restore_script(tools, a, set_dir, feed_script, fed));
+  if (script.ok && !script.sha.empty() && script.sha != a.files.front().sha256)
+    script = {false, "'" + a.path + "' changed since it was verified (checksum mismatch)", {}};
+  if (fed && script.ok) fed = script_filter.finish();
+  if (fed && script.ok) {
+    std::string commit = start.properties + "COMMIT;\n";
     fed = feed(commit.data(), commit.size());
   }
   psql_proc->close_stdin();
   TRY_ASSIGN(auto psql_status, psql_proc->wait());
-  if (util::cancel_requested())
-    return util::fail(util::ErrorKind::interrupted, "interrupted; nothing was committed");
-  // psql stopping on an error is the root cause; a broken pipe to it only follows from it.
-  if (!psql_status.ok())
-    return util::fail(fmt::format("psql {}: {} (the transaction was rolled back)",
-                                  psql_status.describe(), util::redact(psql_proc->stderr_tail())));
-  if (!script_ok) return util::fail(script_error + " (nothing was committed)");
-  if (!fed) return util::fail(fed.error().message + " (nothing was committed)");
-  return {};
+  return clean_restore_verdict(psql_status, psql_proc->stderr_tail(), script, fed);
 }
 
 // Swaps `fresh` in for `dbname` by two renames in one transaction; the old
@@ -366,7 +404,6 @@ util::Result<void> restore_into_created(const PgTarget &pg, util::PgConnection &
   request.set_dir = set_dir;
   request.into = into;
   request.tools = tools;
-  request.style = RestoreStyle::scratch;
   request.keep_owners = true;
   request.jobs = pg.target().jobs;
   request.progress = progress;

@@ -92,6 +92,7 @@ util::Result<void> clean_restore_into(const PgTarget &pg, const util::ConnInfo &
 std::string properties_difference(util::PgConnection &conn, const model::Artifact &a);
 
 // The artifacts a database rollback may use, best first (custom, directory, sql).
+// A deep verify test-restores the first: what it proves is what a rollback tries first.
 std::vector<const model::Artifact *> restore_candidates(const model::Manifest &manifest,
                                                         const std::string &target);
 

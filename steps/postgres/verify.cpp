@@ -166,15 +166,6 @@ util::Result<Finding> verify_directory(const model::Artifact &a, const fs::path 
       fmt::format("{} files checksummed and read back by pg_restore", a.files.size()));
 }
 
-// The artifact a deep verification restores for a target: custom, else
-// directory, else sql.
-const model::Artifact *deep_candidate(const model::Manifest &m, const std::string &target) {
-  for (const char *format : {"custom", "directory", "sql"})
-    for (const auto &a : m.artifacts)
-      if (a.target == target && a.kind == "database" && a.format == format) return &a;
-  return nullptr;
-}
-
 // Drops scratch databases left by gate processes on this host that died
 // (SIGKILL leaves no chance to clean up).
 void drop_stale_scratch(util::PgConnection &admin, const std::string &host) {
@@ -210,40 +201,36 @@ util::Result<std::string> content_difference(util::PgConnection &conn, const mod
   return std::string();
 }
 
-util::Result<Finding> verify_deep(const model::Artifact &a, const fs::path &set_dir,
-                                  const RunContext &ctx, const PgTarget &pg,
-                                  const util::ProgressFn &progress) {
+// The server a deep verify restores on: verify_url when set, else the target's own.
+util::Result<util::ConnInfo> scratch_server(const PgTarget &pg) {
   const auto &target = pg.target();
-  util::ConnInfo server = pg.conninfo();
   TRY_ASSIGN(std::string verify_url, target.verify_url.value());
-  if (!verify_url.empty()) {
-    auto parsed = util::ConnInfo::parse(verify_url);
-    if (!parsed)
-      return util::fail("database '" + target.name + "': verify_url: " + parsed.error().message);
-    server = *parsed;
-  }
-  TRY_ASSIGN(auto admin, pg.connect_to(server, "verify"));
-  TRY_ASSIGN(PgTools tools, pg.tools_for(admin->server_version()));
-  std::string host = util::host_name();
-  drop_stale_scratch(*admin, host);
-  std::string scratch =
-      scratch_database_name(ctx.set ? ctx.set->id() : set_dir.filename().string());
-  std::string quoted = admin->quote_identifier(scratch);
-  // Created as a rollback creates its new database: owner, encoding, locale.
-  TRY_ASSIGN(auto props, properties_for_new_database(*admin, a, pg.conninfo().get("dbname")));
-  std::string create = create_database_sql(*admin, scratch, props);
-  TRY(admin->execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
-  auto created = admin->execute(create);
+  if (verify_url.empty()) return pg.conninfo();
+  auto parsed = util::ConnInfo::parse(verify_url);
+  if (!parsed)
+    return util::fail("database '" + target.name + "': verify_url: " + parsed.error().message);
+  return *parsed;
+}
+
+// Creates the scratch database as a rollback creates its new database
+// (owner, encoding, locale), replacing one of the same name.
+util::Result<void> create_scratch(util::PgConnection &admin, const PgTarget &pg,
+                                  const model::Artifact &a, const std::string &scratch) {
+  std::string quoted = admin.quote_identifier(scratch);
+  TRY_ASSIGN(auto props, properties_for_new_database(admin, a, pg.conninfo().get("dbname")));
+  std::string create = create_database_sql(admin, scratch, props);
+  TRY(admin.execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
+  auto created = admin.execute(create);
   // A gate killed during its own CREATE DATABASE leaves the server finishing
   // it: ours then waits for that one to commit and fails on the name. It is
   // committed by now, so drop it and try once more.
   constexpr const char *k_unique_violation = "23505";
   if (!created && created.error().kind != util::ErrorKind::interrupted &&
-      admin->last_sqlstate() == k_unique_violation) {
+      admin.last_sqlstate() == k_unique_violation) {
     util::log_warn("scratch database '{}' was being created by a gate that died; dropping it",
                    scratch);
-    TRY(admin->execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
-    created = admin->execute(create);
+    TRY(admin.execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)"));
+    created = admin.execute(create);
   }
   if (!created && created.error().kind == util::ErrorKind::interrupted)
     return std::unexpected(created.error());
@@ -252,26 +239,55 @@ util::Result<Finding> verify_deep(const model::Artifact &a, const fs::path &set_
         "unable to create scratch database '" + scratch + "': " + created.error().message +
         "\nhint: the role needs CREATEDB (and membership in the database's owner role), "
         "or set verify_url: to a server where it has them");
+  return {};
+}
+
+// Drops the scratch database on every path out, interrupts included.
+struct ScratchDropper {
+  util::PgConnection &admin;
+  std::string name;
+  std::string quoted = admin.quote_identifier(name); // quoted now, while the connection is sound
+  ~ScratchDropper() {
+    util::CancelShield shield;
+    auto r = admin.execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
+    if (!r)
+      util::log_error("unable to drop scratch database '{}': {}", name, r.error().message);
+    else
+      util::log_info("deep verify: dropped scratch database '{}'", name);
+  }
+};
+
+// The restored copy against the manifest: tables and rows, the database's
+// properties for a clean rollback, and the contents when asked for.
+util::Result<std::string> restored_difference(const PgTarget &pg, const util::ConnInfo &into,
+                                              const model::Artifact &a, bool clean, bool content) {
+  TRY_ASSIGN(auto check, pg.connect_to(into, "verify"));
+  TRY_ASSIGN(std::string difference, compare_with_manifest(*check, a));
+  if (difference.empty() && clean) difference = properties_difference(*check, a);
+  if (difference.empty() && content) TRY_ASSIGN(difference, content_difference(*check, a));
+  return difference;
+}
+
+// Phases: pick the server, create a marked scratch database, restore into it
+// as the configured rollback mode would, compare with the manifest, drop it.
+util::Result<Finding> verify_deep(const model::Artifact &a, const fs::path &set_dir,
+                                  const RunContext &ctx, const PgTarget &pg,
+                                  const util::ProgressFn &progress) {
+  TRY_ASSIGN(util::ConnInfo server, scratch_server(pg));
+  TRY_ASSIGN(auto admin, pg.connect_to(server, "verify"));
+  TRY_ASSIGN(PgTools tools, pg.tools_for(admin->server_version()));
+  std::string host = util::host_name();
+  drop_stale_scratch(*admin, host);
+  std::string scratch =
+      scratch_database_name(ctx.set ? ctx.set->id() : set_dir.filename().string());
+  TRY(create_scratch(*admin, pg, a, scratch));
+  // Whose scratch this is: drop_stale_scratch of a later gate reads it.
   std::string marker =
-      "COMMENT ON DATABASE " + quoted + " IS " +
+      "COMMENT ON DATABASE " + admin->quote_identifier(scratch) + " IS " +
       admin->quote_literal("gate pid=" + std::to_string(::getpid()) + " host=" + host);
   (void)admin->execute(marker);
   util::log_info("deep verify: restoring '{}' into scratch database '{}'", a.path, scratch);
-
-  // Dropped on every path out, interrupts included.
-  struct Dropper {
-    util::PgConnection &admin;
-    std::string quoted;
-    std::string name;
-    ~Dropper() {
-      util::CancelShield shield;
-      auto r = admin.execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
-      if (!r)
-        util::log_error("unable to drop scratch database '{}': {}", name, r.error().message);
-      else
-        util::log_info("deep verify: dropped scratch database '{}'", name);
-    }
-  } dropper{*admin, quoted, scratch};
+  ScratchDropper dropper{*admin, scratch};
 
   auto start = std::chrono::steady_clock::now();
   util::ConnInfo into = server.with_dbname(scratch);
@@ -279,7 +295,7 @@ util::Result<Finding> verify_deep(const model::Artifact &a, const fs::path &set_
   auto restored = restore_into_created(pg, *admin, into, tools, a, set_dir, progress);
   (void)admin->execute(
       marker); // the properties brought the recorded comment; a killed gate's scratch needs ours
-  bool clean = target.mode == config::RestoreMode::clean;
+  bool clean = pg.target().mode == config::RestoreMode::clean;
   if (restored && clean) restored = clean_restore_into(pg, into, tools, a, set_dir, nullptr);
   long long restore_ms = util::elapsed_ms(start);
   if (!restored) {
@@ -290,12 +306,8 @@ util::Result<Finding> verify_deep(const model::Artifact &a, const fs::path &set_
                                       clean ? "clean" : "recreate", scratch, message,
                                       restore_hint(message, role ? role->value_or("") : "")));
   }
-  TRY_ASSIGN(auto check, pg.connect_to(into, "verify"));
-  TRY_ASSIGN(std::string difference, compare_with_manifest(*check, a));
-  if (difference.empty() && clean) difference = properties_difference(*check, a);
-  if (difference.empty() && ctx.content_fingerprints)
-    TRY_ASSIGN(difference, content_difference(*check, a));
-  check.reset();
+  TRY_ASSIGN(std::string difference,
+             restored_difference(pg, into, a, clean, ctx.content_fingerprints));
   if (!difference.empty()) return finding_failed("after the test restore: " + difference);
   Finding f = finding_ok(fmt::format(
       "restored into a scratch database as a {} rollback would, in {}; {} tables and "
@@ -391,12 +403,14 @@ util::Result<Finding> verify_database(const model::Artifact &a, const fs::path &
                                           : verify_directory(a, set_dir, tools));
   }
   if (!full.ok || level != model::VerifyLevel::deep) return full;
-  // One test restore per database, from its best restorable format.
+  // One test restore per database, of the dump a rollback restores first
+  // (restore_candidates' order): what deep verify proves is what rollback uses.
   const model::Artifact *candidate = ctx.set ? nullptr : &a;
   model::Manifest manifest;
   if (ctx.set) {
     manifest = ctx.set->manifest();
-    candidate = deep_candidate(manifest, a.target);
+    auto candidates = restore_candidates(manifest, a.target);
+    if (!candidates.empty()) candidate = candidates.front();
   }
   if (!candidate || candidate->path != a.path) return full;
   if (ctx.content_fingerprints && !candidate->details.value("content_fingerprints", false))

@@ -2,10 +2,24 @@
 
 #include "util/sha256.hpp"
 #include "util/text.hpp"
+#include "util/time.hpp"
 
 #include <fmt/format.h>
 
 namespace gate::steps {
+
+model::Verification verification_of(const std::string &artifact, model::VerifyLevel level,
+                                    const Finding &finding, long long duration_ms) {
+  model::Verification v;
+  v.artifact = artifact;
+  v.level = level;
+  v.ok = finding.ok;
+  v.reason = finding.ok ? finding.note : finding.reason;
+  v.duration_ms = duration_ms;
+  v.at = util::iso8601_utc(util::Clock::now());
+  v.metrics = finding.metrics;
+  return v;
+}
 
 Finding verify_sizes(const model::Artifact &artifact, const std::filesystem::path &set_dir) {
   if (artifact.files.empty())

@@ -27,6 +27,12 @@ inline Finding finding_failed(std::string reason) {
   return Finding{false, std::move(reason), {}};
 }
 
+// The manifest's record of one verification of `artifact` at `level`: the
+// verdict (what was proven, or why not), its measurements, how long it took,
+// stamped now. The one way a Finding becomes a Verification.
+model::Verification verification_of(const std::string &artifact, model::VerifyLevel level,
+                                    const Finding &finding, long long duration_ms);
+
 // Every file of `artifact` exists with the recorded size and SHA-256, and the
 // total is at least details.min_size.
 util::Result<Finding> verify_files_quick(const model::Artifact &artifact,

@@ -62,43 +62,47 @@ util::Result<StepResult> VerifiedBackupStep::run(RunContext &ctx) {
   return backup;
 }
 
-util::Result<StepResult> VerifyStep::verify_set(RunContext &ctx, model::SetHandle &set,
-                                                bool only_unverified) {
-  model::Manifest manifest = set.manifest();
+namespace {
+
+// The artifacts a verify of `target` covers ("all": every one), without
+// those already verified ok when only the unverified are asked for.
+std::vector<const model::Artifact *> artifacts_to_verify(const model::Manifest &manifest,
+                                                         const std::string &target,
+                                                         bool only_unverified) {
   std::vector<const model::Artifact *> todo;
   for (const auto &artifact : manifest.artifacts) {
-    if (m_target != "all" && artifact.target != m_target) continue;
+    if (target != "all" && artifact.target != target) continue;
     bool done = false;
     for (const auto &v : manifest.verifications)
       if (only_unverified && v.artifact == artifact.path && v.ok) done = true;
     if (!done) todo.push_back(&artifact);
   }
-  if (todo.empty() && !only_unverified) {
-    if (m_target != "all") return failed("the set holds no backup of '" + m_target + "'");
-    return failed("the set holds no backups to verify");
-  }
-  if (todo.empty()) return passed("every backup was already verified as it was written");
-  if (set.sealed_on_disk())
-    if (std::string differs = model::checksums_disagreement(manifest, set.dir()); !differs.empty())
-      return failed(differs);
+  return todo;
+}
 
-  // Artifacts are independent: verify them side by side, one per core
-  // (a database read back by pg_restore while a volume is read by libarchive).
-  struct Outcome {
-    std::optional<util::Result<Finding>> finding;
-    long long ms = 0;
-  };
-  std::vector<Outcome> outcomes(todo.size());
+// One artifact's verdict (an Error: it could not be decided), and its time.
+struct ArtifactVerdict {
+  std::optional<util::Result<Finding>> finding;
+  long long ms = 0;
+};
+
+// Artifacts are independent: verify them side by side, one per core (a
+// database read back by pg_restore while a volume is read by libarchive).
+// Progress is the sum over all of them.
+std::vector<ArtifactVerdict> verify_side_by_side(const std::vector<const model::Artifact *> &todo,
+                                                 const model::SetHandle &set,
+                                                 model::VerifyLevel level, const RunContext &ctx,
+                                                 bool content, const std::string &step) {
+  std::vector<ArtifactVerdict> verdicts(todo.size());
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> progressed{0};
-  std::string step = label();
   RunContext asked = ctx; // this step's own question: content fingerprints or not
-  asked.content_fingerprints = m_content;
+  asked.content_fingerprints = content;
   auto worker = [&] {
     for (size_t i; (i = next++) < todo.size();) {
       const auto &artifact = *todo[i];
       auto start = std::chrono::steady_clock::now();
-      util::log_info("{}: {} ({}, {})", step, artifact.path, to_string(m_level),
+      util::log_info("{}: {} ({}, {})", step, artifact.path, to_string(level),
                      util::human_bytes(artifact.bytes()));
       uint64_t last = 0;
       util::ProgressFn progress = [&](uint64_t done) {
@@ -107,12 +111,12 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext &ctx, model::SetHandl
         if (ctx.progress) ctx.progress(step, progressed.load(), 0);
       };
       try {
-        outcomes[i].finding = verify_artifact(artifact, set.dir(), m_level, asked, progress);
+        verdicts[i].finding = verify_artifact(artifact, set.dir(), level, asked, progress);
       } catch (const std::exception &e) {
-        outcomes[i].finding =
+        verdicts[i].finding =
             util::Result<Finding>(util::fail(std::string("internal error: ") + e.what()));
       }
-      outcomes[i].ms = util::elapsed_ms(start);
+      verdicts[i].ms = util::elapsed_ms(start);
     }
   };
   size_t threads = std::min<size_t>(todo.size(), std::max(1u, std::thread::hardware_concurrency()));
@@ -122,30 +126,42 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext &ctx, model::SetHandl
   worker();
   for (auto &t : pool)
     t.join();
+  return verdicts;
+}
 
+} // namespace
+
+util::Result<StepResult> VerifyStep::verify_set(RunContext &ctx, model::SetHandle &set,
+                                                bool only_unverified) {
+  model::Manifest manifest = set.manifest();
+  auto todo = artifacts_to_verify(manifest, m_target, only_unverified);
+  if (todo.empty() && !only_unverified) {
+    if (m_target != "all") return failed("the set holds no backup of '" + m_target + "'");
+    return failed("the set holds no backups to verify");
+  }
+  if (todo.empty()) return passed("every backup was already verified as it was written");
+  if (set.sealed_on_disk())
+    if (std::string differs = model::checksums_disagreement(manifest, set.dir()); !differs.empty())
+      return failed(differs);
+
+  std::string step = label();
+  auto verdicts = verify_side_by_side(todo, set, m_level, ctx, m_content, step);
+  // The verdicts are recorded before any failure is reported (a failed one is
+  // on record too); an undecided one (an Error) stops the step there.
+  for (size_t i = 0; i < todo.size(); ++i) {
+    auto &finding = *verdicts[i].finding;
+    if (!finding)
+      return std::unexpected(finding.error().with_context("verify '" + todo[i]->path + "'"));
+    set.add_verification(verification_of(todo[i]->path, m_level, *finding, verdicts[i].ms));
+  }
   uint64_t bytes = 0;
   for (size_t i = 0; i < todo.size(); ++i) {
     const auto &artifact = *todo[i];
-    auto &finding = *outcomes[i].finding;
-    if (!finding)
-      return std::unexpected(finding.error().with_context("verify '" + artifact.path + "'"));
-    model::Verification v;
-    v.artifact = artifact.path;
-    v.level = m_level;
-    v.ok = finding->ok;
-    v.reason = finding->ok ? finding->note : finding->reason;
-    v.duration_ms = outcomes[i].ms;
-    v.at = util::iso8601_utc(util::Clock::now());
-    v.metrics = finding->metrics;
-    set.add_verification(v);
-  }
-  for (size_t i = 0; i < todo.size(); ++i) {
-    const auto &artifact = *todo[i];
-    const auto &finding = *outcomes[i].finding;
+    const auto &finding = *verdicts[i].finding;
     if (!finding->ok)
       return failed(fmt::format("{} ({}): {}", artifact.path, to_string(m_level), finding->reason));
     util::log_info("{}: {} ok: {} in {}", step, artifact.path, finding->note,
-                   util::human_duration_ms(outcomes[i].ms));
+                   util::human_duration_ms(verdicts[i].ms));
     bytes += artifact.bytes();
   }
   return passed(fmt::format("{} backup(s), {} verified ({})", todo.size(), util::human_bytes(bytes),

@@ -1,5 +1,6 @@
 #include "steps/volume/backup.hpp"
 
+#include "steps/read_back.hpp"
 #include "steps/volume/quiesce.hpp"
 #include "steps/volume/source.hpp"
 #include "steps/volume/verify.hpp"
@@ -134,21 +135,15 @@ struct ArchiveRun {
 // costs no extra pass.
 ArchiveRun write_archive(const std::filesystem::path &source, const std::filesystem::path &archive,
                          util::TarCreateOptions options, ReadBack read_back) {
-  util::GrowthSignal growth;
-  ArchiveRun out{util::TarStats{}, std::nullopt, 0};
-  std::thread reader;
-  if (read_back == ReadBack::while_writing) {
-    options.growth = &growth;
-    reader = std::thread([&] {
-      auto read_start = std::chrono::steady_clock::now();
-      out.read = util::tar_read(archive, nullptr, &growth);
-      out.read_ms = util::elapsed_ms(read_start);
-    });
-  }
-  out.stats = util::tar_create(source, archive, options);
-  growth.finish(out.stats.has_value()); // also when the archive was never created
-  if (reader.joinable()) reader.join();
-  return out;
+  TimedRead<util::Result<util::TarStats>> read;
+  auto stats = write_while_reading_back(
+      read_back == ReadBack::while_writing,
+      [&](util::GrowthSignal *growth) {
+        options.growth = growth;
+        return util::tar_create(source, archive, options);
+      },
+      [&](util::GrowthSignal &growth) { return util::tar_read(archive, nullptr, &growth); }, read);
+  return ArchiveRun{std::move(stats), std::move(read.result), read.ms};
 }
 
 model::Artifact volume_artifact(const config::VolumeTarget &target, const VolumeSource &source,
@@ -184,14 +179,8 @@ std::optional<std::string> record_read_back(model::SetHandle &set, const model::
     return std::nullopt;
   const auto &read = *run.read;
   Finding f = read ? compare_volume_read(artifact, *read) : finding_failed(read.error().message);
-  model::Verification v;
-  v.artifact = artifact.path;
-  v.level = model::VerifyLevel::full;
-  v.ok = f.ok;
-  v.reason = f.ok ? f.note + " (read back while written)" : f.reason;
-  v.duration_ms = run.read_ms;
-  v.at = util::iso8601_utc(util::Clock::now());
-  set.add_verification(v);
+  if (f.ok) f.note += " (read back while written)";
+  set.add_verification(verification_of(artifact.path, model::VerifyLevel::full, f, run.read_ms));
   if (!f.ok) return fmt::format("{} (full): {}", artifact.path, f.reason);
   return std::nullopt;
 }

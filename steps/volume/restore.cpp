@@ -124,16 +124,19 @@ util::Result<void> clean_leftover_staging(const fs::path &dest, const fs::path &
   return {};
 }
 
-} // namespace
+// Gives up before `dest` was touched: the staging directory goes, `dest` stays as it was.
+std::unexpected<util::Error> abandon(const fs::path &staging, const fs::path &dest,
+                                     const std::string &why) {
+  util::CancelShield shield;
+  (void)util::remove_tree(staging);
+  return util::fail(why + "; '" + dest.string() + "' was not touched");
+}
 
-util::Result<VolumeRestoreResult> restore_volume(const model::Artifact &a, const fs::path &set_dir,
-                                                 const fs::path &dest_in, const std::string &set_id,
-                                                 const util::ProgressFn &progress) {
-  fs::path dest = dest_in.lexically_normal();
-  if (dest.filename().empty()) dest = dest.parent_path();
-  fs::path parent = dest.parent_path();
+// A fresh staging directory beside `dest` (same filesystem: the swap is a
+// rename), after putting right what an interrupted restore left.
+util::Result<fs::path> prepare_staging(const fs::path &dest) {
   std::error_code ec;
-  if (!fs::is_directory(parent, ec))
+  if (!fs::is_directory(dest.parent_path(), ec))
     return util::fail("unable to restore into '" + dest.string() +
                       "': its parent directory does not exist");
   fs::path staging = staging_path(dest);
@@ -141,72 +144,99 @@ util::Result<VolumeRestoreResult> restore_volume(const model::Artifact &a, const
   if (::mkdir(staging.c_str(), 0700) != 0)
     return util::fail("unable to create staging directory '" + staging.string() +
                       "': " + util::errno_text(errno));
+  return staging;
+}
 
+// Extracts the archive into `staging` and proves it is what was backed up
+// (checksum, entries, bytes) before anything replaces the live tree; durable
+// on disk before it may.
+util::Result<util::TarStats> extract_checked(const model::Artifact &a, const fs::path &set_dir,
+                                             const fs::path &staging, const fs::path &dest,
+                                             const util::ProgressFn &progress) {
   util::ExtractOptions options;
   options.owners = ::geteuid() == 0;
   options.progress = progress;
   auto extracted = util::tar_extract(set_dir / a.path, staging, options);
-  auto abandon = [&](const std::string &why) -> util::Result<VolumeRestoreResult> {
-    util::CancelShield shield;
-    (void)util::remove_tree(staging);
-    return util::fail(why + "; '" + dest.string() + "' was not touched");
-  };
   if (!extracted) {
     if (extracted.error().kind == util::ErrorKind::interrupted) {
       util::CancelShield shield;
       (void)util::remove_tree(staging);
       return std::unexpected(extracted.error());
     }
-    return abandon(extracted.error().message);
+    return abandon(staging, dest, extracted.error().message);
   }
   const auto &file = a.files.front();
   if (extracted->sha256 != file.sha256)
-    return abandon(fmt::format("'{}' fails its checksum while restoring", file.path));
+    return abandon(staging, dest,
+                   fmt::format("'{}' fails its checksum while restoring", file.path));
   uint64_t entries = a.details.value("entries", uint64_t{0});
   uint64_t bytes = a.details.value("content_bytes", uint64_t{0});
   if (extracted->entries != entries || extracted->content_bytes != bytes)
-    return abandon(fmt::format("extracted {} entries and {} bytes, the manifest says {} and {}",
+    return abandon(staging, dest,
+                   fmt::format("extracted {} entries and {} bytes, the manifest says {} and {}",
                                extracted->entries, extracted->content_bytes, entries, bytes));
   TRY(util::sync_filesystem(staging)); // durable before it replaces anything
+  return *extracted;
+}
 
-  VolumeRestoreResult result{extracted->entries, extracted->content_bytes, {}, {}};
-  if (fs::exists(dest, ec)) {
-    auto carried = carry_excluded(a, dest, staging);
-    if (!carried) return abandon(carried.error().message);
-    result.kept = *carried;
+// One atomic exchange of the staged tree with the live one: readers see the
+// old tree or the new one, never a mix. The old tree goes only after the swap
+// succeeded; a failed swap puts back what was carried out of the live tree.
+util::Result<void> swap_into_place(const model::Artifact &a, const fs::path &dest,
+                                   const fs::path &staging, VolumeRestoreResult &result) {
+  std::error_code ec;
+  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, dest.c_str(), RENAME_EXCHANGE) != 0) {
+    int e = errno;
+    {
+      util::CancelShield shield;
+      (void)move_entries(result.kept, staging, dest);
+      fs::remove(carried_journal_path(dest), ec);
+    }
+    if (e == EBUSY)
+      return abandon(staging, dest,
+                     "'" + dest.string() +
+                         "' is a mount point and cannot be swapped; restore elsewhere with "
+                         "--target " +
+                         a.target + "=DIR and copy");
+    return abandon(staging, dest,
+                   "unable to swap the restored tree into place: " + util::errno_text(e));
   }
-  auto put_back_carried = [&] {
-    util::CancelShield shield;
-    (void)move_entries(result.kept, staging, dest);
-    fs::remove(carried_journal_path(dest), ec);
-  };
+  // The old tree now sits at the staging path.
+  util::CancelShield shield;
+  fs::remove(carried_journal_path(dest), ec);
+  if (!result.kept.empty())
+    result.note = fmt::format("kept {} excluded path(s) the set does not hold", result.kept.size());
+  if (auto r = util::remove_tree(staging); !r)
+    util::log_warn("restored '{}', but the old data at '{}' could not be removed: {}",
+                   dest.string(), staging.string(), r.error().message);
+  return {};
+}
+
+} // namespace
+
+// Phases: stage, extract and check, carry what the set never held, put in place.
+util::Result<VolumeRestoreResult> restore_volume(const model::Artifact &a, const fs::path &set_dir,
+                                                 const fs::path &dest_in, const std::string &set_id,
+                                                 const util::ProgressFn &progress) {
+  fs::path dest = dest_in.lexically_normal();
+  if (dest.filename().empty()) dest = dest.parent_path();
+  TRY_ASSIGN(fs::path staging, prepare_staging(dest));
+  TRY_ASSIGN(util::TarStats extracted, extract_checked(a, set_dir, staging, dest, progress));
+
+  VolumeRestoreResult result{extracted.entries, extracted.content_bytes, {}, {}};
+  std::error_code ec;
   if (!fs::exists(dest, ec)) {
     if (::rename(staging.c_str(), dest.c_str()) != 0)
-      return abandon("unable to move the restored tree into place: " + util::errno_text(errno));
+      return abandon(staging, dest,
+                     "unable to move the restored tree into place: " + util::errno_text(errno));
     result.note = "the destination did not exist; created it";
   } else {
-    // One atomic exchange: readers see the old tree or the new one, never a mix.
-    if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, dest.c_str(), RENAME_EXCHANGE) != 0) {
-      int e = errno;
-      put_back_carried();
-      if (e == EBUSY)
-        return abandon("'" + dest.string() +
-                       "' is a mount point and cannot be swapped; restore elsewhere with "
-                       "--target " +
-                       a.target + "=DIR and copy");
-      return abandon("unable to swap the restored tree into place: " + util::errno_text(e));
-    }
-    // The old tree now sits at the staging path; it goes only after the swap succeeded.
-    util::CancelShield shield;
-    fs::remove(carried_journal_path(dest), ec);
-    if (!result.kept.empty())
-      result.note =
-          fmt::format("kept {} excluded path(s) the set does not hold", result.kept.size());
-    if (auto r = util::remove_tree(staging); !r)
-      util::log_warn("restored '{}', but the old data at '{}' could not be removed: {}",
-                     dest.string(), staging.string(), r.error().message);
+    auto carried = carry_excluded(a, dest, staging);
+    if (!carried) return abandon(staging, dest, carried.error().message);
+    result.kept = *carried;
+    TRY(swap_into_place(a, dest, staging, result));
   }
-  (void)util::fsync_path(parent);
+  (void)util::fsync_path(dest.parent_path());
   return result;
 }
 
