@@ -3,6 +3,7 @@
 #include "cli/common.hpp"
 #include "model/backup_set.hpp"
 #include "model/record.hpp"
+#include "ops/offsite.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
 
@@ -12,6 +13,8 @@ namespace gate::cli {
 
 void list_options(CLI::App &sub, Args &args) {
   sub.add_flag("--all", args.all, "include failed sets (kept for forensics)");
+  sub.add_option("--remote", args.remote,
+                 "list the sets on this remote (remotes: in pipeline.yml)");
 }
 
 namespace {
@@ -37,8 +40,9 @@ int list_command(Args &args, Console &console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
-  model::LocalSetStore store(config->backup_root);
-  auto sets = store.list(args.all ? model::IncludeFailed::yes : model::IncludeFailed::no);
+  auto store = ops::open_set_store(*config, args.remote);
+  if (!store) return report_error(console, store.error());
+  auto sets = (*store)->list(args.all ? model::IncludeFailed::yes : model::IncludeFailed::no);
   if (!sets) return report_error(console, sets.error());
   auto record = model::read_record_id(config->record);
   std::string recorded = record && *record ? **record : "";
@@ -66,7 +70,7 @@ int list_command(Args &args, Console &console) {
     return 0;
   }
   if (sets->empty()) {
-    console.print(fmt::format("no backup sets in {}", config->backup_root.string()));
+    console.print(fmt::format("no backup sets in {}", (*store)->location()));
     return 0;
   }
   console.print(fmt::format("{:<40} {:>5} {:>10} {:<9} {:<12} {}", "ID", "AGE", "SIZE", "VERIFIED",

@@ -21,6 +21,7 @@ struct Args {
   std::string id;
   bool last = false;
   bool all = false;
+  std::string remote; // --remote NAME: the sets on that remote
   bool quick = false;
   bool deep = false;
   bool content = false; // verify --deep --content

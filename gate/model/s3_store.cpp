@@ -71,11 +71,9 @@ public:
     for (const auto &a : manifest.artifacts)
       for (const auto &f : a.files)
         if (auto it = m_sent.find(f.path); it == m_sent.end() || it->second != f.sha256)
-          return util::fail(fmt::format("{}: '{}' of set '{}' was {} (the manifest says {})",
-                                        m_store.location(), f.path, m_id,
-                                        it == m_sent.end() ? "not uploaded"
-                                                           : "uploaded as " + it->second,
-                                        f.sha256));
+          return util::fail(fmt::format(
+              "{}: '{}' of set '{}' was {} (the manifest says {})", m_store.location(), f.path,
+              m_id, it == m_sent.end() ? "not uploaded" : "uploaded as " + it->second, f.sha256));
     std::lock_guard lock(m_store.m_mutex);
     auto &client = *m_store.m_client;
     for (const auto &[name, body] :
@@ -165,7 +163,8 @@ util::Result<std::vector<SetInfo>> S3SetStore::list(IncludeFailed include_failed
     out.push_back(std::move(info));
   }
   std::sort(out.begin(), out.end(), [](const SetInfo &a, const SetInfo &b) {
-    std::string ta = a.manifest ? a.manifest->created_at : "", tb = b.manifest ? b.manifest->created_at : "";
+    std::string ta = a.manifest ? a.manifest->created_at : "",
+                tb = b.manifest ? b.manifest->created_at : "";
     return ta != tb ? ta > tb : a.id > b.id;
   });
   return out;
@@ -181,8 +180,7 @@ util::Result<void> S3SetStore::read_file(const std::string &id, const std::strin
 
 util::Result<std::unique_ptr<SetWriter>> S3SetStore::begin(const std::string &id) {
   TRY_ASSIGN(auto existing, read_manifest(id));
-  if (existing)
-    return util::fail("a backup set '" + id + "' already exists in " + location());
+  if (existing) return util::fail("a backup set '" + id + "' already exists in " + location());
   return std::unique_ptr<SetWriter>(new S3SetWriter(*this, id));
 }
 

@@ -5,6 +5,7 @@
 #include "model/lock.hpp"
 #include "model/record.hpp"
 #include "model/version.hpp"
+#include "ops/offsite.hpp"
 #include "ops/plan.hpp"
 #include "ops/prune.hpp"
 #include "ops/rollback.hpp"
@@ -224,6 +225,8 @@ util::Result<void> seal_and_record(PipelineRun &r) {
     r.out.set_id = pending->id();
     r.reporter.event("set_sealed",
                      fmt::format("backup set {} sealed at {}", pending->id(), dir.string()));
+    // Off-site before the record: a deploy goes on only with the copies it requires.
+    TRY(copy_off_site(r.config, pending->manifest(), dir, r.reporter));
   }
   if (r.request.mode == RunMode::deploy && !r.recorded) {
     TRY(model::write_record(r.config.record, pending->manifest(), pending->dir()));

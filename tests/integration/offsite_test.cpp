@@ -1,0 +1,103 @@
+// Off-site copies on S3 (a real s3rver checking Signature V4): a verified set
+// is copied to the bucket with manifest.json last and read back by `aws`; a
+// required remote that refuses the copy fails the gate before the record is
+// written; `gate list --remote` lists what the bucket holds.
+#include "integration/harness.hpp"
+#include "integration/s3_server.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+using namespace gate::test;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+constexpr const char *k_bucket = "gate-offsite";
+
+class Offsite : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() { s_server = new S3Server({k_bucket}); }
+  static void TearDownTestSuite() {
+    delete s_server;
+    s_server = nullptr;
+  }
+  S3Server &server() { return *s_server; }
+
+  // A database and a directory, copied to the remote `offsite`.
+  void write_config(const std::string &db, const std::string &remote_extra = "") {
+    PgServer::get().create_database(db);
+    fill_sample_database(db, 25);
+    make_sample_tree(m_dir / "files", 6);
+    write_pipeline(m_dir.path(), "databases:\n  - name: app\n    url: " + PgServer::get().url(db) +
+                                     "\nvolumes:\n  - name: files\n    path: ./files\n"
+                                     "remotes:\n  - name: offsite\n    url: s3://" +
+                                     k_bucket + "/hosts/" + db + "\n    endpoint: " +
+                                     server().endpoint() + "\n" + remote_extra);
+  }
+  std::map<std::string, std::string> env() const {
+    return {{"AWS_ACCESS_KEY_ID", s_server->access_key_id()},
+            {"AWS_SECRET_ACCESS_KEY", s_server->secret_access_key()}};
+  }
+
+  TempDir m_dir;
+  static S3Server *s_server;
+};
+S3Server *Offsite::s_server = nullptr;
+
+} // namespace
+
+TEST_F(Offsite, AVerifiedSetIsCopiedWholeAndAwsReadsBackWhatTheChecksumsSay) {
+  write_config("off_copy");
+  auto r = run_gate({"run"}, m_dir.path(), env());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("copied to s3://gate-offsite/hosts/off_copy"));
+  std::string id = newest_set(m_dir / "backups");
+  std::string prefix = std::string("s3://") + k_bucket + "/hosts/off_copy/" + id + "/";
+  auto ls = server().aws({"s3", "ls", "--recursive", prefix});
+  EXPECT_THAT(ls.out, HasSubstr("manifest.json"));
+  EXPECT_THAT(ls.out, HasSubstr("checksums.sha256"));
+  // What the bucket holds is checked by other people's tools: aws downloads, sha256sum -c.
+  TempDir down;
+  auto cp = server().aws({"s3", "cp", "--recursive", prefix, down.path().string()});
+  ASSERT_EQ(cp.exit_code, 0) << cp.all();
+  auto check = sh("sha256sum -c --quiet checksums.sha256", down.path());
+  EXPECT_EQ(check.exit_code, 0) << check.all();
+  EXPECT_EQ(read_file(down / "checksums.sha256"),
+            read_file(m_dir / "backups" / id / "checksums.sha256"));
+  // No secret reaches the bucket.
+  auto grep = sh("! grep -rqF -- '" + server().secret_access_key() + "' .", down.path());
+  EXPECT_EQ(grep.exit_code, 0);
+  auto list = run_gate({"list", "--remote", "offsite", "--json"}, m_dir.path(), env());
+  EXPECT_EQ(list.exit_code, 0) << list.all();
+  EXPECT_THAT(list.out, HasSubstr("\"" + id + "\""));
+}
+
+TEST_F(Offsite, ARequiredRemoteThatRefusesFailsTheGateBeforeTheRecord) {
+  write_config("off_refused");
+  auto wrong = env();
+  wrong["AWS_SECRET_ACCESS_KEY"] = "not-the-secret";
+  auto r = run_gate({"run"}, m_dir.path(), wrong);
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("remote 'offsite' failed"));
+  EXPECT_THAT(r.all(), Not(HasSubstr("not-the-secret")));
+  EXPECT_FALSE(fs::exists(m_dir / ".last-deployment-backup"));
+  // Nothing half-copied is listed on the remote.
+  auto list = run_gate({"list", "--remote", "offsite", "--json"}, m_dir.path(), env());
+  EXPECT_EQ(list.exit_code, 0) << list.all();
+  EXPECT_THAT(list.out, HasSubstr("[]"));
+  auto unknown = run_gate({"list", "--remote", "elsewhere"}, m_dir.path(), env());
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.all(), HasSubstr("remotes: offsite"));
+}
+
+TEST_F(Offsite, AnOptionalRemoteThatRefusesIsAWarningAndTheSetIsRecorded) {
+  write_config("off_optional", "    required: false\n");
+  auto wrong = env();
+  wrong["AWS_SECRET_ACCESS_KEY"] = "not-the-secret";
+  auto r = run_gate({"run"}, m_dir.path(), wrong);
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("required: false"));
+  EXPECT_TRUE(fs::exists(m_dir / ".last-deployment-backup"));
+}
