@@ -14,16 +14,10 @@ namespace {
 constexpr size_t k_failed_sets_kept = 3;
 }
 
-util::Result<PruneResult> prune_sets(const config::PipelineConfig &config, PruneMode mode,
-                                     Reporter &reporter) {
-  if (!config.retention)
-    return util::fail(util::ErrorKind::config,
-                      "no retention policy in " + config.file.string() +
-                          "\nhint: add retention: {keep_last: 3, keep_daily: 7}");
-  model::LocalSetStore store(config.backup_root);
-  TRY_ASSIGN(auto sets, store.list(model::IncludeFailed::yes));
+PruneResult select_for_pruning(const std::vector<model::SetInfo> &sets,
+                               const std::optional<std::string> &record_id,
+                               const config::Retention &retention, util::Clock::time_point now) {
   std::set<std::string> protect;
-  TRY_ASSIGN(auto record_id, model::read_record_id(config.record));
   if (record_id) protect.insert(*record_id);
   std::vector<model::RetentionCandidate> usable;
   std::vector<const model::SetInfo *> failed;
@@ -37,33 +31,46 @@ util::Result<PruneResult> prune_sets(const config::PipelineConfig &config, Prune
     // A pre-rollback snapshot is the only copy of the data a rollback replaced: keep it a week at
     // least.
     if (s.manifest->kind == "pre-rollback" && created &&
-        util::Clock::now() - *created < std::chrono::hours(24 * 7))
+        now - *created < std::chrono::hours(24 * 7))
       protect.insert(s.id);
     usable.push_back({s.id, s.manifest->kind, created.value_or(util::Clock::time_point{})});
     if (!newest_verified && s.manifest->verified_level()) newest_verified = &s;
   }
   if (newest_verified) protect.insert(newest_verified->id);
-  auto decision = model::apply_retention(usable, *config.retention, protect);
+  auto decision = model::apply_retention(usable, retention, protect);
   PruneResult result;
-  for (const auto &s : sets) {
-    if (s.failed || !s.manifest) continue;
-    if (decision.keep.count(s.id)) result.kept.emplace_back(s.id, decision.keep[s.id]);
-  }
-  std::vector<std::pair<std::string, std::filesystem::path>> to_remove;
+  for (const auto &s : sets)
+    if (!s.failed && s.manifest && decision.keep.count(s.id))
+      result.kept.emplace_back(s.id, decision.keep[s.id]);
   for (const auto &id : decision.remove)
     for (const auto &s : sets)
-      if (s.id == id && !s.failed) to_remove.emplace_back(id, s.dir);
+      if (s.id == id && !s.failed) result.removed.push_back(id);
   for (size_t i = k_failed_sets_kept; i < failed.size(); ++i)
-    to_remove.emplace_back(failed[i]->id, failed[i]->dir);
-  for (auto &[id, dir] : to_remove) {
-    result.removed.push_back(id);
+    result.removed.push_back(failed[i]->id);
+  return result;
+}
+
+util::Result<PruneResult> prune_sets(const config::PipelineConfig &config, PruneMode mode,
+                                     Reporter &reporter) {
+  if (!config.retention)
+    return util::fail(util::ErrorKind::config,
+                      "no retention policy in " + config.file.string() +
+                          "\nhint: add retention: {keep_last: 3, keep_daily: 7}");
+  model::LocalSetStore store(config.backup_root);
+  TRY_ASSIGN(auto sets, store.list(model::IncludeFailed::yes));
+  TRY_ASSIGN(auto record_id, model::read_record_id(config.record));
+  PruneResult result = select_for_pruning(sets, record_id, *config.retention, util::Clock::now());
+  for (const auto &id : result.removed) {
+    std::string name = id;
+    for (const auto &s : sets)
+      if (s.id == id) name = s.dir.filename().string();
     if (mode == PruneMode::dry_run) {
-      reporter.plan_line(fmt::format("would remove {}", dir.filename().string()));
+      reporter.plan_line(fmt::format("would remove {}", name));
       continue;
     }
     TRY(store.remove(id));
-    util::log_info("retention: removed set '{}'", dir.filename().string());
-    reporter.event("pruned", fmt::format("removed {}", dir.filename().string()));
+    util::log_info("retention: removed set '{}'", name);
+    reporter.event("pruned", fmt::format("removed {}", name));
   }
   return result;
 }

@@ -72,20 +72,6 @@ model::Manifest manifest_without_git(const config::PipelineConfig &config) {
   return m;
 }
 
-// The sets max_shrink compares with: verified sets that backed up the data
-// as the deploy found it. A pre-rollback snapshot holds the damaged state a
-// rollback undid, so it is never a baseline.
-std::vector<model::Manifest> shrink_baselines(const model::SetStore &store) {
-  std::vector<model::Manifest> out;
-  auto sets = store.list(model::IncludeFailed::no);
-  if (!sets) return out;
-  for (const auto &s : *sets)
-    if (s.manifest && !s.failed && s.manifest->kind != "pre-rollback" &&
-        s.manifest->verified_level() && !s.manifest->has_failed_verification())
-      out.push_back(*s.manifest);
-  return out;
-}
-
 // What an interrupt left, as it is: the set may already have been sealed
 // and recorded when a later stage (a migration) was interrupted.
 std::string interrupted_verdict(const RunOutcome &out, const model::PendingSet *pending,
@@ -107,6 +93,17 @@ model::Manifest base_manifest(const config::PipelineConfig &config) {
   model::Manifest m = manifest_without_git(config);
   m.git = model::read_git_info(git_dir_of(config));
   return m;
+}
+
+std::vector<model::Manifest> shrink_baselines(const model::SetStore &store) {
+  std::vector<model::Manifest> out;
+  auto sets = store.list(model::IncludeFailed::no);
+  if (!sets) return out;
+  for (const auto &s : *sets)
+    if (s.manifest && !s.failed && s.manifest->kind != "pre-rollback" &&
+        s.manifest->verified_level() && !s.manifest->has_failed_verification())
+      out.push_back(*s.manifest);
+  return out;
 }
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include "config/pipeline.hpp"
 #include "model/manifest.hpp"
+#include "model/set_store.hpp"
 #include "ops/reporter.hpp"
 
 #include <filesystem>
@@ -44,6 +45,11 @@ struct RunOutcome {
 // The manifest fields every new set starts with: project, environment, gate
 // version, host and the git commit of the working copy.
 model::Manifest base_manifest(const config::PipelineConfig &config);
+
+// The sets max_shrink compares with: verified sets that backed up the data
+// as the deploy found it. A pre-rollback snapshot holds the damaged state a
+// rollback undid, so it is never a baseline.
+std::vector<model::Manifest> shrink_baselines(const model::SetStore &store);
 
 RunOutcome run_pipeline(const config::PipelineConfig &config, const RunRequest &request,
                         Reporter &reporter);
