@@ -1,12 +1,8 @@
 // gate verify [ID|--last] [--quick|--deep [--content]]
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "model/backup_set.hpp"
-#include "model/lock.hpp"
 #include "ops/rollback.hpp"
-#include "steps/verify/verify.hpp"
-#include "util/cancel.hpp"
-#include "util/log.hpp"
+#include "ops/verify.hpp"
 
 #include <fmt/format.h>
 
@@ -30,71 +26,21 @@ int verify_command(Args &args, Console &console) {
   int code = 0;
   auto config = load_config(args, console, code);
   if (!config) return code;
-  auto lock = model::RootLock::acquire(config->backup_root, config->lock_wait, args.command_line);
-  if (!lock) return report_error(console, lock.error());
   auto chosen = chosen_set(args, *config);
   if (!chosen) return report_error(console, chosen.error());
-  std::string id = *chosen;
-  model::LocalSetStore store(config->backup_root);
-  auto info = store.find(id);
-  if (!info) return report_error(console, info.error());
-  if (!info->manifest)
-    return report_error(console, {util::ErrorKind::failed, "set '" + id + "': " + info->problem});
-  model::StoredSet set(*info);
-  steps::RunContext ctx{*config, store};
-  ctx.set = &set;
-  ctx.progress = [&](const std::string &step, uint64_t done, uint64_t total) {
-    console.step_progress(step, done, total);
-  };
-  auto level = args.deep    ? model::VerifyLevel::deep
-               : args.quick ? model::VerifyLevel::quick
-                            : model::VerifyLevel::full;
-  steps::VerifyStep verify("all", level, false, args.content);
-  console.step_started("verify", verify.label());
-  auto start = std::chrono::steady_clock::now();
-  auto result = verify.verify_set(ctx, set, false);
-  ops::StepReport report{"verify", verify.label() + " of " + id};
-  report.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now() - start)
-                           .count();
-  if (util::cancel_requested()) {
-    console.verdict(false,
-                    "INTERRUPTED: verification of set " + id + " stopped; the set is unchanged",
-                    {{"set_id", id}, {"exit_code", 130}});
-    return 130;
-  }
-  if (auto saved = set.save(); !saved)
-    util::log_warn("unable to record the results in the manifest: {}", saved.error().message);
-  nlohmann::json result_json{{"set_id", id}, {"level", model::to_string(level)}};
-  if (!result) {
-    report.ok = false;
-    report.summary = result.error().message;
-    console.step_finished(report);
-    result_json["exit_code"] = util::exit_code_for(result.error().kind);
-    console.verdict(false, "FAILED: could not verify set " + id + ": " + result.error().message,
-                    result_json);
-    return util::exit_code_for(result.error().kind);
-  }
-  report.ok = result->outcome == steps::Outcome::passed;
-  report.summary = report.ok ? result->summary : result->reason;
-  report.bytes = result->bytes;
-  console.step_finished(report);
-  if (!report.ok) {
-    if (auto marked = set.mark_failed("verification failed: " + result->reason); !marked)
-      util::log_warn("{}", marked.error().message);
-    result_json["exit_code"] = 1;
-    console.verdict(false,
-                    fmt::format("FAILED: set {} is not restorable: {} (kept as .failed-{})", id,
-                                result->reason, id),
-                    result_json);
-    return 1;
-  }
-  result_json["exit_code"] = 0;
-  console.verdict(
-      true,
-      fmt::format("OK: set {} verified ({}): {}", id, model::to_string(level), result->summary),
-      result_json);
-  return 0;
+  ops::VerifyRequest request;
+  request.set_id = *chosen;
+  request.level = args.deep    ? model::VerifyLevel::deep
+                  : args.quick ? model::VerifyLevel::quick
+                               : model::VerifyLevel::full;
+  request.content = args.content;
+  request.command_line = args.command_line;
+  auto out = ops::verify_stored_set(*config, request, console);
+  console.verdict(out.ok, out.verdict,
+                  {{"set_id", out.set_id},
+                   {"level", model::to_string(request.level)},
+                   {"exit_code", out.exit_code}});
+  return out.exit_code;
 }
 
 } // namespace gate::cli

@@ -121,8 +121,9 @@ TEST(Decisions, PruneKeepsTheRecordedTheNewestVerifiedAndYoungSafetySnapshots) {
   auto now = *util::parse_iso8601_utc("2026-12-06T00:00:00Z");
   auto r = ops::select_for_pruning(*sets, std::string("scheduled-20261201_000000"), keep_one, now);
   std::set<std::string> removed(r.removed.begin(), r.removed.end());
-  EXPECT_EQ(removed, (std::set<std::string>{"scheduled-20261202_000000", "scheduled-20261203_000000",
-                                            "scheduled-20261204_000000"}));
+  EXPECT_EQ(removed,
+            (std::set<std::string>{"scheduled-20261202_000000", "scheduled-20261203_000000",
+                                   "scheduled-20261204_000000"}));
   // Without the record its set goes too; retention counts per kind, so the
   // newest scheduled set and the snapshot (also the newest verified) stay.
   r = ops::select_for_pruning(*sets, std::nullopt, keep_one, now);
