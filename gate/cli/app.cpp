@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
   }
   if (auto unknown = unknown_command(argc, argv)) {
     std::fprintf(stderr, "gate: %s\n", unknown->c_str());
-    return 2;
+    return util::exit_code_for(util::ErrorKind::usage);
   }
   try {
     app.parse(argc, argv);

@@ -240,9 +240,10 @@ void publish_outcome(const config::PipelineConfig &config, const Args &args,
   for (const auto &alert : config.alerts)
     if (!steps::interrupted_during_alerts() && wanted(alert, event, outcome.ok))
       steps::deliver_alert(alert, payload);
-  if (steps::interrupted_during_alerts() && outcome.exit_code != 130) {
+  const int interrupted = util::exit_code_for(util::ErrorKind::interrupted);
+  if (steps::interrupted_during_alerts() && outcome.exit_code != interrupted) {
     outcome.ok = false;
-    outcome.exit_code = 130;
+    outcome.exit_code = interrupted;
     outcome.event = "interrupted";
     outcome.verdict += " (then INTERRUPTED while sending alerts: some were not delivered)";
   }
