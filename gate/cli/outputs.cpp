@@ -10,6 +10,7 @@
 #include "util/redact.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
+#include "util/xml.hpp"
 
 #include <cstdlib>
 #include <fcntl.h>
@@ -62,35 +63,6 @@ bool wanted(const config::AlertConfig &alert, const std::string &event, bool ok)
   return ok ? has(config::AlertEvent::success) : has(config::AlertEvent::failure);
 }
 
-std::string xml_escape(const std::string &s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    case '\'':
-      out += "&apos;";
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t')
-        out += ' ';
-      else
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 void write_junit(const std::string &path, const ops::RunOutcome &o, const std::string &command) {
   int failures = 0;
   for (const auto &s : o.steps)
@@ -105,19 +77,19 @@ void write_junit(const std::string &path, const ops::RunOutcome &o, const std::s
                   command, std::max<size_t>(o.steps.size(), 1), failures, o.duration_ms / 1000.0);
   for (const auto &s : o.steps) {
     xml += fmt::format("    <testcase classname=\"gate.{}\" name=\"{}\" time=\"{:.3f}\"",
-                       xml_escape(s.stage), xml_escape(s.step), s.duration_ms / 1000.0);
+                       util::xml_escape(s.stage), util::xml_escape(s.step), s.duration_ms / 1000.0);
     if (s.ok)
       xml += "/>\n";
     else
       xml += fmt::format(">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
-                         xml_escape(s.summary.substr(0, 500)), xml_escape(s.summary));
+                         util::xml_escape(s.summary.substr(0, 500)), util::xml_escape(s.summary));
   }
   if (o.steps.empty())
     xml += fmt::format(
         "    <testcase classname=\"gate\" name=\"{}\"{}", command,
         o.ok ? "/>\n"
              : fmt::format(">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
-                           xml_escape(o.reason), xml_escape(o.verdict)));
+                           util::xml_escape(o.reason), util::xml_escape(o.verdict)));
   xml += "  </testsuite>\n</testsuites>\n";
   if (auto r = util::write_file_atomic(path, util::redact(xml), 0644); !r)
     util::log_warn("--junit: {}", r.error().message);

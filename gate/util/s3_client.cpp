@@ -1,6 +1,7 @@
 // S3Client: construction, downloads, HEAD, listings and deletes. Uploads are
 // in s3_upload.cpp, the signed request with its retries in s3_transport.cpp.
 #include "util/s3_client.hpp"
+#include "util/xml.hpp"
 
 #include "util/fd.hpp"
 #include "util/s3_parts.hpp"
@@ -164,32 +165,6 @@ S3Result<std::vector<S3ObjectEntry>> S3Client::list_objects(const std::string &p
 }
 
 namespace {
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    case '\'':
-      out += "&apos;";
-      break;
-    default:
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 std::string delete_body(const std::vector<std::string> &keys, size_t from, size_t to) {
   std::string body =

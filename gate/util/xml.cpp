@@ -264,4 +264,33 @@ std::vector<const XmlElement *> XmlElement::children_named(std::string_view chil
   return out;
 }
 
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    case '\'':
+      out += "&apos;";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t')
+        out += ' ';
+      else
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
 } // namespace gate::util

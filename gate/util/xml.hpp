@@ -46,4 +46,9 @@ Result<XmlElement> parse_xml(std::string_view document);
 // character XML does not allow (NUL, surrogates, beyond U+10FFFF).
 Result<std::string> xml_decode_entities(std::string_view text);
 
+// `text` as XML character data or attribute value: & < > " ' escaped, and
+// the control characters XML 1.0 cannot hold (all below 0x20 but tab and
+// newline) replaced by a space.
+std::string xml_escape(std::string_view text);
+
 } // namespace gate::util

@@ -246,3 +246,8 @@ TEST(S3Xml, ListMultipartUploads) {
       "<ListMultipartUploadsResult><Upload><Key>k</Key></Upload></ListMultipartUploadsResult>"));
   EXPECT_FALSE(parse_list_multipart_uploads("<ListMultipartUploadsResult><Upload>"));
 }
+
+TEST(XmlEscape, EscapesMarkupAndReplacesControlCharactersXmlCannotHold) {
+  EXPECT_EQ(gate::util::xml_escape("a&b<c>\"d'\te\nf\x01g"),
+            "a&amp;b&lt;c&gt;&quot;d&apos;\te\nf g");
+}
