@@ -49,6 +49,14 @@ endif()
 # Full RELRO (lintian: hardening-no-bindnow); a link flag, so nothing recompiles.
 target_link_options(gate PRIVATE -Wl,-z,relro,-z,now)
 install(TARGETS gate RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# A stripped install (cpack) also drops what dh_strip drops (lintian:
+# binary-has-unneeded-section).
+install(CODE [[
+  if(CMAKE_INSTALL_DO_STRIP)
+    execute_process(COMMAND strip --remove-section=.comment --remove-section=.note
+                    "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/bin/gate" COMMAND_ERROR_IS_FATAL ANY)
+  endif()
+]])
 install(FILES completion/gate.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
         RENAME gate)
 install(FILES completion/_gate DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
