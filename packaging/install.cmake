@@ -23,8 +23,8 @@ add_custom_target(gate_version ALL
 target_include_directories(gate_model PUBLIC ${GATE_GENERATED})
 add_dependencies(gate_model gate_version)
 
-# Man pages from Markdown (docs/man/, and docs/pipeline-reference.md for
-# gate-pipeline(5)) through go-md2man, gzipped as Debian wants them.
+# Man pages from Markdown (docs/man/; docs/pipeline-reference.md, encryption.md
+# and remotes.md for gate-pipeline(5)) through go-md2man, gzipped as Debian wants them.
 find_program(GO_MD2MAN go-md2man)
 set(GATE_MAN_DIR ${CMAKE_BINARY_DIR}/man)
 if(GO_MD2MAN)
@@ -34,7 +34,8 @@ if(GO_MD2MAN)
       COMMAND ${CMAKE_SOURCE_DIR}/docs/man/build ${GO_MD2MAN} ${page} ${GATE_GENERATED}/gate_version.txt
               ${GATE_MAN_DIR}
       DEPENDS ${CMAKE_SOURCE_DIR}/docs/man/build ${CMAKE_SOURCE_DIR}/docs/man/${page}.md
-              ${CMAKE_SOURCE_DIR}/docs/pipeline-reference.md ${GATE_GENERATED}/gate_version.txt
+              ${CMAKE_SOURCE_DIR}/docs/pipeline-reference.md ${CMAKE_SOURCE_DIR}/docs/encryption.md
+              ${CMAKE_SOURCE_DIR}/docs/remotes.md ${GATE_GENERATED}/gate_version.txt
       VERBATIM)
     list(APPEND man_pages ${GATE_MAN_DIR}/${page}.gz)
   endforeach()

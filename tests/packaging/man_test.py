@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tests/packaging/man_test.py GATE MAN_PAGE
+"""tests/packaging/man_test.py GATE GATE_1 [GATE_PIPELINE_5 SCHEMA]
 
 Fails when a command or a flag that the real gate's --help lists is missing
 from the built gate(1) man page: every command in `gate --help` needs its
@@ -7,7 +7,10 @@ section (`### gate CMD ...` in docs/man/gate.1.md), every flag of
 `gate CMD --help` must appear in that section, and every global flag in
 GLOBAL OPTIONS. New commands and flags come from --help by themselves; the
 message says which line to add to docs/man/gate.1.md.
+With GATE_PIPELINE_5 and SCHEMA: every key of docs/pipeline.schema.json is
+in gate-pipeline(5), written as code (`key`).
 """
+import json
 import re
 import subprocess
 import sys
@@ -70,8 +73,31 @@ for command in commands:
         if not mentions(sections[heading], flag):
             problems.append(f"gate {command} {flag}: add '**{flag}**' with a ': meaning' line "
                             f"under '### gate {command}' in docs/man/gate.1.md")
+
+
+def schema_keys(node):
+    """Every property name anywhere in the schema."""
+    keys = set()
+    if isinstance(node, dict):
+        keys |= set(node.get("properties", {}))
+        for v in node.values():
+            keys |= schema_keys(v)
+    elif isinstance(node, list):
+        for v in node:
+            keys |= schema_keys(v)
+    return keys
+
+
+if len(sys.argv) > 4:
+    roff = open(sys.argv[3], encoding="utf-8").read().replace("\\-", "-")
+    for key in sorted(schema_keys(json.load(open(sys.argv[4], encoding="utf-8")))):
+        if not re.search(r"\\fC" + re.escape(key) + r"(\\f|:)", roff):
+            problems.append(f"pipeline key '{key}': not in gate-pipeline(5); document it (as `{key}`) "
+                            "in docs/pipeline-reference.md")
+
 for problem in problems:
     print("missing from the man page:", problem)
 if problems:
     sys.exit(1)
-print(f"man page: {len(commands)} commands and their flags are all in {man_page}")
+print(f"man page: {len(commands)} commands and their flags are all in {man_page}"
+      + (f"; every schema key in {sys.argv[3]}" if len(sys.argv) > 4 else ""))
