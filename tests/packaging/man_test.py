@@ -16,6 +16,11 @@ import subprocess
 import sys
 
 gate, man_page = sys.argv[1], sys.argv[2]
+for page in sys.argv[2:4]:
+    try:
+        open(page).close()
+    except OSError as e:
+        sys.exit(f"no man page: {e}; the build makes them with go-md2man (apt-get install go-md2man)")
 
 
 def help_section(args, section):
