@@ -14,7 +14,7 @@ GATE_PACKAGES=(
   systemd clang-format  # systemd-analyze verifies contrib/systemd; ci/check-format
   awscli  # reads back what gate uploads to the S3 test server (tests/s3)
   dpkg-dev lintian go-md2man man-db  # ci/package: cpack's dpkg-shlibdeps, checks, man pages
-  python3-jsonschema python3-yaml  # tests/packaging/schema_test.py
+  python3-jsonschema python3-yaml zsh  # tests/packaging: the schema test, zsh completion
 )
 
 as_root() {

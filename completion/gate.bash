@@ -25,8 +25,13 @@ _gate_set_ids() { # _gate_set_ids GATE [GLOBAL OPTIONS...]
   "$@" list --json 2>/dev/null | grep -oE '"id" *: *"[^"]+"' | sed -E 's/.*"([^"]+)"$/\1/'
 }
 
-# COMPREPLY: one candidate per line of the command's output.
-_gate_reply() { mapfile -t COMPREPLY < <("$@"); }
+# COMPREPLY: one candidate per line of the command's output (no mapfile: zsh
+# runs this file too, through bashcompinit).
+_gate_reply() {
+  local line
+  COMPREPLY=()
+  while IFS= read -r line; do COMPREPLY+=("$line"); done < <("$@")
+}
 
 _gate_pipeline_files() { # pipeline files and directories for --config
   compgen -f -X '!*.yml' -- "$1"
