@@ -15,6 +15,7 @@ GATE_PACKAGES=(
   awscli  # reads back what gate uploads to the S3 test server (tests/s3)
   dpkg-dev lintian go-md2man man-db  # ci/package: cpack's dpkg-shlibdeps, checks, man pages
   python3-jsonschema python3-yaml zsh  # tests/packaging: the schema test, zsh completion
+  clang-16 libclang-rt-16-dev  # ci/fuzz: libFuzzer (clang 14 cannot compile libstdc++ 12's <expected>)
 )
 
 as_root() {
