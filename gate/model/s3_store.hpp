@@ -1,7 +1,8 @@
 // The set store in an S3 bucket: a remote's sets under PREFIX/<id>/, each
 // file at its relative path. There is no rename: the commit is manifest.json,
-// written last, after every file it names was uploaded and its SHA-256 (the
-// signed payload's) matched the manifest, so a set without manifest.json is
+// written last, after every file it names was uploaded, its SHA-256 (the
+// signed payload's) matched the manifest and a HEAD confirmed its size (and
+// the server's SHA-256 where it keeps one), so a set without manifest.json is
 // never listed. A delete removes manifest.json first for the same reason.
 // Many hosts may share a bucket under their own prefixes.
 #pragma once
@@ -9,6 +10,7 @@
 #include "config/remotes.hpp"
 #include "model/set_store.hpp"
 
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -21,7 +23,9 @@ namespace gate::model {
 class S3SetStore final : public SetStore {
 public:
   // Resolves the remote's credentials and prepares its client; sends nothing.
-  static util::Result<std::unique_ptr<S3SetStore>> open(const config::RemoteConfig &remote);
+  // `on_sent` hears of the bytes of file uploads as they go (progress).
+  static util::Result<std::unique_ptr<S3SetStore>> open(const config::RemoteConfig &remote,
+                                                        std::function<void(uint64_t)> on_sent = {});
   ~S3SetStore() override;
 
   std::string location() const override;
@@ -33,6 +37,11 @@ public:
 
   // The key of `relative` in set `id`.
   std::string key(const std::string &id, const std::string &relative) const;
+  // The key every set's keys start with (PREFIX/).
+  std::string root_key() const;
+  // The client, for sweeps over the prefix (retention): one request at a
+  // time, never while a writer of this store is open.
+  util::S3Client &client() const { return *m_client; }
 
 private:
   S3SetStore(const config::RemoteConfig &remote, std::unique_ptr<util::S3Client> client);
