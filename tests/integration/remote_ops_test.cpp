@@ -10,6 +10,7 @@
 #include "integration/s3_server.hpp"
 #include "model/set_id.hpp"
 #include "util/fs.hpp"
+#include "util/text.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -268,5 +269,21 @@ TEST_F(RemoteOps, AnHttpsEndpointOfAPrivateCaNeedsCaFileAndTheErrorSaysSo) {
   EXPECT_FALSE(fs::exists(m_dir / ".last-deployment-backup"));
   write_config("tls", "    ca_file: " + (certs / "ca.pem").string() + "\n", proxy.endpoint());
   gate_run();
+  EXPECT_EQ(remote_ids().size(), 1u);
+}
+
+// On a terminal (a real pty, from script(1)) the copy is a progress line with
+// bytes and rate, not a line per object.
+TEST_F(RemoteOps, OnATerminalTheCopyShowsProgressInsteadOfALinePerObject) {
+  // 48 MiB that do not compress: an upload long enough for the progress line to show.
+  make_sample_tree(m_dir / "files", 6);
+  ASSERT_EQ(sh("head -c 50331648 /dev/urandom > files/random.bin", m_dir.path()).exit_code, 0);
+  write_config("tty");
+  auto r = sh("script -qec " + gate::util::shell_quote(gate_binary() + " run") + " /dev/null",
+              m_dir.path(), env());
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.out,
+              testing::ContainsRegex("copy to offsite [0-9.]+ [KMG]?i?B [0-9.]+ [KMG]?i?B/s"));
+  EXPECT_THAT(r.out, Not(HasSubstr("uploaded, 1/")));
   EXPECT_EQ(remote_ids().size(), 1u);
 }
