@@ -132,8 +132,16 @@ public:
     util::log_warn("{}: giving up set '{}' ({}); removing what was uploaded", m_store.location(),
                    m_id, reason);
     std::lock_guard lock(m_store.m_mutex);
-    if (auto deleted = m_store.m_client->delete_objects(m_keys); !deleted)
-      util::log_warn("{}: {}", m_store.location(), deleted.error().message);
+    auto deleted = m_store.m_client->delete_objects(m_keys);
+    std::string problem = !deleted ? deleted.error().message
+                          : deleted->errors.empty() // a backup-only key may not delete
+                              ? ""
+                              : fmt::format("{} object(s) could not be removed ({})",
+                                            deleted->errors.size(), deleted->errors[0].code);
+    if (!problem.empty())
+      util::log_warn("{}: {}\nwhat stays of set '{}' has no manifest.json: it is never listed, "
+                     "and a prune with delete rights removes it after a day",
+                     m_store.location(), problem, m_id);
   }
 
 private:

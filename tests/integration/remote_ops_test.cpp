@@ -287,3 +287,18 @@ TEST_F(RemoteOps, OnATerminalTheCopyShowsProgressInsteadOfALinePerObject) {
   EXPECT_THAT(r.out, Not(HasSubstr("uploaded, 1/")));
   EXPECT_EQ(remote_ids().size(), 1u);
 }
+
+// A copy given up with a key that may not delete: what stays has no
+// manifest.json, is never listed, and the warning says so.
+TEST_F(RemoteOps, AnAbandonedCopyThatMayNotBeDeletedIsNeverListedAndSaysSo) {
+  S3Proxy proxy(server().port(), {.deny_deletes = true, .short_head_key = "/gate.log"});
+  write_config("abandoned", "", proxy.endpoint());
+  auto r = run_gate({"run"}, m_dir.path(), env());
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_THAT(r.err, HasSubstr("AccessDenied"));
+  EXPECT_THAT(r.err, HasSubstr("has no manifest.json: it is never listed"));
+  auto list = run_gate({"list", "--remote", "offsite", "--json"}, m_dir.path(), env());
+  EXPECT_EQ(list.exit_code, 0) << list.all();
+  EXPECT_THAT(list.out, HasSubstr("[]"));
+  EXPECT_EQ(remote_ids().size(), 1u); // the objects are there, without a manifest
+}
