@@ -9,12 +9,14 @@
 #include "config/remotes.hpp"
 #include "model/set_store.hpp"
 
+#include <map>
 #include <memory>
 #include <mutex>
 
 namespace gate::util {
 class S3Client;
-}
+struct S3GetResult;
+} // namespace gate::util
 
 namespace gate::model {
 
@@ -31,8 +33,20 @@ public:
   util::Result<std::unique_ptr<SetWriter>> begin(const std::string &id) override;
   util::Result<void> remove(const std::string &id) override;
 
-  // The key of `relative` in set `id`.
+  // The key of `relative` in set `id`, and its s3://bucket/key for messages.
   std::string key(const std::string &id, const std::string &relative) const;
+  std::string uri(const std::string &id, const std::string &relative) const;
+  const config::RemoteConfig &remote() const { return m_remote; }
+
+  // Downloads `relative` of set `id` into `dest` (as read_file), saying what
+  // arrived: its size and the SHA-256 of the bytes written.
+  util::Result<util::S3GetResult> download(const std::string &id, const std::string &relative,
+                                           const std::filesystem::path &dest) const;
+  // Streams `relative` of set `id` into `fd` (a pipe: nothing reaches a disk).
+  util::Result<util::S3GetResult> stream(const std::string &id, const std::string &relative,
+                                         int fd) const;
+  // Every object of set `id`: its path relative to the set, and its size.
+  util::Result<std::map<std::string, uint64_t>> object_sizes(const std::string &id) const;
 
 private:
   S3SetStore(const config::RemoteConfig &remote, std::unique_ptr<util::S3Client> client);
