@@ -101,10 +101,29 @@ void RemoteFeed::serve_one(int fd) {
     m_passes.error = got.error().message;
 }
 
+namespace {
+
+// Memory where the system has it, else the temporary directory: the pipes
+// hold no data, but a directory dump's table of contents is a regular file.
+fs::path scratch_parent() {
+  std::error_code ec;
+  if (fs::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK | X_OK) == 0) return "/dev/shm";
+  return fs::temp_directory_path();
+}
+
+// pg_restore opens a directory dump only when its toc.dat is a regular file.
+bool must_be_regular(const model::Manifest &manifest, const std::string &relative) {
+  for (const auto &a : manifest.artifacts)
+    if (a.format == "directory" && relative == a.path + "/toc.dat") return true;
+  return false;
+}
+
+} // namespace
+
 util::Result<std::unique_ptr<RemoteSetFeeds>>
 RemoteSetFeeds::start(const config::RemoteConfig &remote, const model::Manifest &manifest) {
   std::unique_ptr<RemoteSetFeeds> feeds(new RemoteSetFeeds());
-  std::string pattern = (fs::temp_directory_path() / "gate-remote-verify-XXXXXX").string();
+  std::string pattern = (scratch_parent() / "gate-remote-verify-XXXXXX").string();
   if (!::mkdtemp(pattern.data()))
     return util::fail("unable to create a temporary directory: " + util::errno_text(errno));
   feeds->m_dir = pattern;
@@ -113,6 +132,10 @@ RemoteSetFeeds::start(const config::RemoteConfig &remote, const model::Manifest 
     for (const auto &f : a.files)
       files.push_back(f.path);
   for (const auto &relative : files) {
+    if (must_be_regular(manifest, relative)) {
+      TRY(feeds->materialize(remote, manifest.id, relative));
+      continue;
+    }
     TRY_ASSIGN(auto feed,
                RemoteFeed::start(remote, manifest.id, relative, feeds->m_dir / relative));
     feeds->m_feeds.push_back(std::move(feed));
@@ -120,15 +143,29 @@ RemoteSetFeeds::start(const config::RemoteConfig &remote, const model::Manifest 
   return feeds;
 }
 
+util::Result<void> RemoteSetFeeds::materialize(const config::RemoteConfig &remote,
+                                               const std::string &id, const std::string &relative) {
+  TRY_ASSIGN(auto store, model::S3SetStore::open(remote));
+  fs::path dest = m_dir / relative;
+  TRY(util::make_dirs(dest.parent_path(), 0700));
+  auto got = store->download(id, relative, dest);
+  if (got)
+    m_downloaded[relative].complete.push_back(*got);
+  else
+    m_downloaded[relative].error = got.error().message; // the verification finds it absent
+  return {};
+}
+
 RemoteSetFeeds::~RemoteSetFeeds() {
   m_feeds.clear(); // every thread joined before the pipes go
   if (!m_dir.empty()) (void)util::remove_tree(m_dir);
 }
 
-const RemoteFeed *RemoteSetFeeds::feed(const std::string &relative) const {
+FeedPasses RemoteSetFeeds::passes(const std::string &relative) const {
+  if (auto it = m_downloaded.find(relative); it != m_downloaded.end()) return it->second;
   for (const auto &f : m_feeds)
-    if (f->relative() == relative) return f.get();
-  return nullptr;
+    if (f->relative() == relative) return f->passes();
+  return {};
 }
 
 } // namespace gate::ops

@@ -13,6 +13,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -57,20 +58,26 @@ private:
 
 // A temporary directory of FIFOs, one per file of `manifest` and one for its
 // checksums.sha256, each fed from the remote; removed with everything in it
-// when this goes away.
+// when this goes away. It lives in /dev/shm (memory) where there is one: the
+// table of contents of a directory-format dump must be a regular file
+// (pg_restore checks), so that one small file is downloaded whole.
 class RemoteSetFeeds {
 public:
   static util::Result<std::unique_ptr<RemoteSetFeeds>> start(const config::RemoteConfig &remote,
                                                              const model::Manifest &manifest);
   ~RemoteSetFeeds();
   const std::filesystem::path &dir() const { return m_dir; }
-  // The feed of `relative`, or null.
-  const RemoteFeed *feed(const std::string &relative) const;
+  // What the downloads of `relative` delivered.
+  FeedPasses passes(const std::string &relative) const;
 
 private:
   RemoteSetFeeds() = default;
+  util::Result<void> materialize(const config::RemoteConfig &remote, const std::string &id,
+                                 const std::string &relative);
+
   std::filesystem::path m_dir;
   std::vector<std::unique_ptr<RemoteFeed>> m_feeds;
+  std::map<std::string, FeedPasses> m_downloaded; // the regular files, by relative path
 };
 
 } // namespace gate::ops

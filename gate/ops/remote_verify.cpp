@@ -68,8 +68,7 @@ std::optional<FeedProblem> feed_problem(const model::S3SetStore &store,
                                         const RemoteSetFeeds &feeds) {
   for (const auto &a : manifest.artifacts)
     for (const auto &f : a.files) {
-      const auto *feed = feeds.feed(f.path);
-      FeedPasses passes = feed ? feed->passes() : FeedPasses{};
+      FeedPasses passes = feeds.passes(f.path);
       for (const auto &p : passes.complete)
         if (p.sha256 != f.sha256 || p.size != f.bytes)
           return FeedProblem{

@@ -55,7 +55,9 @@ protected:
     return std::string("s3://") + k_bucket + "/hosts/" + db + "/" + id + "/" + path;
   }
   std::string leftover_feeds() const {
-    return sh("ls -d ${TMPDIR:-/tmp}/gate-remote-verify-* 2>/dev/null | wc -l").out;
+    return sh("ls -d /dev/shm/gate-remote-verify-* ${TMPDIR:-/tmp}/gate-remote-verify-* "
+              "2>/dev/null | wc -l")
+        .out;
   }
 };
 
@@ -221,4 +223,53 @@ TEST_F(RemoteRestore, TheRollbackPlanSaysWhetherTheLocalOrTheRemoteCopyIsUsed) {
   auto unknown =
       run_gate({"rollback", "--last", "--remote", "nowhere", "--dry-run"}, m_dir.path(), env());
   EXPECT_EQ(unknown.exit_code, 2) << unknown.all();
+}
+
+TEST_F(RemoteRestore, EveryDumpFormatIsReadBackThroughThePipesOfAFullVerify) {
+  PgServer::get().create_database("rr_formats");
+  fill_sample_database("rr_formats", 30);
+  make_sample_tree(m_dir / "files", 3);
+  std::string body = pipeline_body("rr_formats", "hosts/rr_formats");
+  body.replace(body.find("\nvolumes:"), 0, "\n    formats: [custom, sql, directory, csv]");
+  write_pipeline(m_dir.path(), body);
+  auto run = run_gate({"run"}, m_dir.path(), env());
+  ASSERT_EQ(run.exit_code, 0) << run.all();
+  std::string id = newest_set(m_dir / "backups");
+  auto full = run_gate({"verify", "--remote", "offsite", id}, m_dir.path(), env());
+  EXPECT_EQ(full.exit_code, 0) << full.all();
+  EXPECT_THAT(full.out, HasSubstr("verified (full)"));
+  // A table's file inside the directory dump, changed in place on the remote.
+  std::string table = file_in_set(id, "*.dat.gz");
+  ASSERT_FALSE(table.empty());
+  TempDir work;
+  write_file(work / "bad", "not what pg_dump wrote\n");
+  ASSERT_EQ(
+      server().aws({"s3", "cp", (work / "bad").string(), uri("rr_formats", id, table)}).exit_code,
+      0);
+  auto damaged = run_gate({"verify", "--remote", "offsite", id}, m_dir.path(), env());
+  EXPECT_EQ(damaged.exit_code, 1) << damaged.all();
+  EXPECT_THAT(damaged.all(), HasSubstr(uri("rr_formats", id, table)));
+}
+
+TEST_F(RemoteRestore, ALocalSetThatFailsItsCheckGivesWayToTheRemoteCopy) {
+  auto &pg = PgServer::get();
+  std::string id = backed_up("rr_fallback");
+  std::string orders = pg.value("rr_fallback", "SELECT count(*) FROM orders");
+  std::string dump = file_in_set(id, "*.dump*");
+  ASSERT_FALSE(dump.empty());
+  ASSERT_EQ(sh("printf 'X' | dd of=backups/" + id + "/" + dump +
+                   " bs=1 seek=100 conv=notrunc status=none",
+               m_dir.path())
+                .exit_code,
+            0);
+  pg.psql("rr_fallback", "DELETE FROM orders");
+  auto r = run_gate({"rollback", "--last", "--yes"}, m_dir.path(), env());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("fails its checksum"));
+  EXPECT_THAT(r.out, HasSubstr("source: the copy on remote 'offsite'"));
+  EXPECT_EQ(pg.value("rr_fallback", "SELECT count(*) FROM orders"), orders);
+  // The good copy took the id; the damaged one is kept aside as a failed set.
+  auto check = sh("sha256sum -c --quiet checksums.sha256", m_dir / "backups" / id);
+  EXPECT_EQ(check.exit_code, 0) << check.all();
+  EXPECT_EQ(sh("ls -a backups | grep -c '^.failed-" + id + "-replaced-'", m_dir.path()).out, "1\n");
 }
