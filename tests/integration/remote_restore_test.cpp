@@ -89,6 +89,13 @@ TEST_F(RemoteRestore, VerifyRemoteAtEachLevel) {
   auto missing = run_gate({"verify", "--remote", "offsite", "no-such-set"}, m_dir.path(), env());
   EXPECT_EQ(missing.exit_code, 1) << missing.all();
   EXPECT_THAT(missing.all(), HasSubstr("remote 'offsite'"));
+  auto wrong = env();
+  wrong["AWS_SECRET_ACCESS_KEY"] = "not-the-secret";
+  auto refused = run_gate({"verify", "--remote", "offsite", id}, m_dir.path(), wrong);
+  EXPECT_EQ(refused.exit_code, 1) << refused.all();
+  EXPECT_THAT(refused.all(), HasSubstr("remote 'offsite'"));
+  EXPECT_THAT(refused.all(), HasSubstr(k_bucket));
+  EXPECT_THAT(refused.all(), Not(HasSubstr("not-the-secret")));
 }
 
 TEST_F(RemoteRestore, ASetUploadedByAwsIsAcceptedByVerifyRemote) {
@@ -272,4 +279,29 @@ TEST_F(RemoteRestore, ALocalSetThatFailsItsCheckGivesWayToTheRemoteCopy) {
   auto check = sh("sha256sum -c --quiet checksums.sha256", m_dir / "backups" / id);
   EXPECT_EQ(check.exit_code, 0) << check.all();
   EXPECT_EQ(sh("ls -a backups | grep -c '^.failed-" + id + "-replaced-'", m_dir.path()).out, "1\n");
+}
+
+TEST_F(RemoteRestore, LastOnASharedRemoteIsTheNewestSetOfThisProject) {
+  PgServer::get().create_database("rr_shared");
+  fill_sample_database("rr_shared", 10);
+  make_sample_tree(m_dir / "files", 2);
+  std::string body = pipeline_body("rr_shared", "shared");
+  write_pipeline(m_dir.path(), "project: alpha\n" + body);
+  ASSERT_EQ(run_gate({"run"}, m_dir.path(), env()).exit_code, 0);
+  std::string alpha = newest_set(m_dir / "backups");
+  // Another project on the same prefix writes a newer set.
+  TempDir other;
+  make_sample_tree(other / "files", 2);
+  write_pipeline(other.path(), "project: beta\n" + body);
+  auto beta = run_gate({"backup"}, other.path(), env());
+  ASSERT_EQ(beta.exit_code, 0) << beta.all();
+  auto list = run_gate({"list", "--remote", "offsite", "--json"}, m_dir.path(), env());
+  EXPECT_THAT(list.out, HasSubstr(newest_set(other / "backups")));
+  auto last = run_gate({"verify", "--remote", "offsite", "--last", "--quick"}, m_dir.path(), env());
+  EXPECT_EQ(last.exit_code, 0) << last.all();
+  EXPECT_THAT(last.out, HasSubstr("OK: set " + alpha + " on remote offsite"));
+  write_pipeline(m_dir.path(), "project: gamma\n" + body);
+  auto none = run_gate({"fetch", "--remote", "offsite", "--last"}, m_dir.path(), env());
+  EXPECT_EQ(none.exit_code, 1) << none.all();
+  EXPECT_THAT(none.all(), HasSubstr("no complete backup set of project 'gamma'"));
 }
