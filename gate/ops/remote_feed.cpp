@@ -17,7 +17,10 @@ namespace {
 
 // How often a feed looks for a reader: opening a FIFO for writing without
 // blocking is the only way to notice one, and a stop must not wait on it.
-constexpr std::chrono::milliseconds k_reader_poll{5};
+// An idle feed looks less and less often (a directory dump has a feed per
+// table, most of them waiting), a served one starts quick again.
+constexpr std::chrono::milliseconds k_first_poll{1};
+constexpr std::chrono::milliseconds k_idle_poll{50};
 
 util::Result<void> make_fifo(const fs::path &path) {
   TRY(util::make_dirs(path.parent_path(), 0700));
@@ -58,12 +61,15 @@ FeedPasses RemoteFeed::passes() const {
 }
 
 // False when the feed is stopping.
-bool RemoteFeed::wait_for_reader() {
+bool RemoteFeed::wait_for_reader(std::chrono::milliseconds &poll) {
   std::unique_lock lock(m_mutex);
-  return !m_wake.wait_for(lock, k_reader_poll, [this] { return m_stopping; });
+  bool stopping = m_wake.wait_for(lock, poll, [this] { return m_stopping; });
+  poll = std::min(poll * 2, k_idle_poll);
+  return !stopping;
 }
 
 void RemoteFeed::serve() {
+  std::chrono::milliseconds poll = k_first_poll;
   while (true) {
     {
       std::lock_guard lock(m_mutex);
@@ -71,7 +77,7 @@ void RemoteFeed::serve() {
     }
     util::UniqueFd fd(::open(m_fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fd && errno == ENXIO) { // nobody reads yet
-      if (!wait_for_reader()) return;
+      if (!wait_for_reader(poll)) return;
       continue;
     }
     if (!fd) {
@@ -81,6 +87,7 @@ void RemoteFeed::serve() {
       return;
     }
     serve_one(fd.get());
+    poll = k_first_poll; // a reader that opened it once may open it again at once
   }
 }
 

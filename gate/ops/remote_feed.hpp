@@ -11,6 +11,7 @@
 #include "model/s3_store.hpp"
 #include "util/s3_client.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -44,7 +45,7 @@ private:
   RemoteFeed() = default;
   void serve();
   void serve_one(int fd);
-  bool wait_for_reader();
+  bool wait_for_reader(std::chrono::milliseconds &poll);
 
   std::unique_ptr<model::S3SetStore> m_store;
   std::string m_id, m_relative;
