@@ -235,6 +235,39 @@ util::Result<void> S3SetStore::read_file(const std::string &id, const std::strin
   return {};
 }
 
+util::Result<util::S3GetResult> S3SetStore::download(const std::string &id,
+                                                     const std::string &relative,
+                                                     const fs::path &dest) const {
+  std::lock_guard lock(m_mutex);
+  auto got = m_client->get_object(key(id, relative), dest);
+  if (!got) return std::unexpected(as_error(got.error()));
+  return *got;
+}
+
+util::Result<util::S3GetResult> S3SetStore::stream(const std::string &id,
+                                                   const std::string &relative, int fd) const {
+  std::lock_guard lock(m_mutex);
+  auto got = m_client->get_object(key(id, relative), fd);
+  if (!got) return std::unexpected(as_error(got.error()));
+  return *got;
+}
+
+util::Result<std::map<std::string, uint64_t>>
+S3SetStore::object_sizes(const std::string &id) const {
+  std::lock_guard lock(m_mutex);
+  std::string root = key(id, "");
+  auto objects = m_client->list_objects(root);
+  if (!objects) return std::unexpected(as_error(objects.error()));
+  std::map<std::string, uint64_t> sizes;
+  for (const auto &o : *objects)
+    sizes[o.key.substr(root.size())] = o.size;
+  return sizes;
+}
+
+std::string S3SetStore::uri(const std::string &id, const std::string &relative) const {
+  return util::s3_uri(m_remote.bucket, key(id, relative));
+}
+
 util::Result<std::unique_ptr<SetWriter>> S3SetStore::begin(const std::string &id) {
   TRY_ASSIGN(auto existing, read_manifest(id));
   if (existing) return util::fail("a backup set '" + id + "' already exists in " + location());

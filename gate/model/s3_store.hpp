@@ -11,12 +11,14 @@
 #include "model/set_store.hpp"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 
 namespace gate::util {
 class S3Client;
-}
+struct S3GetResult;
+} // namespace gate::util
 
 namespace gate::model {
 
@@ -35,13 +37,25 @@ public:
   util::Result<std::unique_ptr<SetWriter>> begin(const std::string &id) override;
   util::Result<void> remove(const std::string &id) override;
 
-  // The key of `relative` in set `id`.
+  // The key of `relative` in set `id`, and its s3://bucket/key for messages.
   std::string key(const std::string &id, const std::string &relative) const;
   // The key every set's keys start with (PREFIX/).
   std::string root_key() const;
   // The client, for sweeps over the prefix (retention): one request at a
   // time, never while a writer of this store is open.
   util::S3Client &client() const { return *m_client; }
+  std::string uri(const std::string &id, const std::string &relative) const;
+  const config::RemoteConfig &remote() const { return m_remote; }
+
+  // Downloads `relative` of set `id` into `dest` (as read_file), saying what
+  // arrived: its size and the SHA-256 of the bytes written.
+  util::Result<util::S3GetResult> download(const std::string &id, const std::string &relative,
+                                           const std::filesystem::path &dest) const;
+  // Streams `relative` of set `id` into `fd` (a pipe: nothing reaches a disk).
+  util::Result<util::S3GetResult> stream(const std::string &id, const std::string &relative,
+                                         int fd) const;
+  // Every object of set `id`: its path relative to the set, and its size.
+  util::Result<std::map<std::string, uint64_t>> object_sizes(const std::string &id) const;
 
 private:
   S3SetStore(const config::RemoteConfig &remote, std::unique_ptr<util::S3Client> client);
