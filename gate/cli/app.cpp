@@ -24,6 +24,8 @@ const std::vector<Command> &commands() {
       {"show", "one set in detail, with the exact rollback commands", show_options, show_command},
       {"rollback", "restore databases and volumes from a set, then check them", rollback_options,
        rollback_command},
+      {"fetch", "bring a set home from a remote into backup_root, verified", fetch_options,
+       fetch_command},
       {"prune", "apply the retention policy", prune_options, prune_command},
       {"status",
        "for monitoring: the newest verified set's age, the last run's verdict, the predicted "

@@ -1,4 +1,5 @@
-// gate rollback [ID|--last] [--only db|volumes] [--target NAME=DEST]... [--dry-run] [--yes]
+// gate rollback [ID|--last] [--remote NAME] [--only db|volumes] [--target NAME=DEST]... [--dry-run]
+// [--yes]
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/outputs.hpp"
@@ -13,6 +14,9 @@ void rollback_options(CLI::App &sub, Args &args) {
   sub.add_option("id", args.id, "the set to restore (default: --last)");
   sub.add_flag("--last", args.last,
                "the set .last-deployment-backup names (else the newest usable set)");
+  sub.add_option("--remote", args.remote,
+                 "restore the copy on this remote, fetched into backup_root first; --last is "
+                 "then the newest complete set of this project there");
   sub.add_option("--only", args.only, "restore only databases or only volumes")
       ->check(CLI::IsMember({"db", "volumes"}));
   sub.add_option("--target", args.redirects,
@@ -33,6 +37,7 @@ int rollback_command(Args &args, Console &console) {
     return report_error(console, {util::ErrorKind::usage, "give an ID or --last, not both"});
   ops::RollbackRequest request;
   request.set_id = args.id;
+  request.remote = args.remote;
   request.only = args.only == "db"        ? ops::RollbackOnly::databases
                  : args.only == "volumes" ? ops::RollbackOnly::volumes
                                           : ops::RollbackOnly::all;

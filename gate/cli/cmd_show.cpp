@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "model/backup_set.hpp"
+#include "model/record.hpp"
 #include "model/restore_doc.hpp"
 #include "ops/rollback.hpp"
 #include "util/text.hpp"
@@ -131,6 +132,25 @@ void show_restore_commands(Console &console, const model::SetInfo &info) {
       console.print("  " + line);
 }
 
+// The plain `aws s3 cp` that brings each confirmed off-site copy home.
+void show_remote_commands(Console &console, const config::PipelineConfig &config,
+                          const model::SetInfo &info) {
+  auto copies =
+      model::remote_copies_from_json(info.manifest->extra.value("remotes", nlohmann::json()));
+  if (copies.empty()) return;
+  console.print("\nfetch an off-site copy with plain tools (AWS credentials of the remote):");
+  for (const auto &c : copies) {
+    const auto *remote = config.find_remote(c.name);
+    std::string endpoint = remote ? remote->endpoint : c.endpoint;
+    console.print(fmt::format("  # {}, confirmed {}", c.name, c.confirmed_at));
+    console.print(
+        fmt::format("  aws s3 cp --recursive {}{} {}",
+                    endpoint.empty() ? "" : "--endpoint-url " + shell_quote(endpoint) + " ",
+                    shell_quote(c.url), shell_quote("./" + info.id + "/")));
+  }
+  console.print(fmt::format("  cd {} && sha256sum -c checksums.sha256", shell_quote(info.id)));
+}
+
 } // namespace
 
 int show_command(Args &args, Console &console) {
@@ -158,6 +178,7 @@ int show_command(Args &args, Console &console) {
   show_summary(console, *info);
   show_artifacts(console, *info->manifest);
   show_restore_commands(console, *info);
+  show_remote_commands(console, *config, *info);
   return 0;
 }
 

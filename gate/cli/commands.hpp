@@ -65,6 +65,8 @@ void show_options(CLI::App &sub, Args &args);
 int show_command(Args &args, Console &console);
 void rollback_options(CLI::App &sub, Args &args);
 int rollback_command(Args &args, Console &console);
+void fetch_options(CLI::App &sub, Args &args);
+int fetch_command(Args &args, Console &console);
 void prune_options(CLI::App &sub, Args &args);
 int prune_command(Args &args, Console &console);
 void check_options(CLI::App &sub, Args &args);

@@ -214,6 +214,7 @@ void Console::event(const std::string &name, const std::string &text) {
   }
   if (m_options.quiet) return;
   if (name == "set_started") return;
+  if (name == "object_uploaded" && m_tty) return; // the progress line shows it on a terminal
   print("  " + dim(text));
 }
 

@@ -14,10 +14,12 @@
 
 namespace gate::model {
 
-util::Result<std::unique_ptr<PendingSet>>
-PendingSet::create(const LocalSetStore &store, const std::string &kind, Manifest base) {
+util::Result<std::unique_ptr<PendingSet>> PendingSet::create(const LocalSetStore &store,
+                                                             const std::string &kind, Manifest base,
+                                                             const std::string &host_tag) {
   base.kind = kind;
-  return create_with_id(store, store.reserve_id(kind, util::Clock::now()), std::move(base));
+  return create_with_id(store, store.reserve_id(kind, util::Clock::now(), host_tag),
+                        std::move(base));
 }
 
 util::Result<std::unique_ptr<PendingSet>>

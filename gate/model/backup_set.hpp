@@ -39,9 +39,10 @@ class PendingSet : public SetHandle, public SetWriter {
 public:
   // Creates backup_root/.partial-<id>/ (0700) with its gate.log, under a new
   // id for `kind`. `base` holds the manifest fields known up front (project,
-  // git...).
+  // git...). A non-empty `host_tag` goes into the id (model/set_id.hpp).
   static util::Result<std::unique_ptr<PendingSet>> create(const LocalSetStore &store,
-                                                          const std::string &kind, Manifest base);
+                                                          const std::string &kind, Manifest base,
+                                                          const std::string &host_tag = "");
   // The same under a given id (a set copied from another store).
   static util::Result<std::unique_ptr<PendingSet>>
   create_with_id(const LocalSetStore &store, const std::string &id, Manifest base);

@@ -113,8 +113,10 @@ util::Result<void> LocalSetStore::remove(const std::string &id) {
   return util::remove_tree(doomed);
 }
 
-std::string LocalSetStore::reserve_id(const std::string &kind, util::Clock::time_point now) const {
-  std::string base = kind + "-" + util::compact_timestamp(now);
+std::string LocalSetStore::reserve_id(const std::string &kind, util::Clock::time_point now,
+                                      const std::string &host_tag) const {
+  std::string base =
+      kind + (host_tag.empty() ? "" : "-" + host_tag) + "-" + util::compact_timestamp(now);
   if (!id_taken(base)) return base;
   for (int n = 2;; ++n) {
     std::string id = base + "-" + std::to_string(n);

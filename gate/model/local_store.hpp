@@ -24,8 +24,10 @@ public:
   util::Result<void> remove(const std::string &id) override;
 
   // An id "<kind>-YYYYMMDD_HHMMSS" not used by any set, partial or failed one
-  // (suffix -2, -3... when the second is taken). Call under the root's lock.
-  std::string reserve_id(const std::string &kind, util::Clock::time_point now) const;
+  // (suffix -2, -3... when the second is taken); with a host tag
+  // (model/set_id.hpp) "<kind>-<tag>-YYYYMMDD_HHMMSS". Call under the root's lock.
+  std::string reserve_id(const std::string &kind, util::Clock::time_point now,
+                         const std::string &host_tag = "") const;
   // True when a set, partial, failed or removing directory has this id.
   bool id_taken(const std::string &id) const;
   // Moves .partial-* directories left by a process that died into

@@ -6,8 +6,30 @@
 
 namespace gate::model {
 
+nlohmann::json remote_copies_json(const std::vector<RemoteCopy> &copies) {
+  auto out = nlohmann::json::array();
+  for (const auto &c : copies) {
+    nlohmann::json j{{"name", c.name}, {"url", c.url}, {"confirmed_at", c.confirmed_at}};
+    if (!c.endpoint.empty()) j["endpoint"] = c.endpoint;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::vector<RemoteCopy> remote_copies_from_json(const nlohmann::json &j) {
+  std::vector<RemoteCopy> out;
+  if (!j.is_array()) return out;
+  for (const auto &c : j)
+    if (c.is_object() && c.value("name", nlohmann::json()).is_string() &&
+        c.value("url", nlohmann::json()).is_string())
+      out.push_back({c["name"].get<std::string>(), c["url"].get<std::string>(),
+                     c.value("endpoint", std::string()), c.value("confirmed_at", std::string())});
+  return out;
+}
+
 util::Result<void> write_record(const std::filesystem::path &record_path, const Manifest &m,
-                                const std::filesystem::path &set_dir) {
+                                const std::filesystem::path &set_dir,
+                                const std::vector<RemoteCopy> &remotes) {
   nlohmann::json j;
   j["id"] = m.id;
   j["path"] = std::filesystem::absolute(set_dir).lexically_normal().string();
@@ -40,6 +62,7 @@ util::Result<void> write_record(const std::filesystem::path &record_path, const 
     }
     j["artifacts"].push_back(std::move(aj));
   }
+  j["remotes"] = remote_copies_json(remotes);
   return util::write_file_atomic(record_path, util::json_text(j, 2) + "\n", 0644);
 }
 

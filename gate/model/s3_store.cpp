@@ -2,6 +2,7 @@
 
 #include "model/backup_set.hpp"
 #include "model/restore_doc.hpp"
+#include "util/age_encoding.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -42,6 +43,21 @@ util::Result<std::optional<std::string>> get_small(util::S3Client &client, const
   return std::optional<std::string>(std::move(body));
 }
 
+// Why the server's x-amz-checksum-sha256 (base64 of the digest) does not
+// match the hex digest sent, or "" when it matches or the server keeps none.
+// A multipart object's checksum is of its parts' checksums ("...-N"): not comparable.
+std::string checksum_mismatch(const std::string &server_b64, const std::string &sent_hex) {
+  if (server_b64.empty() || server_b64.find('-') != std::string::npos) return "";
+  std::string raw;
+  for (size_t i = 0; i + 1 < sent_hex.size(); i += 2)
+    raw.push_back(static_cast<char>(std::stoi(sent_hex.substr(i, 2), nullptr, 16)));
+  std::string ours = util::age::base64_encode_raw(raw);
+  while (ours.size() % 4)
+    ours.push_back('=');
+  if (server_b64 == ours) return "";
+  return "has SHA-256 " + server_b64 + " on the server (base64), " + ours + " was sent";
+}
+
 } // namespace
 
 // A set being uploaded: every file put is remembered with the SHA-256 that
@@ -61,7 +77,26 @@ public:
     m_keys.push_back(key);
     auto put = m_store.m_client->put_object(key, source);
     if (!put) return std::unexpected(as_error(put.error()));
-    m_sent[relative] = put->sha256;
+    m_sent[relative] = {key, put->size, put->sha256};
+    return {};
+  }
+
+  // Every object uploaded, as the server now describes it: the size, and the
+  // SHA-256 where the server keeps one. Only then may the manifest go up.
+  util::Result<void> confirm() {
+    std::lock_guard lock(m_store.m_mutex);
+    for (const auto &[relative, sent] : m_sent) {
+      auto head = m_store.m_client->head_object(sent.key);
+      if (!head) return std::unexpected(as_error(head.error()));
+      std::string problem =
+          !*head ? "is missing after its upload"
+          : (*head)->size != sent.size
+              ? fmt::format("has {} bytes, {} were sent", (*head)->size, sent.size)
+              : checksum_mismatch((*head)->checksum_sha256, sent.sha256);
+      if (!problem.empty())
+        return util::fail(
+            fmt::format("{}: '{}' of set '{}' {}", m_store.location(), relative, m_id, problem));
+    }
     return {};
   }
 
@@ -70,10 +105,12 @@ public:
       return util::fail("set '" + m_id + "' has artifacts that did not pass verification");
     for (const auto &a : manifest.artifacts)
       for (const auto &f : a.files)
-        if (auto it = m_sent.find(f.path); it == m_sent.end() || it->second != f.sha256)
+        if (auto it = m_sent.find(f.path); it == m_sent.end() || it->second.sha256 != f.sha256)
           return util::fail(fmt::format(
               "{}: '{}' of set '{}' was {} (the manifest says {})", m_store.location(), f.path,
-              m_id, it == m_sent.end() ? "not uploaded" : "uploaded as " + it->second, f.sha256));
+              m_id, it == m_sent.end() ? "not uploaded" : "uploaded as " + it->second.sha256,
+              f.sha256));
+    TRY(confirm());
     std::lock_guard lock(m_store.m_mutex);
     auto &client = *m_store.m_client;
     for (const auto &[name, body] :
@@ -95,15 +132,28 @@ public:
     util::log_warn("{}: giving up set '{}' ({}); removing what was uploaded", m_store.location(),
                    m_id, reason);
     std::lock_guard lock(m_store.m_mutex);
-    if (auto deleted = m_store.m_client->delete_objects(m_keys); !deleted)
-      util::log_warn("{}: {}", m_store.location(), deleted.error().message);
+    auto deleted = m_store.m_client->delete_objects(m_keys);
+    std::string problem = !deleted ? deleted.error().message
+                          : deleted->errors.empty() // a backup-only key may not delete
+                              ? ""
+                              : fmt::format("{} object(s) could not be removed ({})",
+                                            deleted->errors.size(), deleted->errors[0].code);
+    if (!problem.empty())
+      util::log_warn("{}: {}\nwhat stays of set '{}' has no manifest.json: it is never listed, "
+                     "and a prune with delete rights removes it after a day",
+                     m_store.location(), problem, m_id);
   }
 
 private:
   S3SetStore &m_store;
   std::string m_id;
   std::vector<std::string> m_keys;
-  std::map<std::string, std::string> m_sent; // relative path -> SHA-256 sent
+  struct Sent {
+    std::string key;
+    uint64_t size = 0;
+    std::string sha256;
+  };
+  std::map<std::string, Sent> m_sent; // relative path -> what was sent
   bool m_done = false;
 };
 
@@ -111,9 +161,12 @@ S3SetStore::S3SetStore(const config::RemoteConfig &remote, std::unique_ptr<util:
     : m_remote(remote), m_client(std::move(client)) {}
 S3SetStore::~S3SetStore() = default;
 
-util::Result<std::unique_ptr<S3SetStore>> S3SetStore::open(const config::RemoteConfig &remote) {
+util::Result<std::unique_ptr<S3SetStore>> S3SetStore::open(const config::RemoteConfig &remote,
+                                                           std::function<void(uint64_t)> on_sent) {
   TRY_ASSIGN(auto credentials, config::remote_credentials(remote));
-  TRY_ASSIGN(auto client, util::S3Client::create(config::s3_client_options(remote), credentials));
+  auto options = config::s3_client_options(remote);
+  options.on_sent = std::move(on_sent);
+  TRY_ASSIGN(auto client, util::S3Client::create(std::move(options), credentials));
   return std::unique_ptr<S3SetStore>(
       new S3SetStore(remote, std::make_unique<util::S3Client>(std::move(client))));
 }
@@ -124,6 +177,10 @@ std::string S3SetStore::location() const {
 
 std::string S3SetStore::key(const std::string &id, const std::string &relative) const {
   return config::remote_key(m_remote, id + "/" + relative);
+}
+
+std::string S3SetStore::root_key() const {
+  return config::remote_key(m_remote, "");
 }
 
 util::Result<std::optional<Manifest>> S3SetStore::read_manifest(const std::string &id) const {
@@ -176,6 +233,39 @@ util::Result<void> S3SetStore::read_file(const std::string &id, const std::strin
   auto got = m_client->get_object(key(id, relative), dest);
   if (!got) return std::unexpected(as_error(got.error()));
   return {};
+}
+
+util::Result<util::S3GetResult> S3SetStore::download(const std::string &id,
+                                                     const std::string &relative,
+                                                     const fs::path &dest) const {
+  std::lock_guard lock(m_mutex);
+  auto got = m_client->get_object(key(id, relative), dest);
+  if (!got) return std::unexpected(as_error(got.error()));
+  return *got;
+}
+
+util::Result<util::S3GetResult> S3SetStore::stream(const std::string &id,
+                                                   const std::string &relative, int fd) const {
+  std::lock_guard lock(m_mutex);
+  auto got = m_client->get_object(key(id, relative), fd);
+  if (!got) return std::unexpected(as_error(got.error()));
+  return *got;
+}
+
+util::Result<std::map<std::string, uint64_t>>
+S3SetStore::object_sizes(const std::string &id) const {
+  std::lock_guard lock(m_mutex);
+  std::string root = key(id, "");
+  auto objects = m_client->list_objects(root);
+  if (!objects) return std::unexpected(as_error(objects.error()));
+  std::map<std::string, uint64_t> sizes;
+  for (const auto &o : *objects)
+    sizes[o.key.substr(root.size())] = o.size;
+  return sizes;
+}
+
+std::string S3SetStore::uri(const std::string &id, const std::string &relative) const {
+  return util::s3_uri(m_remote.bucket, key(id, relative));
 }
 
 util::Result<std::unique_ptr<SetWriter>> S3SetStore::begin(const std::string &id) {

@@ -2,6 +2,9 @@
 
 #include "model/local_store.hpp"
 #include "model/s3_store.hpp"
+#include "model/version.hpp"
+#include "steps/alerts/alert.hpp"
+#include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/s3_client.hpp"
 #include "util/text.hpp"
@@ -9,30 +12,105 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+
 namespace gate::ops {
 
 namespace {
 
-// One remote: the set uploaded file by file, then committed.
-util::Result<void> copy_to(const config::RemoteConfig &remote, const model::Manifest &manifest,
-                           const std::filesystem::path &set_dir) {
-  TRY_ASSIGN(auto store, model::S3SetStore::open(remote));
-  if (auto existing = store->find(manifest.id); existing && !existing->failed) return {};
-  TRY_ASSIGN(auto writer, store->begin(manifest.id));
+// What one remote copy sends: the artifact files, then the set's log.
+struct Upload {
+  std::string relative;
+  std::filesystem::path source;
+  uint64_t bytes = 0;
+};
+
+std::vector<Upload> uploads_of(const model::Manifest &manifest,
+                               const std::filesystem::path &set_dir) {
+  std::vector<Upload> out;
   for (const auto &a : manifest.artifacts)
     for (const auto &f : a.files)
-      if (auto put = writer->put_file(f.path, set_dir / f.path); !put) {
-        writer->abandon(put.error().message);
-        return put;
-      }
+      out.push_back({f.path, set_dir / f.path, f.bytes});
   std::error_code ec;
   if (std::filesystem::exists(set_dir / "gate.log", ec))
-    TRY(writer->put_file("gate.log", set_dir / "gate.log"));
+    out.push_back({"gate.log", set_dir / "gate.log",
+                   static_cast<uint64_t>(std::filesystem::file_size(set_dir / "gate.log", ec))});
+  return out;
+}
+
+// A set with this id already on the remote is this very set (a rerun after
+// the record failed) only when it came from this host, project and
+// environment with the same files; anything else is another gate's set.
+util::Result<bool> already_there(const model::S3SetStore &store, const model::Manifest &ours) {
+  auto existing = store.find(ours.id);
+  if (!existing || existing->failed || !existing->manifest) return false;
+  const auto &theirs = *existing->manifest;
+  bool same = theirs.host == ours.host && theirs.project == ours.project &&
+              theirs.environment == ours.environment;
+  for (const auto &a : ours.artifacts) {
+    const auto *other = theirs.find_artifact(a.path);
+    same = same && other && other->files.size() == a.files.size();
+    for (size_t i = 0; same && i < a.files.size(); ++i)
+      same = other->files[i].sha256 == a.files[i].sha256;
+  }
+  if (same) return true;
+  return util::fail(fmt::format("{} already holds a set '{}' written by host '{}' ({}/{}); "
+                                "it is not this set and is left alone",
+                                store.location(), ours.id, theirs.host, theirs.project,
+                                theirs.environment));
+}
+
+// One remote: the set uploaded file by file (progress as the bytes go, a line
+// per object), each object confirmed by HEAD, then committed.
+util::Result<void> copy_to(const config::RemoteConfig &remote, const model::Manifest &manifest,
+                           const std::filesystem::path &set_dir, Reporter &reporter,
+                           const std::string &label) {
+  auto files = uploads_of(manifest, set_dir);
+  uint64_t total = 0;
+  for (const auto &u : files)
+    total += u.bytes;
+  std::atomic<uint64_t> sent{0};
+  TRY_ASSIGN(auto store, model::S3SetStore::open(remote, [&](uint64_t n) {
+               reporter.step_progress(label, sent += n, total);
+             }));
+  TRY_ASSIGN(bool there, already_there(*store, manifest));
+  if (there) return {};
+  TRY_ASSIGN(auto writer, store->begin(manifest.id));
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (auto put = writer->put_file(files[i].relative, files[i].source); !put) {
+      writer->abandon(put.error().message);
+      return put;
+    }
+    reporter.event("object_uploaded",
+                   fmt::format("{}: {} ({}) uploaded, {}/{}", remote.name, files[i].relative,
+                               util::human_bytes(files[i].bytes), i + 1, files.size()));
+  }
   if (auto committed = writer->commit(manifest); !committed) {
     writer->abandon(committed.error().message);
     return committed;
   }
   return {};
+}
+
+// An optional remote that did not take the copy: every alert that fires on
+// failures hears of it, naming the remote, although the run goes on.
+void alert_optional_failure(const config::PipelineConfig &config,
+                            const config::RemoteConfig &remote, const std::string &set_id,
+                            const std::string &message) {
+  nlohmann::json p{{"project", config.project},
+                   {"environment", config.environment},
+                   {"command", "run"},
+                   {"event", "offsite_failed"},
+                   {"ok", false},
+                   {"verdict", "WARNING: " + message + "; the local set is recorded"},
+                   {"remote", {{"name", remote.name}, {"url", remote.url}}},
+                   {"set", {{"id", set_id}}},
+                   {"host", util::host_name()},
+                   {"gate_version", model::k_gate_version},
+                   {"timestamp", util::iso8601_utc(util::Clock::now())}};
+  for (const auto &alert : config.alerts)
+    if (std::find(alert.on.begin(), alert.on.end(), config::AlertEvent::failure) != alert.on.end())
+      steps::deliver_alert(alert, p);
 }
 
 } // namespace
@@ -54,30 +132,51 @@ util::Result<std::unique_ptr<model::SetStore>> open_set_store(const config::Pipe
   return std::unique_ptr<model::SetStore>(std::move(store));
 }
 
-util::Result<void> copy_off_site(const config::PipelineConfig &config,
-                                 const model::Manifest &manifest,
-                                 const std::filesystem::path &set_dir, Reporter &reporter) {
+std::string remote_set_url(const config::RemoteConfig &remote, const std::string &id) {
+  return util::s3_uri(remote.bucket, config::remote_key(remote, id + "/"));
+}
+
+util::Result<std::vector<model::RemoteCopy>> copy_off_site(const config::PipelineConfig &config,
+                                                           const model::Manifest &manifest,
+                                                           const std::filesystem::path &set_dir,
+                                                           Reporter &reporter) {
+  std::vector<model::RemoteCopy> confirmed;
   for (const auto &remote : config.remotes) {
     auto start = std::chrono::steady_clock::now();
     std::string label = "copy to " + remote.name;
     reporter.step_started("off-site", label);
-    auto copied = copy_to(remote, manifest, set_dir);
+    auto copied = copy_to(remote, manifest, set_dir, reporter, label);
     StepReport report{"off-site", label};
     report.duration_ms = util::elapsed_ms(start);
     report.ok = copied.has_value();
     report.bytes = copied ? manifest.total_bytes() : 0;
-    report.summary = copied ? fmt::format("set {} copied to {} ({})", manifest.id,
+    report.summary = copied ? fmt::format("set {} copied to {} and confirmed ({})", manifest.id,
                                           util::s3_uri(remote.bucket, remote.prefix),
                                           util::human_bytes(manifest.total_bytes()))
                             : copied.error().message;
     reporter.step_finished(report);
-    if (copied) continue;
+    if (copied) {
+      confirmed.push_back({remote.name, remote_set_url(remote, manifest.id), remote.endpoint,
+                           util::iso8601_utc(util::Clock::now())});
+      continue;
+    }
     std::string message = fmt::format("the off-site copy of set {} to remote '{}' failed: {}",
                                       manifest.id, remote.name, copied.error().message);
     if (remote.required) return util::fail(message);
     util::log_warn("{} (required: false: the local set stands)", message);
+    alert_optional_failure(config, remote, manifest.id, message);
   }
-  return {};
+  if (!confirmed.empty()) note_copies_in_manifest(set_dir, confirmed);
+  return confirmed;
+}
+
+void note_copies_in_manifest(const std::filesystem::path &set_dir,
+                             const std::vector<model::RemoteCopy> &copies) {
+  auto m = model::load_manifest(set_dir);
+  if (!m) return util::log_warn("unable to note the off-site copies: {}", m.error().message);
+  m->extra["remotes"] = model::remote_copies_json(copies);
+  if (auto saved = model::save_manifest(set_dir, *m); !saved)
+    util::log_warn("unable to note the off-site copies: {}", saved.error().message);
 }
 
 } // namespace gate::ops

@@ -21,6 +21,10 @@ enum class PruneMode { dry_run, apply };
 struct PruneResult {
   std::vector<std::pair<std::string, std::string>> kept; // id, why
   std::vector<std::string> removed;                      // ids (to be) removed
+  // On a remote only:
+  std::vector<std::string> incomplete; // this host's sets without manifest.json, over a day old
+  std::vector<std::string> aborted;    // keys of multipart uploads over a day old
+  std::string warning;                 // why the prune stopped short (AccessDenied)
 };
 
 // The decision alone: which of `sets` (newest first) the policy keeps and
@@ -33,5 +37,21 @@ PruneResult select_for_pruning(const std::vector<model::SetInfo> &sets,
 
 util::Result<PruneResult> prune_sets(const config::PipelineConfig &config, PruneMode mode,
                                      Reporter &reporter);
+
+// Retention on the remote `remote_name` (ops/remote_prune.cpp): its own
+// `retention`, else the pipeline's, over the sets of this project,
+// environment and host only (other gates' sets on a shared prefix are never
+// considered), with the same floors as select_for_pruning. Also removes this
+// host's incomplete sets (no manifest.json) and aborts multipart uploads
+// under the prefix, when over a day old. Deletes go in DeleteObjects batches,
+// manifest.json first. An AccessDenied on delete (a backup-only key) stops
+// the prune with `warning` set, naming the remote: not an error.
+util::Result<PruneResult> prune_remote(const config::PipelineConfig &config,
+                                       const std::string &remote_name, PruneMode mode,
+                                       Reporter &reporter);
+
+// After a successful run: prune_remote on every remote with a policy (its own
+// or the pipeline's); failures and AccessDenied are warnings.
+void prune_remotes_after_run(const config::PipelineConfig &config, Reporter &reporter);
 
 } // namespace gate::ops

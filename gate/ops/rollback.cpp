@@ -5,6 +5,7 @@
 #include "model/manifest.hpp"
 #include "model/record.hpp"
 #include "model/restore_doc.hpp"
+#include "ops/remote_sets.hpp"
 #include "ops/safety_snapshot.hpp"
 #include "ops/work.hpp"
 #include "steps/registry.hpp"
@@ -60,6 +61,8 @@ struct Rollback {
   std::vector<std::string> not_restored;
   std::optional<model::RootLock> lock;
   std::string safety_id;
+  std::unique_ptr<model::S3SetStore> remote; // set: the set comes from this remote
+  std::string remote_name;
 
   const model::Manifest &manifest() const { return *info.manifest; }
   const std::string &id() const { return info.id; }
@@ -70,8 +73,7 @@ std::unexpected<util::Error> unchanged(util::ErrorKind kind, const std::string &
   return util::fail(kind, message);
 }
 
-// Phase 1: the set exists and is usable.
-util::Result<void> find_set(Rollback &r) {
+util::Result<void> find_local_set(Rollback &r) {
   std::string id = r.request.set_id;
   if (id.empty()) TRY_ASSIGN(id, resolve_last_set(r.config));
   TRY_ASSIGN(r.info, r.store.find(id));
@@ -80,6 +82,48 @@ util::Result<void> find_set(Rollback &r) {
                      "set '" + id + "' is not usable (" +
                          (r.info.manifest ? r.info.manifest->failure : r.info.problem) + ")");
   return {};
+}
+
+// The set `id` (empty: the newest of this project there) on remote `name`.
+util::Result<void> find_remote_copy(Rollback &r, const std::string &name, const std::string &id) {
+  TRY_ASSIGN(auto remote, open_remote(r.config, name));
+  TRY_ASSIGN(auto info, find_remote_set(r.config, *remote, id));
+  // The jobs refer to the manifest's artifacts: once resolved, it stays put.
+  if (r.info.manifest && r.info.id == info.id)
+    r.info.dir.clear();
+  else
+    r.info = std::move(info);
+  r.remote = std::move(remote);
+  r.remote_name = name;
+  return {};
+}
+
+// The set a rollback without an id looks for on a remote: the one the record
+// names, else (no record) the newest there.
+std::string wanted_on_remote(const Rollback &r) {
+  if (!r.request.set_id.empty()) return r.request.set_id;
+  auto recorded = model::read_record_id(r.config.record);
+  return recorded && *recorded ? **recorded : std::string();
+}
+
+// The first remote that holds a usable copy of what the local store lacks.
+util::Result<void> fall_back_to_remote(Rollback &r, const util::Error &local,
+                                       const std::string &id) {
+  for (const auto &remote : r.config.remotes)
+    if (auto found = find_remote_copy(r, remote.name, id); found) {
+      util::log_warn("{}; using the copy on remote '{}'", local.message, remote.name);
+      return {};
+    }
+  return std::unexpected(local);
+}
+
+// Phase 1: the set exists and is usable: the local one, else (or with
+// --remote) a remote's copy, which is fetched only after the confirmation.
+util::Result<void> find_set(Rollback &r) {
+  if (!r.request.remote.empty()) return find_remote_copy(r, r.request.remote, r.request.set_id);
+  auto local = find_local_set(r);
+  if (local || r.config.remotes.empty()) return local;
+  return fall_back_to_remote(r, local.error(), wanted_on_remote(r));
 }
 
 bool selected(const RollbackRequest &request, const std::string &group) {
@@ -133,8 +177,7 @@ void mark_refused_set(const Rollback &r, model::StoredSet &set, const std::strin
     util::log_warn("{}", marked.error().message);
 }
 
-// Phase 3: the set is still what was verified (checksums at least).
-util::Result<void> check_set(Rollback &r) {
+util::Result<void> check_local_set(Rollback &r) {
   steps::RunContext ctx{r.config, r.store};
   model::StoredSet stored(r.info);
   ctx.set = &stored;
@@ -150,6 +193,30 @@ util::Result<void> check_set(Rollback &r) {
   return unchanged(util::ErrorKind::failed,
                    "set '" + r.id() +
                        "' failed verification, nothing was changed: " + done[0].report.summary);
+}
+
+// A remote's copy: every object there with its size (the fetch checks every
+// checksum and verifies it fully before anything is restored).
+util::Result<void> check_remote_copy(Rollback &r) {
+  std::vector<Work> work{{"check set", "objects of " + r.id() + " on remote " + r.remote_name,
+                          [&] { return remote_objects_present(*r.remote, r.manifest()); }}};
+  auto done = run_work(work, Concurrency::in_order, r.reporter);
+  if (done[0].ok()) return {};
+  return unchanged(util::ErrorKind::failed,
+                   "set '" + r.id() + "' on remote '" + r.remote_name +
+                       "' cannot be used, nothing was changed: " + done[0].report.summary);
+}
+
+// Phase 3: the set is still what was verified (checksums at least); a local
+// set that fails gives way to a remote's copy of it.
+util::Result<void> check_set(Rollback &r) {
+  if (r.remote) return check_remote_copy(r);
+  auto checked = check_local_set(r);
+  if (checked || checked.error().kind == util::ErrorKind::interrupted ||
+      !r.request.remote.empty() || r.config.remotes.empty())
+    return checked;
+  TRY(fall_back_to_remote(r, checked.error(), r.id()));
+  return check_remote_copy(r);
 }
 
 std::string short_commit(const model::Manifest &m) {
@@ -168,6 +235,10 @@ void show_plan(const Rollback &r) {
                    m.git.is_object() && m.git.value("branch", nlohmann::json()).is_string()
                        ? " on " + m.git["branch"].get<std::string>()
                        : ""));
+  line(r.remote ? fmt::format("  source: the copy on {}: it is fetched into {} first (download, "
+                              "checksums, full verify), then restored",
+                              r.remote->location(), r.config.backup_root.string())
+                : "  source: the local set " + r.info.dir.string());
   long long restore_ms = 0, snapshot_ms = 0;
   bool known = true, anything_replaced = false;
   for (const auto &job : r.jobs) {
@@ -210,11 +281,27 @@ util::Result<void> confirm_and_lock(Rollback &r) {
   TRY_ASSIGN(auto lock, model::RootLock::acquire(r.config.backup_root, r.config.lock_wait,
                                                  r.request.command_line));
   r.lock.emplace(std::move(lock));
+  if (r.remote) return {}; // fetched next, under this lock
   if (auto again = r.store.find(r.id()); !again || again->failed)
     return unchanged(util::ErrorKind::failed,
                      "set '" + r.id() +
                          "' disappeared or failed while waiting for confirmation; nothing was "
                          "changed");
+  return {};
+}
+
+// Phase 5b: a remote's copy is brought home (verified fully) before
+// anything changes; the restore then reads the local copy.
+util::Result<void> fetch_remote_copy(Rollback &r) {
+  if (!r.remote) return {};
+  FetchRequest request{r.remote_name, r.id(), true, r.request.command_line};
+  auto fetched = fetch_set(r.config, request, r.reporter);
+  if (!fetched)
+    return unchanged(fetched.error().kind, fetched.error().message + "; nothing was changed");
+  if (fetched->already_here)
+    util::log_info("set '{}' is already in {}: restoring that copy", r.id(),
+                   r.config.backup_root.string());
+  r.info.dir = fetched->info.dir; // the manifest stays: the jobs refer to it
   return {};
 }
 
@@ -361,8 +448,9 @@ RunOutcome rollback(const config::PipelineConfig &config, const RollbackRequest 
     out.duration_ms = util::elapsed_ms(r.start);
     return out;
   }
-  for (auto phase : {confirm_and_lock, prepare_targets, safety_snapshot})
+  for (auto phase : {confirm_and_lock, fetch_remote_copy, prepare_targets, safety_snapshot})
     if (auto ok = phase(r); !ok) return not_done(r, out, ok.error());
+  out.set_dir = r.info.dir;
   auto done = restore_targets(r, out);
   conclude(r, done, out);
   return out;

@@ -19,6 +19,10 @@ enum class RollbackOnly { all, databases, volumes };
 
 struct RollbackRequest {
   std::string set_id; // empty: --last
+  // --remote NAME: restore that remote's copy (fetched into backup_root
+  // first). Empty: the local set, or a remote's copy when backup_root has no
+  // usable one.
+  std::string remote;
   RollbackOnly only = RollbackOnly::all;
   std::map<std::string, std::filesystem::path> redirect; // --target NAME=DEST
   bool dry_run = false;

@@ -4,6 +4,7 @@
 #include "model/git_info.hpp"
 #include "model/lock.hpp"
 #include "model/record.hpp"
+#include "model/set_id.hpp"
 #include "model/version.hpp"
 #include "ops/offsite.hpp"
 #include "ops/plan.hpp"
@@ -120,6 +121,7 @@ struct PipelineRun {
   std::unique_ptr<model::PendingSet> pending;
   std::mutex set_mutex;
   bool recorded = false;
+  std::vector<model::RemoteCopy> remote_copies; // confirmed off-site copies of the set
   model::Manifest base;
   std::future<nlohmann::json> git_asked;
   std::optional<nlohmann::json> git;
@@ -199,7 +201,9 @@ util::Result<model::SetHandle *> open_set(PipelineRun &r) {
   if (!r.pending) {
     r.base.git = r.git_info();
     std::string kind = r.request.mode == RunMode::deploy ? "pre-deployment" : "scheduled";
-    TRY_ASSIGN(r.pending, model::PendingSet::create(r.store, kind, r.base));
+    // Sets that go to a shared bucket prefix carry this host's tag (model/set_id.hpp).
+    std::string tag = r.config.remotes.empty() ? "" : model::host_tag(util::host_name());
+    TRY_ASSIGN(r.pending, model::PendingSet::create(r.store, kind, r.base, tag));
     util::log_info("writing backup set '{}' in {}", r.pending->id(), r.pending->dir().string());
     r.reporter.event("set_started", r.pending->id());
   }
@@ -223,10 +227,10 @@ util::Result<void> seal_and_record(PipelineRun &r) {
     r.reporter.event("set_sealed",
                      fmt::format("backup set {} sealed at {}", pending->id(), dir.string()));
     // Off-site before the record: a deploy goes on only with the copies it requires.
-    TRY(copy_off_site(r.config, pending->manifest(), dir, r.reporter));
+    TRY_ASSIGN(r.remote_copies, copy_off_site(r.config, pending->manifest(), dir, r.reporter));
   }
   if (r.request.mode == RunMode::deploy && !r.recorded) {
-    TRY(model::write_record(r.config.record, pending->manifest(), pending->dir()));
+    TRY(model::write_record(r.config.record, pending->manifest(), pending->dir(), r.remote_copies));
     r.recorded = true;
     util::log_info("recorded set '{}' in {}", pending->id(), r.config.record.string());
     r.reporter.event("recorded",
@@ -374,6 +378,7 @@ RunOutcome run_pipeline(const config::PipelineConfig &config, const RunRequest &
   if (!failure && config.retention && r.sealed())
     if (auto pruned = prune_sets(config, PruneMode::apply, reporter); !pruned)
       util::log_warn("retention: {}", pruned.error().message);
+  if (!failure && r.sealed()) prune_remotes_after_run(config, reporter);
   conclude(r, failure);
   return r.out;
 }

@@ -11,9 +11,7 @@
 
 namespace gate::ops {
 
-namespace {
-
-RunOutcome failed(RunOutcome out, util::ErrorKind kind, const std::string &verdict) {
+RunOutcome failed_outcome(RunOutcome out, util::ErrorKind kind, const std::string &verdict) {
   out.ok = false;
   out.exit_code = util::exit_code_for(kind);
   out.event = kind == util::ErrorKind::interrupted ? "interrupted" : "failure";
@@ -21,20 +19,18 @@ RunOutcome failed(RunOutcome out, util::ErrorKind kind, const std::string &verdi
   return out;
 }
 
-} // namespace
-
 RunOutcome verify_stored_set(const config::PipelineConfig &config, const VerifyRequest &request,
                              Reporter &reporter) {
   RunOutcome out;
   out.set_id = request.set_id;
   auto lock = model::RootLock::acquire(config.backup_root, config.lock_wait, request.command_line);
-  if (!lock) return failed(out, lock.error().kind, "FAILED: " + lock.error().message);
+  if (!lock) return failed_outcome(out, lock.error().kind, "FAILED: " + lock.error().message);
   model::LocalSetStore store(config.backup_root);
   auto info = store.find(request.set_id);
-  if (!info) return failed(out, info.error().kind, "FAILED: " + info.error().message);
+  if (!info) return failed_outcome(out, info.error().kind, "FAILED: " + info.error().message);
   if (!info->manifest)
-    return failed(out, util::ErrorKind::failed,
-                  "FAILED: set '" + request.set_id + "': " + info->problem);
+    return failed_outcome(out, util::ErrorKind::failed,
+                          "FAILED: set '" + request.set_id + "': " + info->problem);
   model::StoredSet set(*info);
   steps::RunContext ctx{config, store};
   ctx.set = &set;
@@ -47,21 +43,22 @@ RunOutcome verify_stored_set(const config::PipelineConfig &config, const VerifyR
   auto done = run_work(work, Concurrency::in_order, reporter);
   out.steps.push_back(done[0].report);
   if (util::cancel_requested())
-    return failed(out, util::ErrorKind::interrupted,
-                  "INTERRUPTED: verification of set " + request.set_id +
-                      " stopped; the set is unchanged");
+    return failed_outcome(out, util::ErrorKind::interrupted,
+                          "INTERRUPTED: verification of set " + request.set_id +
+                              " stopped; the set is unchanged");
   if (auto saved = set.save(); !saved)
     util::log_warn("unable to record the results in the manifest: {}", saved.error().message);
   const auto &result = done[0].result;
   if (!result)
-    return failed(out, result.error().kind,
-                  "FAILED: could not verify set " + request.set_id + ": " + result.error().message);
+    return failed_outcome(out, result.error().kind,
+                          "FAILED: could not verify set " + request.set_id + ": " +
+                              result.error().message);
   if (!done[0].ok()) {
     if (auto marked = set.mark_failed("verification failed: " + result->reason); !marked)
       util::log_warn("{}", marked.error().message);
-    return failed(out, util::ErrorKind::failed,
-                  fmt::format("FAILED: set {} is not restorable: {} (kept as .failed-{})",
-                              request.set_id, result->reason, request.set_id));
+    return failed_outcome(out, util::ErrorKind::failed,
+                          fmt::format("FAILED: set {} is not restorable: {} (kept as .failed-{})",
+                                      request.set_id, result->reason, request.set_id));
   }
   out.event = "success";
   out.verdict = fmt::format("OK: set {} verified ({}): {}", request.set_id,

@@ -18,6 +18,9 @@ struct VerifyRequest {
   std::string command_line;
 };
 
+// `out` as a failure of `kind`: its exit code from the ErrorKind table.
+RunOutcome failed_outcome(RunOutcome out, util::ErrorKind kind, const std::string &verdict);
+
 // Takes the backup root's lock. exit_code comes from the ErrorKind table:
 // 0 verified, 1 not restorable (or could not be verified), 130 interrupted.
 RunOutcome verify_stored_set(const config::PipelineConfig &config, const VerifyRequest &request,

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,9 @@ struct S3ClientOptions {
   uint32_t max_parts = 10000;
   std::optional<uint64_t> part_size; // empty: grows with the file (util/s3_parts)
   S3RetryPolicy retry;
+  // Told the size of each chunk of a file body sent (progress; a retried
+  // request reports its bytes again). Called on the sending thread.
+  std::function<void(uint64_t)> on_sent;
 };
 
 // A failed S3 operation. `http_status` is 0 when no answer came (connection

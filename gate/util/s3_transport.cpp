@@ -218,11 +218,13 @@ httplib::Headers request_headers(const std::map<std::string, std::string> &heade
 }
 
 // Streams a file range as the request body, 1 MiB at a time.
-void attach_file_body(httplib::Request &req, const s3::Body &body, std::string &read_error) {
+// `on_sent` (may be empty) hears of every chunk handed to the socket.
+void attach_file_body(httplib::Request &req, const s3::Body &body, std::string &read_error,
+                      const std::function<void(uint64_t)> &on_sent) {
   auto buffer = std::make_shared<std::vector<char>>(s3::k_io_buffer);
   req.content_length_ = body.length;
-  req.content_provider_ = [buffer, fd = body.fd, base = body.offset,
-                           &read_error](size_t offset, size_t length, httplib::DataSink &sink) {
+  req.content_provider_ = [buffer, fd = body.fd, base = body.offset, &read_error,
+                           &on_sent](size_t offset, size_t length, httplib::DataSink &sink) {
     size_t want = std::min(length, buffer->size());
     ssize_t got;
     do
@@ -232,7 +234,9 @@ void attach_file_body(httplib::Request &req, const s3::Body &body, std::string &
       read_error = got < 0 ? std::strerror(errno) : "the file is shorter than planned";
       return false;
     }
-    return sink.write(buffer->data(), static_cast<size_t>(got));
+    if (!sink.write(buffer->data(), static_cast<size_t>(got))) return false;
+    if (on_sent) on_sent(static_cast<uint64_t>(got));
+    return true;
   };
 }
 
@@ -258,7 +262,7 @@ httplib::Request build_request(const S3Client::Impl &impl, const Call &call,
   if (call.body.bytes)
     req.body = *call.body.bytes;
   else if (call.body.fd >= 0 && call.body.length > 0)
-    attach_file_body(req, call.body, x.read_error);
+    attach_file_body(req, call.body, x.read_error, impl.options.on_sent);
   req.response_handler = [&x](const httplib::Response &r) {
     x.reply.status = r.status;
     return true;

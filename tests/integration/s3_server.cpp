@@ -101,4 +101,26 @@ std::string aws_cli() {
   return "aws";
 }
 
+namespace {
+S3Server *s_suite_server = nullptr;
+}
+
+void S3Suite::start_server(const std::string &bucket) {
+  s_suite_server = new S3Server({bucket});
+}
+
+void S3Suite::TearDownTestSuite() {
+  delete s_suite_server;
+  s_suite_server = nullptr;
+}
+
+S3Server &S3Suite::server() {
+  return *s_suite_server;
+}
+
+std::map<std::string, std::string> S3Suite::env() {
+  return {{"AWS_ACCESS_KEY_ID", s_suite_server->access_key_id()},
+          {"AWS_SECRET_ACCESS_KEY", s_suite_server->secret_access_key()}};
+}
+
 } // namespace gate::test

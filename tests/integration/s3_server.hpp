@@ -8,6 +8,8 @@
 #include "integration/harness.hpp"
 #include "util/process.hpp"
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +42,18 @@ private:
   std::string m_secret_access_key;
   int m_port = 0;
   std::unique_ptr<util::Process> m_process;
+};
+
+// A test suite sharing one S3Server, started before its first test with
+// `bucket` created and stopped after its last; env() is what gate needs to
+// reach it (the key pair, as AWS_* variables).
+class S3Suite : public ::testing::Test {
+protected:
+  static void start_server(const std::string &bucket);
+  static void TearDownTestSuite();
+  static S3Server &server();
+  static std::map<std::string, std::string> env();
+  TempDir m_dir;
 };
 
 // Debian's aws CLI (/usr/bin/aws) when installed, else `aws` from PATH.
