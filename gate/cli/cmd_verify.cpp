@@ -1,6 +1,7 @@
 // gate verify [ID|--last] [--quick|--deep [--content]]
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/identity_option.hpp"
 #include "ops/rollback.hpp"
 #include "ops/verify.hpp"
 
@@ -20,6 +21,7 @@ void verify_options(CLI::App &sub, Args &args) {
          "--content", args.content,
          "with --deep: also compare every table's content with the fingerprint the backup recorded")
       ->needs(deep);
+  add_identity_option(sub, args);
 }
 
 int verify_command(Args &args, Console &console) {
@@ -34,6 +36,7 @@ int verify_command(Args &args, Console &console) {
                   : args.quick ? model::VerifyLevel::quick
                                : model::VerifyLevel::full;
   request.content = args.content;
+  request.identity_file = identity_file(args);
   request.command_line = args.command_line;
   auto out = ops::verify_stored_set(*config, request, console);
   console.verdict(out.ok, out.verdict,

@@ -2,6 +2,7 @@
 
 #include "model/local_store.hpp"
 #include "model/s3_store.hpp"
+#include "ops/offsite_encryption.hpp"
 #include "util/log.hpp"
 #include "util/s3_client.hpp"
 #include "util/text.hpp"
@@ -57,11 +58,14 @@ util::Result<std::unique_ptr<model::SetStore>> open_set_store(const config::Pipe
 util::Result<void> copy_off_site(const config::PipelineConfig &config,
                                  const model::Manifest &manifest,
                                  const std::filesystem::path &set_dir, Reporter &reporter) {
+  if (config.remotes.empty()) return {};
+  // Encrypted once for every remote when encryption: is configured.
+  TRY_ASSIGN(auto outgoing, OutgoingSet::prepare(config, manifest, set_dir));
   for (const auto &remote : config.remotes) {
     auto start = std::chrono::steady_clock::now();
     std::string label = "copy to " + remote.name;
     reporter.step_started("off-site", label);
-    auto copied = copy_to(remote, manifest, set_dir);
+    auto copied = copy_to(remote, outgoing->manifest(), outgoing->dir());
     StepReport report{"off-site", label};
     report.duration_ms = util::elapsed_ms(start);
     report.ok = copied.has_value();

@@ -97,6 +97,8 @@ util::Result<void> resolve_jobs(Rollback &r) {
     steps::RestoreDestination destination;
     if (auto it = r.request.redirect.find(a.target); it != r.request.redirect.end())
       destination.redirect = it->second;
+    destination.set_dir = r.info.dir;
+    destination.identity_file = r.request.identity_file;
     TRY_ASSIGN(auto choice, steps::make_restore_job(r.config, r.manifest(), a, destination));
     if (!selected(r.request, choice.group)) continue;
     if (!choice.not_restored.empty()) r.not_restored.push_back(a.path + ": " + choice.not_restored);

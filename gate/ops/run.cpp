@@ -6,6 +6,7 @@
 #include "model/record.hpp"
 #include "model/version.hpp"
 #include "ops/offsite.hpp"
+#include "ops/offsite_encryption.hpp"
 #include "ops/plan.hpp"
 #include "ops/prune.hpp"
 #include "ops/rollback.hpp"
@@ -200,6 +201,7 @@ util::Result<model::SetHandle *> open_set(PipelineRun &r) {
     r.base.git = r.git_info();
     std::string kind = r.request.mode == RunMode::deploy ? "pre-deployment" : "scheduled";
     TRY_ASSIGN(r.pending, model::PendingSet::create(r.store, kind, r.base));
+    TRY(encrypt_local_set(r.config, *r.pending));
     util::log_info("writing backup set '{}' in {}", r.pending->id(), r.pending->dir().string());
     r.reporter.event("set_started", r.pending->id());
   }

@@ -134,11 +134,11 @@ Result<AgeFileStats> decrypt_file_to_sink(const std::filesystem::path &input, co
 }
 
 Result<AgeFileStats> decrypt_file(const std::filesystem::path &input,
-                                  const std::filesystem::path &output,
-                                  const Identities &identities) {
+                                  const std::filesystem::path &output, const Identities &identities,
+                                  AgeFailure *failure) {
   TRY_ASSIGN(auto out, PendingFile::create(output));
   TRY_ASSIGN(auto stats,
-             decrypt_file_to_sink(input, fd_sink(out.fd(), output.string()), identities));
+             decrypt_file_to_sink(input, fd_sink(out.fd(), output.string()), identities, failure));
   TRY(out.commit());
   return stats;
 }

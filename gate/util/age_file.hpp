@@ -30,9 +30,10 @@ Result<AgeFileStats> encrypt_file(const std::filesystem::path &input,
 
 // Decrypts `input` into a new file `output` (0600) the same way: `output`
 // appears only once every chunk verified and the input ended where it should.
+// With `failure`, reports which check failed.
 Result<AgeFileStats> decrypt_file(const std::filesystem::path &input,
-                                  const std::filesystem::path &output,
-                                  const Identities &identities);
+                                  const std::filesystem::path &output, const Identities &identities,
+                                  AgeFailure *failure = nullptr);
 
 // Decrypts `input`, handing each verified chunk to `sink` (a pipe to
 // pg_restore, tar). On failure the sink has received only verified chunks
