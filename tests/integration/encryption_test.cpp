@@ -315,3 +315,24 @@ TEST_F(EncryptedOffsite, TheRemoteCopyIsCiphertextWhileTheLocalSetStaysPlaintext
   EXPECT_THAT(read_file(down / "RESTORE.md"), HasSubstr("age -d -i key.txt"));
   expect_no_working_copies(backups());
 }
+
+TEST_F(EncryptedSets, ASetThatFailsIsKeptOnlyAsCiphertext) {
+  PgServer::get().create_database("enc_failed");
+  fill_sample_database("enc_failed", 10);
+  write_pipeline(m_dir.path(),
+                 "databases:\n  - name: app\n    url: " + PgServer::get().url("enc_failed") +
+                     "\n    min_size: 1GiB\nencryption:\n  recipients: [" + m_key.recipient +
+                     "]\n  local: true\n");
+  auto r = run_gate({"run"}, m_dir.path());
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("below min_size"));
+  auto failed = sh("ls -d .failed-*", backups());
+  ASSERT_EQ(failed.exit_code, 0) << failed.all();
+  fs::path set = backups() / failed.out.substr(0, failed.out.find('\n'));
+  auto plain = sh("find . -type f ! -name '*.age' ! -name manifest.json ! -name checksums.sha256 "
+                  "! -name gate.log",
+                  set);
+  EXPECT_EQ(plain.out, "") << plain.all();
+  EXPECT_TRUE(fs::exists(set / "databases/app.dump.zst.age"));
+  EXPECT_EQ(sh("sha256sum -c --quiet checksums.sha256", set).exit_code, 0);
+}
