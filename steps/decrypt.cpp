@@ -181,11 +181,6 @@ util::Result<Finding> verify_encrypted(const model::Artifact &artifact, const fs
                                        model::VerifyLevel level, const RunContext &ctx,
                                        const PlaintextVerify &verify) {
   if (level == model::VerifyLevel::quick) return verify(artifact, set_dir); // the ciphertext
-  model::Manifest manifest;
-  if (ctx.set)
-    manifest = ctx.set->manifest();
-  else
-    manifest.artifacts.push_back(artifact);
   std::string set_id = ctx.set ? ctx.set->id() : set_dir.filename().string();
   if (level == model::VerifyLevel::full && !has_identity(ctx.config, ctx.identity_file, artifact)) {
     TRY_ASSIGN(Finding stored, verify_files_quick(artifact, set_dir));
@@ -197,10 +192,8 @@ util::Result<Finding> verify_encrypted(const model::Artifact &artifact, const fs
   // Whether these open the set was asked by check_decryptable(): a file they
   // do not open now is damaged, and the decryption says so.
   TRY_ASSIGN(auto ids, given_identities(ctx.config, ctx.identity_file, set_id, artifact));
-  const model::Artifact *stored = manifest.find_artifact(artifact.path);
-  auto which = artifacts_to_decrypt(manifest, stored ? *stored : artifact,
-                                    level == model::VerifyLevel::deep);
-  if (!stored) which = {&artifact};
+  // A deep verify restores the artifact itself (only a rollback falls back to another dump).
+  std::vector<const model::Artifact *> which{&artifact};
   TRY_ASSIGN(auto decrypted,
              DecryptedArtifacts::decrypt(ctx.config.backup_root, set_id, which, set_dir, ids));
   if (!decrypted.copy) return finding_failed(decrypted.damaged);
@@ -214,13 +207,11 @@ util::Result<void> check_decryptable(const RunContext &ctx, const model::Manifes
                                      const fs::path &set_dir, model::VerifyLevel level) {
   if (level == model::VerifyLevel::quick) return {};
   std::vector<const model::Artifact *> encrypted;
-  bool needed = false; // a test restore cannot do without the plaintext
   for (const auto *a : artifacts)
-    if (a->encrypted()) {
-      encrypted.push_back(a);
-      needed = needed || (level == model::VerifyLevel::deep && a->kind == "database");
-    }
+    if (a->encrypted()) encrypted.push_back(a);
   if (encrypted.empty()) return {};
+  // A deep verify cannot do without the plaintext; a full one can (see verify_encrypted).
+  bool needed = level == model::VerifyLevel::deep;
   if (!needed && !has_identity(ctx.config, ctx.identity_file, *encrypted.front())) return {};
   // Refused only when the identities open none of the files: one they do not
   // open while they open another is damaged, a verdict for its verification.

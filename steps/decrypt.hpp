@@ -71,8 +71,7 @@ private:
 };
 
 // The artifacts a reader of `artifact` needs decrypted: itself, and for a
-// restore (deep verify, rollback) of a database every dump of its target a
-// restore may fall back to.
+// rollback of a database every dump of its target the restore may fall back to.
 std::vector<const model::Artifact *> artifacts_to_decrypt(const model::Manifest &manifest,
                                                           const model::Artifact &artifact,
                                                           bool restore);
@@ -81,7 +80,8 @@ std::vector<const model::Artifact *> artifacts_to_decrypt(const model::Manifest 
 // full and deep decrypt it and hand the plaintext to `verify` (the kind's
 // own verification, on the plaintext view and directory). Without any
 // identity, full checks the ciphertext's SHA-256 and says so (the plaintext
-// was read back before it was encrypted), and deep refuses.
+// was read back before it was encrypted), and deep refuses. A file that does
+// not decrypt is a failed Finding naming it.
 using PlaintextVerify =
     std::function<util::Result<Finding>(const model::Artifact &, const std::filesystem::path &)>;
 util::Result<Finding> verify_encrypted(const model::Artifact &artifact,
@@ -91,7 +91,8 @@ util::Result<Finding> verify_encrypted(const model::Artifact &artifact,
 
 // Refuses, before anything is verified, a deep verify of encrypted
 // artifacts without an identity that opens them, and a full one with an
-// identity that does not (ErrorKind::usage).
+// identity that does not (ErrorKind::usage). Identities that open one of the
+// files pass: a file they do not open is then damaged, a verdict.
 util::Result<void> check_decryptable(const RunContext &ctx, const model::Manifest &manifest,
                                      const std::vector<const model::Artifact *> &artifacts,
                                      const std::filesystem::path &set_dir,

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -92,22 +93,16 @@ void PendingSet::encrypt_to(util::age::Recipients recipients) {
 // plaintext); on failure, no ciphertext written so far is left.
 util::Result<Manifest> PendingSet::encrypted(Manifest m) const {
   if (!m_recipients) return m;
-  std::vector<Artifact> done;
-  for (const auto &a : m.artifacts) {
-    auto sealed = encrypt_artifact(a, m_dir, m_dir, *m_recipients, false);
-    if (!sealed) {
-      for (const auto &d : done)
-        for (const auto &f : d.files)
-          if (f.plaintext) (void)util::remove_tree(m_dir / f.path);
-      return std::unexpected(sealed.error().with_context("unable to encrypt set '" + m_id + "'"));
-    }
-    done.push_back(std::move(*sealed));
-  }
+  auto start = std::chrono::steady_clock::now();
+  auto sealed = encrypt_artifacts(m.artifacts, m_dir, m_dir, *m_recipients);
+  if (!sealed)
+    return std::unexpected(sealed.error().with_context("unable to encrypt set '" + m_id + "'"));
   for (const auto &a : m.artifacts) // only now: a failure above keeps every plaintext file
     if (!a.encrypted())
       for (const auto &f : a.files)
         (void)util::remove_tree(m_dir / f.path);
-  m.artifacts = std::move(done);
+  m.artifacts = std::move(*sealed);
+  m.timings["encrypt_ms"] = util::elapsed_ms(start);
   return m;
 }
 

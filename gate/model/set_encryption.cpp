@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+#include <optional>
+#include <thread>
 #include <vector>
 
 namespace gate::model {
@@ -84,6 +87,38 @@ util::Result<Artifact> encrypt_artifact(const Artifact &artifact, const fs::path
     remove_quietly(plain);
   }
   out.encryption = encryption_description(recipients);
+  return out;
+}
+
+util::Result<std::vector<Artifact>> encrypt_artifacts(const std::vector<Artifact> &artifacts,
+                                                      const fs::path &from_dir,
+                                                      const fs::path &to_dir,
+                                                      const util::age::Recipients &recipients) {
+  std::vector<std::optional<util::Result<Artifact>>> done(artifacts.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next++) < artifacts.size();)
+      done[i] = encrypt_artifact(artifacts[i], from_dir, to_dir, recipients, false);
+  };
+  size_t threads = recipients.passphrase ? 1 : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < std::min(threads, artifacts.size()); ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (auto &t : pool)
+    t.join();
+  std::optional<util::Error> failure;
+  for (const auto &d : done)
+    if (!*d && !failure) failure = d->error();
+  std::vector<Artifact> out;
+  for (size_t i = 0; i < done.size(); ++i) {
+    if (!*done[i]) continue;
+    if (failure && !artifacts[i].encrypted()) // only what this call wrote
+      for (const auto &f : (*done[i])->files)
+        remove_quietly({to_dir / f.path});
+    out.push_back(std::move(**done[i]));
+  }
+  if (failure) return std::unexpected(*failure);
   return out;
 }
 

@@ -34,6 +34,14 @@ util::Result<Artifact> encrypt_artifact(const Artifact &artifact,
                                         const util::age::Recipients &recipients,
                                         bool remove_plaintext);
 
+// encrypt_artifact() for every artifact, side by side (one per core; one at
+// a time for a passphrase, whose scrypt takes 256 MiB each). Plaintext is
+// left in place. On failure every ciphertext file written is removed.
+util::Result<std::vector<Artifact>> encrypt_artifacts(const std::vector<Artifact> &artifacts,
+                                                      const std::filesystem::path &from_dir,
+                                                      const std::filesystem::path &to_dir,
+                                                      const util::age::Recipients &recipients);
+
 // The artifact as its files read once decrypted: paths without `.age`, the
 // plaintext sizes and SHA-256s. A plaintext artifact is returned as it is.
 Artifact plaintext_view(const Artifact &artifact);

@@ -51,13 +51,11 @@ OutgoingSet::prepare(const config::PipelineConfig &config, const model::Manifest
                       "': " + util::errno_text(errno));
   out->m_dir = pattern;
   out->m_staged = true;
-  for (auto &a : out->m_manifest.artifacts) {
-    auto sealed = model::encrypt_artifact(a, set_dir, out->m_dir, recipients, false);
-    if (!sealed)
-      return std::unexpected(
-          sealed.error().with_context("unable to encrypt set '" + manifest.id + "' for off-site"));
-    a = std::move(*sealed);
-  }
+  auto sealed = model::encrypt_artifacts(manifest.artifacts, set_dir, out->m_dir, recipients);
+  if (!sealed)
+    return std::unexpected(
+        sealed.error().with_context("unable to encrypt set '" + manifest.id + "' for off-site"));
+  out->m_manifest.artifacts = std::move(*sealed);
   std::error_code ec;
   if (fs::exists(set_dir / "gate.log", ec))
     fs::copy_file(set_dir / "gate.log", out->m_dir / "gate.log", ec);

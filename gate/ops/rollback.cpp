@@ -254,7 +254,9 @@ StepReport restore_report(const Rollback &r, const steps::RestoreJob &job,
   report.duration_ms = done.ms;
   report.summary = done.value.state_text + ": " + done.value.detail;
   if (report.ok) return report;
-  auto commands = model::plain_restore_commands(job.artifact(), r.info.dir);
+  // The set's own artifact: an encrypted one's commands go through `age -d`.
+  const auto *stored = r.manifest().find_artifact(job.artifact().path);
+  auto commands = model::plain_restore_commands(stored ? *stored : job.artifact(), r.info.dir);
   report.summary +=
       fmt::format("\n  to finish by hand: gate rollback {} --only {} --yes{}", r.id(),
                   job.only_flag(), r.request.safety_backup ? "" : " --no-safety-backup");
