@@ -49,7 +49,10 @@ util::Result<StoredFile> encrypt_one(const StoredFile &file, const fs::path &fro
   fs::create_directories(output.parent_path(), ec);
   if (ec)
     return util::fail("unable to create '" + output.parent_path().string() + "': " + ec.message());
-  TRY_ASSIGN(auto stats, util::age::encrypt_file(from_dir / file.path, output, recipients));
+  // Durable later: a local set is fsynced as a tree when sealed; an off-site
+  // staging copy is read once and removed.
+  TRY_ASSIGN(auto stats, util::age::encrypt_file(from_dir / file.path, output, recipients,
+                                                 util::age::Durability::later));
   if (stats.plaintext_sha256 != file.sha256 || stats.plaintext_bytes != file.bytes) {
     remove_quietly({output});
     return util::fail(fmt::format("'{}' changed after it was verified: encrypted {} bytes with "

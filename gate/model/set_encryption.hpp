@@ -24,7 +24,8 @@ nlohmann::json encryption_description(const util::age::Recipients &recipients);
 // directory for a local set) as `<path>.age` (0600), checking on the way that
 // what was encrypted is exactly the plaintext the manifest recorded (its
 // SHA-256), so the verification done on the plaintext holds for it. Returns
-// the artifact describing the ciphertext files. With `remove_plaintext`, each
+// the artifact describing the ciphertext files, not yet fsynced (the caller
+// makes them durable: a set is fsynced as a tree). With `remove_plaintext`, each
 // plaintext file is removed once its ciphertext is on disk. On failure the
 // ciphertext files it wrote are removed again. An already encrypted artifact
 // is returned unchanged.
