@@ -13,6 +13,8 @@ GATE_PACKAGES=(
   age zlib1g-dev  # the real age CLI for interop tests; zlib for the CCTV age vectors
   systemd clang-format  # systemd-analyze verifies contrib/systemd; ci/check-format
   awscli  # reads back what gate uploads to the S3 test server (tests/s3)
+  dpkg-dev lintian go-md2man man-db  # ci/package: cpack's dpkg-shlibdeps, checks, man pages
+  python3-jsonschema python3-yaml zsh  # tests/packaging: the schema test, zsh completion
 )
 
 as_root() {
