@@ -4,6 +4,7 @@
 #include "steps/volume/rollback_job.hpp"
 
 #include "steps/check/check.hpp"
+#include "steps/decrypt.hpp"
 #include "steps/exec/exec.hpp"
 #include "steps/postgres/backup.hpp"
 #include "steps/postgres/verify.hpp"
@@ -155,8 +156,13 @@ util::Result<Finding> verify_artifact(const model::Artifact &artifact,
                                       const std::filesystem::path &set_dir,
                                       model::VerifyLevel level, const RunContext &ctx,
                                       const util::ProgressFn &progress) {
-  if (const auto *kind = artifact_kind(artifact.kind))
-    return kind->verify(artifact, set_dir, level, ctx, progress);
+  const auto *kind = artifact_kind(artifact.kind);
+  if (kind && artifact.encrypted())
+    return verify_encrypted(artifact, set_dir, level, ctx,
+                            [&](const model::Artifact &plain, const std::filesystem::path &dir) {
+                              return kind->verify(plain, dir, level, ctx, progress);
+                            });
+  if (kind) return kind->verify(artifact, set_dir, level, ctx, progress);
   return util::fail("unknown artifact kind '" + artifact.kind + "' (written by a newer gate?)");
 }
 
@@ -169,7 +175,21 @@ util::Result<RestoreChoice> make_restore_job(const config::PipelineConfig &confi
   if (!kind) return choice;
   choice.group = kind->rollback_group ? kind->rollback_group : "";
   if (kind->not_restored) choice.not_restored = kind->not_restored;
-  if (kind->restore) TRY_ASSIGN(choice.job, kind->restore(config, manifest, artifact, destination));
+  if (!kind->restore) return choice;
+  bool encrypted = std::any_of(
+      manifest.artifacts.begin(), manifest.artifacts.end(),
+      [&](const model::Artifact &a) { return a.target == artifact.target && a.encrypted(); });
+  if (!encrypted) {
+    TRY_ASSIGN(choice.job, kind->restore(config, manifest, artifact, destination));
+    return choice;
+  }
+  // An encrypted set is restored from its decrypted copy (steps/decrypt.hpp).
+  TRY_ASSIGN(choice.job,
+             make_encrypted_restore_job(
+                 config, manifest, artifact, destination,
+                 [&](const model::Manifest &plain, const model::Artifact &plain_artifact) {
+                   return kind->restore(config, plain, plain_artifact, destination);
+                 }));
   return choice;
 }
 

@@ -58,8 +58,12 @@ public:
 
 // Where a rollback puts a target: its configured place, or (volumes) another
 // directory given with --target NAME=DIR.
+// An encrypted set is decrypted from `set_dir` with `identity_file`
+// (--identity; steps/decrypt.hpp).
 struct RestoreDestination {
   std::optional<std::filesystem::path> redirect;
+  std::filesystem::path set_dir;
+  std::optional<std::filesystem::path> identity_file;
 };
 
 } // namespace gate::steps

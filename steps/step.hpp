@@ -9,6 +9,7 @@
 #include "util/expected.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -68,6 +69,9 @@ struct RunContext {
   // the dump's snapshot, and a deep verification compares them after its
   // test restore. Set for a run whose plan has a verify step with content: true.
   bool content_fingerprints = false;
+  // --identity FILE: the age identity that decrypts an encrypted set (else
+  // GATE_AGE_IDENTITY_FILE, else encryption.identity_file; steps/decrypt.hpp).
+  std::optional<std::filesystem::path> identity_file;
 };
 
 class Step {

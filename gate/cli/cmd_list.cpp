@@ -60,6 +60,7 @@ int list_command(Args &args, Console &console) {
         j["bytes"] = s.manifest->total_bytes();
         j["verified"] = level ? nlohmann::json(model::to_string(*level)) : nlohmann::json(nullptr);
         j["git"] = s.manifest->git;
+        j["encrypted_to"] = s.manifest->encrypted_to(); // empty: plaintext
         if (!s.manifest->failure.empty()) j["failure"] = s.manifest->failure;
       } else {
         j["problem"] = s.problem;

@@ -2,6 +2,7 @@
 // [--yes]
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/identity_option.hpp"
 #include "cli/outputs.hpp"
 #include "ops/rollback.hpp"
 
@@ -25,6 +26,7 @@ void rollback_options(CLI::App &sub, Args &args) {
   sub.add_flag("--yes", args.yes, "do not ask for confirmation (required without a terminal)");
   sub.add_flag("--no-safety-backup", args.no_safety_backup,
                "skip the pre-rollback snapshot of the current data");
+  add_identity_option(sub, args);
   sub.add_option("--junit", args.junit, "write a JUnit XML report (one testcase per target)");
   sub.add_option("--dotenv", args.dotenv, "write GATE_BACKUP_ID=... for GitLab's dotenv reports");
 }
@@ -50,6 +52,7 @@ int rollback_command(Args &args, Console &console) {
   }
   request.dry_run = args.dry_run;
   request.safety_backup = !args.no_safety_backup;
+  request.identity_file = identity_file(args);
   request.command_line = args.command_line;
   request.confirm = [&]() {
     if (args.yes) return true;

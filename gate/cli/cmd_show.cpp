@@ -4,6 +4,7 @@
 #include "model/backup_set.hpp"
 #include "model/record.hpp"
 #include "model/restore_doc.hpp"
+#include "model/set_encryption.hpp"
 #include "ops/rollback.hpp"
 #include "util/text.hpp"
 
@@ -91,6 +92,8 @@ void show_summary(Console &console, const model::SetInfo &info) {
     console.print("  git         none (not a git working copy)");
   console.print(fmt::format("  size        {}", util::human_bytes(m.total_bytes())));
   console.print(fmt::format("  verified    {}", verified_text(info, "FAILED")));
+  if (auto to = m.encrypted_to(); !to.empty())
+    console.print(fmt::format("  encrypted   age, to {}", util::join(to, ", ")));
 }
 
 void show_artifacts(Console &console, const model::Manifest &m) {
@@ -101,6 +104,7 @@ void show_artifacts(Console &console, const model::Manifest &m) {
         fmt::format("  - {} {} ({}, {}): {}", a.kind, a.target, a.format, a.compression, a.path));
     console.print(
         fmt::format("    {} in {} file(s)", util::human_bytes(a.bytes()), a.files.size()));
+    if (a.encrypted()) console.print("    encrypted (age) to " + model::describe_recipients(a));
     if (a.kind == "volume")
       console.print(fmt::format(
           "    from {}: {} entries, {} files, {} of data", a.details.value("source", "?"),

@@ -1,6 +1,7 @@
 // gate verify [--remote NAME] [ID|--last] [--quick|--deep [--content]]
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/identity_option.hpp"
 #include "ops/remote_verify.hpp"
 #include "ops/rollback.hpp"
 #include "ops/verify.hpp"
@@ -24,6 +25,7 @@ void verify_options(CLI::App &sub, Args &args) {
   sub.add_option("--remote", args.remote,
                  "verify the copy on this remote (remotes: in pipeline.yml) without fetching it; "
                  "--last is then the newest complete set of this project there");
+  add_identity_option(sub, args);
 }
 
 namespace {
@@ -61,6 +63,7 @@ int verify_command(Args &args, Console &console) {
   request.set_id = *chosen;
   request.level = chosen_level(args);
   request.content = args.content;
+  request.identity_file = identity_file(args);
   request.command_line = args.command_line;
   auto out = ops::verify_stored_set(*config, request, console);
   console.verdict(out.ok, out.verdict,

@@ -37,6 +37,7 @@ struct Args {
   std::string max_age;                // gate status --max-age
   std::string junit;
   std::string dotenv;
+  std::string identity; // --identity FILE: the age identity of an encrypted set
   std::string command_line;
 };
 

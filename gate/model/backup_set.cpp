@@ -1,12 +1,14 @@
 #include "model/backup_set.hpp"
 
 #include "model/restore_doc.hpp"
+#include "model/set_encryption.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -85,6 +87,44 @@ void PendingSet::set_extra(const std::string &key, nlohmann::json value) {
   m_manifest.extra[key] = std::move(value);
 }
 
+void PendingSet::encrypt_to(util::age::Recipients recipients) {
+  m_recipients = std::move(recipients);
+}
+
+// Every artifact file replaced by its `.age` (checked to be the verified
+// plaintext); on failure, no ciphertext written so far is left.
+util::Result<Manifest> PendingSet::encrypted(Manifest m) const {
+  if (!m_recipients) return m;
+  auto start = std::chrono::steady_clock::now();
+  auto sealed = encrypt_artifacts(m.artifacts, m_dir, m_dir, *m_recipients);
+  if (!sealed)
+    return std::unexpected(sealed.error().with_context("unable to encrypt set '" + m_id + "'"));
+  for (const auto &a : m.artifacts) // only now: a failure above keeps every plaintext file
+    if (!a.encrypted())
+      for (const auto &f : a.files)
+        (void)util::remove_tree(m_dir / f.path);
+  m.artifacts = std::move(*sealed);
+  m.timings["encrypt_ms"] = util::elapsed_ms(start);
+  return m;
+}
+
+// A failed set must not keep plaintext that encryption.local promised not to
+// leave: encrypted if possible, else its artifact files are removed.
+void PendingSet::encrypt_or_remove_plaintext(Manifest &m) const {
+  if (!m_recipients) return;
+  for (auto &a : m.artifacts) {
+    auto sealed = encrypt_artifact(a, m_dir, m_dir, *m_recipients, true);
+    if (sealed) {
+      a = std::move(*sealed);
+      continue;
+    }
+    util::log_warn("backup set '{}': {}; removing its plaintext files", m_id,
+                   sealed.error().message);
+    for (const auto &f : a.files)
+      (void)util::remove_tree(m_dir / f.path);
+  }
+}
+
 util::Result<void> PendingSet::write_checksums(const Manifest &m) const {
   return util::write_file_atomic(m_dir / "checksums.sha256", checksum_lines(m), 0600);
 }
@@ -97,6 +137,7 @@ util::Result<fs::path> PendingSet::seal() {
     return util::fail("set '" + m_id +
                       "' has artifacts that did not pass verification; it is not usable");
   m.status = "complete";
+  TRY_ASSIGN(m, encrypted(std::move(m)));
   TRY(save_manifest(m_dir, m));
   TRY(write_checksums(m));
   TRY(util::write_file_atomic(m_dir / "RESTORE.md", restore_markdown(m, m_final_dir), 0600));
@@ -147,6 +188,7 @@ void PendingSet::mark_failed(const std::string &reason) {
   Manifest m = manifest();
   m.status = "failed";
   m.failure = reason;
+  encrypt_or_remove_plaintext(m);
   (void)save_manifest(m_dir, m);
   (void)write_checksums(m);
   std::error_code ec;

@@ -6,6 +6,7 @@
 
 #include "model/local_store.hpp"
 #include "model/manifest.hpp"
+#include "util/age_keys.hpp"
 #include "util/expected.hpp"
 #include "util/time.hpp"
 
@@ -55,6 +56,10 @@ public:
   void add_verification(Verification verification) override;
   void set_timing(const std::string &key, long long ms);
   void set_extra(const std::string &key, nlohmann::json value);
+  // Stores the set encrypted to `recipients` (encryption.local: true): seal()
+  // encrypts every artifact file after all verification of the plaintext, and
+  // a set kept as failed is encrypted too (or its plaintext files removed).
+  void encrypt_to(util::age::Recipients recipients);
 
   // Writes manifest.json, checksums.sha256 and RESTORE.md, fsyncs the tree and
   // renames it to backup_root/<id>. Fails (and changes nothing else) when any
@@ -76,6 +81,8 @@ private:
   enum class State { open, sealed, failed, discarded };
   PendingSet() = default;
   util::Result<void> write_checksums(const Manifest &m) const;
+  util::Result<Manifest> encrypted(Manifest m) const;
+  void encrypt_or_remove_plaintext(Manifest &m) const;
 
   const LocalSetStore *m_store = nullptr;
   std::string m_id;
@@ -86,6 +93,7 @@ private:
   int m_log_fd = -1;
   mutable std::mutex m_mutex;
   Manifest m_manifest;
+  std::optional<util::age::Recipients> m_recipients;
 };
 
 // A stored set opened for re-verification: verifications are saved into its

@@ -3,6 +3,7 @@
 #include "util/fs.hpp"
 #include "util/json.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -60,6 +61,20 @@ std::optional<VerifyLevel> Manifest::verified_level() const {
   return weakest;
 }
 
+std::vector<std::string> Manifest::encrypted_to() const {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string &who) {
+    if (std::find(out.begin(), out.end(), who) == out.end()) out.push_back(who);
+  };
+  for (const auto &a : artifacts) {
+    if (!a.encrypted()) continue;
+    for (const auto &r : a.encryption.value("recipients", json::array()))
+      add(r.get<std::string>());
+    if (a.encryption.contains("passphrase")) add("passphrase (scrypt)");
+  }
+  return out;
+}
+
 bool Manifest::has_failed_verification() const {
   std::map<std::string, bool> last_ok;
   for (const auto &v : verifications)
@@ -86,9 +101,16 @@ json to_json(const Manifest &m) {
     json aj{{"target", a.target},           {"kind", a.kind}, {"format", a.format},
             {"compression", a.compression}, {"path", a.path}, {"bytes", a.bytes()}};
     aj["files"] = json::array();
-    for (const auto &f : a.files)
-      aj["files"].push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}});
+    for (const auto &f : a.files) {
+      json fj{{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}};
+      if (f.plaintext) {
+        fj["plaintext_bytes"] = f.plaintext->bytes;
+        fj["plaintext_sha256"] = f.plaintext->sha256;
+      }
+      aj["files"].push_back(std::move(fj));
+    }
     aj["details"] = a.details;
+    if (a.encrypted()) aj["encryption"] = a.encryption;
     j["artifacts"].push_back(std::move(aj));
   }
   j["verifications"] = json::array();
@@ -125,10 +147,17 @@ util::Result<Manifest> manifest_from_json(const json &j) {
       a.format = aj.value("format", "");
       a.compression = aj.value("compression", "");
       a.path = aj.at("path").get<std::string>();
-      for (const auto &fj : aj.at("files"))
-        a.files.push_back({fj.at("path").get<std::string>(), fj.at("bytes").get<uint64_t>(),
-                           fj.at("sha256").get<std::string>()});
+      for (const auto &fj : aj.at("files")) {
+        StoredFile f{fj.at("path").get<std::string>(), fj.at("bytes").get<uint64_t>(),
+                     fj.at("sha256").get<std::string>(), std::nullopt};
+        if (fj.contains("plaintext_sha256"))
+          f.plaintext = StoredFile::Plaintext{fj.at("plaintext_bytes").get<uint64_t>(),
+                                              fj.at("plaintext_sha256").get<std::string>()};
+        a.files.push_back(std::move(f));
+      }
       a.details = aj.value("details", json::object());
+      if (aj.contains("encryption") && aj["encryption"].is_object())
+        a.encryption = aj["encryption"];
       m.artifacts.push_back(std::move(a));
     }
     for (const auto &vj : j.value("verifications", json::array())) {

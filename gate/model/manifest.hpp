@@ -15,10 +15,18 @@
 namespace gate::model {
 
 // One file of an artifact, relative to the set's directory.
+// `path`, `bytes` and `sha256` describe the file as stored: for an encrypted
+// file (`app.dump.zst.age`) the ciphertext, which checksums.sha256 lists too.
 struct StoredFile {
   std::string path;
   uint64_t bytes = 0;
   std::string sha256;
+  // Set only for an age-encrypted file: what it decrypts to.
+  struct Plaintext {
+    uint64_t bytes = 0;
+    std::string sha256;
+  };
+  std::optional<Plaintext> plaintext = std::nullopt;
 };
 
 // One backed-up thing: a database dump in one format, a volume archive.
@@ -32,8 +40,13 @@ struct Artifact {
   // Kind-specific facts: source (sanitised), entry counts, tables with row
   // counts, server version, the plain restore commands ("restore": [...]).
   nlohmann::json details = nlohmann::json::object();
+  // null: stored as plaintext. Otherwise whom the files are encrypted to:
+  // {"format": "age-v1", "recipients": ["age1..."]} (public keys only) or
+  // {"format": "age-v1", "passphrase": "scrypt"} (never the passphrase).
+  nlohmann::json encryption;
 
   uint64_t bytes() const;
+  bool encrypted() const { return encryption.is_object(); }
 };
 
 enum class VerifyLevel { quick, full, deep };
@@ -71,6 +84,9 @@ struct Manifest {
   std::optional<VerifyLevel> verified_level() const;
   // True when any recorded verification failed and none later passed.
   bool has_failed_verification() const;
+  // Whom any artifact is encrypted to: `age1...` keys, "passphrase (scrypt)";
+  // empty for a plaintext set.
+  std::vector<std::string> encrypted_to() const;
 };
 
 nlohmann::json to_json(const Manifest &m);

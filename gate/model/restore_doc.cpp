@@ -1,5 +1,6 @@
 #include "model/restore_doc.hpp"
 
+#include "model/set_encryption.hpp"
 #include "util/text.hpp"
 
 #include <fmt/format.h>
@@ -11,13 +12,66 @@ void replace_all(std::string &s, const std::string &from, const std::string &to)
   for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
     s.replace(pos, from.size(), to);
 }
+
+bool starts_with(const std::string &s, const std::string &prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+constexpr const char *k_decrypt = "age -d -i key.txt ";
+
+// A command reading the plaintext file `token` ('{set}/x.dump.zst') made to
+// read it from `age -d` instead: a leading decompression reads the pipe, any
+// other reader gets /dev/stdin.
+std::string decrypting(const std::string &command, const std::string &token,
+                       const std::string &stored) {
+  std::string age = k_decrypt + std::string("'{set}/") + stored + "' | ";
+  for (const char *tool : {"zstd -dc ", "gzip -dc ", "cat "}) {
+    std::string prefix = tool + token + " | ";
+    if (!starts_with(command, prefix)) continue;
+    std::string decompress = std::string(tool) == "cat " ? "" : std::string(tool) + "| ";
+    return age + decompress + command.substr(prefix.size());
+  }
+  std::string out = command;
+  replace_all(out, token, "/dev/stdin");
+  return age + out;
+}
+
+// The plain commands of an encrypted artifact: each file through `age -d`;
+// a dump directory decrypted in place first.
+std::vector<std::string> encrypted_commands(const Artifact &artifact,
+                                            std::vector<std::string> commands) {
+  bool whole_dir = false;
+  for (auto &c : commands) {
+    if (starts_with(c, "#")) continue;
+    bool matched = false;
+    for (const auto &f : artifact.files) {
+      std::string token = "'{set}/" + plaintext_path(f) + "'";
+      if (c.find(token) == std::string::npos) continue;
+      c = decrypting(c, token, f.path);
+      matched = true;
+      break;
+    }
+    if (!matched && c.find("'{set}/" + artifact.path + "'") != std::string::npos) whole_dir = true;
+  }
+  if (whole_dir)
+    commands.insert(commands.begin(), "for f in '{set}/" + artifact.path + "'/*" + k_age_suffix +
+                                          "; do " + k_decrypt + "-o \"${f%" + k_age_suffix +
+                                          "}\" \"$f\"; done");
+  commands.insert(commands.begin(), "# encrypted to " + describe_recipients(artifact) +
+                                        ": key.txt is the identity file (age-keygen's)");
+  return commands;
+}
+
 } // namespace
 
 std::vector<std::string> plain_restore_commands(const Artifact &artifact,
                                                 const std::filesystem::path &set_dir) {
+  std::vector<std::string> lines;
+  for (const auto &line : artifact.details.value("restore", nlohmann::json::array()))
+    lines.push_back(line.get<std::string>());
+  if (artifact.encrypted() && !lines.empty()) lines = encrypted_commands(artifact, lines);
   std::vector<std::string> out;
-  for (const auto &line : artifact.details.value("restore", nlohmann::json::array())) {
-    std::string s = line.get<std::string>();
+  for (std::string s : lines) {
     // {set} always stands inside a single-quoted shell word.
     replace_all(s, "{set}", util::shell_quote_inner(set_dir.string()));
     out.push_back(std::move(s));

@@ -5,6 +5,7 @@
 #include "model/version.hpp"
 #include "steps/alerts/alert.hpp"
 #include "util/fs.hpp"
+#include "ops/offsite_encryption.hpp"
 #include "util/log.hpp"
 #include "util/s3_client.hpp"
 #include "util/text.hpp"
@@ -141,11 +142,14 @@ util::Result<std::vector<model::RemoteCopy>> copy_off_site(const config::Pipelin
                                                            const std::filesystem::path &set_dir,
                                                            Reporter &reporter) {
   std::vector<model::RemoteCopy> confirmed;
+  if (config.remotes.empty()) return confirmed;
+  // Encrypted once for every remote when encryption: is configured.
+  TRY_ASSIGN(auto outgoing, OutgoingSet::prepare(config, manifest, set_dir));
   for (const auto &remote : config.remotes) {
     auto start = std::chrono::steady_clock::now();
     std::string label = "copy to " + remote.name;
     reporter.step_started("off-site", label);
-    auto copied = copy_to(remote, manifest, set_dir, reporter, label);
+    auto copied = copy_to(remote, outgoing->manifest(), outgoing->dir(), reporter, label);
     StepReport report{"off-site", label};
     report.duration_ms = util::elapsed_ms(start);
     report.ok = copied.has_value();

@@ -141,6 +141,8 @@ util::Result<void> resolve_jobs(Rollback &r) {
     steps::RestoreDestination destination;
     if (auto it = r.request.redirect.find(a.target); it != r.request.redirect.end())
       destination.redirect = it->second;
+    destination.set_dir = r.info.dir;
+    destination.identity_file = r.request.identity_file;
     TRY_ASSIGN(auto choice, steps::make_restore_job(r.config, r.manifest(), a, destination));
     if (!selected(r.request, choice.group)) continue;
     if (!choice.not_restored.empty()) r.not_restored.push_back(a.path + ": " + choice.not_restored);
@@ -339,7 +341,9 @@ StepReport restore_report(const Rollback &r, const steps::RestoreJob &job,
   report.duration_ms = done.ms;
   report.summary = done.value.state_text + ": " + done.value.detail;
   if (report.ok) return report;
-  auto commands = model::plain_restore_commands(job.artifact(), r.info.dir);
+  // The set's own artifact: an encrypted one's commands go through `age -d`.
+  const auto *stored = r.manifest().find_artifact(job.artifact().path);
+  auto commands = model::plain_restore_commands(stored ? *stored : job.artifact(), r.info.dir);
   report.summary +=
       fmt::format("\n  to finish by hand: gate rollback {} --only {} --yes{}", r.id(),
                   job.only_flag(), r.request.safety_backup ? "" : " --no-safety-backup");

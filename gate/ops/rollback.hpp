@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace gate::ops {
@@ -27,6 +28,7 @@ struct RollbackRequest {
   std::map<std::string, std::filesystem::path> redirect; // --target NAME=DEST
   bool dry_run = false;
   bool safety_backup = true;
+  std::optional<std::filesystem::path> identity_file; // --identity: decrypts an encrypted set
   // Asked before anything changes; returning false cancels (exit 1, nothing changed).
   std::function<bool()> confirm;
   bool lock_held = false; // the caller (a pipeline's exec step) holds the lock

@@ -7,6 +7,7 @@
 #include "model/set_id.hpp"
 #include "model/version.hpp"
 #include "ops/offsite.hpp"
+#include "ops/offsite_encryption.hpp"
 #include "ops/plan.hpp"
 #include "ops/prune.hpp"
 #include "ops/rollback.hpp"
@@ -204,6 +205,7 @@ util::Result<model::SetHandle *> open_set(PipelineRun &r) {
     // Sets that go to a shared bucket prefix carry this host's tag (model/set_id.hpp).
     std::string tag = r.config.remotes.empty() ? "" : model::host_tag(util::host_name());
     TRY_ASSIGN(r.pending, model::PendingSet::create(r.store, kind, r.base, tag));
+    TRY(encrypt_local_set(r.config, *r.pending));
     util::log_info("writing backup set '{}' in {}", r.pending->id(), r.pending->dir().string());
     r.reporter.event("set_started", r.pending->id());
   }

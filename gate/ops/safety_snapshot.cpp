@@ -1,6 +1,7 @@
 #include "ops/safety_snapshot.hpp"
 
 #include "model/backup_set.hpp"
+#include "ops/offsite_encryption.hpp"
 #include "ops/run.hpp"
 #include "ops/work.hpp"
 #include "steps/verify/verify.hpp"
@@ -29,6 +30,7 @@ take_safety_snapshot(const config::PipelineConfig &config,
                      Reporter &reporter) {
   model::LocalSetStore store(config.backup_root);
   TRY_ASSIGN(auto pending, model::PendingSet::create(store, "pre-rollback", base_manifest(config)));
+  TRY(encrypt_local_set(config, *pending));
   steps::RunContext ctx{config, store};
   ctx.set = pending.get();
   ctx.open_set = [&]() -> util::Result<model::SetHandle *> { return pending.get(); };

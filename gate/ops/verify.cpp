@@ -34,6 +34,7 @@ RunOutcome verify_stored_set(const config::PipelineConfig &config, const VerifyR
   model::StoredSet set(*info);
   steps::RunContext ctx{config, store};
   ctx.set = &set;
+  ctx.identity_file = request.identity_file;
   ctx.progress = [&](const std::string &step, uint64_t done, uint64_t total) {
     reporter.step_progress(step, done, total);
   };

@@ -5,16 +5,20 @@
 #pragma once
 
 #include "config/pipeline.hpp"
+
 #include "model/manifest.hpp"
 #include "ops/reporter.hpp"
 #include "ops/run.hpp"
+#include <filesystem>
+#include <optional>
 
 namespace gate::ops {
 
 struct VerifyRequest {
   std::string set_id;
   model::VerifyLevel level = model::VerifyLevel::full;
-  bool content = false; // with deep: compare content fingerprints too
+  bool content = false;                               // with deep: compare content fingerprints too
+  std::optional<std::filesystem::path> identity_file; // --identity: decrypts an encrypted set
   std::string command_line;
 };
 

@@ -38,13 +38,14 @@ public:
     if (!m_temp.empty()) ::unlink(m_temp.c_str());
   }
   int fd() const { return m_fd.get(); }
-  Result<void> commit() {
-    if (::fsync(m_fd.get()) != 0)
+  Result<void> commit(Durability durability = Durability::now) {
+    if (durability == Durability::now && ::fsync(m_fd.get()) != 0)
       return fail("unable to fsync '" + m_path.string() + "': " + errno_text(errno));
     m_fd.reset();
     if (::rename(m_temp.c_str(), m_path.c_str()) != 0)
       return fail("unable to create '" + m_path.string() + "': " + errno_text(errno));
     m_temp.clear();
+    if (durability == Durability::later) return {};
     return fsync_path(m_path.parent_path().empty() ? "." : m_path.parent_path());
   }
 
@@ -88,8 +89,8 @@ Sink fd_sink(int fd, std::string name) {
 }
 
 Result<AgeFileStats> encrypt_file(const std::filesystem::path &input,
-                                  const std::filesystem::path &output,
-                                  const Recipients &recipients) {
+                                  const std::filesystem::path &output, const Recipients &recipients,
+                                  Durability durability) {
   TRY_ASSIGN(auto in, open_input(input));
   TRY_ASSIGN(auto out, PendingFile::create(output));
   Sha256 plain_hash, cipher_hash;
@@ -106,7 +107,7 @@ Result<AgeFileStats> encrypt_file(const std::filesystem::path &input,
     TRY((*enc)->write(buf.data(), n));
   }
   TRY((*enc)->finish());
-  TRY(out.commit());
+  TRY(out.commit(durability));
   return AgeFileStats{(*enc)->plaintext_bytes(), (*enc)->ciphertext_bytes(),
                       plain_hash.hex_digest(), cipher_hash.hex_digest()};
 }
@@ -134,11 +135,11 @@ Result<AgeFileStats> decrypt_file_to_sink(const std::filesystem::path &input, co
 }
 
 Result<AgeFileStats> decrypt_file(const std::filesystem::path &input,
-                                  const std::filesystem::path &output,
-                                  const Identities &identities) {
+                                  const std::filesystem::path &output, const Identities &identities,
+                                  AgeFailure *failure) {
   TRY_ASSIGN(auto out, PendingFile::create(output));
   TRY_ASSIGN(auto stats,
-             decrypt_file_to_sink(input, fd_sink(out.fd(), output.string()), identities));
+             decrypt_file_to_sink(input, fd_sink(out.fd(), output.string()), identities, failure));
   TRY(out.commit());
   return stats;
 }

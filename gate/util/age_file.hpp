@@ -21,18 +21,23 @@ struct AgeFileStats {
   std::string ciphertext_sha256;
 };
 
+// Whether a new file is fsynced before it is renamed into place: `later` when
+// the caller makes the whole tree durable itself (a set is fsynced at seal).
+enum class Durability { now, later };
+
 // Encrypts `input` into a new file `output` (0600): written beside it under a
-// temporary name, fsynced, renamed into place. On failure nothing is left at
-// `output` or beside it.
+// temporary name, fsynced (unless `later`), renamed into place. On failure
+// nothing is left at `output` or beside it.
 Result<AgeFileStats> encrypt_file(const std::filesystem::path &input,
-                                  const std::filesystem::path &output,
-                                  const Recipients &recipients);
+                                  const std::filesystem::path &output, const Recipients &recipients,
+                                  Durability durability = Durability::now);
 
 // Decrypts `input` into a new file `output` (0600) the same way: `output`
 // appears only once every chunk verified and the input ended where it should.
+// With `failure`, reports which check failed.
 Result<AgeFileStats> decrypt_file(const std::filesystem::path &input,
-                                  const std::filesystem::path &output,
-                                  const Identities &identities);
+                                  const std::filesystem::path &output, const Identities &identities,
+                                  AgeFailure *failure = nullptr);
 
 // Decrypts `input`, handing each verified chunk to `sink` (a pipe to
 // pg_restore, tar). On failure the sink has received only verified chunks

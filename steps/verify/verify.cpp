@@ -1,5 +1,6 @@
 #include "steps/verify/verify.hpp"
 
+#include "steps/decrypt.hpp"
 #include "steps/registry.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
@@ -144,6 +145,8 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext &ctx, model::SetHandl
     if (std::string differs = model::checksums_disagreement(manifest, set.dir()); !differs.empty())
       return failed(differs);
 
+  // An encrypted set this host cannot open is refused before anything is read.
+  TRY(check_decryptable(ctx, manifest, todo, set.dir(), m_level));
   std::string step = label();
   auto verdicts = verify_side_by_side(todo, set, m_level, ctx, m_content, step);
   // The verdicts are recorded before any failure is reported (a failed one is
