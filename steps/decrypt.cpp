@@ -74,6 +74,8 @@ util::Result<age::AgeFailure> try_header(const fs::path &file, const age::Identi
   return age::AgeFailure::none;
 }
 
+} // namespace
+
 // Whether anything is given to decrypt `artifact` with.
 bool has_identity(const config::PipelineConfig &config,
                   const std::optional<fs::path> &identity_file, const model::Artifact &artifact) {
@@ -81,8 +83,6 @@ bool has_identity(const config::PipelineConfig &config,
   return config.encryption && config.encryption->passphrase &&
          artifact.encryption.contains("passphrase");
 }
-
-} // namespace
 
 // The identities given, refusing when there are none.
 util::Result<age::Identities> given_identities(const config::PipelineConfig &config,
@@ -102,6 +102,9 @@ util::Result<age::Identities> identities_for(const config::PipelineConfig &confi
                                              const fs::path &set_dir) {
   TRY_ASSIGN(auto ids, given_identities(config, identity_file, set_id, artifact));
   if (artifact.files.empty()) return ids;
+  // A remote copy is not here yet: its header is tried once it was fetched,
+  // when the rollback makes its jobs again, still before anything changes.
+  if (set_dir.empty()) return ids;
   const auto &first = artifact.files.front();
   TRY_ASSIGN(auto failure, try_header(set_dir / first.path, ids));
   if (failure == age::AgeFailure::no_match)

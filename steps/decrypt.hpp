@@ -38,6 +38,13 @@ identities_for(const config::PipelineConfig &config,
                const std::optional<std::filesystem::path> &identity_file, const std::string &set_id,
                const model::Artifact &artifact, const std::filesystem::path &set_dir);
 
+// Whether anything is given to decrypt `artifact` with (an identity file from
+// --identity, GATE_AGE_IDENTITY_FILE or the configuration, or the passphrase
+// of a passphrase set); whether it opens the file is decided when it is read.
+bool has_identity(const config::PipelineConfig &config,
+                  const std::optional<std::filesystem::path> &identity_file,
+                  const model::Artifact &artifact);
+
 // Decrypted copies of some of a set's artifacts, removed when destroyed.
 class DecryptedArtifacts;
 struct Decryption {

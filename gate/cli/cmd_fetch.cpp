@@ -1,6 +1,7 @@
 // gate fetch --remote NAME [ID|--last]
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/identity_option.hpp"
 #include "ops/remote_sets.hpp"
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@ void fetch_options(CLI::App &sub, Args &args) {
                "the newest complete set of this project and environment on the remote");
   sub.add_option("--remote", args.remote, "the remote to fetch from (remotes: in pipeline.yml)")
       ->required();
+  add_identity_option(sub, args);
 }
 
 int fetch_command(Args &args, Console &console) {
@@ -21,7 +23,7 @@ int fetch_command(Args &args, Console &console) {
   if (!config) return code;
   if (!args.id.empty() && args.last)
     return report_error(console, {util::ErrorKind::usage, "give an ID or --last, not both"});
-  ops::FetchRequest request{args.remote, args.id, false, args.command_line};
+  ops::FetchRequest request{args.remote, args.id, false, args.command_line, identity_file(args)};
   auto fetched = ops::fetch_set(*config, request, console);
   if (!fetched) return report_error(console, fetched.error());
   std::string verdict =

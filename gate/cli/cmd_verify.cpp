@@ -39,8 +39,9 @@ model::VerifyLevel chosen_level(const Args &args) {
 int verify_remote_command(Args &args, Console &console, const config::PipelineConfig &config) {
   if (!args.id.empty() && args.last)
     return report_error(console, {util::ErrorKind::usage, "give an ID or --last, not both"});
-  ops::RemoteVerifyRequest request{args.remote, args.id, chosen_level(args), args.content,
-                                   args.command_line};
+  ops::RemoteVerifyRequest request{args.remote,         args.id,
+                                   chosen_level(args),  args.content,
+                                   identity_file(args), args.command_line};
   auto out = ops::verify_remote_set(config, request, console);
   console.verdict(out.ok, out.verdict,
                   {{"set_id", out.set_id},

@@ -4,6 +4,7 @@
 #include "model/lock.hpp"
 #include "ops/offsite.hpp"
 #include "ops/work.hpp"
+#include "steps/decrypt.hpp"
 #include "steps/verify/verify.hpp"
 #include "util/cancel.hpp"
 #include "util/fault.hpp"
@@ -120,11 +121,19 @@ util::Result<void> set_aside_failed_copy(const model::LocalSetStore &local, cons
   return {};
 }
 
+std::vector<const model::Artifact *> encrypted_artifacts(const model::Manifest &m) {
+  std::vector<const model::Artifact *> out;
+  for (const auto &a : m.artifacts)
+    if (a.encrypted()) out.push_back(&a);
+  return out;
+}
+
 // The files downloaded into the partial set, then the full verification.
 util::Result<steps::StepResult> download_and_verify(const config::PipelineConfig &config,
                                                     const model::S3SetStore &remote,
                                                     model::LocalSetStore &local,
                                                     model::PendingSet &pending,
+                                                    const std::optional<fs::path> &identity_file,
                                                     const std::string &label, Reporter &reporter) {
   model::Manifest m = pending.manifest();
   auto progress = [&](uint64_t done) { reporter.step_progress(label, done, m.total_bytes()); };
@@ -132,6 +141,10 @@ util::Result<steps::StepResult> download_and_verify(const config::PipelineConfig
   util::fault_point("fetch.before-verify");
   steps::RunContext ctx{config, local};
   ctx.set = &pending;
+  ctx.identity_file = identity_file;
+  // An encrypted set comes home only where it opens (deep demands an identity).
+  TRY(steps::check_decryptable(ctx, m, encrypted_artifacts(m), pending.dir(),
+                               model::VerifyLevel::deep));
   steps::VerifyStep verify("all", model::VerifyLevel::full);
   TRY_ASSIGN(auto verified, verify.verify_set(ctx, pending, false));
   if (verified.outcome == steps::Outcome::failed) return verified;
@@ -163,16 +176,18 @@ util::Result<FetchedSet> fetch_set(const config::PipelineConfig &config,
   model::Manifest base = *info.manifest;
   TRY_ASSIGN(auto pending, model::PendingSet::create_with_id(local, info.id, base));
   std::string label = "fetch " + info.id + " from " + request.remote;
-  std::vector<Work> work{
-      {"fetch", label,
-       [&] { return download_and_verify(config, *remote, local, *pending, label, reporter); }}};
+  std::vector<Work> work{{"fetch", label, [&] {
+                            return download_and_verify(config, *remote, local, *pending,
+                                                       request.identity_file, label, reporter);
+                          }}};
   auto done = run_work(work, Concurrency::in_order, reporter);
   if (!done[0].ok() || util::cancel_requested()) {
     pending->discard(); // a copy of what the remote holds: nothing to keep for forensics
     if (util::cancel_requested())
       return util::fail(util::ErrorKind::interrupted,
                         "interrupted while fetching set '" + info.id + "'; nothing was kept");
-    return util::fail("set '" + info.id + "' was not fetched: " + done[0].report.summary);
+    auto kind = done[0].result ? util::ErrorKind::failed : done[0].result.error().kind;
+    return util::fail(kind, "set '" + info.id + "' was not fetched: " + done[0].report.summary);
   }
   TRY(pending->seal());
   TRY_ASSIGN(auto fetched, local.find(info.id));

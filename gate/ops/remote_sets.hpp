@@ -44,6 +44,9 @@ struct FetchRequest {
   std::string set_id;     // empty: --last on the remote
   bool lock_held = false; // the caller (a rollback) holds the root's lock
   std::string command_line;
+  // --identity: an encrypted set is fetched only where it can be decrypted,
+  // and its full verify decrypts every byte.
+  std::optional<std::filesystem::path> identity_file;
 };
 
 struct FetchedSet {

@@ -5,6 +5,7 @@
 #include "ops/remote_sets.hpp"
 #include "ops/verify.hpp"
 #include "ops/work.hpp"
+#include "steps/decrypt.hpp"
 #include "steps/verify/verify.hpp"
 #include "util/cancel.hpp"
 #include "util/fs.hpp"
@@ -48,9 +49,11 @@ private:
 util::Result<steps::StepResult> verify_view(const config::PipelineConfig &config,
                                             model::SetStore &store, RemoteSetView &view,
                                             model::VerifyLevel level, bool content,
+                                            const std::optional<fs::path> &identity,
                                             const std::function<void(uint64_t)> &progress) {
   steps::RunContext ctx{config, store};
   ctx.set = &view;
+  ctx.identity_file = identity;
   ctx.progress = [&](const std::string &, uint64_t done, uint64_t) { progress(done); };
   steps::VerifyStep verify("all", level, false, content);
   return verify.verify_set(ctx, view, false);
@@ -89,10 +92,12 @@ std::optional<FeedProblem> feed_problem(const model::S3SetStore &store,
 util::Result<steps::StepResult> verify_streaming(const config::PipelineConfig &config,
                                                  model::S3SetStore &store,
                                                  const model::Manifest &manifest,
+                                                 const std::optional<fs::path> &identity,
                                                  const std::function<void(uint64_t)> &progress) {
   TRY_ASSIGN(auto feeds, RemoteSetFeeds::start(store.remote(), manifest));
   RemoteSetView view(manifest, feeds->dir());
-  auto verified = verify_view(config, store, view, model::VerifyLevel::full, false, progress);
+  auto verified =
+      verify_view(config, store, view, model::VerifyLevel::full, false, identity, progress);
   // A named object beats the reader's view of the same fault (a short file, a bad checksum).
   if (auto problem = feed_problem(store, manifest, *feeds);
       problem && (problem->corrupted || !verified || verified->outcome == steps::Outcome::failed))
@@ -114,9 +119,21 @@ struct ScratchCopy {
   }
 };
 
-// deep: a scratch copy under backup_root, restored into a scratch database.
+// An encrypted set this host can decrypt is read from a scratch copy even at
+// the default level: decryption reads each file's header before its body,
+// which a pipe (read once) cannot give twice.
+bool decrypts_here(const config::PipelineConfig &config, const RemoteVerifyRequest &request,
+                   const model::Manifest &manifest) {
+  for (const auto &a : manifest.artifacts)
+    if (a.encrypted() && steps::has_identity(config, request.identity_file, a)) return true;
+  return false;
+}
+
+// deep (and full of an encrypted set decrypted here): a scratch copy under backup_root, restored
+// into a scratch database.
 util::Result<steps::StepResult> verify_scratch_copy(const config::PipelineConfig &config,
                                                     const RemoteVerifyRequest &request,
+                                                    model::VerifyLevel level,
                                                     model::S3SetStore &store,
                                                     const model::Manifest &manifest,
                                                     const std::function<void(uint64_t)> &progress) {
@@ -133,7 +150,7 @@ util::Result<steps::StepResult> verify_scratch_copy(const config::PipelineConfig
     return steps::failed(downloaded.error().message);
   TRY(downloaded);
   RemoteSetView view(manifest, scratch.dir);
-  return verify_view(config, store, view, model::VerifyLevel::deep, request.content, progress);
+  return verify_view(config, store, view, level, request.content, request.identity_file, progress);
 }
 
 } // namespace
@@ -153,15 +170,16 @@ RunOutcome verify_remote_set(const config::PipelineConfig &config,
   std::string label = fmt::format("verify {} on remote {} ({})", m.id, request.remote,
                                   model::to_string(request.level));
   auto progress = [&](uint64_t done) { reporter.step_progress(label, done, m.total_bytes()); };
-  std::vector<Work> work{{"verify", label, [&]() -> util::Result<steps::StepResult> {
-                            TRY_ASSIGN(auto present, remote_objects_present(**store, m));
-                            if (present.outcome == steps::Outcome::failed ||
-                                request.level == model::VerifyLevel::quick)
-                              return present;
-                            if (request.level == model::VerifyLevel::full)
-                              return verify_streaming(config, **store, m, progress);
-                            return verify_scratch_copy(config, request, **store, m, progress);
-                          }}};
+  std::vector<Work> work{
+      {"verify", label, [&]() -> util::Result<steps::StepResult> {
+         TRY_ASSIGN(auto present, remote_objects_present(**store, m));
+         if (present.outcome == steps::Outcome::failed ||
+             request.level == model::VerifyLevel::quick)
+           return present;
+         if (request.level == model::VerifyLevel::full && !decrypts_here(config, request, m))
+           return verify_streaming(config, **store, m, request.identity_file, progress);
+         return verify_scratch_copy(config, request, request.level, **store, m, progress);
+       }}};
   auto done = run_work(work, Concurrency::in_order, reporter);
   out.steps.push_back(done[0].report);
   if (util::cancel_requested())

@@ -19,7 +19,8 @@ struct RemoteVerifyRequest {
   std::string remote;
   std::string set_id; // empty: --last on the remote
   model::VerifyLevel level = model::VerifyLevel::full;
-  bool content = false; // with deep: compare content fingerprints too
+  bool content = false;                               // with deep: compare content fingerprints too
+  std::optional<std::filesystem::path> identity_file; // --identity: decrypts an encrypted set
   std::string command_line;
 };
 

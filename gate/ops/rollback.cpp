@@ -296,7 +296,8 @@ util::Result<void> confirm_and_lock(Rollback &r) {
 // anything changes; the restore then reads the local copy.
 util::Result<void> fetch_remote_copy(Rollback &r) {
   if (!r.remote) return {};
-  FetchRequest request{r.remote_name, r.id(), true, r.request.command_line};
+  FetchRequest request{r.remote_name, r.id(), true, r.request.command_line,
+                       r.request.identity_file};
   auto fetched = fetch_set(r.config, request, r.reporter);
   if (!fetched)
     return unchanged(fetched.error().kind, fetched.error().message + "; nothing was changed");
@@ -304,7 +305,11 @@ util::Result<void> fetch_remote_copy(Rollback &r) {
     util::log_info("set '{}' is already in {}: restoring that copy", r.id(),
                    r.config.backup_root.string());
   r.info.dir = fetched->info.dir; // the manifest stays: the jobs refer to it
-  return {};
+  // The jobs were made before the set had a directory here (an encrypted
+  // set's jobs decrypt from it): made again against the fetched copy.
+  r.jobs.clear();
+  r.not_restored.clear();
+  return resolve_jobs(r);
 }
 
 // Phase 6: what every restore needs holds or exists (privileges, dropped

@@ -339,3 +339,39 @@ TEST_F(EncryptedSets, ASetThatFailsIsKeptOnlyAsCiphertext) {
   EXPECT_TRUE(fs::exists(set / "databases/app.dump.zst.age"));
   EXPECT_EQ(sh("sha256sum -c --quiet checksums.sha256", set).exit_code, 0);
 }
+
+// Disaster recovery of an encrypted remote copy: a new host with pipeline.yml,
+// the credentials and the identity, no backup_root, no record.
+TEST_F(EncryptedOffsite, AnEncryptedRemoteSetIsRestoredOnAHostWithNoLocalSet) {
+  write_config("enc_dr", "  recipients: [" + m_key.recipient + "]\n",
+               std::string("remotes:\n  - name: offsite\n    url: s3://") + k_bucket +
+                   "/hosts/enc_dr\n    endpoint: " + s_server->endpoint() + "\n");
+  ASSERT_EQ(run_gate({"run"}, m_dir.path(), env()).exit_code, 0);
+  std::string before = rows("enc_dr");
+  fs::remove_all(backups());
+  fs::remove(m_dir / ".last-deployment-backup");
+  PgServer::get().psql("enc_dr", "DELETE FROM orders; DELETE FROM customers");
+  auto plain = run_gate({"verify", "--remote", "offsite", "--last"}, m_dir.path(), env());
+  EXPECT_EQ(plain.exit_code, 0) << plain.all(); // the ciphertext, by SHA-256
+  auto opened =
+      run_gate({"verify", "--remote", "offsite", "--last", "--identity", m_key.file.string()},
+               m_dir.path(), env());
+  EXPECT_EQ(opened.exit_code, 0) << opened.all();
+  // Without the identity, fetch and rollback refuse and change nothing.
+  auto fetch = run_gate({"fetch", "--remote", "offsite", "--last"}, m_dir.path(), env());
+  EXPECT_EQ(fetch.exit_code, 2) << fetch.all();
+  EXPECT_THAT(fetch.all(), HasSubstr("pass --identity FILE"));
+  auto refused =
+      run_gate({"rollback", "--last", "--remote", "offsite", "--yes"}, m_dir.path(), env());
+  EXPECT_EQ(refused.exit_code, 2) << refused.all();
+  EXPECT_THAT(refused.all(), HasSubstr("pass --identity FILE"));
+  EXPECT_EQ(rows("enc_dr"), "0");
+  auto r = run_gate(
+      {"rollback", "--last", "--remote", "offsite", "--yes", "--identity", m_key.file.string()},
+      m_dir.path(), env());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(rows("enc_dr"), before);
+  EXPECT_NE(before, "0");
+  auto leaked = sh("grep -rl 'AGE-SECRET-KEY' . || true", m_dir.path());
+  EXPECT_EQ(leaked.out, "") << leaked.all();
+}
