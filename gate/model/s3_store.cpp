@@ -3,6 +3,7 @@
 #include "model/backup_set.hpp"
 #include "model/restore_doc.hpp"
 #include "util/age_encoding.hpp"
+#include "util/fault.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -78,6 +79,7 @@ public:
     auto put = m_store.m_client->put_object(key, source);
     if (!put) return std::unexpected(as_error(put.error()));
     m_sent[relative] = {key, put->size, put->sha256};
+    util::fault_point("offsite.after-object"); // inert unless a test set it (util/fault.hpp)
     return {};
   }
 

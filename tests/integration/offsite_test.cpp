@@ -5,6 +5,7 @@
 #include "integration/harness.hpp"
 #include "integration/s3_server.hpp"
 
+#include <csignal>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -100,4 +101,34 @@ TEST_F(Offsite, AnOptionalRemoteThatRefusesIsAWarningAndTheSetIsRecorded) {
   EXPECT_EQ(r.exit_code, 0) << r.all();
   EXPECT_THAT(r.all(), HasSubstr("required: false"));
   EXPECT_TRUE(fs::exists(m_dir / ".last-deployment-backup"));
+}
+
+// kill -9 in the middle of an upload: the remote lists no part of that set,
+// the record still names the last good one, and the next run copies whole.
+TEST_F(Offsite, AGateKilledMidUploadLeavesNoUsableRemoteSetAndTheNextRunSucceeds) {
+  write_config("off_killed");
+  ASSERT_EQ(run_gate({"run"}, m_dir.path(), env()).exit_code, 0);
+  std::string good = newest_set(m_dir / "backups");
+  std::string record = read_file(m_dir / ".last-deployment-backup");
+  auto gate = start_gate_at_fault({"run"}, m_dir.path(), "offsite.after-object", env());
+  ::kill(gate->pid(), SIGKILL);
+  (void)gate->wait();
+  std::string killed = newest_set(m_dir / "backups");
+  ASSERT_NE(killed, good);
+  EXPECT_EQ(read_file(m_dir / ".last-deployment-backup"), record);
+  auto objects =
+      server().aws({"s3", "ls", "--recursive",
+                    std::string("s3://") + k_bucket + "/hosts/off_killed/" + killed + "/"});
+  EXPECT_THAT(objects.out, Not(HasSubstr("manifest.json"))) << objects.all();
+  EXPECT_NE(objects.out, "") << "the fault point comes after an object was uploaded";
+  auto list = run_gate({"list", "--remote", "offsite", "--json"}, m_dir.path(), env());
+  EXPECT_EQ(list.exit_code, 0) << list.all();
+  EXPECT_THAT(list.out, HasSubstr("\"" + good + "\""));
+  EXPECT_THAT(list.out, Not(HasSubstr("\"" + killed + "\"")));
+  auto next = run_gate({"run"}, m_dir.path(), env());
+  ASSERT_EQ(next.exit_code, 0) << next.all();
+  std::string newest = newest_set(m_dir / "backups");
+  auto after = run_gate({"list", "--remote", "offsite", "--json"}, m_dir.path(), env());
+  EXPECT_THAT(after.out, HasSubstr("\"" + newest + "\""));
+  EXPECT_THAT(read_file(m_dir / ".last-deployment-backup"), HasSubstr(newest));
 }
