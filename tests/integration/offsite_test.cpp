@@ -17,14 +17,9 @@ namespace {
 
 constexpr const char *k_bucket = "gate-offsite";
 
-class Offsite : public ::testing::Test {
+class Offsite : public S3Suite {
 protected:
-  static void SetUpTestSuite() { s_server = new S3Server({k_bucket}); }
-  static void TearDownTestSuite() {
-    delete s_server;
-    s_server = nullptr;
-  }
-  S3Server &server() { return *s_server; }
+  static void SetUpTestSuite() { start_server(k_bucket); }
 
   // A database and a directory, copied to the remote `offsite`.
   void write_config(const std::string &db, const std::string &remote_extra = "") {
@@ -37,15 +32,7 @@ protected:
                                      k_bucket + "/hosts/" + db + "\n    endpoint: " +
                                      server().endpoint() + "\n" + remote_extra);
   }
-  std::map<std::string, std::string> env() const {
-    return {{"AWS_ACCESS_KEY_ID", s_server->access_key_id()},
-            {"AWS_SECRET_ACCESS_KEY", s_server->secret_access_key()}};
-  }
-
-  TempDir m_dir;
-  static S3Server *s_server;
 };
-S3Server *Offsite::s_server = nullptr;
 
 } // namespace
 
