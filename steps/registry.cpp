@@ -1,4 +1,5 @@
 #include "steps/registry.hpp"
+#include "steps/swap.hpp"
 
 #include "steps/postgres/rollback_job.hpp"
 #include "steps/volume/rollback_job.hpp"
@@ -191,6 +192,30 @@ util::Result<RestoreChoice> make_restore_job(const config::PipelineConfig &confi
                    return kind->restore(config, plain, plain_artifact, destination);
                  }));
   return choice;
+}
+
+} // namespace gate::steps
+
+namespace gate::steps {
+
+namespace {
+
+struct SwapKind {
+  const char *kind;
+  const SwapOps *ops;
+};
+
+// The artifact kinds whose targets can have standbys, and their swap operations.
+const SwapKind k_swap_kinds[] = {
+    {"", nullptr}, // placeholder until a kind registers its standby swap operations
+};
+
+} // namespace
+
+const SwapOps *swap_ops_for(const std::string &kind) {
+  for (const auto &k : k_swap_kinds)
+    if (k.ops && kind == k.kind) return k.ops;
+  return nullptr;
 }
 
 } // namespace gate::steps

@@ -60,10 +60,15 @@ public:
 // directory given with --target NAME=DIR.
 // An encrypted set is decrypted from `set_dir` with `identity_file`
 // (--identity; steps/decrypt.hpp).
+// A standby (`standby: true`) is swapped in when `use_standby` and it belongs
+// to the set; the swap is journaled in `backup_root` under `rollback_id`.
 struct RestoreDestination {
   std::optional<std::filesystem::path> redirect;
   std::filesystem::path set_dir;
   std::optional<std::filesystem::path> identity_file;
+  std::filesystem::path backup_root;
+  std::string rollback_id; // a timestamp, shared by the swaps of one rollback
+  bool use_standby = true; // false: --no-standby, the restore path always
 };
 
 } // namespace gate::steps
