@@ -107,10 +107,11 @@ const std::vector<std::pair<std::string, Compression>> k_compressions = {
     {"zstd", Compression::zstd}, {"gzip", Compression::gzip}, {"none", Compression::none}};
 
 Result<VolumeTarget> parse_volume(const Node &node, const std::filesystem::path &base) {
-  TRY_ASSIGN(auto map, MapReader::open(node, "a volume",
-                                       {"name", "path", "volume", "compression", "level", "exclude",
-                                        "min_size", "allow_empty", "stop_containers",
-                                        "stop_timeout", "container_configs"}));
+  TRY_ASSIGN(auto map,
+             MapReader::open(node, "a volume",
+                             {"name", "path", "volume", "compression", "level", "exclude",
+                              "min_size", "allow_empty", "stop_containers", "stop_timeout",
+                              "container_configs", "standby", "rto_budget"}));
   VolumeTarget v;
   v.where = node.location();
   TRY_ASSIGN(auto name_node, map.require("name"));
@@ -150,6 +151,8 @@ Result<VolumeTarget> parse_volume(const Node &node, const std::filesystem::path 
   }
   if (auto n = map.take("stop_timeout")) TRY_ASSIGN(v.stop_timeout, n->as_duration());
   if (auto n = map.take("container_configs")) TRY_ASSIGN(v.container_configs, n->as_bool());
+  if (auto n = map.take("standby")) TRY_ASSIGN(v.standby, n->as_bool());
+  if (auto n = map.take("rto_budget")) TRY_ASSIGN(v.rto_budget, n->as_duration());
   if (!v.path.empty() && (v.quiesce != Quiesce::none || v.container_configs))
     return std::unexpected(node.error(
         "volume '" + v.name + "': stop_containers and container_configs need a named 'volume'"));
@@ -162,7 +165,7 @@ Result<DatabaseTarget> parse_database(const Node &node) {
              MapReader::open(node, "a database",
                              {"name", "url", "formats", "globals", "schema_only", "tables",
                               "exclude_tables", "min_size", "jobs", "max_shrink", "verify_url",
-                              "mode", "compression", "connect_timeout"}));
+                              "mode", "compression", "connect_timeout", "standby", "rto_budget"}));
   DatabaseTarget d;
   d.where = node.location();
   TRY_ASSIGN(auto name_node, map.require("name"));
@@ -209,6 +212,8 @@ Result<DatabaseTarget> parse_database(const Node &node) {
   if (auto n = map.take("compression"))
     TRY_ASSIGN(d.compression, parse_choice(*n, k_compressions, "compression"));
   if (auto n = map.take("connect_timeout")) TRY_ASSIGN(d.connect_timeout, n->as_duration());
+  if (auto n = map.take("standby")) TRY_ASSIGN(d.standby, n->as_bool());
+  if (auto n = map.take("rto_budget")) TRY_ASSIGN(d.rto_budget, n->as_duration());
   TRY(map.finish());
   return d;
 }
@@ -402,6 +407,8 @@ Result<void> parse_settings(MapReader &map, PipelineConfig &c, const std::string
     c.git_dir = resolve(c.base_dir, p);
   }
   if (auto n = map.take("lock_wait")) TRY_ASSIGN(c.lock_wait, n->as_duration());
+  if (auto n = map.take("rto_budget")) TRY_ASSIGN(c.rto_budget, n->as_duration());
+  if (auto n = map.take("keep_replaced")) TRY_ASSIGN(c.keep_replaced, n->as_int(0, 1000));
   if (auto n = map.take("min_free")) TRY_ASSIGN(c.min_free, n->as_size());
   if (auto n = map.take("space_factor")) {
     TRY_ASSIGN(c.space_factor, n->as_number());
@@ -495,11 +502,12 @@ Result<PipelineConfig> parse_pipeline(const std::string &text,
   TRY_ASSIGN(EnvironmentView view, apply_environment(parsed, environment));
   const Node &root = view.root;
   TRY_ASSIGN(auto map, MapReader::open(root, "the pipeline",
-                                       {"version",   "project",      "environment", "backup_root",
-                                        "record",    "git_dir",      "lock_wait",   "space_factor",
-                                        "min_free",  "pg_bindir",    "socket",      "metrics_file",
-                                        "retention", "databases",    "volumes",     "stages",
-                                        "alerts",    "healthchecks", "encryption",  "remotes"}));
+                                       {"version",    "project",      "environment", "backup_root",
+                                        "record",     "git_dir",      "lock_wait",   "space_factor",
+                                        "min_free",   "pg_bindir",    "socket",      "metrics_file",
+                                        "retention",  "databases",    "volumes",     "stages",
+                                        "alerts",     "healthchecks", "encryption",  "remotes",
+                                        "rto_budget", "keep_replaced"}));
   PipelineConfig c;
   c.file = file_name;
   c.base_dir = std::filesystem::absolute(file_name).parent_path();

@@ -41,6 +41,8 @@ struct VolumeTarget {
   Quiesce quiesce = Quiesce::none;
   std::chrono::milliseconds stop_timeout{30000};
   bool container_configs = false;
+  bool standby = false; // keep the verified extraction beside the live data (issue: standbys)
+  std::optional<std::chrono::milliseconds> rto_budget; // the longest rollback accepted
 };
 
 struct DatabaseTarget {
@@ -59,6 +61,8 @@ struct DatabaseTarget {
   RestoreMode mode = RestoreMode::recreate; // clean: for roles that may not create databases
   Compression compression = Compression::zstd;
   std::chrono::milliseconds connect_timeout{10000};
+  bool standby = false; // keep the verified restore as a closed standby database
+  std::optional<std::chrono::milliseconds> rto_budget; // the longest rollback accepted
 };
 
 enum class AlertEvent { failure, success, rollback };
@@ -129,8 +133,10 @@ struct PipelineConfig {
   std::vector<AlertConfig> alerts;
   std::vector<HealthcheckConfig> healthchecks;
   std::filesystem::path metrics_file;
-  std::optional<EncryptionConfig> encryption; // absent: nothing is encrypted
-  std::vector<RemoteConfig> remotes;          // off-site copies (config/remotes.hpp)
+  std::optional<EncryptionConfig> encryption;          // absent: nothing is encrypted
+  std::vector<RemoteConfig> remotes;                   // off-site copies (config/remotes.hpp)
+  std::optional<std::chrono::milliseconds> rto_budget; // the longest whole rollback accepted
+  int keep_replaced = 1; // successful runs a standby rollback's replaced data survives
 
   const RemoteConfig *find_remote(const std::string &name) const;
   const DatabaseTarget *find_database(const std::string &name) const;
