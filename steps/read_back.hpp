@@ -3,6 +3,7 @@
 // as it grows, on a second thread, so it costs no extra pass over the data.
 #pragma once
 
+#include "util/fault.hpp"
 #include "util/growth.hpp"
 #include "util/time.hpp"
 
@@ -33,6 +34,7 @@ auto write_while_reading_back(
   if (follow)
     reader = std::thread([&] {
       auto start = std::chrono::steady_clock::now();
+      util::fault_point("run.mid-read-back");
       read_back.result = read(growth);
       read_back.ms = util::elapsed_ms(start);
     });

@@ -4,6 +4,7 @@
 #include "model/lock.hpp"
 #include "ops/offsite.hpp"
 #include "ops/prune.hpp"
+#include "util/cancel.hpp"
 
 #include <fmt/format.h>
 
@@ -61,6 +62,15 @@ int prune_command(Args &args, Console &console) {
   if (!result) return report_error(console, result.error());
   for (const auto &[id, why] : result->kept)
     console.print(fmt::format("keep {} ({})", id, why));
+  if (util::cancel_requested()) { // the removal under way was finished, nothing after it
+    int code = util::exit_code_for(util::ErrorKind::interrupted);
+    auto j = prune_json(*result, args);
+    j["exit_code"] = code;
+    std::string done = prune_verdict(*result, args);
+    if (done.starts_with("OK: ")) done = done.substr(4);
+    console.verdict(false, "INTERRUPTED: " + done, j);
+    return code;
+  }
   console.verdict(true, prune_verdict(*result, args), prune_json(*result, args));
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include "model/restore_doc.hpp"
 #include "model/set_encryption.hpp"
+#include "util/fault.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
@@ -144,6 +145,7 @@ util::Result<fs::path> PendingSet::seal() {
   std::error_code ec;
   fs::remove(m_dir / ".owner", ec);
   TRY(util::fsync_tree(m_dir));
+  util::fault_point("run.sealing");
   if (::rename(m_dir.c_str(), m_final_dir.c_str()) != 0)
     return util::fail("unable to rename '" + m_dir.string() + "' to '" + m_final_dir.string() +
                       "': " + util::errno_text(errno));

@@ -1,6 +1,7 @@
 #include "model/local_store.hpp"
 
 #include "model/backup_set.hpp"
+#include "util/fault.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
 
@@ -110,6 +111,7 @@ util::Result<void> LocalSetStore::remove(const std::string &id) {
   if (::rename(info.dir.c_str(), doomed.c_str()) != 0)
     return util::fail("unable to remove '" + info.dir.string() + "': " + util::errno_text(errno));
   TRY(util::fsync_path(m_root));
+  util::fault_point("prune.mid-remove");
   return util::remove_tree(doomed);
 }
 

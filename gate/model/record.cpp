@@ -63,7 +63,7 @@ util::Result<void> write_record(const std::filesystem::path &record_path, const 
     j["artifacts"].push_back(std::move(aj));
   }
   j["remotes"] = remote_copies_json(remotes);
-  return util::write_file_atomic(record_path, util::json_text(j, 2) + "\n", 0644);
+  return util::write_file_atomic(record_path, util::json_text(j, 2) + "\n", 0644, "run.mid-record");
 }
 
 util::Result<std::optional<std::string>> read_record_id(const std::filesystem::path &record_path) {

@@ -119,6 +119,7 @@ public:
          {std::pair<std::string, std::string>{"checksums.sha256", checksum_lines(manifest)},
           {"RESTORE.md", restore_markdown(manifest, m_store.location() + "/" + m_id)},
           {k_manifest, to_json(manifest).dump(2) + "\n"}}) { // the commit: written last
+      if (name == k_manifest) util::fault_point("offsite.before-manifest");
       std::string key = m_store.key(m_id, name);
       m_keys.push_back(key);
       if (auto put = client.put_object_bytes(key, body); !put)

@@ -3,6 +3,7 @@
 #include "model/backup_set.hpp"
 #include "model/record.hpp"
 #include "model/retention.hpp"
+#include "util/cancel.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -68,6 +69,9 @@ util::Result<PruneResult> prune_sets(const config::PipelineConfig &config, Prune
       reporter.plan_line(fmt::format("would remove {}", name));
       continue;
     }
+    if (util::cancel_requested())
+      return util::fail(util::ErrorKind::interrupted,
+                        "interrupted: retention stopped before removing " + name);
     TRY(store.remove(id));
     util::log_info("retention: removed set '{}'", name);
     reporter.event("pruned", fmt::format("removed {}", name));

@@ -3,6 +3,8 @@
 #include "model/s3_store.hpp"
 #include "model/set_id.hpp"
 #include "ops/prune.hpp"
+#include "util/cancel.hpp"
+#include "util/fault.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/s3_client.hpp"
@@ -82,6 +84,7 @@ util::Result<bool> delete_set(model::S3SetStore &store, const std::string &id,
     TRY_ASSIGN(bool allowed, delete_keys(store, {manifest}));
     if (!allowed) return false;
   }
+  util::fault_point("prune.remote-mid-set");
   if (rest.empty()) return true;
   return delete_keys(store, rest);
 }
@@ -128,6 +131,9 @@ struct RemotePrune {
       reporter.plan_line(fmt::format("would remove {} {} from {}", what, id, store.location()));
       return {};
     }
+    if (util::cancel_requested())
+      return util::fail(util::ErrorKind::interrupted,
+                        "interrupted: retention stopped before removing " + id);
     TRY_ASSIGN(bool allowed, delete_set(store, id, keys));
     if (!allowed) return deny();
     util::log_info("retention: removed {} '{}' from {}", what, id, store.location());

@@ -99,6 +99,7 @@ util::Result<void> download_set_files(const model::S3SetStore &store,
             f.sha256));
       done += got.size;
       if (progress) progress(done);
+      util::fault_point("fetch.mid-download");
       if (util::cancel_requested()) return util::fail(util::ErrorKind::interrupted, "interrupted");
     }
   (void)store.download(manifest.id, "checksums.sha256", dir / "checksums.sha256");

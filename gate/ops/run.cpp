@@ -381,6 +381,9 @@ RunOutcome run_pipeline(const config::PipelineConfig &config, const RunRequest &
     if (auto pruned = prune_sets(config, PruneMode::apply, reporter); !pruned)
       util::log_warn("retention: {}", pruned.error().message);
   if (!failure && r.sealed()) prune_remotes_after_run(config, reporter);
+  if (!failure && util::cancel_requested()) // during retention: the set was already recorded
+    set_failure(r.out, "retention", "retention",
+                *(failure = util::Error{util::ErrorKind::interrupted, "interrupted by a signal"}));
   conclude(r, failure);
   return r.out;
 }

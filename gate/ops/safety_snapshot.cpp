@@ -6,6 +6,7 @@
 #include "ops/work.hpp"
 #include "steps/verify/verify.hpp"
 #include "util/cancel.hpp"
+#include "util/fault.hpp"
 
 namespace gate::ops {
 
@@ -47,6 +48,7 @@ take_safety_snapshot(const config::PipelineConfig &config,
   // Every target at once, as a backup stage would.
   ctx.compression_threads = threads_each(work.size());
   auto done = run_work(work, Concurrency::at_once, reporter);
+  util::fault_point("rollback.mid-safety-snapshot");
   if (util::cancel_requested()) {
     pending->discard();
     return util::fail(util::ErrorKind::interrupted, "interrupted during the safety snapshot");

@@ -1,6 +1,7 @@
 #include "util/fs.hpp"
 
 #include "util/cancel.hpp"
+#include "util/fault.hpp"
 #include "util/fd.hpp"
 
 #include <cerrno>
@@ -55,7 +56,8 @@ Result<void> fsync_path(const fs::path &path) {
   return {};
 }
 
-Result<void> write_file_atomic(const fs::path &path, std::string_view content, mode_t mode) {
+Result<void> write_file_atomic(const fs::path &path, std::string_view content, mode_t mode,
+                               const char *fault) {
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
   int raw = ::mkstemp(tmpl.data());
@@ -77,6 +79,7 @@ Result<void> write_file_atomic(const fs::path &path, std::string_view content, m
     return fail("unable to fsync '" + tmpl + "': " + errno_text(errno));
   }
   fd.reset();
+  if (fault) fault_point(fault);
   if (::rename(tmpl.c_str(), path.c_str()) != 0) {
     int e = errno;
     cleanup();

@@ -26,7 +26,9 @@ Result<std::string> read_file(const fs::path &path);
 
 // Replaces `path` with `content`: temp file beside it, fsync, rename, fsync of
 // the directory. Readers see the old or the new content, never a mix.
-Result<void> write_file_atomic(const fs::path &path, std::string_view content, mode_t mode);
+// `fault`: a fault point (util/fault.hpp) between the written temporary file and its rename.
+Result<void> write_file_atomic(const fs::path &path, std::string_view content, mode_t mode,
+                               const char *fault = nullptr);
 
 // Creates `path` (and missing parents) with `mode` for the leaf. Existing is fine.
 Result<void> make_dirs(const fs::path &path, mode_t mode);

@@ -3,6 +3,7 @@
 #include "steps/postgres/restore.hpp"
 #include "steps/postgres/target.hpp"
 #include "steps/volume/source.hpp"
+#include "util/fault.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
@@ -65,6 +66,7 @@ std::filesystem::path nearest_existing(std::filesystem::path p) {
 }
 
 util::Result<StepResult> check_connections(const RunContext &ctx) {
+  util::fault_point("run.preflight");
   std::vector<std::string> reached;
   for (const auto &d : ctx.config.databases) {
     TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, d));

@@ -7,6 +7,7 @@
 #include "steps/postgres/verify.hpp"
 #include "steps/read_back.hpp"
 #include "util/command_stream.hpp"
+#include "util/fault.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -106,6 +107,7 @@ std::function<void(uint64_t)> progress_fn(DumpContext &dc) {
   uint64_t expected =
       static_cast<uint64_t>(dc.facts.database_size); // pg_database_size: a rough total
   return [&dc, expected](uint64_t done) {
+    util::fault_point("run.mid-dump");
     if (dc.ctx.progress) dc.ctx.progress(dc.step, done, expected);
   };
 }

@@ -4,6 +4,7 @@
 #include "steps/volume/quiesce.hpp"
 #include "steps/volume/source.hpp"
 #include "steps/volume/verify.hpp"
+#include "util/fault.hpp"
 #include "util/fs.hpp"
 #include "util/json.hpp"
 #include "util/log.hpp"
@@ -109,6 +110,7 @@ util::TarCreateOptions archive_options(const config::VolumeTarget &target, RunCo
   options.codec.threads = ctx.compression_threads;
   options.exclude = target.exclude;
   options.progress = [&ctx, step, expected](uint64_t done) {
+    util::fault_point("run.mid-archive");
     if (ctx.progress) ctx.progress(step, done, expected);
   };
   return options;

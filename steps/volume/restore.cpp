@@ -1,6 +1,7 @@
 #include "steps/volume/restore.hpp"
 
 #include "util/cancel.hpp"
+#include "util/fault.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
@@ -222,6 +223,7 @@ util::Result<VolumeRestoreResult> restore_volume(const model::Artifact &a, const
   if (dest.filename().empty()) dest = dest.parent_path();
   TRY_ASSIGN(fs::path staging, prepare_staging(dest));
   TRY_ASSIGN(util::TarStats extracted, extract_checked(a, set_dir, staging, dest, progress));
+  util::fault_point("restore.volume-staged");
 
   VolumeRestoreResult result{extracted.entries, extracted.content_bytes, {}, {}};
   std::error_code ec;

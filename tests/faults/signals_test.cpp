@@ -1,0 +1,143 @@
+// gate stopped at each named fault point (util/fault.hpp) of `gate run`,
+// `gate rollback` and `gate prune`: with SIGKILL, then SIGINT, then SIGTERM.
+// After each: the recorded set and the record are as they were (or the new
+// ones whole), `gate list` shows nothing partial as usable, no secret is on
+// disk, the database takes connections as before, an interrupt exits with
+// the documented code (docs/exit-codes.md), and the next gate takes over the
+// lock and succeeds. One PostgreSQL and one S3 server serve the whole suite.
+#include "faults/fault_project.hpp"
+#include "integration/s3_server.hpp"
+
+#include <csignal>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+using namespace gate::test;
+using ::testing::AnyOf;
+using ::testing::Eq;
+
+namespace {
+
+constexpr const char *k_bucket = "gate-faults";
+
+enum class Command { run, rollback, rollback_remote, prune, prune_remote };
+
+struct PointCase {
+  const char *point;
+  Command command;
+  bool remote = false;    // a remote `offsite` on the suite's S3 server
+  bool retention = false; // keep_last: 1
+  int interrupted = 130;  // the exit code for SIGINT and SIGTERM
+};
+
+std::vector<std::string> args_of(Command c) {
+  switch (c) {
+  case Command::run:
+    return {"run"};
+  case Command::rollback:
+    return {"rollback", "--last", "--yes"};
+  case Command::rollback_remote:
+    return {"rollback", "--remote", "offsite", "--yes"};
+  case Command::prune:
+    return {"prune"};
+  case Command::prune_remote:
+    return {"prune", "--remote", "offsite"};
+  }
+  return {};
+}
+
+std::string case_name(const ::testing::TestParamInfo<PointCase> &info) {
+  std::string name = info.param.point;
+  if (info.param.command == Command::prune) name += "_by_gate_prune";
+  for (char &c : name)
+    if (c == '.' || c == '-') c = '_';
+  return name;
+}
+
+class FaultPoints : public S3Suite, public ::testing::WithParamInterface<PointCase> {
+protected:
+  static void SetUpTestSuite() { start_server(k_bucket); }
+
+  ProjectOptions options(bool retention) const {
+    ProjectOptions o;
+    if (GetParam().remote) {
+      o.remote_endpoint = server().endpoint();
+      o.bucket = k_bucket;
+    }
+    o.retention = retention;
+    return o;
+  }
+
+  // Brings the project to where the command under test has work at its point.
+  void arrange(FaultProject &p, bool first) {
+    const auto &c = GetParam();
+    bool prunes = c.command == Command::prune || c.command == Command::prune_remote;
+    if (prunes) p.configure(options(false)); // a second set, kept until the prune
+    for (int runs = (first ? 1 : 0) + (prunes ? 1 : 0); runs > 0; --runs) {
+      auto r = p.gate({"run"});
+      ASSERT_EQ(r.exit_code, 0) << r.all();
+    }
+    if (prunes) p.configure(options(true));
+    if (c.command == Command::rollback || c.command == Command::rollback_remote)
+      PgServer::get().psql(p.db(), "DELETE FROM orders WHERE id % 2 = 0");
+    if (c.command == Command::rollback_remote) // only the remote holds it now
+      fs::remove_all(p.backups() / recorded_id(read_file(p.record())));
+  }
+
+  // The command after the fault: it must take over the lock and succeed.
+  void expect_next_gate_succeeds(FaultProject &p, const std::string &restored_orders) {
+    const auto &c = GetParam();
+    bool rolls_back = c.command == Command::rollback || c.command == Command::rollback_remote;
+    auto next = p.gate(rolls_back ? args_of(c.command) : std::vector<std::string>{"run"});
+    ASSERT_EQ(next.exit_code, 0) << next.all();
+    if (rolls_back) {
+      EXPECT_EQ(p.orders(), restored_orders);
+    }
+  }
+};
+
+} // namespace
+
+TEST_P(FaultPoints, KilledOrInterruptedThereLosesNothingAndTheNextGateSucceeds) {
+  const auto &c = GetParam();
+  FaultProject p("f_" + case_name({c, 0}).substr(0, 40), env());
+  p.configure(options(c.retention));
+  std::string all_orders = p.orders();
+  bool first = true;
+  for (int sig : {SIGKILL, SIGINT, SIGTERM}) {
+    SCOPED_TRACE(std::string(c.point) + " with " + sigabbrev_np(sig));
+    arrange(p, first);
+    first = false;
+    if (HasFatalFailure()) return;
+    std::string orders_before = p.orders();
+    auto before = p.snapshot();
+    auto gate = start_gate_at_fault(args_of(c.command), p.dir(), c.point, p.env());
+    ::kill(gate->pid(), sig);
+    auto r = finish_gate(*gate);
+    if (sig != SIGKILL) {
+      EXPECT_EQ(r.exit_code, c.interrupted) << r.all();
+    }
+    p.expect_intact(before, {PgServer::get().password(), server().secret_access_key()});
+    // Each database is old or restored, never half.
+    EXPECT_THAT(p.orders(), AnyOf(Eq(orders_before), Eq(all_orders)));
+    expect_next_gate_succeeds(p, all_orders);
+    if (HasFatalFailure()) return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Points, FaultPoints,
+    ::testing::Values(
+        PointCase{"run.preflight", Command::run}, PointCase{"run.mid-dump", Command::run},
+        PointCase{"run.mid-archive", Command::run}, PointCase{"run.mid-read-back", Command::run},
+        PointCase{"run.sealing", Command::run}, PointCase{"run.mid-record", Command::run},
+        PointCase{"offsite.after-object", Command::run, true},
+        PointCase{"offsite.before-manifest", Command::run, true},
+        PointCase{"prune.mid-remove", Command::run, false, true},
+        PointCase{"rollback.mid-safety-snapshot", Command::rollback},
+        PointCase{"restore.volume-staged", Command::rollback, false, false, 4},
+        PointCase{"restore.before-reopen", Command::rollback, false, false, 4},
+        PointCase{"fetch.mid-download", Command::rollback_remote, true},
+        PointCase{"prune.mid-remove", Command::prune},
+        PointCase{"prune.remote-mid-set", Command::prune_remote, true}),
+    case_name);
