@@ -63,7 +63,11 @@ util::Result<void> write_record(const std::filesystem::path &record_path, const 
     j["artifacts"].push_back(std::move(aj));
   }
   j["remotes"] = remote_copies_json(remotes);
-  return util::write_file_atomic(record_path, util::json_text(j, 2) + "\n", 0644, "run.mid-record");
+  // The temporary file's name alone would not say that the record is what failed.
+  TRY_CONTEXT(
+      util::write_file_atomic(record_path, util::json_text(j, 2) + "\n", 0644, "run.mid-record"),
+      "unable to write the record " + record_path.string());
+  return {};
 }
 
 util::Result<std::optional<std::string>> read_record_id(const std::filesystem::path &record_path) {

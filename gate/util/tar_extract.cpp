@@ -62,16 +62,19 @@ Result<void> extract_entry(struct archive *a, struct archive *w, struct archive_
                 "': " + archive_message(w, "refused"));
   // Block by block at their offsets: holes of sparse files stay holes.
   TRY_ASSIGN(uint64_t bytes,
-             read_entry_data(a, entry, archive_path,
-                             [&](const void *data, size_t size, int64_t offset) -> Result<void> {
-                               if (archive_write_data_block(w, data, size, offset) < ARCHIVE_WARN)
-                                 return fail("unable to write '" + target +
-                                             "': " + archive_message(w, "write failed"));
-                               if (options.progress)
-                                 options.progress(stats.content_bytes +
-                                                  static_cast<uint64_t>(offset) + size);
-                               return {};
-                             }));
+             read_entry_data(
+                 a, entry, archive_path,
+                 [&](const void *data, size_t size, int64_t offset) -> Result<void> {
+                   // A failed write(2) (ENOSPC) is only ARCHIVE_WARN: the
+                   // file would be left short, so anything but OK fails.
+                   if (archive_write_data_block(w, data, size, offset) != ARCHIVE_OK)
+                     return fail(
+                         "unable to write '" + target + "': " + archive_message(w, "write failed") +
+                         (archive_errno(w) > 0 ? " (" + errno_text(archive_errno(w)) + ")" : ""));
+                   if (options.progress)
+                     options.progress(stats.content_bytes + static_cast<uint64_t>(offset) + size);
+                   return {};
+                 }));
   stats.content_bytes += bytes;
   if (archive_write_finish_entry(w) < ARCHIVE_WARN)
     return fail("unable to finish '" + target + "': " + archive_message(w, "failed"));
