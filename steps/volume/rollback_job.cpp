@@ -60,16 +60,17 @@ public:
   const std::string &target() const override { return m_artifact.target; }
   const model::Artifact &artifact() const override { return m_artifact; }
   const char *only_flag() const override { return "volumes"; }
+  bool swaps_in_standby() const override { return m_standby.use; }
   bool replaces_live_data() const override {
     std::error_code ec;
     return fs::exists(m_dest, ec);
   }
 
   void plan(const model::Manifest &m, const PlanLine &line) const override {
-    if (m_standby.use) return plan_swap(line);
+    if (m_standby.use) return plan_swap(m, line);
     if (standby_relevant())
       line("  standby of " + m_artifact.target + " not used: " + m_standby.why_not);
-    auto prediction = predicted_restore(m, m_artifact);
+    auto prediction = predicted_restore(m, m_artifact, false); // the cold path
     line(fmt::format("  replace directory {} with {} ({} entries, {}); restore {}", m_dest.string(),
                      m_artifact.path, m_artifact.details.value("entries", uint64_t{0}),
                      util::human_bytes(m_artifact.details.value("content_bytes", uint64_t{0})),
@@ -91,12 +92,16 @@ public:
                        changes.kept, util::join(patterns, ", ")));
   }
 
-  void plan_swap(const PlanLine &line) const {
+  void plan_swap(const model::Manifest &m, const PlanLine &line) const {
     const auto &s = m_artifact.details["standby"];
-    line(fmt::format("  rename standby {} into place as {} ({} entries, {}; built from this set, "
-                     "fingerprint matches); about a second, whatever the size",
-                     m_standby.path.string(), m_dest.string(), s.value("entries", uint64_t{0}),
-                     util::human_bytes(s.value("bytes", uint64_t{0}))));
+    auto swap = predicted_restore(m, m_artifact, true);
+    line(fmt::format(
+        "  rename standby {} into place as {} ({} entries, {}; built from this set, "
+        "fingerprint matches); {}",
+        m_standby.path.string(), m_dest.string(), s.value("entries", uint64_t{0}),
+        util::human_bytes(s.value("bytes", uint64_t{0})),
+        swap ? fmt::format("about {} ({})", util::human_duration_ms(swap->ms), swap->basis)
+             : std::string("two renames, whatever the size")));
     line(fmt::format("    the live directory is kept as {}; no safety snapshot on this path "
                      "because the replaced data is kept (gate rollback --undo swaps it back)",
                      replaced_path(m_dest, m_rollback_id).string()));

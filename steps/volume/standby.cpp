@@ -220,13 +220,17 @@ util::Result<BuiltStandby> build_standby(const model::Artifact &artifact, const 
   BuiltStandby out{measured.finding, nlohmann::json::object(), measured.restore_ms};
   if (!out.finding.ok) return out;           // the older standby stays as it was
   TRY(util::sync_filesystem(fresh->path())); // durable before it may replace anything
+  // A rollback checks the fingerprint again before its renames: this is its time.
+  auto check_start = std::chrono::steady_clock::now();
   TRY_ASSIGN(TreeFingerprint print, tree_fingerprint(fresh->path()));
+  long long check_ms = util::elapsed_ms(check_start);
   TRY(replace_standby(fresh->path(), standby));
   fresh->release();
   (void)util::fsync_path(live.parent_path());
   out.details = {{"path", standby.string()},    {"set_id", set_id},
                  {"entries", print.entries},    {"bytes", print.bytes},
-                 {"fingerprint", print.sha256}, {"build_ms", util::elapsed_ms(start)}};
+                 {"fingerprint", print.sha256}, {"build_ms", util::elapsed_ms(start)},
+                 {"check_ms", check_ms}};
   out.finding.note += "; kept as the standby " + standby.string();
   return out;
 }

@@ -115,6 +115,7 @@ TEST(VolumeStandby, ARunKeepsAVerifiedStandbyAndTheRollbackRenamesItIn) {
   EXPECT_EQ(d["standby"]["fingerprint"].get<std::string>().size(), 64u);
   EXPECT_GT(d["standby"]["entries"].get<int>(), 10);
   EXPECT_TRUE(d["standby"].contains("build_ms") && d["standby"].contains("bytes"));
+  EXPECT_TRUE(d["standby"].contains("check_ms"));
   EXPECT_TRUE(d.contains("restore_ms"));
 
   auto dry = run_gate({"rollback", "--last", "--dry-run"}, t.path());
@@ -122,6 +123,8 @@ TEST(VolumeStandby, ARunKeepsAVerifiedStandbyAndTheRollbackRenamesItIn) {
   EXPECT_THAT(dry.out, HasSubstr("rename standby " + standby.string() + " into place"));
   EXPECT_THAT(dry.out, HasSubstr("no safety snapshot on this path because the replaced data is "
                                  "kept"));
+  EXPECT_THAT(dry.out, HasSubstr("a standby swap, measured when it was built"));
+  EXPECT_THAT(dry.out, Not(HasSubstr("first: a safety snapshot")));
   EXPECT_EQ(owned_tree(t / "files"), p.damaged);
 
   auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
@@ -170,6 +173,7 @@ TEST(VolumeStandby, ATamperedStandbyIsNotTrustedAndTheRollbackRestoresFromTheSet
   EXPECT_THAT(dry.out, HasSubstr("standby of files not used"));
   EXPECT_THAT(dry.out, HasSubstr("changed since it was verified"));
   EXPECT_THAT(dry.out, HasSubstr("replace directory"));
+  EXPECT_THAT(dry.out, HasSubstr("first: a safety snapshot"));
   auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_EQ(owned_tree(t / "files"), p.original);
