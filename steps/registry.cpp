@@ -12,6 +12,7 @@
 #include "steps/record/record.hpp"
 #include "steps/verify/verify.hpp"
 #include "steps/volume/backup.hpp"
+#include "steps/volume/standby_swap.hpp"
 #include "steps/volume/verify.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
@@ -67,9 +68,9 @@ using VerifyFn = util::Result<Finding> (*)(const model::Artifact &, const std::f
 
 util::Result<Finding> verify_volume_artifact(const model::Artifact &a,
                                              const std::filesystem::path &dir,
-                                             model::VerifyLevel level, const RunContext &,
+                                             model::VerifyLevel level, const RunContext &ctx,
                                              const util::ProgressFn &progress) {
-  return verify_volume(a, dir, level, progress);
+  return verify_volume(a, dir, level, ctx.config.backup_root, progress);
 }
 
 // Container configurations: present, checksummed, and (full) valid JSON.
@@ -208,6 +209,7 @@ struct SwapKind {
 // The artifact kinds whose targets can have standbys, and their swap operations.
 const SwapKind k_swap_kinds[] = {
     {"", nullptr}, // placeholder until a kind registers its standby swap operations
+    {"volume", &k_volume_swap_ops},
 };
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "steps/read_back.hpp"
 #include "steps/volume/quiesce.hpp"
 #include "steps/volume/source.hpp"
+#include "steps/volume/standby.hpp"
 #include "steps/volume/verify.hpp"
 #include "util/fault.hpp"
 #include "util/fs.hpp"
@@ -91,6 +92,7 @@ util::Result<void> VolumeBackupStep::check(const RunContext &ctx) const {
   std::error_code ec;
   if (!m_target.allow_empty && std::filesystem::is_empty(source.path, ec) && !ec)
     return util::fail(empty_volume_message(m_target.name, source.path));
+  if (m_target.standby) TRY(check_standby_possible(m_target.name, source.path));
   return {};
 }
 
@@ -209,10 +211,35 @@ std::string archive_summary(const util::TarStats &stats, const std::string &comp
   return summary;
 }
 
+// standby: true — the archive, once it proved good, is extracted beside the
+// live directory and kept; the extraction is a deep verification too (its
+// time is the measured restore time). Returns the failure, if any.
+util::Result<std::optional<std::string>> keep_standby(model::SetHandle &set,
+                                                      model::Artifact &artifact,
+                                                      const VolumeSource &source, RunContext &ctx,
+                                                      const std::string &step) {
+  util::ProgressFn progress = [&ctx, step, &artifact](uint64_t done) {
+    if (ctx.progress) ctx.progress(step, done, artifact.details.value("content_bytes", 0ULL));
+  };
+  util::log_info("{}: building its standby beside '{}'", step, source.path.string());
+  TRY_ASSIGN(BuiltStandby built,
+             build_standby(artifact, set.dir(), source.path, set.id(), progress));
+  set.add_verification(
+      verification_of(artifact.path, model::VerifyLevel::deep, built.finding, built.restore_ms));
+  if (!built.finding.ok)
+    return std::optional<std::string>(
+        fmt::format("{} (standby): {}", artifact.path, built.finding.reason));
+  artifact.details["standby"] = built.details;
+  artifact.details["restore_ms"] = built.restore_ms;
+  return std::optional<std::string>();
+}
+
 } // namespace
 
 util::Result<StepResult> VolumeBackupStep::run(RunContext &ctx) {
   TRY_ASSIGN(VolumeSource source, resolve_volume_source(ctx.config, m_target));
+  // Refused before any work on this volume, as check() says.
+  if (m_target.standby) TRY(check_standby_possible(m_target.name, source.path));
   TRY_ASSIGN(model::SetHandle * set, ctx.open_set());
   TRY(util::make_dirs(set->dir() / "volumes", 0700));
   std::string relative = volume_archive_path(m_target);
@@ -237,14 +264,21 @@ util::Result<StepResult> VolumeBackupStep::run(RunContext &ctx) {
   long long ms = util::elapsed_ms(start);
 
   model::Artifact artifact = volume_artifact(m_target, source, relative, *stats, ms, stopped);
+  auto problem = record_read_back(*set, artifact, written);
+  if (!problem && resume_error)
+    problem = "volume '" + m_target.name +
+              "' was archived, but containers did not come back: " + resume_error->message;
+  auto too_small = problem ? std::nullopt : size_problem(m_target, source, *stats);
+  if (!problem && !too_small && m_target.standby) {
+    auto kept = keep_standby(*set, artifact, source, ctx, step);
+    if (!kept) set->add_artifact(artifact);
+    TRY_ASSIGN(problem, std::move(kept));
+  }
   set->add_artifact(artifact);
-  if (auto problem = record_read_back(*set, artifact, written)) return failed(*problem);
-  if (resume_error)
-    return failed("volume '" + m_target.name +
-                  "' was archived, but containers did not come back: " + resume_error->message);
+  if (problem) return failed(*problem);
   if (m_target.container_configs && source.engine)
     TRY(save_container_configs(*source.engine, m_target.name, source.volume, *set));
-  if (auto problem = size_problem(m_target, source, *stats)) return failed(*problem);
+  if (too_small) return failed(*too_small);
   return passed(archive_summary(*stats, artifact.compression, ms), stats->archive_bytes);
 }
 

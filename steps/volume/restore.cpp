@@ -43,6 +43,15 @@ std::vector<std::string> excluded_entries(const fs::path &live,
   return out;
 }
 
+util::Result<util::TarStats> extract_volume_archive(const model::Artifact &a,
+                                                    const fs::path &set_dir, const fs::path &into,
+                                                    const util::ProgressFn &progress) {
+  util::ExtractOptions options;
+  options.owners = ::geteuid() == 0; // owners need root; modes, xattrs and ACLs always
+  options.progress = progress;
+  return util::tar_extract(set_dir / a.path, into, options);
+}
+
 namespace {
 
 // Moves `rels` from one tree to the other (rename: same filesystem), creating
@@ -154,10 +163,7 @@ util::Result<fs::path> prepare_staging(const fs::path &dest) {
 util::Result<util::TarStats> extract_checked(const model::Artifact &a, const fs::path &set_dir,
                                              const fs::path &staging, const fs::path &dest,
                                              const util::ProgressFn &progress) {
-  util::ExtractOptions options;
-  options.owners = ::geteuid() == 0;
-  options.progress = progress;
-  auto extracted = util::tar_extract(set_dir / a.path, staging, options);
+  auto extracted = extract_volume_archive(a, set_dir, staging, progress);
   if (!extracted) {
     if (extracted.error().kind == util::ErrorKind::interrupted) {
       util::CancelShield shield;

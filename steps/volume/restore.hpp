@@ -31,6 +31,14 @@ util::Result<VolumeRestoreResult> restore_volume(const model::Artifact &artifact
                                                  const std::string &set_id,
                                                  const util::ProgressFn &progress);
 
+// Extracts the archive of `artifact` into the existing empty directory
+// `into`, as every restore does (owners when root, modes, xattrs, ACLs),
+// hashing and counting on the way. The caller compares with the manifest.
+util::Result<util::TarStats> extract_volume_archive(const model::Artifact &artifact,
+                                                    const std::filesystem::path &set_dir,
+                                                    const std::filesystem::path &into,
+                                                    const util::ProgressFn &progress);
+
 // The staging directory used for `dest` ("<parent>/.<name>.gate-staging").
 std::filesystem::path staging_path(const std::filesystem::path &dest);
 

@@ -1,5 +1,6 @@
 #include "steps/volume/verify.hpp"
 
+#include "steps/volume/standby.hpp"
 #include "util/text.hpp"
 
 #include <fmt/format.h>
@@ -8,10 +9,14 @@ namespace gate::steps {
 
 util::Result<Finding> verify_volume(const model::Artifact &artifact,
                                     const std::filesystem::path &set_dir, model::VerifyLevel level,
+                                    const std::filesystem::path &backup_root,
                                     const util::ProgressFn &progress) {
   if (level == model::VerifyLevel::quick) return verify_files_quick(artifact, set_dir);
   Finding sizes = verify_sizes(artifact, set_dir);
   if (!sizes.ok) return sizes;
+  // Deep: extracted for real, as a rollback would, and timed.
+  if (level == model::VerifyLevel::deep)
+    return verify_volume_by_extraction(artifact, set_dir, backup_root, progress);
   const auto &file = artifact.files.front();
   auto stats = util::tar_read(set_dir / file.path, progress);
   if (!stats) {

@@ -1,0 +1,150 @@
+#include "steps/volume/standby_swap.hpp"
+
+#include "steps/volume/quiesce.hpp"
+#include "steps/volume/source.hpp"
+#include "util/cancel.hpp"
+#include "util/fault.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+#include "util/time.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <stdio.h>
+
+namespace gate::steps {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool present(const std::string &path) {
+  std::error_code ec;
+  return fs::exists(fs::symlink_status(path, ec));
+}
+
+util::Result<void> rename_path(const std::string &from, const std::string &to) {
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return util::fail("unable to rename '" + from + "' to '" + to +
+                      "': " + util::errno_text(errno));
+  return {};
+}
+
+model::SwapEntry entry_of(const StandbySwap &swap) {
+  model::SwapEntry e;
+  e.kind = "volume";
+  e.target = swap.target;
+  e.live = swap.live.string();
+  e.standby = swap.standby.string();
+  e.replaced = swap.replaced.string();
+  e.set_id = swap.set_id;
+  e.rollback_id = swap.rollback_id;
+  e.at = util::iso8601_utc(util::Clock::now());
+  e.state = model::SwapState::begun;
+  return e;
+}
+
+} // namespace
+
+util::Result<void> swap_standby_in(const StandbySwap &swap) {
+  TRY_ASSIGN(model::SwapJournal journal, model::SwapJournal::load(swap.backup_root));
+  model::SwapEntry entry = entry_of(swap);
+  TRY(journal.record(entry)); // before anything moves: a kill from here on is repaired
+  util::CancelShield shield;  // the two renames finish, or are undone, whatever signal comes
+  if (auto r = rename_path(entry.live, entry.replaced); !r) {
+    (void)journal.forget(entry.rollback_id, entry.target);
+    return r;
+  }
+  util::fault_point("volume-standby.between-renames");
+  if (auto r = rename_path(entry.standby, entry.live); !r) {
+    if (auto back = rename_path(entry.replaced, entry.live); !back)
+      return util::fail(r.error().message + "; and putting the live data back failed: " +
+                        back.error().message + " (the journal keeps the swap for repair)");
+    (void)journal.forget(entry.rollback_id, entry.target);
+    return util::fail(r.error().message + "; the live directory was put back");
+  }
+  (void)util::fsync_path(swap.live.parent_path());
+  entry.state = model::SwapState::done;
+  if (auto r = journal.record(entry); !r)
+    util::log_warn("the standby of '{}' is live, but the swap journal could not say so: {} (the "
+                   "next gate finds the swap complete)",
+                   swap.target, r.error().message);
+  return {};
+}
+
+namespace {
+
+// A `begun` swap cut short: the live name is made to resolve to whole data.
+// A swap whose second rename happened is complete (done); one stopped between
+// the renames is put back (the old data live again, the standby kept for
+// another rollback); one that never started is forgotten.
+util::Result<std::string> repair(const config::PipelineConfig &, model::SwapEntry &e) {
+  bool live = present(e.live), standby = present(e.standby), replaced = present(e.replaced);
+  if (live && !replaced) {
+    e.state = model::SwapState::undone;
+    return fmt::format("volume '{}': the swap had not started; '{}' was never moved", e.target,
+                       e.live);
+  }
+  if (live && replaced && !standby) {
+    e.state = model::SwapState::done;
+    return fmt::format("volume '{}': the swap had completed; the standby is live at '{}', the "
+                       "replaced data is kept at '{}'",
+                       e.target, e.live, e.replaced);
+  }
+  if (!live && replaced) {
+    TRY(rename_path(e.replaced, e.live));
+    (void)util::fsync_path(fs::path(e.live).parent_path());
+    e.state = model::SwapState::undone;
+    return fmt::format("volume '{}': the swap was cut short between its renames; put the old data "
+                       "back at '{}'{}; start the containers using it if they are stopped",
+                       e.target, e.live,
+                       standby ? " (the standby is kept at '" + e.standby + "')" : "");
+  }
+  return util::fail(fmt::format(
+      "volume '{}': cannot tell how the swap ended: '{}' {}, '{}' {}, '{}' {}; nothing was "
+      "changed, look at them and remove the journal entry by hand",
+      e.target, e.live, live ? "exists" : "is missing", e.standby,
+      standby ? "exists" : "is missing", e.replaced, replaced ? "exists" : "is missing"));
+}
+
+// The containers using a named volume are stopped while its directories
+// change places; a plain directory has none.
+util::Result<std::unique_ptr<Quiescer>> quiesce_for_swap(const config::PipelineConfig &config,
+                                                         const std::string &target) {
+  const auto *volume = config.find_volume(target);
+  if (!volume || volume->volume.empty()) return std::unique_ptr<Quiescer>();
+  TRY_ASSIGN(VolumeSource source, resolve_volume_source(config, *volume));
+  return Quiescer::begin(source.engine, source.volume, config::Quiesce::stop, volume->stop_timeout);
+}
+
+util::Result<void> swap_back(const config::PipelineConfig &config, model::SwapEntry &e) {
+  if (e.state == model::SwapState::begun)
+    return util::fail("volume '" + e.target + "': the swap is not finished; repair it first");
+  if (!present(e.live) || !present(e.replaced))
+    return util::fail(fmt::format("volume '{}': cannot swap back: '{}' {} and '{}' {}", e.target,
+                                  e.live, present(e.live) ? "exists" : "is missing", e.replaced,
+                                  present(e.replaced) ? "exists" : "is missing"));
+  TRY_ASSIGN(auto quiet, quiesce_for_swap(config, e.target));
+  {
+    util::CancelShield shield;
+    if (::renameat2(AT_FDCWD, e.replaced.c_str(), AT_FDCWD, e.live.c_str(), RENAME_EXCHANGE) != 0)
+      return util::fail(fmt::format("volume '{}': unable to exchange '{}' and '{}': {}; nothing "
+                                    "was changed",
+                                    e.target, e.live, e.replaced, util::errno_text(errno)));
+    (void)util::fsync_path(fs::path(e.live).parent_path());
+  }
+  e.state = e.state == model::SwapState::done ? model::SwapState::undone : model::SwapState::done;
+  if (quiet) TRY(quiet->resume());
+  return {};
+}
+
+util::Result<void> drop_replaced(const config::PipelineConfig &, const model::SwapEntry &e) {
+  return util::remove_tree(e.replaced);
+}
+
+} // namespace
+
+const SwapOps k_volume_swap_ops = {repair, swap_back, drop_replaced};
+
+} // namespace gate::steps
