@@ -2,6 +2,7 @@
 #include "steps/swap.hpp"
 
 #include "steps/postgres/rollback_job.hpp"
+#include "steps/postgres/standby.hpp"
 #include "steps/volume/rollback_job.hpp"
 
 #include "steps/check/check.hpp"
@@ -207,7 +208,7 @@ struct SwapKind {
 
 // The artifact kinds whose targets can have standbys, and their swap operations.
 const SwapKind k_swap_kinds[] = {
-    {"", nullptr}, // placeholder until a kind registers its standby swap operations
+    {"database", &k_database_swap_ops},
 };
 
 } // namespace

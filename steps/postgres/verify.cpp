@@ -4,6 +4,7 @@
 #include "steps/postgres/dump_restore.hpp"
 #include "steps/postgres/facts.hpp"
 #include "steps/postgres/restore.hpp"
+#include "steps/postgres/standby.hpp"
 #include "steps/postgres/target.hpp"
 #include "util/cancel.hpp"
 #include "util/command_stream.hpp"
@@ -247,7 +248,9 @@ struct ScratchDropper {
   util::PgConnection &admin;
   std::string name;
   std::string quoted = admin.quote_identifier(name); // quoted now, while the connection is sound
+  bool armed = true;                                 // false: it became the standby
   ~ScratchDropper() {
+    if (!armed) return;
     util::CancelShield shield;
     auto r = admin.execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
     if (!r)
@@ -268,11 +271,31 @@ util::Result<std::string> restored_difference(const PgTarget &pg, const util::Co
   return difference;
 }
 
+enum class KeepStandby { no, yes };
+
+// The verified copy becomes the database's standby (steps/postgres/standby.hpp);
+// a failure leaves the copy to the dropper and the standby refused.
+void keep_standby(util::PgConnection &admin, const model::Artifact &a, const PgTarget &pg,
+                  const RunContext &ctx, ScratchDropper &dropper, long long build_ms, Finding &f) {
+  StandbyBuild build{pg.conninfo().get("dbname"), dropper.name, ctx.set->id(), build_ms};
+  auto kept = keep_as_standby(admin, a, build);
+  if (!kept) {
+    util::log_warn("database '{}': the standby could not be kept: {}", a.target,
+                   kept.error().message);
+    f.metrics["standby"] = {{"refused", "building it failed: " + kept.error().message}};
+    return;
+  }
+  dropper.armed = false;
+  f.note += "; kept as standby '" + kept->value("name", "") + "'";
+  f.metrics["standby"] = *kept;
+}
+
 // Phases: pick the server, create a marked scratch database, restore into it
-// as the configured rollback mode would, compare with the manifest, drop it.
+// as the configured rollback mode would, compare with the manifest, drop it
+// (or, for a standby, keep it closed).
 util::Result<Finding> verify_deep(const model::Artifact &a, const fs::path &set_dir,
                                   const RunContext &ctx, const PgTarget &pg,
-                                  const util::ProgressFn &progress) {
+                                  const util::ProgressFn &progress, KeepStandby keep) {
   TRY_ASSIGN(util::ConnInfo server, scratch_server(pg));
   TRY_ASSIGN(auto admin, pg.connect_to(server, "verify"));
   TRY_ASSIGN(PgTools tools, pg.tools_for(admin->server_version()));
@@ -315,6 +338,68 @@ util::Result<Finding> verify_deep(const model::Artifact &a, const fs::path &set_
       clean ? "clean" : "recreate", util::human_duration_ms(restore_ms),
       tables_from_json(a.details).size(), ctx.content_fingerprints ? " and contents" : ""));
   f.metrics["restore_ms"] = restore_ms;
+  if (keep == KeepStandby::yes) keep_standby(*admin, a, pg, ctx, dropper, restore_ms, f);
+  return f;
+}
+
+// Whether the pipeline has a deep verify step covering `target` (it builds
+// the standby then; a full verify does only without one).
+bool pipeline_deep_verifies(const config::PipelineConfig &config, const std::string &target) {
+  for (const auto &stage : config.stages)
+    for (const auto &step : stage.steps) {
+      if (!step.node.is_map()) continue;
+      bool verify = false, deep = false;
+      for (const auto &[key, value] : step.node.entries()) {
+        if (key.raw() == "verify") verify = value.raw() == "all" || value.raw() == target;
+        if (key.raw() == "deep") deep = value.raw() == "true";
+      }
+      if (verify && deep) return true;
+    }
+  return false;
+}
+
+// Whether this verification builds a standby of `a`'s database: during a
+// run (a set being written, not a pre-rollback snapshot), by the deep verify
+// or, when the pipeline has none, by the verify after the backup. `refused`
+// says why a standby the pipeline asks for cannot be built.
+struct StandbyDecision {
+  bool build = false;
+  std::string refused;
+};
+util::Result<StandbyDecision> standby_decision(const RunContext &ctx, const PgTarget &pg,
+                                               model::VerifyLevel level) {
+  StandbyDecision d;
+  if (!pg.target().standby || !ctx.set || ctx.set->sealed_on_disk()) return d;
+  if (ctx.set->manifest().kind == "pre-rollback") return d;
+  if (level != model::VerifyLevel::deep && pipeline_deep_verifies(ctx.config, pg.target().name))
+    return d;
+  TRY_ASSIGN(std::string verify_url, pg.target().verify_url.value());
+  if (!verify_url.empty())
+    d.refused = "verify_url is set: a standby must be on the live database's own server";
+  if (d.refused.empty()) {
+    TRY_ASSIGN(auto admin, standby_admin(pg));
+    TRY_ASSIGN(d.refused, standby_refusal(*admin, pg.conninfo().get("dbname")));
+  }
+  if (!d.refused.empty())
+    util::log_warn("database '{}': no standby is built: {}", pg.target().name, d.refused);
+  d.build = d.refused.empty();
+  return d;
+}
+
+// The restore a deep verify, or a standby build after a full one, makes.
+util::Result<Finding> test_restore(const model::Artifact &a, const fs::path &set_dir,
+                                   const RunContext &ctx, const PgTarget &pg,
+                                   model::VerifyLevel level, const Finding &full,
+                                   const util::ProgressFn &progress) {
+  TRY_ASSIGN(auto standby, standby_decision(ctx, pg, level));
+  if (level != model::VerifyLevel::deep && !standby.build) {
+    Finding f = full;
+    if (!standby.refused.empty()) f.metrics["standby"] = {{"refused", standby.refused}};
+    return f;
+  }
+  TRY_ASSIGN(Finding f, verify_deep(a, set_dir, ctx, pg, progress,
+                                    standby.build ? KeepStandby::yes : KeepStandby::no));
+  if (!standby.refused.empty()) f.metrics["standby"] = {{"refused", standby.refused}};
   return f;
 }
 
@@ -402,7 +487,10 @@ util::Result<Finding> verify_database(const model::Artifact &a, const fs::path &
     TRY_ASSIGN(full, a.format == "custom" ? verify_custom(a, set_dir, tools, progress)
                                           : verify_directory(a, set_dir, tools));
   }
-  if (!full.ok || level != model::VerifyLevel::deep) return full;
+  if (!full.ok || level == model::VerifyLevel::quick) return full;
+  const config::DatabaseTarget *wanted = ctx.config.find_database(a.target);
+  bool standby = wanted && wanted->standby;
+  if (level != model::VerifyLevel::deep && !standby) return full;
   // One test restore per database, of the dump a rollback restores first
   // (restore_candidates' order): what deep verify proves is what rollback uses.
   const model::Artifact *candidate = ctx.set ? nullptr : &a;
@@ -413,7 +501,8 @@ util::Result<Finding> verify_database(const model::Artifact &a, const fs::path &
     if (!candidates.empty()) candidate = candidates.front();
   }
   if (!candidate || candidate->path != a.path) return full;
-  if (ctx.content_fingerprints && !candidate->details.value("content_fingerprints", false))
+  if (level == model::VerifyLevel::deep && ctx.content_fingerprints &&
+      !candidate->details.value("content_fingerprints", false))
     return util::fail(
         fmt::format("the set has no content fingerprints for database '{}' to compare: they are "
                     "recorded by a backup whose pipeline has a verify step with "
@@ -426,7 +515,7 @@ util::Result<Finding> verify_database(const model::Artifact &a, const fs::path &
       return util::fail("database '" + a.target + "' is not in " + ctx.config.file.string());
     TRY_ASSIGN(pg, PgTarget::open(ctx.config, *target));
   }
-  return verify_deep(a, set_dir, ctx, *pg, progress);
+  return test_restore(a, set_dir, ctx, *pg, level, full, progress);
 }
 
 } // namespace gate::steps

@@ -155,6 +155,11 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext &ctx, model::SetHandl
     auto &finding = *verdicts[i].finding;
     if (!finding)
       return std::unexpected(finding.error().with_context("verify '" + todo[i]->path + "'"));
+    // A standby's record (steps/postgres/standby.hpp) belongs with its artifact.
+    if (finding->metrics.contains("standby")) {
+      set.set_artifact_detail(todo[i]->path, "standby", finding->metrics["standby"]);
+      finding->metrics.erase("standby");
+    }
     set.add_verification(verification_of(todo[i]->path, m_level, *finding, verdicts[i].ms));
   }
   uint64_t bytes = 0;
