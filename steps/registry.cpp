@@ -168,6 +168,15 @@ util::Result<Finding> verify_artifact(const model::Artifact &artifact,
   return util::fail("unknown artifact kind '" + artifact.kind + "' (written by a newer gate?)");
 }
 
+util::Result<std::optional<Finding>> build_standby(const model::Artifact &artifact,
+                                                   const std::filesystem::path &set_dir,
+                                                   model::VerifyLevel level, const RunContext &ctx,
+                                                   const util::ProgressFn &progress) {
+  if (artifact.kind == "database" && !artifact.encrypted())
+    return build_database_standby(artifact, set_dir, level, ctx, progress);
+  return std::nullopt;
+}
+
 util::Result<RestoreChoice> make_restore_job(const config::PipelineConfig &config,
                                              const model::Manifest &manifest,
                                              const model::Artifact &artifact,

@@ -10,6 +10,7 @@
 #include "util/time.hpp"
 
 #include <fmt/format.h>
+#include <optional>
 
 namespace gate::ops {
 
@@ -74,10 +75,15 @@ RunOutcome undo_rollback(const config::PipelineConfig &config, const UndoRequest
   RunOutcome out;
   out.event = "rollback";
   auto start = std::chrono::steady_clock::now();
-  auto lock = model::RootLock::acquire(config.backup_root, config.lock_wait, request.command_line);
-  if (!lock) return undo_failed(out, lock.error().kind, lock.error().message);
-  for (const auto &line : repair_swaps(config))
-    util::log_warn("{}", line);
+  std::optional<model::RootLock> lock; // a dry run takes no lock and repairs nothing
+  if (!request.dry_run) {
+    auto locked =
+        model::RootLock::acquire(config.backup_root, config.lock_wait, request.command_line);
+    if (!locked) return undo_failed(out, locked.error().kind, locked.error().message);
+    lock.emplace(std::move(*locked));
+    for (const auto &line : repair_swaps(config))
+      util::log_warn("{}", line);
+  }
   auto journal = model::SwapJournal::load(config.backup_root);
   if (!journal) return undo_failed(out, journal.error().kind, journal.error().message);
   auto entries = journal->last_rollback();

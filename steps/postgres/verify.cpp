@@ -386,17 +386,11 @@ util::Result<StandbyDecision> standby_decision(const RunContext &ctx, const PgTa
   return d;
 }
 
-// The restore a deep verify, or a standby build after a full one, makes.
+// A deep verify's restore, kept as the standby when the database has one.
 util::Result<Finding> test_restore(const model::Artifact &a, const fs::path &set_dir,
                                    const RunContext &ctx, const PgTarget &pg,
-                                   model::VerifyLevel level, const Finding &full,
                                    const util::ProgressFn &progress) {
-  TRY_ASSIGN(auto standby, standby_decision(ctx, pg, level));
-  if (level != model::VerifyLevel::deep && !standby.build) {
-    Finding f = full;
-    if (!standby.refused.empty()) f.metrics["standby"] = {{"refused", standby.refused}};
-    return f;
-  }
+  TRY_ASSIGN(auto standby, standby_decision(ctx, pg, model::VerifyLevel::deep));
   TRY_ASSIGN(Finding f, verify_deep(a, set_dir, ctx, pg, progress,
                                     standby.build ? KeepStandby::yes : KeepStandby::no));
   if (!standby.refused.empty()) f.metrics["standby"] = {{"refused", standby.refused}};
@@ -487,10 +481,7 @@ util::Result<Finding> verify_database(const model::Artifact &a, const fs::path &
     TRY_ASSIGN(full, a.format == "custom" ? verify_custom(a, set_dir, tools, progress)
                                           : verify_directory(a, set_dir, tools));
   }
-  if (!full.ok || level == model::VerifyLevel::quick) return full;
-  const config::DatabaseTarget *wanted = ctx.config.find_database(a.target);
-  bool standby = wanted && wanted->standby;
-  if (level != model::VerifyLevel::deep && !standby) return full;
+  if (!full.ok || level != model::VerifyLevel::deep) return full;
   // One test restore per database, of the dump a rollback restores first
   // (restore_candidates' order): what deep verify proves is what rollback uses.
   const model::Artifact *candidate = ctx.set ? nullptr : &a;
@@ -515,7 +506,30 @@ util::Result<Finding> verify_database(const model::Artifact &a, const fs::path &
       return util::fail("database '" + a.target + "' is not in " + ctx.config.file.string());
     TRY_ASSIGN(pg, PgTarget::open(ctx.config, *target));
   }
-  return test_restore(a, set_dir, ctx, *pg, level, full, progress);
+  return test_restore(a, set_dir, ctx, *pg, progress);
+}
+
+util::Result<std::optional<Finding>> build_database_standby(const model::Artifact &a,
+                                                            const fs::path &set_dir,
+                                                            model::VerifyLevel level,
+                                                            const RunContext &ctx,
+                                                            const util::ProgressFn &progress) {
+  const config::DatabaseTarget *target = ctx.config.find_database(a.target);
+  if (level == model::VerifyLevel::deep || !target || !target->standby || !ctx.set ||
+      a.details.contains("standby"))
+    return std::nullopt; // a deep verify keeps its own restore
+  auto candidates = restore_candidates(ctx.set->manifest(), a.target);
+  if (candidates.empty() || candidates.front()->path != a.path) return std::nullopt;
+  TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, *target));
+  TRY_ASSIGN(auto standby, standby_decision(ctx, pg, level));
+  if (!standby.build && standby.refused.empty()) return std::nullopt;
+  if (!standby.build) {
+    Finding f = finding_ok("no standby: " + standby.refused);
+    f.metrics["standby"] = {{"refused", standby.refused}};
+    return f;
+  }
+  TRY_ASSIGN(Finding f, verify_deep(a, set_dir, ctx, pg, progress, KeepStandby::yes));
+  return f;
 }
 
 } // namespace gate::steps
