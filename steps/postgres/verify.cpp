@@ -509,16 +509,15 @@ util::Result<Finding> verify_database(const model::Artifact &a, const fs::path &
   return test_restore(a, set_dir, ctx, *pg, progress);
 }
 
-util::Result<std::optional<Finding>> build_database_standby(const model::Artifact &a,
-                                                            const fs::path &set_dir,
-                                                            model::VerifyLevel level,
-                                                            const RunContext &ctx,
-                                                            const util::ProgressFn &progress) {
+util::Result<std::optional<Finding>>
+build_database_standby(const model::Artifact &a, const fs::path &set_dir, model::VerifyLevel level,
+                       const RunContext &ctx, const util::ProgressFn &progress) {
   const config::DatabaseTarget *target = ctx.config.find_database(a.target);
   if (level == model::VerifyLevel::deep || !target || !target->standby || !ctx.set ||
       a.details.contains("standby"))
-    return std::nullopt; // a deep verify keeps its own restore
-  auto candidates = restore_candidates(ctx.set->manifest(), a.target);
+    return std::nullopt;                          // a deep verify keeps its own restore
+  model::Manifest manifest = ctx.set->manifest(); // the candidates point into it
+  auto candidates = restore_candidates(manifest, a.target);
   if (candidates.empty() || candidates.front()->path != a.path) return std::nullopt;
   TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, *target));
   TRY_ASSIGN(auto standby, standby_decision(ctx, pg, level));

@@ -139,7 +139,8 @@ std::vector<ArtifactVerdict> verify_side_by_side(const std::vector<const model::
 util::Result<std::expected<std::string, std::string>>
 VerifyStep::build_standbys(RunContext &ctx, model::SetHandle &set) const {
   std::string built;
-  for (const auto &a : set.manifest().artifacts) {
+  model::Manifest manifest = set.manifest(); // a copy: the loop adds to the set
+  for (const auto &a : manifest.artifacts) {
     if (m_target != "all" && a.target != m_target) continue;
     auto start = std::chrono::steady_clock::now();
     TRY_ASSIGN(auto finding, build_standby(a, set.dir(), m_level, ctx, nullptr));
@@ -150,7 +151,8 @@ VerifyStep::build_standbys(RunContext &ctx, model::SetHandle &set) const {
     }
     set.add_verification(verification_of(a.path, m_level, *finding, util::elapsed_ms(start)));
     if (!finding->ok)
-      return std::unexpected(fmt::format("{} (standby build): {}", a.path, finding->reason));
+      return std::expected<std::string, std::string>(
+          std::unexpect, fmt::format("{} (standby build): {}", a.path, finding->reason));
     built += "; " + finding->note;
   }
   return built;
