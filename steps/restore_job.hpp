@@ -43,12 +43,9 @@ public:
   virtual const char *only_flag() const = 0;
   // Whether there is live data the restore replaces (else nothing to snapshot).
   virtual bool replaces_live_data() const = 0;
-  // Whether the restore swaps in a verified standby (`standby: true`): the
-  // replaced data is kept aside, so no safety snapshot is taken, and
-  // `gate rollback --undo` swaps it back.
-  virtual bool swaps_standby() const { return false; }
-  // The predicted time of that swap (0 when the job does not swap).
-  virtual long long predicted_swap_ms() const { return 0; }
+  // Whether the restore is the swap of a standby built from this set (then
+  // the replaced data is kept and no safety snapshot is taken).
+  virtual bool swaps_in_standby() const { return false; }
   // The plan lines: what changes, how long the restore is predicted to take.
   virtual void plan(const model::Manifest &manifest, const PlanLine &line) const = 0;
   // After the confirmation, before the safety snapshot: what must hold or

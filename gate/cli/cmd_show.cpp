@@ -6,6 +6,7 @@
 #include "model/restore_doc.hpp"
 #include "model/set_encryption.hpp"
 #include "ops/rollback.hpp"
+#include "steps/restore_plan.hpp"
 #include "util/text.hpp"
 
 #include <fmt/format.h>
@@ -138,6 +139,19 @@ void show_artifacts(Console &console, const model::Manifest &m) {
                               v.reason));
 }
 
+// The rollback time predicted from what the set measured, per target.
+void show_prediction(Console &console, const model::Manifest &m) {
+  auto p = steps::predict_rollback(m);
+  if (p.targets.empty()) return;
+  console.print(
+      p.known ? fmt::format("  predicted rollback time: about {}", util::human_duration_ms(p.ms))
+              : std::string("  predicted rollback time: unknown (a deep verify measures a "
+                            "restore: `gate verify " +
+                            m.id + " --deep`)"));
+  for (const auto &t : p.targets)
+    console.print("  - " + steps::describe(t));
+}
+
 // How to restore this set: with gate, and with plain tools should gate be gone.
 void show_restore_commands(Console &console, const model::SetInfo &info) {
   const auto &m = *info.manifest;
@@ -197,6 +211,7 @@ int show_command(Args &args, Console &console) {
   }
   show_summary(console, *info);
   show_artifacts(console, *info->manifest);
+  show_prediction(console, *info->manifest);
   show_restore_commands(console, *info);
   show_remote_commands(console, *config, *info);
   show_replaced_copies(console, *config);

@@ -18,16 +18,9 @@ std::optional<model::SetInfo> newest_verified(const std::vector<model::SetInfo> 
 }
 
 std::optional<long long> predicted_rollback_ms(const model::Manifest &m) {
-  long long restore = 0, snapshot = 0;
-  for (const auto &a : m.artifacts) {
-    if (a.kind == "globals" || (a.kind == "database" && a.format == "csv")) continue;
-    auto p = steps::predicted_restore(m, a);
-    auto s = steps::predicted_snapshot_ms(a);
-    if (!p || !s) return std::nullopt;
-    restore = std::max(restore, p->ms);
-    snapshot = std::max(snapshot, *s);
-  }
-  return restore + snapshot;
+  auto prediction = steps::predict_rollback(m);
+  if (!prediction.known) return std::nullopt;
+  return prediction.ms;
 }
 
 long long set_age_ms(const model::Manifest &m) {

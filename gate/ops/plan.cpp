@@ -3,6 +3,7 @@
 #include "steps/check/check.hpp"
 #include "steps/record/record.hpp"
 #include "steps/registry.hpp"
+#include "steps/verify/rto_budget.hpp"
 #include "steps/verify/verify.hpp"
 #include "util/text.hpp"
 
@@ -66,6 +67,27 @@ util::Result<void> validate_order(const Plan &plan, const config::PipelineConfig
   return {};
 }
 
+// With an rto_budget, its check comes right after the last backup or
+// verification (before the set is sealed): appended to that stage, or in a
+// stage of its own after it when that one runs its steps side by side.
+void add_rto_budget_check(Plan &plan, const config::PipelineConfig &config) {
+  if (!steps::has_rto_budget(config)) return;
+  size_t last = plan.size();
+  for (size_t i = 0; i < plan.size(); ++i)
+    for (const auto &step : plan[i].steps)
+      if (step->category() == steps::StepCategory::backup ||
+          step->category() == steps::StepCategory::verify)
+        last = i;
+  if (last == plan.size()) return; // no backup: no set to predict
+  if (!plan[last].parallel) {
+    plan[last].steps.push_back(std::make_unique<steps::RtoBudgetStep>());
+    return;
+  }
+  PlannedStage budget{"rto_budget", false, {}, plan[last].where};
+  budget.steps.push_back(std::make_unique<steps::RtoBudgetStep>());
+  plan.insert(plan.begin() + static_cast<long>(last) + 1, std::move(budget));
+}
+
 } // namespace
 
 util::Result<Plan> build_pipeline_plan(const config::PipelineConfig &config,
@@ -91,7 +113,10 @@ util::Result<Plan> build_pipeline_plan(const config::PipelineConfig &config,
     }
   }
   TRY(validate_order(plan, config));
-  if (only.empty()) return plan;
+  if (only.empty()) {
+    add_rto_budget_check(plan, config);
+    return plan;
+  }
   std::vector<std::string> names;
   for (const auto &s : plan)
     names.push_back(s.name);
@@ -118,6 +143,7 @@ util::Result<Plan> build_pipeline_plan(const config::PipelineConfig &config,
                                                       "' rolls back on failure, but the stages "
                                                       "selected with --stage make no backup first");
     }
+  add_rto_budget_check(kept, config);
   return kept;
 }
 
@@ -129,6 +155,7 @@ util::Result<Plan> build_backup_plan(const config::PipelineConfig &config,
   if (!backup) return util::fail(util::ErrorKind::usage, backup.error().message);
   plan.push_back(std::move(*backup));
   plan.push_back(verify_stage());
+  add_rto_budget_check(plan, config);
   return plan;
 }
 

@@ -255,20 +255,16 @@ void show_plan(const Rollback &r) {
                               r.remote->location(), r.config.backup_root.string())
                 : "  source: the local set " + r.info.dir.string());
   long long restore_ms = 0, snapshot_ms = 0;
-  bool known = true, anything_replaced = false;
-  bool anything_snapshotted = false;
+  bool known = true, anything_replaced = false, anything_snapshotted = false;
   for (const auto &job : r.jobs) {
     job->plan(m, line);
-    anything_replaced = anything_replaced || job->replaces_live_data();
-    if (job->swaps_standby()) { // the replaced data is kept: no snapshot
-      restore_ms = std::max(restore_ms, job->predicted_swap_ms());
-      continue;
-    }
-    auto p = steps::predicted_restore(m, job->artifact());
+    bool swap = job->swaps_in_standby();
+    anything_snapshotted = anything_snapshotted || (job->replaces_live_data() && !swap);
+    auto p = steps::predicted_restore(m, job->artifact(), swap);
     known = known && p.has_value();
     restore_ms = std::max(restore_ms, p ? p->ms : 0);
-    anything_snapshotted = anything_snapshotted || job->replaces_live_data();
-    if (r.request.safety_backup && job->replaces_live_data()) {
+    anything_replaced = anything_replaced || job->replaces_live_data();
+    if (r.request.safety_backup && job->replaces_live_data() && !swap) {
       auto s = steps::predicted_snapshot_ms(job->artifact());
       known = known && s.has_value();
       snapshot_ms = std::max(snapshot_ms, s.value_or(0));
@@ -277,7 +273,8 @@ void show_plan(const Rollback &r) {
   if (!anything_replaced)
     line("  nothing is replaced: every destination is new");
   else if (!anything_snapshotted)
-    line("  no safety snapshot: every database replaced is kept beside its standby");
+    line("  no safety snapshot: every target swaps in its standby, and the data it replaces is "
+         "kept (`gate rollback --undo` swaps it back)");
   else if (r.request.safety_backup)
     line(fmt::format("  first: a safety snapshot (pre-rollback set) of everything replaced, about "
                      "{} (as long as this set's backup took)",
@@ -447,7 +444,7 @@ void conclude(const Rollback &r, const std::vector<Timed<steps::RestoreOutcome>>
                   r.id(), short_commit(r.manifest()), util::human_duration_ms(out.duration_ms),
                   r.safety_id.empty() ? "" : "; undo with: gate rollback " + r.safety_id);
   bool swapped = std::any_of(r.jobs.begin(), r.jobs.end(),
-                             [](const auto &job) { return job->swaps_standby(); });
+                             [](const auto &job) { return job->swaps_in_standby(); });
   if (swapped) out.verdict += "; undo the standby swaps with: gate rollback --undo";
 }
 

@@ -41,10 +41,7 @@ public:
   const model::Artifact &artifact() const override { return m_artifact; }
   const char *only_flag() const override { return "db"; }
   bool replaces_live_data() const override { return !m_missing; }
-  bool swaps_standby() const override { return m_swap; }
-  long long predicted_swap_ms() const override {
-    return m_swap ? predicted_standby_swap_ms(m_artifact) : 0;
-  }
+  bool swaps_in_standby() const override { return m_swap; }
 
   void plan(const model::Manifest &m, const PlanLine &line) const override {
     if (m_swap) return plan_swap(line);

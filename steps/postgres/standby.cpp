@@ -186,6 +186,7 @@ util::Result<nlohmann::json> keep_as_standby(util::PgConnection &admin, const mo
                         {"rows", total_rows(a)},
                         {"size_bytes", id.size_bytes},
                         {"build_ms", build.build_ms},
+                        {"check_ms", build.check_ms},
                         {"closed_at", util::iso8601_utc(util::Clock::now())},
                         {"sessions", id.sessions},
                         {"stats_reset", id.stats_reset}};

@@ -50,6 +50,7 @@ struct StandbyBuild {
   std::string scratch;
   std::string set_id;
   long long build_ms = 0;
+  long long check_ms = 0; // comparing the copy's tables and row counts (a swap's check)
 };
 util::Result<nlohmann::json> keep_as_standby(util::PgConnection &admin, const model::Artifact &a,
                                              const StandbyBuild &build);

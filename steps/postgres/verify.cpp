@@ -275,9 +275,13 @@ enum class KeepStandby { no, yes };
 
 // The verified copy becomes the database's standby (steps/postgres/standby.hpp);
 // a failure leaves the copy to the dropper and the standby refused.
+struct BuildTimes {
+  long long build_ms = 0, check_ms = 0;
+};
 void keep_standby(util::PgConnection &admin, const model::Artifact &a, const PgTarget &pg,
-                  const RunContext &ctx, ScratchDropper &dropper, long long build_ms, Finding &f) {
-  StandbyBuild build{pg.conninfo().get("dbname"), dropper.name, ctx.set->id(), build_ms};
+                  const RunContext &ctx, ScratchDropper &dropper, BuildTimes times, Finding &f) {
+  StandbyBuild build{pg.conninfo().get("dbname"), dropper.name, ctx.set->id(), times.build_ms,
+                     times.check_ms};
   auto kept = keep_as_standby(admin, a, build);
   if (!kept) {
     util::log_warn("database '{}': the standby could not be kept: {}", a.target,
@@ -329,8 +333,10 @@ util::Result<Finding> verify_deep(const model::Artifact &a, const fs::path &set_
                                       clean ? "clean" : "recreate", scratch, message,
                                       restore_hint(message, role ? role->value_or("") : "")));
   }
+  auto check_start = std::chrono::steady_clock::now();
   TRY_ASSIGN(std::string difference,
              restored_difference(pg, into, a, clean, ctx.content_fingerprints));
+  long long check_ms = util::elapsed_ms(check_start);
   if (!difference.empty()) return finding_failed("after the test restore: " + difference);
   Finding f = finding_ok(fmt::format(
       "restored into a scratch database as a {} rollback would, in {}; {} tables and "
@@ -338,7 +344,8 @@ util::Result<Finding> verify_deep(const model::Artifact &a, const fs::path &set_
       clean ? "clean" : "recreate", util::human_duration_ms(restore_ms),
       tables_from_json(a.details).size(), ctx.content_fingerprints ? " and contents" : ""));
   f.metrics["restore_ms"] = restore_ms;
-  if (keep == KeepStandby::yes) keep_standby(*admin, a, pg, ctx, dropper, restore_ms, f);
+  if (keep == KeepStandby::yes)
+    keep_standby(*admin, a, pg, ctx, dropper, {restore_ms, check_ms}, f);
   return f;
 }
 
