@@ -2,6 +2,7 @@
 #include "steps/swap.hpp"
 
 #include "steps/postgres/rollback_job.hpp"
+#include "steps/postgres/standby.hpp"
 #include "steps/volume/rollback_job.hpp"
 
 #include "steps/check/check.hpp"
@@ -168,6 +169,15 @@ util::Result<Finding> verify_artifact(const model::Artifact &artifact,
   return util::fail("unknown artifact kind '" + artifact.kind + "' (written by a newer gate?)");
 }
 
+util::Result<std::optional<Finding>> build_standby(const model::Artifact &artifact,
+                                                   const std::filesystem::path &set_dir,
+                                                   model::VerifyLevel level, const RunContext &ctx,
+                                                   const util::ProgressFn &progress) {
+  if (artifact.kind == "database" && !artifact.encrypted())
+    return build_database_standby(artifact, set_dir, level, ctx, progress);
+  return std::nullopt;
+}
+
 util::Result<RestoreChoice> make_restore_job(const config::PipelineConfig &config,
                                              const model::Manifest &manifest,
                                              const model::Artifact &artifact,
@@ -208,7 +218,7 @@ struct SwapKind {
 
 // The artifact kinds whose targets can have standbys, and their swap operations.
 const SwapKind k_swap_kinds[] = {
-    {"", nullptr}, // placeholder until a kind registers its standby swap operations
+    {"database", &k_database_swap_ops},
     {"volume", &k_volume_swap_ops},
 };
 

@@ -31,6 +31,13 @@ util::Result<Finding> verify_artifact(const model::Artifact &artifact,
                                       model::VerifyLevel level, const RunContext &ctx,
                                       const util::ProgressFn &progress);
 
+// The standby of one artifact's target (`standby: true`), built after its
+// verification during a run, by its kind; null when there is none to build.
+util::Result<std::optional<Finding>> build_standby(const model::Artifact &artifact,
+                                                   const std::filesystem::path &set_dir,
+                                                   model::VerifyLevel level, const RunContext &ctx,
+                                                   const util::ProgressFn &progress);
+
 // What a rollback does with one artifact, by its kind: a job that restores
 // it (null when the kind is not restored, or the set holds nothing
 // restorable), or a note saying why not. `group` is the `--only` value that

@@ -92,6 +92,7 @@ int list_command(Args &args, Console &console) {
                               util::human_bytes(m.total_bytes()), verified, short_commit(m.git),
                               note));
   }
+  if (args.all && args.remote.empty()) show_replaced_copies(console, *config);
   return 0;
 }
 

@@ -97,6 +97,21 @@ void show_summary(Console &console, const model::SetInfo &info) {
     console.print(fmt::format("  encrypted   age, to {}", util::join(to, ", ")));
 }
 
+// The standby built from this artifact (steps/postgres/standby.hpp), or why none was.
+void show_standby(Console &console, const nlohmann::json &s) {
+  if (s.contains("refused")) {
+    console.print("    standby refused: " + s.value("refused", ""));
+    return;
+  }
+  console.print(fmt::format("    standby {} (oid {}), {}, {} tables and {} rows verified, built in "
+                            "{}, closed {}",
+                            s.value("name", ""), s.value("oid", ""),
+                            util::human_bytes(s.value("size_bytes", uint64_t{0})),
+                            s.value("tables", 0), s.value("rows", uint64_t{0}),
+                            util::human_duration_ms(s.value("build_ms", 0LL)),
+                            s.value("closed_at", "")));
+}
+
 void show_artifacts(Console &console, const model::Manifest &m) {
   console.print("  artifacts:");
   std::set<std::string> described; // a database's facts once, whatever its formats
@@ -111,6 +126,7 @@ void show_artifacts(Console &console, const model::Manifest &m) {
           "    from {}: {} entries, {} files, {} of data", a.details.value("source", "?"),
           a.details.value("entries", uint64_t{0}), a.details.value("files", uint64_t{0}),
           util::human_bytes(a.details.value("content_bytes", uint64_t{0}))));
+    if (a.details.contains("standby")) show_standby(console, a.details["standby"]);
     if (a.kind == "database" && a.format != "schema" && !described.count(a.target)) {
       show_database(console, a);
       described.insert(a.target);
@@ -198,6 +214,7 @@ int show_command(Args &args, Console &console) {
   show_prediction(console, *info->manifest);
   show_restore_commands(console, *info);
   show_remote_commands(console, *config, *info);
+  show_replaced_copies(console, *config);
   return 0;
 }
 

@@ -29,6 +29,8 @@ struct Args {
   bool yes = false;
   bool env = false;
   bool no_safety_backup = false;
+  bool undo = false;       // gate rollback --undo
+  bool no_standby = false; // gate rollback --no-standby
   std::string only;
   std::vector<std::string> stages;
   std::vector<std::string> targets;

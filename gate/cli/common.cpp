@@ -1,6 +1,7 @@
 #include "cli/common.hpp"
 
 #include "ops/rollback.hpp"
+#include "ops/swaps.hpp"
 #include "steps/postgres/access.hpp"
 #include "util/log.hpp"
 #include "util/pg.hpp"
@@ -68,6 +69,15 @@ nlohmann::json outcome_json(const ops::RunOutcome &o) {
                           {"duration_ms", s.duration_ms}});
   if (!o.rollback.is_null()) j["rollback"] = o.rollback;
   return j;
+}
+
+void show_replaced_copies(Console &console, const config::PipelineConfig &config) {
+  auto copies = ops::replaced_copies(config);
+  if (copies.empty()) return;
+  console.print("\nreplaced by rollbacks through standbys, kept (gate rollback --undo swaps the "
+                "newest back):");
+  for (const auto &c : copies)
+    console.print("  " + c);
 }
 
 } // namespace gate::cli

@@ -22,4 +22,8 @@ util::Result<std::string> chosen_set(const Args &args, const config::PipelineCon
 
 nlohmann::json outcome_json(const ops::RunOutcome &outcome);
 
+// The copies standby rollbacks replaced and the journal keeps (gate list
+// --all, gate show); nothing when there are none.
+void show_replaced_copies(Console &console, const config::PipelineConfig &config);
+
 } // namespace gate::cli

@@ -78,6 +78,13 @@ void PendingSet::add_verification(Verification verification) {
   m_manifest.verifications.push_back(std::move(verification));
 }
 
+void PendingSet::set_artifact_detail(const std::string &path, const std::string &key,
+                                     nlohmann::json value) {
+  std::lock_guard lock(m_mutex);
+  for (auto &a : m_manifest.artifacts)
+    if (a.path == path) a.details[key] = std::move(value);
+}
+
 void PendingSet::set_timing(const std::string &key, long long ms) {
   std::lock_guard lock(m_mutex);
   m_manifest.timings[key] = ms;
@@ -227,6 +234,13 @@ void StoredSet::add_artifact(Artifact artifact) {
 void StoredSet::add_verification(Verification verification) {
   std::lock_guard lock(m_mutex);
   m_manifest.verifications.push_back(std::move(verification));
+}
+
+void StoredSet::set_artifact_detail(const std::string &path, const std::string &key,
+                                    nlohmann::json value) {
+  std::lock_guard lock(m_mutex);
+  for (auto &a : m_manifest.artifacts)
+    if (a.path == path) a.details[key] = std::move(value);
 }
 
 util::Result<void> StoredSet::save() {

@@ -31,6 +31,10 @@ public:
   virtual Manifest manifest() const = 0;
   virtual void add_artifact(Artifact artifact) = 0;
   virtual void add_verification(Verification verification) = 0;
+  // Sets details[key] of the artifact at `path` (a standby's record, kept
+  // with the artifact it was restored from); nothing when there is none or
+  // the set is only read.
+  virtual void set_artifact_detail(const std::string &, const std::string &, nlohmann::json) {}
   // True for a sealed set on disk, whose checksums.sha256 must agree with
   // its manifest; false for a set still being written.
   virtual bool sealed_on_disk() const { return false; }
@@ -54,6 +58,8 @@ public:
   Manifest manifest() const override;
   void add_artifact(Artifact artifact) override;
   void add_verification(Verification verification) override;
+  void set_artifact_detail(const std::string &path, const std::string &key,
+                           nlohmann::json value) override;
   void set_timing(const std::string &key, long long ms);
   void set_extra(const std::string &key, nlohmann::json value);
   // Stores the set encrypted to `recipients` (encryption.local: true): seal()
@@ -106,6 +112,8 @@ public:
   Manifest manifest() const override;
   void add_artifact(Artifact artifact) override;
   void add_verification(Verification verification) override;
+  void set_artifact_detail(const std::string &path, const std::string &key,
+                           nlohmann::json value) override;
   bool sealed_on_disk() const override { return true; }
   util::Result<void> save();
   // Renames the set to .failed-<id> after a failed re-verification.

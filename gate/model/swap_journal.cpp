@@ -4,6 +4,7 @@
 #include "util/json.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 namespace gate::model {
@@ -104,7 +105,22 @@ std::vector<SwapEntry> SwapJournal::last_rollback() const {
   return out;
 }
 
+namespace {
+// The jobs of one rollback journal their swaps at once, each through its
+// own SwapJournal: each change re-reads the file under this lock, so none
+// writes over another's entry.
+std::mutex k_journal_mutex;
+} // namespace
+
+util::Result<void> SwapJournal::reload() {
+  TRY_ASSIGN(auto now, load(m_file.parent_path()));
+  m_entries = std::move(now.m_entries);
+  return {};
+}
+
 util::Result<void> SwapJournal::record(const SwapEntry &entry) {
+  std::lock_guard lock(k_journal_mutex);
+  TRY(reload());
   auto same = [&](const SwapEntry &e) {
     return e.rollback_id == entry.rollback_id && e.target == entry.target && e.kind == entry.kind;
   };
@@ -117,6 +133,8 @@ util::Result<void> SwapJournal::record(const SwapEntry &entry) {
 }
 
 util::Result<void> SwapJournal::forget(const std::string &rollback_id, const std::string &target) {
+  std::lock_guard lock(k_journal_mutex);
+  TRY(reload());
   std::erase_if(m_entries, [&](const SwapEntry &e) {
     return e.rollback_id == rollback_id && e.target == target;
   });

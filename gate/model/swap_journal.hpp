@@ -45,12 +45,15 @@ public:
   std::vector<SwapEntry> last_rollback() const;
 
   // Adds `entry`, or replaces the one with its rollback_id and target, and
-  // writes the file atomically (0600) before returning.
+  // writes the file atomically (0600) before returning. Both changes re-read
+  // the file first (under a lock within the process), so that journals held
+  // by concurrent jobs keep each other's entries.
   util::Result<void> record(const SwapEntry &entry);
   // Forgets the entry (its replaced copy was dropped) and writes the file.
   util::Result<void> forget(const std::string &rollback_id, const std::string &target);
 
 private:
+  util::Result<void> reload();
   util::Result<void> save() const;
   std::filesystem::path m_file;
   std::vector<SwapEntry> m_entries;

@@ -7,6 +7,7 @@
 #include "model/restore_doc.hpp"
 #include "ops/remote_sets.hpp"
 #include "ops/safety_snapshot.hpp"
+#include "ops/swaps.hpp"
 #include "ops/work.hpp"
 #include "steps/registry.hpp"
 #include "steps/restore_plan.hpp"
@@ -49,6 +50,14 @@ namespace {
 
 using Jobs = std::vector<std::unique_ptr<steps::RestoreJob>>;
 
+// A timestamp to the millisecond: the journal tells rollbacks apart by it,
+// and the newest is the greatest.
+std::string new_rollback_id() {
+  auto now = util::Clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  return fmt::format("{}_{:03}", util::compact_timestamp(now), ms % 1000);
+}
+
 // What a rollback carries from phase to phase.
 struct Rollback {
   const config::PipelineConfig &config;
@@ -56,6 +65,7 @@ struct Rollback {
   Reporter &reporter;
   model::LocalSetStore store;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::string rollback_id = new_rollback_id(); // names the swaps of this rollback
   model::SetInfo info;
   Jobs jobs;
   std::vector<std::string> not_restored;
@@ -143,6 +153,9 @@ util::Result<void> resolve_jobs(Rollback &r) {
       destination.redirect = it->second;
     destination.set_dir = r.info.dir;
     destination.identity_file = r.request.identity_file;
+    destination.backup_root = r.config.backup_root;
+    destination.rollback_id = r.rollback_id;
+    destination.use_standby = r.request.use_standby;
     TRY_ASSIGN(auto choice, steps::make_restore_job(r.config, r.manifest(), a, destination));
     if (!selected(r.request, choice.group)) continue;
     if (!choice.not_restored.empty()) r.not_restored.push_back(a.path + ": " + choice.not_restored);
@@ -288,6 +301,8 @@ util::Result<void> confirm_and_lock(Rollback &r) {
   TRY_ASSIGN(auto lock, model::RootLock::acquire(r.config.backup_root, r.config.lock_wait,
                                                  r.request.command_line));
   r.lock.emplace(std::move(lock));
+  for (const auto &repaired : repair_swaps(r.config)) // a swap a kill cut short, under the lock
+    util::log_warn("{}", repaired);
   if (r.remote) return {}; // fetched next, under this lock
   if (auto again = r.store.find(r.id()); !again || again->failed)
     return unchanged(util::ErrorKind::failed,
@@ -428,6 +443,9 @@ void conclude(const Rollback &r, const std::vector<Timed<steps::RestoreOutcome>>
                   "against the manifest{}",
                   r.id(), short_commit(r.manifest()), util::human_duration_ms(out.duration_ms),
                   r.safety_id.empty() ? "" : "; undo with: gate rollback " + r.safety_id);
+  bool swapped = std::any_of(r.jobs.begin(), r.jobs.end(),
+                             [](const auto &job) { return job->swaps_in_standby(); });
+  if (swapped) out.verdict += "; undo the standby swaps with: gate rollback --undo";
 }
 
 // A rollback that stopped before it changed anything (or, for

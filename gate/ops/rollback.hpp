@@ -28,6 +28,7 @@ struct RollbackRequest {
   std::map<std::string, std::filesystem::path> redirect; // --target NAME=DEST
   bool dry_run = false;
   bool safety_backup = true;
+  bool use_standby = true; // false: --no-standby (restore from the dump even with a standby)
   std::optional<std::filesystem::path> identity_file; // --identity: decrypts an encrypted set
   // Asked before anything changes; returning false cancels (exit 1, nothing changed).
   std::function<bool()> confirm;

@@ -1,5 +1,7 @@
 #include "ops/run.hpp"
 
+#include "ops/swaps.hpp"
+
 #include "model/backup_set.hpp"
 #include "model/git_info.hpp"
 #include "model/lock.hpp"
@@ -12,6 +14,7 @@
 #include "ops/prune.hpp"
 #include "ops/rollback.hpp"
 #include "ops/runner.hpp"
+#include "ops/swaps.hpp"
 #include "steps/verify/verify.hpp"
 #include "util/cancel.hpp"
 #include "util/fs.hpp"
@@ -193,6 +196,8 @@ util::Result<void> lock_root(PipelineRun &r) {
       util::log_warn(
           "set '{}' was left unfinished by a gate that died; kept as .failed-{} for forensics", id,
           id);
+  for (const auto &repaired : repair_swaps(r.config)) // a rollback's swap a kill cut short
+    util::log_warn("{}", repaired);
   return {};
 }
 
@@ -381,6 +386,9 @@ RunOutcome run_pipeline(const config::PipelineConfig &config, const RunRequest &
     if (auto pruned = prune_sets(config, PruneMode::apply, reporter); !pruned)
       util::log_warn("retention: {}", pruned.error().message);
   if (!failure && r.sealed()) prune_remotes_after_run(config, reporter);
+  if (!failure && r.sealed() && request.mode == RunMode::deploy && !util::cancel_requested())
+    for (const auto &dropped : age_replaced_copies(config)) // keep_replaced counts runs
+      util::log_info("{}", dropped);
   if (!failure && util::cancel_requested()) // during retention: the set was already recorded
     set_failure(r.out, "retention", "retention",
                 *(failure = util::Error{util::ErrorKind::interrupted, "interrupted by a signal"}));

@@ -1,6 +1,7 @@
 #include "steps/check/check.hpp"
 
 #include "steps/postgres/restore.hpp"
+#include "steps/postgres/standby.hpp"
 #include "steps/postgres/target.hpp"
 #include "steps/volume/source.hpp"
 #include "util/fault.hpp"
@@ -72,7 +73,10 @@ util::Result<StepResult> check_connections(const RunContext &ctx) {
     TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, d));
     TRY_ASSIGN(auto conn, pg.connect("check"));
     TRY_ASSIGN(PgTools tools, pg.tools_for(conn->server_version()));
-    // What the configured rollback mode needs is said now, not at rollback.
+    // What a standby and the configured rollback mode need is said now, not at rollback.
+    if (auto standby = d.standby ? check_standby_privileges(ctx.config, d) : util::Result<void>{};
+        !standby)
+      return failed(standby.error().message);
     if (auto allowed = check_rollback_privileges(ctx.config, d); !allowed)
       return failed(allowed.error().message);
     reached.push_back(fmt::format("{} (PostgreSQL {}, pg_dump {})", d.name,

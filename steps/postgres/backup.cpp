@@ -3,6 +3,7 @@
 #include "steps/postgres/database_properties.hpp"
 #include "steps/postgres/facts.hpp"
 #include "steps/postgres/restore.hpp"
+#include "steps/postgres/standby.hpp"
 #include "steps/postgres/target.hpp"
 #include "steps/postgres/verify.hpp"
 #include "steps/read_back.hpp"
@@ -543,6 +544,8 @@ util::Result<void> PostgresBackupStep::check(const RunContext &ctx) const {
   TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, m_target));
   TRY_ASSIGN(auto conn, pg.connect("check"));
   TRY(pg.tools_for(conn->server_version()));
+  // A standby is built in a new database, whatever the restore mode: said before any work.
+  if (m_target.standby) TRY(check_standby_privileges(ctx.config, m_target));
   // A backup the configured rollback could not restore is refused now, not at rollback.
   return check_rollback_privileges(ctx.config, m_target);
 }

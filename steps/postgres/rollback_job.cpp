@@ -1,10 +1,15 @@
 #include "steps/postgres/rollback_job.hpp"
 
+#include "model/swap_journal.hpp"
 #include "steps/postgres/backup.hpp"
+#include "steps/postgres/dump_restore.hpp"
 #include "steps/postgres/restore.hpp"
+#include "steps/postgres/standby.hpp"
 #include "steps/restore_plan.hpp"
+#include "util/fault.hpp"
 #include "util/redact.hpp"
 #include "util/text.hpp"
+#include "util/time.hpp"
 
 #include <fmt/format.h>
 
@@ -23,18 +28,26 @@ std::string list_of(const std::vector<std::string> &names) {
 class DatabaseRestoreJob final : public RestoreJob {
 public:
   DatabaseRestoreJob(const config::PipelineConfig &config, const config::DatabaseTarget &db,
-                     const model::Artifact &artifact)
-      : m_config(config), m_db(db), m_artifact(artifact) {
+                     const model::Artifact &artifact, const std::string &set_id,
+                     const RestoreDestination &destination)
+      : m_config(config), m_db(db), m_artifact(artifact), m_destination(destination) {
     // An unreachable server is not "dropped": the restore will say what is wrong.
     if (auto exists = database_exists(config, db); exists && !*exists) m_missing = true;
+    if (db.standby) m_standby_unused = why_not_standby(set_id);
+    m_swap = db.standby && m_standby_unused.empty();
   }
 
   const std::string &target() const override { return m_db.name; }
   const model::Artifact &artifact() const override { return m_artifact; }
   const char *only_flag() const override { return "db"; }
   bool replaces_live_data() const override { return !m_missing; }
+  bool swaps_in_standby() const override { return m_swap; }
 
   void plan(const model::Manifest &m, const PlanLine &line) const override {
+    if (m_swap) return plan_swap(line);
+    if (m_db.standby)
+      line("  standby of database " + m_db.name + " not used: " + m_standby_unused +
+           "; restoring from the dump");
     if (m_missing)
       line("  database " + m_db.name +
            " does not exist (dropped?): it will be created empty and restored");
@@ -52,6 +65,7 @@ public:
   }
 
   util::Result<void> prepare() override {
+    if (m_swap) return check_standby_privileges(m_config, m_db);
     // A recreate the role may not do is refused before anything changes.
     TRY(check_rollback_privileges(m_config, m_db));
     // A dropped database comes back empty to restore into (recreate makes its own).
@@ -62,7 +76,9 @@ public:
 
   std::unique_ptr<Step> snapshot_step() override {
     if (m_missing) return nullptr; // nothing there to lose
+    if (m_swap) return nullptr;    // the replaced database itself is kept
     m_snapshot = m_db;
+    m_snapshot.standby = false; // a safety snapshot builds no standby
     m_snapshot.formats = {config::DumpFormat::custom};
     m_snapshot.globals = false;
     m_snapshot.schema_only = false;
@@ -73,6 +89,12 @@ public:
 
   RestoreOutcome restore(const model::Manifest &m, const std::filesystem::path &set_dir,
                          const std::function<void(uint64_t)> &progress) override {
+    if (m_swap) {
+      auto swapped = swap_in_standby(m);
+      if (swapped) return *swapped;
+      return {RestoreState::not_restored, "unchanged (the live database kept its name)",
+              swapped.error().message};
+    }
     auto r = restore_database(m_config, m_db, m, set_dir, progress);
     if (!r)
       return {RestoreState::not_restored,
@@ -89,6 +111,75 @@ public:
   }
 
 private:
+  // Why the standby of this database cannot serve a rollback to `set_id`, or empty.
+  std::string why_not_standby(const std::string &set_id) const {
+    if (!m_destination.use_standby) return "--no-standby was given";
+    if (m_missing) return "the live database does not exist";
+    auto pg = PgTarget::open(m_config, m_db);
+    if (!pg) return pg.error().message;
+    auto admin = standby_admin(*pg);
+    if (!admin) return admin.error().message;
+    return standby_unusable_reason(**admin, m_artifact, set_id);
+  }
+
+  std::string live_name() const {
+    auto pg = PgTarget::open(m_config, m_db);
+    return pg ? pg->conninfo().get("dbname") : m_db.name;
+  }
+
+  void plan_swap(const PlanLine &line) const {
+    const auto &s = m_artifact.details["standby"];
+    line(fmt::format(
+        "  swap in standby {} for database {} ({}): end its sessions, rename it aside, rename "
+        "the standby into its place, about {}",
+        s.value("name", ""), m_db.name, util::sanitize_url(m_db.url.value_or_empty()),
+        util::human_duration_ms(predicted_standby_swap_ms(m_artifact))));
+    line(fmt::format("    the live database is kept as {}; no safety snapshot on this path, "
+                     "because the replaced database is kept (`gate rollback --undo` swaps it "
+                     "back)",
+                     replaced_database_name(live_name(), m_destination.rollback_id)));
+  }
+
+  // The swap path: journaled before and after (model/swap_journal.hpp), the
+  // standby checked once more, the renames, then the row counts.
+  util::Result<RestoreOutcome> swap_in_standby(const model::Manifest &m) {
+    TRY_ASSIGN(auto journal, model::SwapJournal::load(m_destination.backup_root));
+    TRY_ASSIGN(auto pg, PgTarget::open(m_config, m_db));
+    TRY_ASSIGN(auto admin, standby_admin(pg));
+    std::string why = standby_unusable_reason(*admin, m_artifact, m.id);
+    if (!why.empty()) return util::fail("the standby changed since the plan: " + why);
+    model::SwapEntry entry{"database",
+                           m_db.name,
+                           live_name(),
+                           m_artifact.details["standby"].value("name", ""),
+                           replaced_database_name(live_name(), m_destination.rollback_id),
+                           m.id,
+                           m_destination.rollback_id,
+                           util::iso8601_utc(util::Clock::now()),
+                           model::SwapState::begun,
+                           0};
+    TRY(journal.record(entry));
+    if (auto swapped =
+            exchange_databases(pg, *admin, entry.live, entry.standby, entry.replaced, "standby");
+        !swapped) {
+      (void)journal.forget(entry.rollback_id, entry.target);
+      return std::unexpected(swapped.error());
+    }
+    TRY_ASSIGN(auto conn, pg.connect("rollback"));
+    auto diff = compare_with_manifest(*conn, m_artifact);
+    entry.state = model::SwapState::done;
+    TRY(journal.record(entry));
+    if (!diff || !diff->empty())
+      return RestoreOutcome{
+          RestoreState::restored_but_different, "RESTORED BUT DIFFERENT from the manifest",
+          "standby " + entry.standby + " swapped in, but " + (diff ? *diff : diff.error().message)};
+    return RestoreOutcome{
+        RestoreState::restored, "restored",
+        fmt::format("standby {} swapped in; tables and row counts match the manifest; the "
+                    "replaced database is kept as {} (`gate rollback --undo` swaps it back)",
+                    entry.standby, entry.replaced)};
+  }
+
   // What the live tables become.
   void plan_tables(const PlanLine &line) const {
     auto changes = database_changes(m_config, m_db, m_artifact);
@@ -111,6 +202,9 @@ private:
   const config::PipelineConfig &m_config;
   const config::DatabaseTarget &m_db;
   const model::Artifact &m_artifact;
+  RestoreDestination m_destination;
+  bool m_swap = false;               // the standby is swapped in instead of restoring
+  std::string m_standby_unused;      // why a configured standby is not used
   config::DatabaseTarget m_snapshot; // what the safety snapshot's step backs up
   bool m_missing = false;            // dropped: nothing to snapshot, created before the restore
 };
@@ -119,14 +213,15 @@ private:
 
 util::Result<std::unique_ptr<RestoreJob>>
 make_database_restore_job(const config::PipelineConfig &config, const model::Manifest &manifest,
-                          const model::Artifact &artifact, const RestoreDestination &) {
+                          const model::Artifact &artifact, const RestoreDestination &destination) {
   auto candidates = restore_candidates(manifest, artifact.target);
   if (candidates.empty()) return nullptr;
   const auto *db = config.find_database(artifact.target);
   if (!db)
     return util::fail("database '" + artifact.target + "' is in the set but not in " +
                       config.file.string() + ": gate needs its url to restore it");
-  return std::make_unique<DatabaseRestoreJob>(config, *db, *candidates.front());
+  return std::make_unique<DatabaseRestoreJob>(config, *db, *candidates.front(), manifest.id,
+                                              destination);
 }
 
 } // namespace gate::steps

@@ -4,6 +4,7 @@
 #include "steps/postgres/dump_restore.hpp"
 #include "steps/postgres/facts.hpp"
 #include "steps/postgres/restore.hpp"
+#include "steps/postgres/standby.hpp"
 #include "steps/postgres/target.hpp"
 #include "util/cancel.hpp"
 #include "util/command_stream.hpp"
@@ -247,7 +248,9 @@ struct ScratchDropper {
   util::PgConnection &admin;
   std::string name;
   std::string quoted = admin.quote_identifier(name); // quoted now, while the connection is sound
+  bool armed = true;                                 // false: it became the standby
   ~ScratchDropper() {
+    if (!armed) return;
     util::CancelShield shield;
     auto r = admin.execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
     if (!r)
@@ -268,11 +271,35 @@ util::Result<std::string> restored_difference(const PgTarget &pg, const util::Co
   return difference;
 }
 
+enum class KeepStandby { no, yes };
+
+// The verified copy becomes the database's standby (steps/postgres/standby.hpp);
+// a failure leaves the copy to the dropper and the standby refused.
+struct BuildTimes {
+  long long build_ms = 0, check_ms = 0;
+};
+void keep_standby(util::PgConnection &admin, const model::Artifact &a, const PgTarget &pg,
+                  const RunContext &ctx, ScratchDropper &dropper, BuildTimes times, Finding &f) {
+  StandbyBuild build{pg.conninfo().get("dbname"), dropper.name, ctx.set->id(), times.build_ms,
+                     times.check_ms};
+  auto kept = keep_as_standby(admin, a, build);
+  if (!kept) {
+    util::log_warn("database '{}': the standby could not be kept: {}", a.target,
+                   kept.error().message);
+    f.metrics["standby"] = {{"refused", "building it failed: " + kept.error().message}};
+    return;
+  }
+  dropper.armed = false;
+  f.note += "; kept as standby '" + kept->value("name", "") + "'";
+  f.metrics["standby"] = *kept;
+}
+
 // Phases: pick the server, create a marked scratch database, restore into it
-// as the configured rollback mode would, compare with the manifest, drop it.
+// as the configured rollback mode would, compare with the manifest, drop it
+// (or, for a standby, keep it closed).
 util::Result<Finding> verify_deep(const model::Artifact &a, const fs::path &set_dir,
                                   const RunContext &ctx, const PgTarget &pg,
-                                  const util::ProgressFn &progress) {
+                                  const util::ProgressFn &progress, KeepStandby keep) {
   TRY_ASSIGN(util::ConnInfo server, scratch_server(pg));
   TRY_ASSIGN(auto admin, pg.connect_to(server, "verify"));
   TRY_ASSIGN(PgTools tools, pg.tools_for(admin->server_version()));
@@ -306,8 +333,10 @@ util::Result<Finding> verify_deep(const model::Artifact &a, const fs::path &set_
                                       clean ? "clean" : "recreate", scratch, message,
                                       restore_hint(message, role ? role->value_or("") : "")));
   }
+  auto check_start = std::chrono::steady_clock::now();
   TRY_ASSIGN(std::string difference,
              restored_difference(pg, into, a, clean, ctx.content_fingerprints));
+  long long check_ms = util::elapsed_ms(check_start);
   if (!difference.empty()) return finding_failed("after the test restore: " + difference);
   Finding f = finding_ok(fmt::format(
       "restored into a scratch database as a {} rollback would, in {}; {} tables and "
@@ -315,6 +344,63 @@ util::Result<Finding> verify_deep(const model::Artifact &a, const fs::path &set_
       clean ? "clean" : "recreate", util::human_duration_ms(restore_ms),
       tables_from_json(a.details).size(), ctx.content_fingerprints ? " and contents" : ""));
   f.metrics["restore_ms"] = restore_ms;
+  if (keep == KeepStandby::yes)
+    keep_standby(*admin, a, pg, ctx, dropper, {restore_ms, check_ms}, f);
+  return f;
+}
+
+// Whether the pipeline has a deep verify step covering `target` (it builds
+// the standby then; a full verify does only without one).
+bool pipeline_deep_verifies(const config::PipelineConfig &config, const std::string &target) {
+  for (const auto &stage : config.stages)
+    for (const auto &step : stage.steps) {
+      if (!step.node.is_map()) continue;
+      bool verify = false, deep = false;
+      for (const auto &[key, value] : step.node.entries()) {
+        if (key.raw() == "verify") verify = value.raw() == "all" || value.raw() == target;
+        if (key.raw() == "deep") deep = value.raw() == "true";
+      }
+      if (verify && deep) return true;
+    }
+  return false;
+}
+
+// Whether this verification builds a standby of `a`'s database: during a
+// run (a set being written, not a pre-rollback snapshot), by the deep verify
+// or, when the pipeline has none, by the verify after the backup. `refused`
+// says why a standby the pipeline asks for cannot be built.
+struct StandbyDecision {
+  bool build = false;
+  std::string refused;
+};
+util::Result<StandbyDecision> standby_decision(const RunContext &ctx, const PgTarget &pg,
+                                               model::VerifyLevel level) {
+  StandbyDecision d;
+  if (!pg.target().standby || !ctx.set || ctx.set->sealed_on_disk()) return d;
+  if (ctx.set->manifest().kind == "pre-rollback") return d;
+  if (level != model::VerifyLevel::deep && pipeline_deep_verifies(ctx.config, pg.target().name))
+    return d;
+  TRY_ASSIGN(std::string verify_url, pg.target().verify_url.value());
+  if (!verify_url.empty())
+    d.refused = "verify_url is set: a standby must be on the live database's own server";
+  if (d.refused.empty()) {
+    TRY_ASSIGN(auto admin, standby_admin(pg));
+    TRY_ASSIGN(d.refused, standby_refusal(*admin, pg.conninfo().get("dbname")));
+  }
+  if (!d.refused.empty())
+    util::log_warn("database '{}': no standby is built: {}", pg.target().name, d.refused);
+  d.build = d.refused.empty();
+  return d;
+}
+
+// A deep verify's restore, kept as the standby when the database has one.
+util::Result<Finding> test_restore(const model::Artifact &a, const fs::path &set_dir,
+                                   const RunContext &ctx, const PgTarget &pg,
+                                   const util::ProgressFn &progress) {
+  TRY_ASSIGN(auto standby, standby_decision(ctx, pg, model::VerifyLevel::deep));
+  TRY_ASSIGN(Finding f, verify_deep(a, set_dir, ctx, pg, progress,
+                                    standby.build ? KeepStandby::yes : KeepStandby::no));
+  if (!standby.refused.empty()) f.metrics["standby"] = {{"refused", standby.refused}};
   return f;
 }
 
@@ -413,7 +499,8 @@ util::Result<Finding> verify_database(const model::Artifact &a, const fs::path &
     if (!candidates.empty()) candidate = candidates.front();
   }
   if (!candidate || candidate->path != a.path) return full;
-  if (ctx.content_fingerprints && !candidate->details.value("content_fingerprints", false))
+  if (level == model::VerifyLevel::deep && ctx.content_fingerprints &&
+      !candidate->details.value("content_fingerprints", false))
     return util::fail(
         fmt::format("the set has no content fingerprints for database '{}' to compare: they are "
                     "recorded by a backup whose pipeline has a verify step with "
@@ -426,7 +513,29 @@ util::Result<Finding> verify_database(const model::Artifact &a, const fs::path &
       return util::fail("database '" + a.target + "' is not in " + ctx.config.file.string());
     TRY_ASSIGN(pg, PgTarget::open(ctx.config, *target));
   }
-  return verify_deep(a, set_dir, ctx, *pg, progress);
+  return test_restore(a, set_dir, ctx, *pg, progress);
+}
+
+util::Result<std::optional<Finding>>
+build_database_standby(const model::Artifact &a, const fs::path &set_dir, model::VerifyLevel level,
+                       const RunContext &ctx, const util::ProgressFn &progress) {
+  const config::DatabaseTarget *target = ctx.config.find_database(a.target);
+  if (level == model::VerifyLevel::deep || !target || !target->standby || !ctx.set ||
+      a.details.contains("standby"))
+    return std::nullopt;                          // a deep verify keeps its own restore
+  model::Manifest manifest = ctx.set->manifest(); // the candidates point into it
+  auto candidates = restore_candidates(manifest, a.target);
+  if (candidates.empty() || candidates.front()->path != a.path) return std::nullopt;
+  TRY_ASSIGN(auto pg, PgTarget::open(ctx.config, *target));
+  TRY_ASSIGN(auto standby, standby_decision(ctx, pg, level));
+  if (!standby.build && standby.refused.empty()) return std::nullopt;
+  if (!standby.build) {
+    Finding f = finding_ok("no standby: " + standby.refused);
+    f.metrics["standby"] = {{"refused", standby.refused}};
+    return f;
+  }
+  TRY_ASSIGN(Finding f, verify_deep(a, set_dir, ctx, pg, progress, KeepStandby::yes));
+  return f;
 }
 
 } // namespace gate::steps

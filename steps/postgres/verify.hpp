@@ -12,12 +12,26 @@
 #include "util/growth.hpp"
 #include "util/tar.hpp"
 
+#include <optional>
+
 namespace gate::steps {
 
 util::Result<Finding> verify_database(const model::Artifact &artifact,
                                       const std::filesystem::path &set_dir,
                                       model::VerifyLevel level, const RunContext &ctx,
                                       const util::ProgressFn &progress);
+
+// The standby build of a `standby: true` database after its dump verified,
+// during a run whose pipeline has no deep verify for it (a deep verify keeps
+// its own restore): the same restore as deep verify, kept closed. Null when
+// there is nothing to build (not a standby, already built, not the dump a
+// rollback restores first); a Finding whose metrics hold "standby" (the
+// record, or {"refused": why}) and "restore_ms" otherwise.
+util::Result<std::optional<Finding>> build_database_standby(const model::Artifact &artifact,
+                                                            const std::filesystem::path &set_dir,
+                                                            model::VerifyLevel level,
+                                                            const RunContext &ctx,
+                                                            const util::ProgressFn &progress);
 
 struct CustomReadBack {
   Finding finding;    // pg_restore read every block (or why not)

@@ -132,6 +132,32 @@ std::vector<ArtifactVerdict> verify_side_by_side(const std::vector<const model::
 
 } // namespace
 
+// Builds the standbys (`standby: true`) of the verified artifacts this step
+// covers that have none yet; records each as a verification (its restore
+// time) with the standby's record on the artifact. A failed build is a
+// failed verification: the dump did not restore.
+util::Result<std::expected<std::string, std::string>>
+VerifyStep::build_standbys(RunContext &ctx, model::SetHandle &set) const {
+  std::string built;
+  model::Manifest manifest = set.manifest(); // a copy: the loop adds to the set
+  for (const auto &a : manifest.artifacts) {
+    if (m_target != "all" && a.target != m_target) continue;
+    auto start = std::chrono::steady_clock::now();
+    TRY_ASSIGN(auto finding, build_standby(a, set.dir(), m_level, ctx, nullptr));
+    if (!finding) continue;
+    if (finding->metrics.contains("standby")) {
+      set.set_artifact_detail(a.path, "standby", finding->metrics["standby"]);
+      finding->metrics.erase("standby");
+    }
+    set.add_verification(verification_of(a.path, m_level, *finding, util::elapsed_ms(start)));
+    if (!finding->ok)
+      return std::expected<std::string, std::string>(
+          std::unexpect, fmt::format("{} (standby build): {}", a.path, finding->reason));
+    built += "; " + finding->note;
+  }
+  return built;
+}
+
 util::Result<StepResult> VerifyStep::verify_set(RunContext &ctx, model::SetHandle &set,
                                                 bool only_unverified) {
   model::Manifest manifest = set.manifest();
@@ -140,7 +166,11 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext &ctx, model::SetHandl
     if (m_target != "all") return failed("the set holds no backup of '" + m_target + "'");
     return failed("the set holds no backups to verify");
   }
-  if (todo.empty()) return passed("every backup was already verified as it was written");
+  if (todo.empty()) {
+    TRY_ASSIGN(auto standbys, build_standbys(ctx, set));
+    if (!standbys) return failed(standbys.error());
+    return passed("every backup was already verified as it was written" + *standbys);
+  }
   if (set.sealed_on_disk())
     if (std::string differs = model::checksums_disagreement(manifest, set.dir()); !differs.empty())
       return failed(differs);
@@ -155,6 +185,11 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext &ctx, model::SetHandl
     auto &finding = *verdicts[i].finding;
     if (!finding)
       return std::unexpected(finding.error().with_context("verify '" + todo[i]->path + "'"));
+    // A standby's record (steps/postgres/standby.hpp) belongs with its artifact.
+    if (finding->metrics.contains("standby")) {
+      set.set_artifact_detail(todo[i]->path, "standby", finding->metrics["standby"]);
+      finding->metrics.erase("standby");
+    }
     set.add_verification(verification_of(todo[i]->path, m_level, *finding, verdicts[i].ms));
   }
   uint64_t bytes = 0;
@@ -167,8 +202,10 @@ util::Result<StepResult> VerifyStep::verify_set(RunContext &ctx, model::SetHandl
                    util::human_duration_ms(verdicts[i].ms));
     bytes += artifact.bytes();
   }
-  return passed(fmt::format("{} backup(s), {} verified ({})", todo.size(), util::human_bytes(bytes),
-                            to_string(m_level)),
+  TRY_ASSIGN(auto standbys, build_standbys(ctx, set));
+  if (!standbys) return failed(standbys.error());
+  return passed(fmt::format("{} backup(s), {} verified ({}){}", todo.size(),
+                            util::human_bytes(bytes), to_string(m_level), *standbys),
                 bytes);
 }
 

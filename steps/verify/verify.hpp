@@ -30,6 +30,8 @@ public:
   util::Result<StepResult> verify_set(RunContext &ctx, model::SetHandle &set, bool only_unverified);
 
 private:
+  util::Result<std::expected<std::string, std::string>> build_standbys(RunContext &ctx,
+                                                                       model::SetHandle &set) const;
   std::string m_target; // "all" or a target name
   model::VerifyLevel m_level;
   bool m_skip_verified = false;
