@@ -12,7 +12,7 @@ GATE_PACKAGES=(
   postgresql-15 postgresql-client-15 zstd tar python3 acl
   age zlib1g-dev  # the real age CLI for interop tests; zlib for the CCTV age vectors
   systemd clang-format  # systemd-analyze verifies contrib/systemd; ci/check-format
-  awscli  # reads back what gate uploads to the S3 test server (tests/s3)
+  awscli rclone  # read back what gate uploads to the S3 test server (tests/s3)
   dpkg-dev lintian go-md2man man-db  # ci/package: cpack's dpkg-shlibdeps, checks, man pages
   python3-jsonschema python3-yaml zsh  # tests/packaging: the schema test, zsh completion
   clang-16 libclang-rt-16-dev  # ci/fuzz: libFuzzer (clang 14 cannot compile libstdc++ 12's <expected>)

@@ -74,6 +74,16 @@ util::Result<age::AgeFailure> try_header(const fs::path &file, const age::Identi
   return age::AgeFailure::none;
 }
 
+// Whether `ids` hold the secret of a recipient the manifest says `artifact`
+// is encrypted to: then a header they do not open is damaged, not a wrong key.
+bool holds_a_recipient(const age::Identities &ids, const model::Artifact &artifact) {
+  const auto recipients = artifact.encryption.value("recipients", nlohmann::json::array());
+  for (const auto &id : ids.x25519)
+    for (const auto &r : recipients)
+      if (r.is_string() && r.get<std::string>() == id.recipient().encode()) return true;
+  return false;
+}
+
 } // namespace
 
 // Whether anything is given to decrypt `artifact` with.
@@ -107,7 +117,7 @@ util::Result<age::Identities> identities_for(const config::PipelineConfig &confi
   if (set_dir.empty()) return ids;
   const auto &first = artifact.files.front();
   TRY_ASSIGN(auto failure, try_header(set_dir / first.path, ids));
-  if (failure == age::AgeFailure::no_match)
+  if (failure == age::AgeFailure::no_match && !holds_a_recipient(ids, artifact))
     return util::fail(
         util::ErrorKind::usage,
         refusal(set_id, artifact, "the identity given does not open '" + first.path + "'"));

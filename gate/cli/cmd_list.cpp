@@ -3,6 +3,7 @@
 #include "cli/common.hpp"
 #include "model/backup_set.hpp"
 #include "model/record.hpp"
+#include "model/s3_store.hpp"
 #include "ops/offsite.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
@@ -34,6 +35,22 @@ std::string short_commit(const nlohmann::json &git) {
   if (git.value("dirty", false)) c += "+";
   return c;
 }
+// With --remote: the last `gate verify --remote` of each set there
+// (its verifications.json), by set id.
+std::map<std::string, nlohmann::json>
+last_remote_verifications(const model::SetStore &store, const std::vector<model::SetInfo> &sets) {
+  std::map<std::string, nlohmann::json> out;
+  const auto *remote = dynamic_cast<const model::S3SetStore *>(&store);
+  if (!remote) return out;
+  for (const auto &s : sets)
+    if (auto v = remote->verifications(s.id); v && !v->empty()) out[s.id] = v->back();
+  return out;
+}
+
+std::string remote_verification_note(const nlohmann::json &v) {
+  return fmt::format("; verified there {} ago ({}{})", age(v.value("at", "")),
+                     v.value("level", "?"), v.value("ok", false) ? "" : ", FAILED");
+}
 } // namespace
 
 int list_command(Args &args, Console &console) {
@@ -46,6 +63,7 @@ int list_command(Args &args, Console &console) {
   if (!sets) return report_error(console, sets.error());
   auto record = model::read_record_id(config->record);
   std::string recorded = record && *record ? **record : "";
+  auto remote_checks = last_remote_verifications(**store, *sets);
   if (args.output.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto &s : *sets) {
@@ -65,6 +83,9 @@ int list_command(Args &args, Console &console) {
       } else {
         j["problem"] = s.problem;
       }
+      if (!args.remote.empty())
+        j["remote_verified"] =
+            remote_checks.count(s.id) ? remote_checks[s.id] : nlohmann::json(nullptr);
       out.push_back(j);
     }
     console.json(out);
@@ -88,6 +109,7 @@ int list_command(Args &args, Console &console) {
     std::string verified = s.failed ? "FAILED" : level ? model::to_string(*level) : "no";
     std::string note =
         s.failed ? m.failure.substr(0, 80) : (s.id == recorded ? "recorded" : m.kind);
+    if (remote_checks.count(s.id)) note += remote_verification_note(remote_checks[s.id]);
     console.print(fmt::format("{:<40} {:>5} {:>10} {:<9} {:<12} {}", id, age(m.created_at),
                               util::human_bytes(m.total_bytes()), verified, short_commit(m.git),
                               note));

@@ -68,9 +68,12 @@ Manifest PendingSet::manifest() const {
 }
 
 void PendingSet::add_artifact(Artifact artifact) {
-  std::lock_guard lock(m_mutex);
-  m_manifest.artifacts.push_back(std::move(artifact));
-  (void)save_manifest(m_dir, m_manifest); // keeps forensics useful if the run dies
+  {
+    std::lock_guard lock(m_mutex);
+    m_manifest.artifacts.push_back(std::move(artifact));
+    (void)save_manifest(m_dir, m_manifest); // keeps forensics useful if the run dies
+  }
+  util::fault_point("set.after-artifact"); // inert unless a test set it (util/fault.hpp)
 }
 
 void PendingSet::add_verification(Verification verification) {
@@ -97,6 +100,8 @@ void PendingSet::set_extra(const std::string &key, nlohmann::json value) {
 
 void PendingSet::encrypt_to(util::age::Recipients recipients) {
   m_recipients = std::move(recipients);
+  // Before any plaintext exists: should this gate die, the next one sees it.
+  (void)util::write_file_atomic(m_dir / k_encrypt_local_marker, "plaintext until sealed\n", 0600);
 }
 
 // Every artifact file replaced by its `.age` (checked to be the verified
@@ -131,6 +136,13 @@ void PendingSet::encrypt_or_remove_plaintext(Manifest &m) const {
     for (const auto &f : a.files)
       (void)util::remove_tree(m_dir / f.path);
   }
+  // What no artifact lists yet (a dump cut short, a staging file) goes too.
+  std::set<std::string> ciphertext;
+  for (const auto &a : m.artifacts)
+    if (a.encrypted())
+      for (const auto &f : a.files)
+        ciphertext.insert(f.path);
+  remove_files_except(m_dir, ciphertext);
 }
 
 util::Result<void> PendingSet::write_checksums(const Manifest &m) const {
@@ -151,6 +163,7 @@ util::Result<fs::path> PendingSet::seal() {
   TRY(util::write_file_atomic(m_dir / "RESTORE.md", restore_markdown(m, m_final_dir), 0600));
   std::error_code ec;
   fs::remove(m_dir / ".owner", ec);
+  fs::remove(m_dir / k_encrypt_local_marker, ec);
   TRY(util::fsync_tree(m_dir));
   util::fault_point("run.sealing");
   if (::rename(m_dir.c_str(), m_final_dir.c_str()) != 0)
@@ -263,6 +276,28 @@ util::Result<void> StoredSet::mark_failed(const std::string &reason) {
   m_info.dir = target;
   m_info.failed = true;
   return {};
+}
+
+void remove_files_except(const fs::path &set_dir, const std::set<std::string> &keep) {
+  std::vector<fs::path> files, dirs;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(set_dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec))
+      dirs.push_back(it->path());
+    else
+      files.push_back(it->path());
+  }
+  for (const auto &file : files) {
+    std::string relative = file.lexically_relative(set_dir).string();
+    bool kept = keep.count(relative) || relative == "gate.log" || relative == "manifest.json" ||
+                relative == "checksums.sha256";
+    if (!kept && !fs::remove(file, ec))
+      util::log_warn("unable to remove '{}': {}", file.string(), ec.message());
+  }
+  std::sort(dirs.rbegin(), dirs.rend()); // the deepest first
+  for (const auto &dir : dirs)
+    if (fs::is_empty(dir, ec)) fs::remove(dir, ec);
 }
 
 std::string checksum_lines(const Manifest &m) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -124,6 +125,16 @@ private:
   mutable std::mutex m_mutex;
   Manifest m_manifest;
 };
+
+// The file a partial set of an encrypted-local pipeline carries: its
+// plaintext must not outlive the set, so a gate that finds the set after its
+// writer died removes the plaintext (LocalSetStore::recover_leftovers).
+inline constexpr const char *k_encrypt_local_marker = ".encrypt-local";
+
+// Removes every file under `set_dir` except gate.log, manifest.json,
+// checksums.sha256 and the relative paths in `keep`, then the directories
+// left empty: what a failed or abandoned encrypted-local set keeps.
+void remove_files_except(const fs::path &set_dir, const std::set<std::string> &keep);
 
 // Sorted checksum lines "<sha256>  <path>" for every artifact file, the format
 // `sha256sum -c` reads.

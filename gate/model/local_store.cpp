@@ -161,8 +161,12 @@ util::Result<void> LocalSetStore::keep_abandoned(const fs::path &dir, const std:
   }
   m.status = "failed";
   m.failure = "abandoned: the gate process writing this set died before it finished";
-  (void)save_manifest(dir, m);
   std::error_code ec;
+  if (fs::exists(dir / k_encrypt_local_marker, ec)) { // its plaintext must not stay
+    remove_files_except(dir, {});
+    m.failure += "; its plaintext files were removed (encryption.local)";
+  }
+  (void)save_manifest(dir, m);
   fs::rename(dir, m_root / (k_failed_prefix + id), ec);
   if (ec) return util::fail("unable to move abandoned set '" + dir.string() + "': " + ec.message());
   return {};

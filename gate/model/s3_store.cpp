@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <set>
 #include <sys/mman.h>
@@ -26,6 +27,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char *k_manifest = "manifest.json";
+constexpr const char *k_verifications = "verifications.json";
 
 util::Error as_error(const util::S3Error &e) {
   return util::Error{e.kind, e.message};
@@ -61,6 +63,40 @@ std::string checksum_mismatch(const std::string &server_b64, const std::string &
 
 } // namespace
 
+// The clients file uploads lease, one per transfer in flight.
+struct UploadClients {
+  std::mutex mutex;
+  std::condition_variable returned;
+  std::vector<std::unique_ptr<util::S3Client>> idle;
+
+  // A client for one upload, back in the pool when it goes out of scope.
+  class Lease {
+  public:
+    Lease(UploadClients &pool, std::unique_ptr<util::S3Client> client)
+        : m_pool(pool), m_client(std::move(client)) {}
+    ~Lease() {
+      std::lock_guard lock(m_pool.mutex);
+      m_pool.idle.push_back(std::move(m_client));
+      m_pool.returned.notify_one();
+    }
+    Lease(const Lease &) = delete;
+    Lease &operator=(const Lease &) = delete;
+    util::S3Client *operator->() const { return m_client.get(); }
+
+  private:
+    UploadClients &m_pool;
+    std::unique_ptr<util::S3Client> m_client;
+  };
+
+  Lease lease() {
+    std::unique_lock lock(mutex);
+    returned.wait(lock, [this] { return !idle.empty(); });
+    auto client = std::move(idle.back());
+    idle.pop_back();
+    return Lease(*this, std::move(client));
+  }
+};
+
 // A set being uploaded: every file put is remembered with the SHA-256 that
 // was signed and sent, and commit() checks them against the manifest before
 // it writes manifest.json.
@@ -72,13 +108,20 @@ public:
   }
   std::string id() const override { return m_id; }
 
+  // Thread-safe: uploads run side by side, each on a leased client.
   util::Result<void> put_file(const std::string &relative, const fs::path &source) override {
-    std::lock_guard lock(m_store.m_mutex);
     std::string key = m_store.key(m_id, relative);
-    m_keys.push_back(key);
-    auto put = m_store.m_client->put_object(key, source);
+    {
+      std::lock_guard lock(m_mutex);
+      m_keys.push_back(key); // before it is sent: an abandon removes a half-stored object too
+    }
+    auto client = m_store.m_uploads->lease();
+    auto put = client->put_object(key, source);
     if (!put) return std::unexpected(as_error(put.error()));
-    m_sent[relative] = {key, put->size, put->sha256};
+    {
+      std::lock_guard lock(m_mutex);
+      m_sent[relative] = {key, put->size, put->sha256};
+    }
     util::fault_point("offsite.after-object"); // inert unless a test set it (util/fault.hpp)
     return {};
   }
@@ -150,6 +193,7 @@ public:
 private:
   S3SetStore &m_store;
   std::string m_id;
+  std::mutex m_mutex; // m_keys and m_sent, filled by uploads side by side
   std::vector<std::string> m_keys;
   struct Sent {
     std::string key;
@@ -160,18 +204,24 @@ private:
   bool m_done = false;
 };
 
-S3SetStore::S3SetStore(const config::RemoteConfig &remote, std::unique_ptr<util::S3Client> client)
-    : m_remote(remote), m_client(std::move(client)) {}
+S3SetStore::S3SetStore(const config::RemoteConfig &remote, std::unique_ptr<util::S3Client> client,
+                       std::unique_ptr<UploadClients> uploads)
+    : m_remote(remote), m_client(std::move(client)), m_uploads(std::move(uploads)) {}
 S3SetStore::~S3SetStore() = default;
 
 util::Result<std::unique_ptr<S3SetStore>> S3SetStore::open(const config::RemoteConfig &remote,
                                                            std::function<void(uint64_t)> on_sent) {
   TRY_ASSIGN(auto credentials, config::remote_credentials(remote));
   auto options = config::s3_client_options(remote);
-  options.on_sent = std::move(on_sent);
+  options.on_sent = std::move(on_sent); // called from every upload thread
+  auto uploads = std::make_unique<UploadClients>();
+  for (size_t i = 0; i < k_upload_connections; ++i) { // creating one sends nothing
+    TRY_ASSIGN(auto client, util::S3Client::create(options, credentials));
+    uploads->idle.push_back(std::make_unique<util::S3Client>(std::move(client)));
+  }
   TRY_ASSIGN(auto client, util::S3Client::create(std::move(options), credentials));
-  return std::unique_ptr<S3SetStore>(
-      new S3SetStore(remote, std::make_unique<util::S3Client>(std::move(client))));
+  return std::unique_ptr<S3SetStore>(new S3SetStore(
+      remote, std::make_unique<util::S3Client>(std::move(client)), std::move(uploads)));
 }
 
 std::string S3SetStore::location() const {
@@ -253,6 +303,27 @@ util::Result<util::S3GetResult> S3SetStore::stream(const std::string &id,
   auto got = m_client->get_object(key(id, relative), fd);
   if (!got) return std::unexpected(as_error(got.error()));
   return *got;
+}
+
+util::Result<nlohmann::json> S3SetStore::verifications(const std::string &id) const {
+  std::lock_guard lock(m_mutex);
+  TRY_ASSIGN(auto body, get_small(*m_client, key(id, k_verifications)));
+  if (!body) return nlohmann::json::array();
+  auto json = nlohmann::json::parse(*body, nullptr, false);
+  if (!json.is_array()) return util::fail(uri(id, k_verifications) + " is not a JSON array");
+  return json;
+}
+
+util::Result<void> S3SetStore::record_verification(const std::string &id, nlohmann::json entry) {
+  auto earlier = verifications(id);
+  nlohmann::json all = earlier ? *earlier : nlohmann::json::array(); // a damaged one starts over
+  all.push_back(std::move(entry));
+  constexpr size_t k_kept = 50;
+  if (all.size() > k_kept) all.erase(all.begin(), all.end() - k_kept);
+  std::lock_guard lock(m_mutex);
+  auto put = m_client->put_object_bytes(key(id, k_verifications), all.dump(2) + "\n");
+  if (!put) return std::unexpected(as_error(put.error()));
+  return {};
 }
 
 util::Result<std::map<std::string, uint64_t>>

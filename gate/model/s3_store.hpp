@@ -22,6 +22,12 @@ struct S3GetResult;
 
 namespace gate::model {
 
+// How many objects of a set go up at once, each on its own connection (and
+// memory: an upload streams through a 1 MiB buffer, util/s3_client.hpp).
+inline constexpr size_t k_upload_connections = 4;
+
+struct UploadClients;
+
 class S3SetStore final : public SetStore {
 public:
   // Resolves the remote's credentials and prepares its client; sends nothing.
@@ -34,6 +40,8 @@ public:
   util::Result<std::vector<SetInfo>> list(IncludeFailed include_failed) const override;
   util::Result<void> read_file(const std::string &id, const std::string &relative,
                                const std::filesystem::path &dest) const override;
+  // A writer whose put_file() may be called from up to k_upload_connections
+  // threads at once (ops/offsite does): each upload leases its own client.
   util::Result<std::unique_ptr<SetWriter>> begin(const std::string &id) override;
   util::Result<void> remove(const std::string &id) override;
 
@@ -54,16 +62,26 @@ public:
   // Streams `relative` of set `id` into `fd` (a pipe: nothing reaches a disk).
   util::Result<util::S3GetResult> stream(const std::string &id, const std::string &relative,
                                          int fd) const;
+  // The verifications of set `id` that `gate verify --remote` recorded in
+  // `<id>/verifications.json` beside the manifest (which is never rewritten
+  // once committed), oldest first; empty when there are none.
+  util::Result<nlohmann::json> verifications(const std::string &id) const;
+  // Appends `entry` ({at, level, ok, host, summary}) to that object, keeping
+  // the last 50. Two verifies at once may lose one entry: it is advisory.
+  util::Result<void> record_verification(const std::string &id, nlohmann::json entry);
+
   // Every object of set `id`: its path relative to the set, and its size.
   util::Result<std::map<std::string, uint64_t>> object_sizes(const std::string &id) const;
 
 private:
-  S3SetStore(const config::RemoteConfig &remote, std::unique_ptr<util::S3Client> client);
+  S3SetStore(const config::RemoteConfig &remote, std::unique_ptr<util::S3Client> client,
+             std::unique_ptr<UploadClients> uploads);
   util::Result<std::optional<Manifest>> read_manifest(const std::string &id) const;
 
   const config::RemoteConfig &m_remote;
   std::unique_ptr<util::S3Client> m_client;
-  mutable std::mutex m_mutex; // one request at a time on the client
+  mutable std::mutex m_mutex;               // one request at a time on the client
+  std::unique_ptr<UploadClients> m_uploads; // the writers' file uploads, side by side
   friend class S3SetWriter;
 };
 

@@ -5,6 +5,7 @@
 #include "model/version.hpp"
 #include "ops/offsite_encryption.hpp"
 #include "steps/alerts/alert.hpp"
+#include "util/bounded_parallel.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/s3_client.hpp"
@@ -13,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 
 namespace gate::ops {
@@ -77,14 +79,22 @@ util::Result<void> copy_to(const config::RemoteConfig &remote, const model::Mani
   TRY_ASSIGN(bool there, already_there(*store, manifest));
   if (there) return {};
   TRY_ASSIGN(auto writer, store->begin(manifest.id));
-  for (size_t i = 0; i < files.size(); ++i) {
-    if (auto put = writer->put_file(files[i].relative, files[i].source); !put) {
-      writer->abandon(put.error().message);
-      return put;
-    }
-    reporter.event("object_uploaded",
-                   fmt::format("{}: {} ({}) uploaded, {}/{}", remote.name, files[i].relative,
-                               util::human_bytes(files[i].bytes), i + 1, files.size()));
+  // Side by side on the store's upload connections; the biggest first, so
+  // that a large dump does not start last and run alone.
+  std::stable_sort(files.begin(), files.end(),
+                   [](const Upload &a, const Upload &b) { return a.bytes > b.bytes; });
+  std::atomic<size_t> uploaded{0};
+  auto put_all = util::for_each_bounded(
+      files.size(), model::k_upload_connections, [&](size_t i, size_t) -> util::Result<void> {
+        TRY(writer->put_file(files[i].relative, files[i].source));
+        reporter.event("object_uploaded",
+                       fmt::format("{}: {} ({}) uploaded, {}/{}", remote.name, files[i].relative,
+                                   util::human_bytes(files[i].bytes), ++uploaded, files.size()));
+        return {};
+      });
+  if (!put_all) {
+    writer->abandon(put_all.error().message);
+    return put_all;
   }
   if (auto committed = writer->commit(manifest); !committed) {
     writer->abandon(committed.error().message);

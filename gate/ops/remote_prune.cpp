@@ -148,13 +148,20 @@ struct RemotePrune {
     return {};
   }
 
-  // Multipart uploads under the prefix that nobody finished within a day.
+  // This host's multipart uploads under the prefix that nobody finished
+  // within a day: another host's are its own gate's to sweep (its clock, its
+  // uploads), as with incomplete sets.
   util::Result<void> abort_stale_uploads(util::Clock::time_point now) {
     auto uploads = store.client().list_multipart_uploads(store.root_key());
     if (!uploads) return util::fail(uploads.error().message);
+    const std::string root = store.root_key(), tag = model::host_tag(util::host_name());
     for (const auto &u : *uploads) {
       auto started = parse_s3_time(u.initiated);
       if (denied || !started || now - *started < k_stale_after) continue;
+      size_t slash = u.key.find('/', root.size());
+      if (slash == std::string::npos ||
+          !model::id_has_host_tag(u.key.substr(root.size(), slash - root.size()), tag))
+        continue;
       result.aborted.push_back(u.key);
       if (mode == PruneMode::dry_run) {
         reporter.plan_line(fmt::format("would abort the unfinished upload of {} (started {})",

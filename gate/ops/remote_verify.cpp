@@ -10,6 +10,8 @@
 #include "util/cancel.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
+#include "util/time.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -153,6 +155,22 @@ util::Result<steps::StepResult> verify_scratch_copy(const config::PipelineConfig
   return verify_view(config, store, view, level, request.content, request.identity_file, progress);
 }
 
+// What this verify found, recorded beside the set's manifest on the remote
+// (never in it: the committed manifest is not rewritten), so that `gate list
+// --remote` can tell when the copy was last verified. Advisory: a key that
+// may not write there gets a warning, the verdict stands.
+void record_outcome(model::S3SetStore &store, const std::string &id, model::VerifyLevel level,
+                    bool ok, const std::string &summary) {
+  nlohmann::json entry{{"at", util::iso8601_utc(util::Clock::now())},
+                       {"level", model::to_string(level)},
+                       {"ok", ok},
+                       {"host", util::host_name()},
+                       {"summary", summary.substr(0, 300)}};
+  if (auto recorded = store.record_verification(id, std::move(entry)); !recorded)
+    util::log_warn("{}: unable to record this verification of set '{}': {}", store.location(), id,
+                   recorded.error().message);
+}
+
 } // namespace
 
 // Phases: open the remote and find the set; its objects listed (every
@@ -190,6 +208,8 @@ RunOutcome verify_remote_set(const config::PipelineConfig &config,
   if (!result)
     return failed_outcome(out, result.error().kind,
                           "FAILED: could not verify set " + m.id + ": " + result.error().message);
+  record_outcome(**store, m.id, request.level, done[0].ok(),
+                 done[0].ok() ? result->summary : result->reason);
   if (!done[0].ok())
     return failed_outcome(out, util::ErrorKind::failed,
                           fmt::format("FAILED: set {} on remote {} is not restorable: {}", m.id,

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
+
 using namespace gate::test;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -63,6 +65,28 @@ void expect_no_working_copies(const fs::path &root) {
     std::string name = e.path().filename().string();
     EXPECT_FALSE(name.starts_with(".decrypted-") || name.starts_with(".offsite-")) << name;
   }
+}
+
+// Damages the volume's ciphertext in `set` with a Python statement on `data`,
+// and rewrites manifest and checksums to match it: only the age
+// authentication can catch it.
+void damage_volume_file(const fs::path &set, const std::string &damage,
+                        const fs::path &script_file) {
+  std::string script = R"(
+import hashlib, json, sys
+set_dir = sys.argv[1]
+m = json.load(open(set_dir + '/manifest.json'))
+f = [f for a in m['artifacts'] if a['kind'] == 'volume' for f in a['files']][0]
+data = bytearray(open(set_dir + '/' + f['path'], 'rb').read())
+)" + damage + R"(
+open(set_dir + '/' + f['path'], 'wb').write(data)
+f['sha256'] = hashlib.sha256(data).hexdigest(); f['bytes'] = len(data)
+json.dump(m, open(set_dir + '/manifest.json', 'w'))
+lines = ['%s  %s' % (x['sha256'], x['path']) for x in sorted((x for a in m['artifacts'] for x in a['files']), key=lambda x: x['path'])]
+open(set_dir + '/checksums.sha256', 'w').write('\n'.join(lines) + '\n')
+)";
+  write_file(script_file, script);
+  ASSERT_EQ(run({"python3", script_file.string(), set.string()}).exit_code, 0);
 }
 
 class EncryptedSets : public ::testing::Test {
@@ -207,25 +231,36 @@ TEST_F(EncryptedSets, DamagedCiphertextFailsVerifyWithTheIdentityNamingTheFile) 
     SCOPED_TRACE(name);
     ASSERT_EQ(sh("rm -rf backups && cp -a pristine backups", m_dir.path()).exit_code, 0);
     fs::path set = backups() / id;
-    std::string script = R"(
-import hashlib, json, sys
-set_dir = sys.argv[1]
-m = json.load(open(set_dir + '/manifest.json'))
-f = [f for a in m['artifacts'] if a['kind'] == 'volume' for f in a['files']][0]
-data = bytearray(open(set_dir + '/' + f['path'], 'rb').read())
-)" + damage + R"(
-open(set_dir + '/' + f['path'], 'wb').write(data)
-f['sha256'] = hashlib.sha256(data).hexdigest(); f['bytes'] = len(data)
-json.dump(m, open(set_dir + '/manifest.json', 'w'))
-lines = ['%s  %s' % (x['sha256'], x['path']) for x in sorted((x for a in m['artifacts'] for x in a['files']), key=lambda x: x['path'])]
-open(set_dir + '/checksums.sha256', 'w').write('\n'.join(lines) + '\n')
-)";
-    write_file(m_keys / "damage.py", script);
-    ASSERT_EQ(run({"python3", (m_keys / "damage.py").string(), set.string()}).exit_code, 0);
+    damage_volume_file(set, damage, m_keys / "damage.py");
     auto verify = run_gate({"verify", id, "--identity", m_key.file.string()}, m_dir.path());
     EXPECT_EQ(verify.exit_code, 1) << verify.all();
     EXPECT_THAT(verify.all(), HasSubstr("volumes/files.tar"));
     EXPECT_THAT(verify.all(), HasSubstr("does not decrypt"));
+    expect_no_working_copies(backups());
+  }
+}
+
+// A rollback refused because a file of the set is damaged changed nothing:
+// exit 1 (docs/exit-codes.md), not the 2 of a missing or wrong identity, even
+// when the damage makes the file's header unreadable to the right key.
+TEST_F(EncryptedSets, ARollbackOfADamagedEncryptedFileIsRefusedWithExit1) {
+  write_local_config("enc_rb_damaged");
+  ASSERT_EQ(run_gate({"run"}, m_dir.path()).exit_code, 0);
+  std::string id = newest_set(backups());
+  PgServer::get().psql("enc_rb_damaged", "TRUNCATE customers CASCADE");
+  ASSERT_EQ(sh("cp -a backups pristine", m_dir.path()).exit_code, 0);
+  for (const std::string damage : {"data[data.index(b'\\n') + 5] ^= 1", "data[-5000] ^= 1"}) {
+    SCOPED_TRACE(damage);
+    ASSERT_EQ(sh("rm -rf backups && cp -a pristine backups", m_dir.path()).exit_code, 0);
+    damage_volume_file(backups() / id, damage, m_keys / "damage.py");
+    auto r = run_gate({"rollback", id, "--yes", "--identity", m_key.file.string()}, m_dir.path());
+    EXPECT_EQ(r.exit_code, 1) << r.all();
+    EXPECT_THAT(r.out, HasSubstr("ROLLBACK NOT DONE"));
+    EXPECT_THAT(r.all(), HasSubstr("volumes/files.tar"));
+    EXPECT_THAT(r.all(), HasSubstr("nothing was changed"));
+    EXPECT_THAT(r.all(), Not(HasSubstr("does not open")));
+    EXPECT_EQ(rows("enc_rb_damaged"), "0");
+    EXPECT_EQ(sh("ls -d backups/pre-rollback-*", m_dir.path()).exit_code, 2) << "no snapshot";
     expect_no_working_copies(backups());
   }
 }
@@ -338,6 +373,69 @@ TEST_F(EncryptedSets, ASetThatFailsIsKeptOnlyAsCiphertext) {
   EXPECT_EQ(plain.out, "") << plain.all();
   EXPECT_TRUE(fs::exists(set / "databases/app.dump.zst.age"));
   EXPECT_EQ(sh("sha256sum -c --quiet checksums.sha256", set).exit_code, 0);
+}
+
+namespace {
+
+constexpr const char *k_canary = "plaintext-canary-5e1f0c";
+
+// The files under `dir` whose content, decompressed when it is zstd or gzip,
+// holds the canary: where plaintext data sits.
+std::string files_holding_canary(const fs::path &dir) {
+  return sh(std::string("find . -type f -print0 | while IFS= read -r -d '' f; do "
+                        "(zstd -dcfq -- \"$f\" 2>/dev/null || cat -- \"$f\") | grep -aF ") +
+                k_canary + " >/dev/null && echo \"$f\"; done; true", // no -q: no SIGPIPE
+            dir)
+      .out;
+}
+
+// The files under `dir` that are neither ciphertext nor the readable metadata.
+std::string unencrypted_data_files(const fs::path &dir) {
+  return sh("find . -type f ! -name '*.age' ! -name manifest.json ! -name checksums.sha256 "
+            "! -name RESTORE.md ! -name gate.log ! -name .gate.lock ! -name .gate-last-run.json",
+            dir)
+      .out;
+}
+
+} // namespace
+
+// A gate killed with SIGKILL after it wrote plaintext into .partial-ID, and one
+// interrupted there: the set the next run keeps as .failed-ID holds no plaintext.
+TEST_F(EncryptedSets, AKilledOrInterruptedGateLeavesNoPlaintextUnderBackupRoot) {
+  // A plain SQL dump and a tar: once decompressed, the canary is in them as written.
+  write_config("enc_killed", "  recipients: [" + m_key.recipient + "]\n  local: true\n");
+  std::string pipeline = read_file(m_dir / "pipeline.yml");
+  pipeline.replace(pipeline.find("[custom, directory]"), 19, "[sql]");
+  write_file(m_dir / "pipeline.yml", pipeline);
+  PgServer::get().psql("enc_killed",
+                       std::string("INSERT INTO customers (name) VALUES ('") + k_canary + "')");
+  write_file(m_dir / "files" / "canary.txt", std::string(k_canary) + "\n");
+  auto gate = start_gate_at_fault({"run"}, m_dir.path(), "set.after-artifact");
+  // The control: at this point the plaintext is there, and the scan finds it.
+  EXPECT_THAT(files_holding_canary(backups()), HasSubstr(".partial-"));
+  ::kill(gate->pid(), SIGKILL);
+  (void)gate->wait();
+  auto next = run_gate({"run"}, m_dir.path());
+  ASSERT_EQ(next.exit_code, 0) << next.all();
+  EXPECT_THAT(next.all(), HasSubstr("left unfinished by a gate that died"));
+  auto failed = sh("ls -d .failed-*", backups());
+  ASSERT_EQ(failed.exit_code, 0) << failed.all();
+  fs::path kept = backups() / failed.out.substr(0, failed.out.find('\n'));
+  EXPECT_TRUE(fs::exists(kept / "gate.log"));
+  EXPECT_THAT(manifest_of(kept)["failure"].get<std::string>(), HasSubstr("plaintext files were"));
+  EXPECT_EQ(files_holding_canary(backups()), "");
+  EXPECT_EQ(unencrypted_data_files(backups()), "");
+  auto list = run_gate({"list", "--all"}, m_dir.path());
+  EXPECT_EQ(list.exit_code, 0) << list.all();
+  EXPECT_THAT(list.out, HasSubstr(kept.filename().string().substr(8))) << list.all();
+  // Interrupted at the same point (SIGTERM): the unfinished set is removed.
+  auto interrupted = start_gate_at_fault({"run"}, m_dir.path(), "set.after-artifact");
+  EXPECT_THAT(files_holding_canary(backups()), HasSubstr(".partial-"));
+  ::kill(interrupted->pid(), SIGTERM);
+  auto stopped = finish_gate(*interrupted);
+  EXPECT_NE(stopped.exit_code, 0) << stopped.all();
+  EXPECT_EQ(files_holding_canary(backups()), "");
+  EXPECT_EQ(unencrypted_data_files(backups()), "");
 }
 
 // Disaster recovery of an encrypted remote copy: a new host with pipeline.yml,

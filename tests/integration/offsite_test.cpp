@@ -62,6 +62,51 @@ TEST_F(Offsite, AVerifiedSetIsCopiedWholeAndAwsReadsBackWhatTheChecksumsSay) {
   EXPECT_THAT(list.out, HasSubstr("\"" + id + "\""));
 }
 
+// A second client besides aws: rclone (Debian's), configured only through
+// its environment (no config file, no secret on its command line), lists and
+// copies a set of many objects (a directory dump's files, uploaded side by
+// side) and every file passes `sha256sum -c`.
+TEST_F(Offsite, RcloneListsAndCopiesASetOfManyObjectsThatSha256sumChecks) {
+  PgServer::get().create_database("off_rclone");
+  fill_sample_database("off_rclone", 25);
+  make_sample_tree(m_dir / "files", 6);
+  write_pipeline(m_dir.path(),
+                 "databases:\n  - name: app\n    url: " + PgServer::get().url("off_rclone") +
+                     "\n    formats: [custom, directory, csv]\n"
+                     "volumes:\n  - name: files\n    path: ./files\n"
+                     "remotes:\n  - name: offsite\n    url: s3://" +
+                     k_bucket + "/hosts/off_rclone\n    endpoint: " + server().endpoint() + "\n");
+  auto r = run_gate({"run"}, m_dir.path(), env());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  std::string id = newest_set(m_dir / "backups");
+  auto local = sh("wc -l < checksums.sha256", m_dir / "backups" / id);
+  ASSERT_GE(std::stoi(local.out), 8) << "a set of many objects";
+  std::map<std::string, std::string> rclone_env{
+      {"RCLONE_CONFIG", (m_dir / "no-rclone.conf").string()},
+      {"AWS_CA_BUNDLE", ""}, // an https-only bundle a host may set breaks rclone over http
+      {"RCLONE_CONFIG_GATES3_TYPE", "s3"},
+      {"RCLONE_CONFIG_GATES3_PROVIDER", "Other"},
+      {"RCLONE_CONFIG_GATES3_ENDPOINT", server().endpoint()},
+      {"RCLONE_CONFIG_GATES3_REGION", "us-east-1"},
+      {"RCLONE_CONFIG_GATES3_FORCE_PATH_STYLE", "true"},
+      {"RCLONE_CONFIG_GATES3_ACCESS_KEY_ID", server().access_key_id()},
+      {"RCLONE_CONFIG_GATES3_SECRET_ACCESS_KEY", server().secret_access_key()}};
+  std::string remote = std::string("gates3:") + k_bucket + "/hosts/off_rclone/" + id;
+  auto ls = run({"rclone", "lsf", "-R", "--files-only", remote}, m_dir.path(), rclone_env);
+  ASSERT_EQ(ls.exit_code, 0) << "rclone (Debian package 'rclone') is needed: " << ls.all();
+  EXPECT_THAT(ls.out, HasSubstr("manifest.json"));
+  EXPECT_THAT(ls.out, HasSubstr("databases/app.dump.zst"));
+  TempDir down;
+  auto cp = run({"rclone", "copy", "--s3-no-check-bucket", remote, down.path().string()},
+                m_dir.path(), rclone_env);
+  ASSERT_EQ(cp.exit_code, 0) << cp.all();
+  auto check = sh("sha256sum -c --quiet checksums.sha256 && wc -l < checksums.sha256", down.path());
+  EXPECT_EQ(check.exit_code, 0) << check.all();
+  EXPECT_EQ(check.out, local.out);
+  EXPECT_EQ(read_file(down / "checksums.sha256"),
+            read_file(m_dir / "backups" / id / "checksums.sha256"));
+}
+
 TEST_F(Offsite, ARequiredRemoteThatRefusesFailsTheGateBeforeTheRecord) {
   write_config("off_refused");
   auto wrong = env();

@@ -217,7 +217,8 @@ TEST_F(RemoteOps, PruneRemoteDryRunRemovesNothingAndTheRecordAndNewestAreNeverRe
   EXPECT_THAT(none.all(), HasSubstr("no retention policy for remote 'offsite'"));
 }
 
-TEST_F(RemoteOps, PruneRemoteAbortsMultipartUploadsOverADayOldUnderThePrefix) {
+// Only this host's stale uploads are swept: another host's are its own gate's.
+TEST_F(RemoteOps, PruneRemoteAbortsThisHostsMultipartUploadsOverADayOldUnderThePrefix) {
   write_config("sweep", "    retention: {keep_last: 2}\n");
   gate_run();
   auto start = [&](const std::string &key) {
@@ -227,15 +228,21 @@ TEST_F(RemoteOps, PruneRemoteAbortsMultipartUploadsOverADayOldUnderThePrefix) {
     std::string id = made.out.substr(0, made.out.find_last_not_of(" \n") + 1);
     return id;
   };
-  std::string old_id = start("left-behind/big.tar"), fresh_id = start("in-flight/big.tar");
-  age_objects(old_id);
+  std::string ours = "scheduled-" + our_tag() + "-20261101_101010/big.tar";
+  std::string theirs = "scheduled-" + our_tag() + "x-20261101_101010/big.tar";
+  std::string old_id = start(ours), other_id = start(theirs),
+              untagged_id = start("left-behind/big.tar"),
+              fresh_id = start("scheduled-" + our_tag() + "-20261102_101010/big.tar");
+  for (const auto &id : {old_id, other_id, untagged_id})
+    age_objects(id);
   auto r = run_gate({"prune", "--remote", "offsite", "--json"}, m_dir.path(), env());
   ASSERT_EQ(r.exit_code, 0) << r.all();
-  EXPECT_EQ(json_of(r.out)["aborted_uploads"],
-            nlohmann::json::array({"hosts/sweep/left-behind/big.tar"}));
+  EXPECT_EQ(json_of(r.out)["aborted_uploads"], nlohmann::json::array({"hosts/sweep/" + ours}));
   auto listed = server().aws(
       {"s3api", "list-multipart-uploads", "--bucket", k_bucket, "--prefix", "hosts/sweep/"});
   EXPECT_THAT(listed.out, Not(HasSubstr(old_id)));
+  EXPECT_THAT(listed.out, HasSubstr(other_id));
+  EXPECT_THAT(listed.out, HasSubstr(untagged_id));
   EXPECT_THAT(listed.out, HasSubstr(fresh_id));
 }
 

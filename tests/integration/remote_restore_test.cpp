@@ -8,6 +8,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 
@@ -96,6 +97,52 @@ TEST_F(RemoteRestore, VerifyRemoteAtEachLevel) {
   EXPECT_THAT(refused.all(), HasSubstr("remote 'offsite'"));
   EXPECT_THAT(refused.all(), HasSubstr(k_bucket));
   EXPECT_THAT(refused.all(), Not(HasSubstr("not-the-secret")));
+}
+
+// Each verify's outcome goes beside the manifest (which stays as committed),
+// and `gate list --remote` tells when the copy was last verified and how.
+TEST_F(RemoteRestore, VerifyRemoteRecordsItsOutcomeAndListRemoteShowsTheLast) {
+  std::string id = backed_up("rr_checked");
+  auto list_json = [&] {
+    auto l = run_gate({"list", "--remote", "offsite", "--json"}, m_dir.path(), env());
+    EXPECT_EQ(l.exit_code, 0) << l.all();
+    return nlohmann::json::parse(l.out)[0];
+  };
+  EXPECT_TRUE(list_json()["remote_verified"].is_null());
+  TempDir before;
+  ASSERT_EQ(server()
+                .aws({"s3", "cp", uri("rr_checked", id, "manifest.json"),
+                      (before / "manifest.json").string()})
+                .exit_code,
+            0);
+  ASSERT_EQ(
+      run_gate({"verify", "--remote", "offsite", id, "--quick"}, m_dir.path(), env()).exit_code, 0);
+  ASSERT_EQ(run_gate({"verify", "--remote", "offsite", id}, m_dir.path(), env()).exit_code, 0);
+  auto last = list_json()["remote_verified"];
+  EXPECT_EQ(last["level"], "full");
+  EXPECT_EQ(last["ok"], true);
+  EXPECT_FALSE(last["at"].get<std::string>().empty());
+  auto table = run_gate({"list", "--remote", "offsite"}, m_dir.path(), env());
+  EXPECT_THAT(table.out, HasSubstr("verified there"));
+  EXPECT_THAT(table.out, HasSubstr("(full)"));
+  TempDir after;
+  ASSERT_EQ(server()
+                .aws({"s3", "cp", "--recursive", uri("rr_checked", id, ""), after.path().string()})
+                .exit_code,
+            0);
+  EXPECT_EQ(read_file(after / "manifest.json"), read_file(before / "manifest.json"));
+  auto all = nlohmann::json::parse(read_file(after / "verifications.json"));
+  ASSERT_EQ(all.size(), 2u) << all.dump();
+  EXPECT_EQ(all[0]["level"], "quick");
+  EXPECT_EQ(sh("sha256sum -c --quiet checksums.sha256", after.path()).exit_code, 0);
+  // A failed verify is recorded as such.
+  ASSERT_EQ(server().aws({"s3", "rm", uri("rr_checked", id, file_in_set(id, "*.tar*"))}).exit_code,
+            0);
+  EXPECT_EQ(
+      run_gate({"verify", "--remote", "offsite", id, "--quick"}, m_dir.path(), env()).exit_code, 1);
+  last = list_json()["remote_verified"];
+  EXPECT_EQ(last["ok"], false);
+  EXPECT_THAT(last["summary"].get<std::string>(), HasSubstr("is missing"));
 }
 
 TEST_F(RemoteRestore, ASetUploadedByAwsIsAcceptedByVerifyRemote) {
