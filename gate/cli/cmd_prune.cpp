@@ -59,6 +59,9 @@ int prune_command(Args &args, Console &console) {
   auto mode = args.dry_run ? ops::PruneMode::dry_run : ops::PruneMode::apply;
   auto result = args.remote.empty() ? ops::prune_sets(*config, mode, console)
                                     : ops::prune_remote(*config, args.remote, mode, console);
+  if (!result && util::cancel_requested()) // a signal cut a request short: still an interrupt
+    return report_error(
+        console, {util::ErrorKind::interrupted, result.error().message + "; stopped by a signal"});
   if (!result) return report_error(console, result.error());
   for (const auto &[id, why] : result->kept)
     console.print(fmt::format("keep {} ({})", id, why));

@@ -71,7 +71,8 @@ protected:
   // Brings the project to where the command under test has work at its point.
   void arrange(FaultProject &p, bool first) {
     const auto &c = GetParam();
-    bool prunes = c.command == Command::prune || c.command == Command::prune_remote;
+    // Whatever prunes (gate prune, or retention after a run) needs sets to remove.
+    bool prunes = c.command == Command::prune || c.command == Command::prune_remote || c.retention;
     if (prunes) p.configure(options(false)); // a second set, kept until the prune
     // Two more sets: with sets made in the same second, keep_last and the record may keep two.
     for (int runs = (first ? 1 : 0) + (prunes ? 2 : 0); runs > 0; --runs) {

@@ -98,7 +98,8 @@ std::unique_ptr<gate::util::Process> start_gate_at_fault(const std::vector<std::
     size_t close = stat.rfind(')');
     if (line.empty() &&
         (stat.empty() || (close != std::string::npos && stat.substr(close + 2, 1) == "Z")))
-      throw std::runtime_error("gate ended before it reached fault point " + point);
+      throw std::runtime_error("gate ended before it reached fault point " + point + ":\n" +
+                               finish_gate(*gate).all());
   }
   if (line != point + "\n") throw std::runtime_error("gate did not reach fault point " + point);
   return gate;
