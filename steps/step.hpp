@@ -47,6 +47,8 @@ struct RunContext {
   const config::PipelineConfig &config;
   model::SetStore &store;
   // The set being written or examined; open_set() creates it on first use.
+  // Steps that run in parallel read it only after their own open_set(),
+  // which sets it once, under a lock.
   model::SetHandle *set = nullptr;
   std::function<util::Result<model::SetHandle *>()> open_set;
   // The baselines max_shrink compares with: the verified sets of the

@@ -1,5 +1,6 @@
 #include "config/encryption.hpp"
 
+#include "util/fs.hpp"
 #include "util/redact.hpp"
 
 namespace gate::config {
@@ -8,11 +9,6 @@ using util::Result;
 namespace age = util::age;
 
 namespace {
-
-std::filesystem::path resolve_path(const std::filesystem::path &base, const std::string &p) {
-  std::filesystem::path path(p);
-  return path.is_absolute() ? path : base / path;
-}
 
 Result<std::vector<age::X25519Recipient>> parse_recipient_list(const Node &node) {
   std::vector<Node> items = node.is_sequence() ? node.items() : std::vector<Node>{node};
@@ -33,7 +29,7 @@ Result<std::filesystem::path> parse_path(const Node &node, const std::filesystem
                                          const char *key) {
   TRY_ASSIGN(std::string p, node.as_string());
   if (p.empty()) return std::unexpected(node.error(std::string("empty ") + key));
-  return resolve_path(base_dir, p);
+  return util::resolve_against(base_dir, p);
 }
 
 Result<void> take_recipients(MapReader &map, const std::filesystem::path &base_dir,

@@ -98,11 +98,6 @@ Result<std::string> parse_target_name(const Node &node) {
   return name;
 }
 
-std::filesystem::path resolve(const std::filesystem::path &base, const std::string &p) {
-  std::filesystem::path path(p);
-  return path.is_absolute() ? path : (base / path).lexically_normal();
-}
-
 const std::vector<std::pair<std::string, Compression>> k_compressions = {
     {"zstd", Compression::zstd}, {"gzip", Compression::gzip}, {"none", Compression::none}};
 
@@ -127,7 +122,7 @@ Result<VolumeTarget> parse_volume(const Node &node, const std::filesystem::path 
   if (path) {
     TRY_ASSIGN(std::string p, path->as_string());
     if (p.empty()) return std::unexpected(path->error("empty path"));
-    v.path = resolve(base, p);
+    v.path = util::resolve_against(base, p);
   }
   if (volume) TRY_ASSIGN(v.volume, volume->as_string());
   if (auto n = map.take("compression"))
@@ -243,7 +238,7 @@ Result<EmailConfig> parse_email(const Node &node, const std::filesystem::path &b
   if (auto n = map.take("from")) TRY_ASSIGN(e.from, header_value(*n));
   if (auto n = map.take("sendmail")) {
     TRY_ASSIGN(std::string path, n->as_string());
-    e.sendmail = resolve(base, path).string();
+    e.sendmail = util::resolve_against(base, path).string();
   }
   TRY(map.finish());
   return e;
@@ -322,7 +317,7 @@ Result<AlertConfig> parse_alert(const Node &node, const std::filesystem::path &b
   }
   if (auto n = map.take("ca_file")) {
     TRY_ASSIGN(std::string ca, n->as_string());
-    a.ca_file = resolve(base, ca).string();
+    a.ca_file = util::resolve_against(base, ca).string();
   }
   if (auto n = map.take("timeout")) TRY_ASSIGN(a.timeout, n->as_duration());
   if (auto n = map.take("retries")) TRY_ASSIGN(a.retries, n->as_int(0, 10));
@@ -394,17 +389,17 @@ Result<void> parse_settings(MapReader &map, PipelineConfig &c, const std::string
     TRY_ASSIGN(std::string p, n->as_string());
     if (p.empty()) return std::unexpected(n->error("empty backup_root"));
     TRY_ASSIGN(p, expand_placeholders(*n, p, c.project, c.environment));
-    c.backup_root = resolve(c.base_dir, p);
+    c.backup_root = util::resolve_against(c.base_dir, p);
   }
   if (auto n = map.take("record")) {
     TRY_ASSIGN(std::string p, n->as_string());
     if (p.empty()) return std::unexpected(n->error("empty record path"));
     TRY_ASSIGN(p, expand_placeholders(*n, p, c.project, c.environment));
-    c.record = resolve(c.base_dir, p);
+    c.record = util::resolve_against(c.base_dir, p);
   }
   if (auto n = map.take("git_dir")) {
     TRY_ASSIGN(std::string p, n->as_string());
-    c.git_dir = resolve(c.base_dir, p);
+    c.git_dir = util::resolve_against(c.base_dir, p);
   }
   if (auto n = map.take("lock_wait")) TRY_ASSIGN(c.lock_wait, n->as_duration());
   if (auto n = map.take("rto_budget")) TRY_ASSIGN(c.rto_budget, n->as_duration());
@@ -417,13 +412,13 @@ Result<void> parse_settings(MapReader &map, PipelineConfig &c, const std::string
   }
   if (auto n = map.take("pg_bindir")) {
     TRY_ASSIGN(std::string p, n->as_string());
-    c.pg_bindir = resolve(c.base_dir, p).string();
+    c.pg_bindir = util::resolve_against(c.base_dir, p).string();
   }
   if (auto n = map.take("socket")) TRY_ASSIGN(c.engine_socket, n->as_string());
   if (auto n = map.take("metrics_file")) {
     TRY_ASSIGN(std::string p, n->as_string());
     TRY_ASSIGN(p, expand_placeholders(*n, p, c.project, c.environment));
-    c.metrics_file = resolve(c.base_dir, p);
+    c.metrics_file = util::resolve_against(c.base_dir, p);
   }
   if (auto n = map.take("retention")) TRY_ASSIGN(c.retention, parse_retention(*n));
   if (auto n = map.take("encryption")) TRY_ASSIGN(c.encryption, parse_encryption(*n, c.base_dir));

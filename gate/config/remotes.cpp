@@ -1,5 +1,6 @@
 #include "config/remotes.hpp"
 
+#include "util/fs.hpp"
 #include "util/redact.hpp"
 #include "util/s3_parts.hpp"
 #include "util/text.hpp"
@@ -111,11 +112,6 @@ std::string default_region(const util::EnvLookup &env) {
   return "us-east-1";
 }
 
-std::filesystem::path resolve(const std::filesystem::path &base, const std::string &p) {
-  std::filesystem::path path(p);
-  return path.is_absolute() ? path : (base / path).lexically_normal();
-}
-
 } // namespace
 
 namespace {
@@ -131,7 +127,7 @@ Result<void> parse_connection(MapReader &map, RemoteConfig &r,
   if (auto n = map.take("ca_file")) {
     TRY_ASSIGN(std::string ca, n->as_string());
     if (ca.empty()) return std::unexpected(n->error("empty ca_file"));
-    r.ca_file = resolve(base_dir, ca).string();
+    r.ca_file = util::resolve_against(base_dir, ca).string();
   }
   if (auto n = map.take("timeout")) {
     TRY_ASSIGN(r.timeout, n->as_duration());

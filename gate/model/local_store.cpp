@@ -15,10 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool starts_with(const std::string &s, const std::string &prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-
 // The pid recorded in a partial set's owner file, if it is still running.
 bool owner_alive(const fs::path &dir) {
   auto text = util::read_file(dir / ".owner");
@@ -34,7 +30,7 @@ std::optional<SetInfo> set_entry(const fs::directory_entry &entry, IncludeFailed
   std::string name = entry.path().filename().string();
   SetInfo info;
   info.dir = entry.path();
-  if (starts_with(name, LocalSetStore::k_failed_prefix)) {
+  if (name.starts_with(LocalSetStore::k_failed_prefix)) {
     if (include_failed == IncludeFailed::no) return std::nullopt;
     info.failed = true;
     info.id = name.substr(std::string(LocalSetStore::k_failed_prefix).size());
@@ -140,9 +136,9 @@ util::Result<std::vector<std::string>> LocalSetStore::recover_leftovers() const 
   for (const auto &entry : fs::directory_iterator(m_root, ec)) {
     std::string name = entry.path().filename().string();
     if (!entry.is_directory(ec)) continue;
-    if (starts_with(name, k_removing_prefix)) {
+    if (name.starts_with(k_removing_prefix)) {
       TRY(util::remove_tree(entry.path()));
-    } else if (starts_with(name, k_partial_prefix) && !owner_alive(entry.path())) {
+    } else if (name.starts_with(k_partial_prefix) && !owner_alive(entry.path())) {
       std::string id = name.substr(std::string(k_partial_prefix).size());
       TRY(keep_abandoned(entry.path(), id));
       recovered.push_back(id);

@@ -13,10 +13,6 @@ void replace_all(std::string &s, const std::string &from, const std::string &to)
     s.replace(pos, from.size(), to);
 }
 
-bool starts_with(const std::string &s, const std::string &prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
-}
-
 constexpr const char *k_decrypt = "age -d -i key.txt ";
 
 // A command reading the plaintext file `token` ('{set}/x.dump.zst') made to
@@ -27,7 +23,7 @@ std::string decrypting(const std::string &command, const std::string &token,
   std::string age = k_decrypt + std::string("'{set}/") + stored + "' | ";
   for (const char *tool : {"zstd -dc ", "gzip -dc ", "cat "}) {
     std::string prefix = tool + token + " | ";
-    if (!starts_with(command, prefix)) continue;
+    if (!command.starts_with(prefix)) continue;
     std::string decompress = std::string(tool) == "cat " ? "" : std::string(tool) + "| ";
     return age + decompress + command.substr(prefix.size());
   }
@@ -42,7 +38,7 @@ std::vector<std::string> encrypted_commands(const Artifact &artifact,
                                             std::vector<std::string> commands) {
   bool whole_dir = false;
   for (auto &c : commands) {
-    if (starts_with(c, "#")) continue;
+    if (c.starts_with("#")) continue;
     bool matched = false;
     for (const auto &f : artifact.files) {
       std::string token = "'{set}/" + plaintext_path(f) + "'";

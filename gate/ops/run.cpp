@@ -213,8 +213,10 @@ util::Result<model::SetHandle *> open_set(PipelineRun &r) {
     TRY(encrypt_local_set(r.config, *r.pending));
     util::log_info("writing backup set '{}' in {}", r.pending->id(), r.pending->dir().string());
     r.reporter.event("set_started", r.pending->id());
+    // Written once, under the lock: every step that reads ctx.set took this
+    // lock first (through open_set), so none reads it while it is written.
+    r.ctx.set = r.pending.get();
   }
-  r.ctx.set = r.pending.get();
   return r.pending.get();
 }
 

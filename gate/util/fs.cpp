@@ -31,6 +31,11 @@ Result<void> write_all(int fd, const void *data, size_t size, const std::string 
   return {};
 }
 
+fs::path resolve_against(const fs::path &base, const std::string &p) {
+  fs::path path(p);
+  return path.is_absolute() ? path : (base / path).lexically_normal();
+}
+
 Result<std::string> read_file(const fs::path &path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return fail("unable to read '" + path.string() + "': " + errno_text(errno));

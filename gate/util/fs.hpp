@@ -21,6 +21,10 @@ std::string errno_text(int errnum);
 // Writes all of `data` to `fd`, retrying on EINTR and short writes.
 Result<void> write_all(int fd, const void *data, size_t size, const std::string &what);
 
+// `p` as given when absolute, else `base / p` normalised: how a relative path
+// in a configuration file resolves against that file's directory.
+fs::path resolve_against(const fs::path &base, const std::string &p);
+
 // Reads a whole (small) file.
 Result<std::string> read_file(const fs::path &path);
 

@@ -9,7 +9,7 @@ namespace gate::util {
 
 namespace {
 
-std::mutex g_mutex;
+std::mutex g_secrets_mutex;
 std::vector<std::string> g_secrets;
 
 bool is_secret_param(std::string_view name) {
@@ -152,7 +152,7 @@ std::string describe_endpoint(std::string_view url) {
 
 void register_secret(std::string_view secret) {
   if (secret.size() < 3) return; // too short to mask without destroying ordinary text
-  std::lock_guard lock(g_mutex);
+  std::lock_guard lock(g_secrets_mutex);
   if (std::find(g_secrets.begin(), g_secrets.end(), secret) == g_secrets.end())
     g_secrets.emplace_back(secret);
   // Longest first, so that a secret containing another is masked whole.
@@ -162,7 +162,7 @@ void register_secret(std::string_view secret) {
 
 std::string redact(std::string_view text) {
   std::string out(text);
-  std::lock_guard lock(g_mutex);
+  std::lock_guard lock(g_secrets_mutex);
   for (const auto &secret : g_secrets) {
     size_t pos = 0;
     while ((pos = out.find(secret, pos)) != std::string::npos) {

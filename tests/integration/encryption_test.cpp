@@ -344,7 +344,9 @@ TEST_F(EncryptedOffsite, TheRemoteCopyIsCiphertextWhileTheLocalSetStaysPlaintext
                   down.path());
   EXPECT_EQ(plain.out, "") << plain.all();
   // The remote plaintext is byte for byte the local one.
-  for (const auto &a : manifest_of(down.path())["artifacts"])
+  auto remote_manifest =
+      manifest_of(down.path()); // alive for the loop (a temporary's member is not)
+  for (const auto &a : remote_manifest["artifacts"])
     for (const auto &f : a["files"]) {
       std::string path = f["path"];
       EXPECT_EQ(f["plaintext_sha256"].get<std::string>(),
