@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 namespace gate::steps {
 
@@ -51,7 +52,12 @@ util::Result<void> swap_standby_in(const StandbySwap &swap) {
   TRY_ASSIGN(model::SwapJournal journal, model::SwapJournal::load(swap.backup_root));
   model::SwapEntry entry = entry_of(swap);
   TRY(journal.record(entry)); // before anything moves: a kill from here on is repaired
-  util::CancelShield shield;  // the two renames finish, or are undone, whatever signal comes
+  util::fault_point("volume-standby.journaled");
+  if (util::cancel_requested()) { // a signal before the first rename: no swap
+    (void)journal.forget(entry.rollback_id, entry.target);
+    return util::fail(util::ErrorKind::interrupted, "interrupted before the swap began");
+  }
+  util::CancelShield shield; // the two renames finish, or are undone, whatever signal comes
   if (auto r = rename_path(entry.live, entry.replaced); !r) {
     (void)journal.forget(entry.rollback_id, entry.target);
     return r;
@@ -65,6 +71,7 @@ util::Result<void> swap_standby_in(const StandbySwap &swap) {
     return util::fail(r.error().message + "; the live directory was put back");
   }
   (void)util::fsync_path(swap.live.parent_path());
+  util::fault_point("volume-standby.before-done");
   entry.state = model::SwapState::done;
   if (auto r = journal.record(entry); !r)
     util::log_warn("the standby of '{}' is live, but the swap journal could not say so: {} (the "
@@ -79,7 +86,31 @@ namespace {
 // A swap whose second rename happened is complete (done); one stopped between
 // the renames is put back (the old data live again, the standby kept for
 // another rollback); one that never started is forgotten.
-util::Result<std::string> repair(const config::PipelineConfig &, model::SwapEntry &e) {
+util::Result<std::string> live_inode(const config::PipelineConfig &, const model::SwapEntry &e) {
+  struct stat st {};
+  if (::lstat(e.live.c_str(), &st) != 0)
+    return util::fail("unable to stat '" + e.live + "': " + util::errno_text(errno));
+  return fmt::format("{}:{}", static_cast<unsigned long long>(st.st_dev),
+                     static_cast<unsigned long long>(st.st_ino));
+}
+
+// `gate rollback --undo` cut short: the exchange is one atomic rename, so
+// the live name holds the directory it held before (its inode recorded) or
+// the other one.
+util::Result<std::string> repair_swap_back(const config::PipelineConfig &config,
+                                           model::SwapEntry &e) {
+  TRY_ASSIGN(std::string now, live_inode(config, e));
+  bool exchanged = now != e.live_was;
+  e.state = exchanged ? model::swapped_back(e.back_from) : e.back_from;
+  return fmt::format("volume '{}': a `gate rollback --undo` was cut short {} its exchange of '{}' "
+                     "and '{}'; the journal says so now ({}); start the containers using it if "
+                     "they are stopped",
+                     e.target, exchanged ? "after" : "before", e.live, e.replaced,
+                     model::to_string(e.state));
+}
+
+util::Result<std::string> repair(const config::PipelineConfig &config, model::SwapEntry &e) {
+  if (e.state == model::SwapState::swapping_back) return repair_swap_back(config, e);
   bool live = present(e.live), standby = present(e.standby), replaced = present(e.replaced);
   if (live && !replaced) {
     e.state = model::SwapState::undone;
@@ -134,7 +165,7 @@ util::Result<void> swap_back(const config::PipelineConfig &config, model::SwapEn
                                     e.target, e.live, e.replaced, util::errno_text(errno)));
     (void)util::fsync_path(fs::path(e.live).parent_path());
   }
-  e.state = e.state == model::SwapState::done ? model::SwapState::undone : model::SwapState::done;
+  e.state = model::swapped_back(e.state);
   if (quiet) TRY(quiet->resume());
   return {};
 }
@@ -145,6 +176,6 @@ util::Result<void> drop_replaced(const config::PipelineConfig &, const model::Sw
 
 } // namespace
 
-const SwapOps k_volume_swap_ops = {repair, swap_back, drop_replaced};
+const SwapOps k_volume_swap_ops = {repair, live_inode, swap_back, drop_replaced};
 
 } // namespace gate::steps
