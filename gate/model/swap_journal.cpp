@@ -26,6 +26,7 @@ nlohmann::json entry_json(const SwapEntry &e) {
                       {"at", e.at},
                       {"state", to_string(e.state)},
                       {"runs_since", e.runs_since}};
+  if (!e.standby_identity.empty()) j["standby_identity"] = e.standby_identity;
   if (e.state == SwapState::swapping_back) {
     j["back_from"] = to_string(e.back_from);
     j["live_was"] = e.live_was;
@@ -61,6 +62,7 @@ util::Result<SwapEntry> entry_from(const nlohmann::json &j, const fs::path &file
   TRY_ASSIGN(e.state, state_from(text("state"), file));
   auto runs = j.find("runs_since");
   if (runs != j.end() && runs->is_number_integer()) e.runs_since = runs->get<int>();
+  e.standby_identity = text("standby_identity");
   if (e.state == SwapState::swapping_back) {
     TRY_ASSIGN(e.back_from, state_from(text("back_from"), file));
     e.live_was = text("live_was");

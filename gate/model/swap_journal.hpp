@@ -37,6 +37,9 @@ struct SwapEntry {
   int runs_since = 0; // successful `gate run`s since the swap (for keep_replaced)
   SwapState back_from = SwapState::done; // swapping_back only
   std::string live_was;                  // swapping_back only
+  // begun (a volume): the standby's device:inode, which the live name holds
+  // once the swap's exchange is made.
+  std::string standby_identity;
 };
 
 const char *to_string(SwapState state);
