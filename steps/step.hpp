@@ -63,6 +63,9 @@ struct RunContext {
   // Progress of the running step: bytes done and expected (0: unknown).
   std::function<void(const std::string &step, uint64_t done, uint64_t total)> progress;
   bool dry_run = false;
+  // False for `gate backup`: a scheduled set leaves the standbys alone, so
+  // that each stays the recorded deploy set's, the one `rollback --last` uses.
+  bool build_standbys = true;
   // Compression threads each stream may use: the cores shared among the
   // steps running at once (a parallel stage sets it), so the whole run uses
   // about one thread per core and memory stays bounded.

@@ -16,8 +16,14 @@ namespace gate::steps {
 struct SwapOps {
   // A `begun` entry: makes the live name resolve to whole data again (the
   // old or the standby's) and returns, for people, what it did; the caller
-  // records the entry's new state (done, or removed when put back).
+  // records the entry's new state (done, or removed when put back). A
+  // `swapping_back` entry: whether the exchange happened decides its state
+  // (back_from, or the state after it); the caller records it.
   util::Result<std::string> (*repair)(const config::PipelineConfig &, model::SwapEntry &);
+  // What the live name holds now, as a swapping_back entry's `live_was`
+  // records it (a database's oid, a directory's device:inode).
+  util::Result<std::string> (*live_identity)(const config::PipelineConfig &,
+                                             const model::SwapEntry &);
   // A `done` entry becomes `undone` and an `undone` one `done`: the data at
   // `replaced` and the live data change places. Whole or not at all.
   util::Result<void> (*swap_back)(const config::PipelineConfig &, model::SwapEntry &);

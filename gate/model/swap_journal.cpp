@@ -16,20 +16,26 @@ namespace {
 constexpr const char *k_file = ".gate-swaps.json";
 
 nlohmann::json entry_json(const SwapEntry &e) {
-  return {{"kind", e.kind},
-          {"target", e.target},
-          {"live", e.live},
-          {"standby", e.standby},
-          {"replaced", e.replaced},
-          {"set_id", e.set_id},
-          {"rollback_id", e.rollback_id},
-          {"at", e.at},
-          {"state", to_string(e.state)},
-          {"runs_since", e.runs_since}};
+  nlohmann::json j = {{"kind", e.kind},
+                      {"target", e.target},
+                      {"live", e.live},
+                      {"standby", e.standby},
+                      {"replaced", e.replaced},
+                      {"set_id", e.set_id},
+                      {"rollback_id", e.rollback_id},
+                      {"at", e.at},
+                      {"state", to_string(e.state)},
+                      {"runs_since", e.runs_since}};
+  if (!e.standby_identity.empty()) j["standby_identity"] = e.standby_identity;
+  if (e.state == SwapState::swapping_back) {
+    j["back_from"] = to_string(e.back_from);
+    j["live_was"] = e.live_was;
+  }
+  return j;
 }
 
 util::Result<SwapState> state_from(const std::string &text, const fs::path &file) {
-  for (auto s : {SwapState::begun, SwapState::done, SwapState::undone})
+  for (auto s : {SwapState::begun, SwapState::done, SwapState::undone, SwapState::swapping_back})
     if (text == to_string(s)) return s;
   return util::fail("'" + file.string() + "': unknown swap state '" + text + "'");
 }
@@ -56,6 +62,14 @@ util::Result<SwapEntry> entry_from(const nlohmann::json &j, const fs::path &file
   TRY_ASSIGN(e.state, state_from(text("state"), file));
   auto runs = j.find("runs_since");
   if (runs != j.end() && runs->is_number_integer()) e.runs_since = runs->get<int>();
+  e.standby_identity = text("standby_identity");
+  if (e.state == SwapState::swapping_back) {
+    TRY_ASSIGN(e.back_from, state_from(text("back_from"), file));
+    e.live_was = text("live_was");
+    if ((e.back_from != SwapState::done && e.back_from != SwapState::undone) || e.live_was.empty())
+      return util::fail("'" + file.string() + "': the swap back of '" + e.target +
+                        "' lacks the state it started from or what its live name held");
+  }
   return e;
 }
 
@@ -69,8 +83,18 @@ const char *to_string(SwapState state) {
     return "done";
   case SwapState::undone:
     return "undone";
+  case SwapState::swapping_back:
+    return "swapping_back";
   }
   return "begun";
+}
+
+SwapState swapped_back(SwapState state) {
+  return state == SwapState::done ? SwapState::undone : SwapState::done;
+}
+
+bool cut_short(SwapState state) {
+  return state == SwapState::begun || state == SwapState::swapping_back;
 }
 
 util::Result<SwapJournal> SwapJournal::load(const fs::path &backup_root) {

@@ -17,6 +17,11 @@ enum class SwapState {
   begun,  // the swap may be half done: the next gate repairs it
   done,   // the standby's data is live; the old data is at `replaced`
   undone, // swapped back by `gate rollback --undo`: the old data is live again
+  // `gate rollback --undo` is exchanging `live` and `replaced`: `back_from`
+  // is the state before, `live_was` identifies what `live` held then (a
+  // database's oid, a directory's device:inode). The next gate compares it
+  // with what `live` holds now to tell whether the exchange happened.
+  swapping_back,
 };
 
 struct SwapEntry {
@@ -30,9 +35,18 @@ struct SwapEntry {
   std::string at;          // when the swap began, ISO-8601 UTC
   SwapState state = SwapState::begun;
   int runs_since = 0; // successful `gate run`s since the swap (for keep_replaced)
+  SwapState back_from = SwapState::done; // swapping_back only
+  std::string live_was;                  // swapping_back only
+  // begun (a volume): the standby's device:inode, which the live name holds
+  // once the swap's exchange is made.
+  std::string standby_identity;
 };
 
 const char *to_string(SwapState state);
+// The state after a swap back: done becomes undone, undone done.
+SwapState swapped_back(SwapState state);
+// A swap a kill may have cut short (begun, swapping_back): the next gate repairs it.
+bool cut_short(SwapState state);
 
 class SwapJournal {
 public:

@@ -151,6 +151,7 @@ util::Result<Plan> make_plan(PipelineRun &r) {
                         fmt::format("--allow-shrink {}: no database of that name in {}", name,
                                     r.config.file.string()));
   r.ctx.dry_run = r.request.dry_run;
+  r.ctx.build_standbys = r.request.mode == RunMode::deploy;
   for (const auto &stage : plan)
     for (const auto &step : stage.steps)
       if (step->wants_content_fingerprints()) r.ctx.content_fingerprints = true;

@@ -27,7 +27,8 @@ std::vector<std::string> repair_swaps(const config::PipelineConfig &config) {
   auto journal = load_journal(config);
   if (!journal) return out;
   for (auto entry : journal->entries()) {
-    if (entry.state != model::SwapState::begun) continue;
+    if (!model::cut_short(entry.state)) continue;
+    bool swapping_back = entry.state == model::SwapState::swapping_back;
     const auto *ops = steps::swap_ops_for(entry.kind);
     if (!ops) {
       out.push_back(fmt::format("a {} swap of '{}' was cut short, and this gate cannot repair "
@@ -41,7 +42,8 @@ std::vector<std::string> repair_swaps(const config::PipelineConfig &config) {
                                 entry.target, repaired.error().message));
       continue;
     }
-    auto kept = entry.state == model::SwapState::done
+    // A swap back ends done or undone, and stays journaled either way.
+    auto kept = swapping_back || entry.state == model::SwapState::done
                     ? journal->record(entry)
                     : journal->forget(entry.rollback_id, entry.target);
     if (!kept) util::log_warn("standby swaps: {}", kept.error().message);
@@ -55,7 +57,7 @@ std::vector<std::string> age_replaced_copies(const config::PipelineConfig &confi
   auto journal = load_journal(config);
   if (!journal) return out;
   for (auto entry : journal->entries()) {
-    if (entry.state == model::SwapState::begun) continue;
+    if (model::cut_short(entry.state)) continue;
     ++entry.runs_since;
     const auto *ops = steps::swap_ops_for(entry.kind);
     if (entry.runs_since < config.keep_replaced || !ops) {

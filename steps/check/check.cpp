@@ -4,6 +4,7 @@
 #include "steps/postgres/standby.hpp"
 #include "steps/postgres/target.hpp"
 #include "steps/volume/source.hpp"
+#include "steps/volume/standby.hpp"
 #include "util/fault.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -74,7 +75,8 @@ util::Result<StepResult> check_connections(const RunContext &ctx) {
     TRY_ASSIGN(auto conn, pg.connect("check"));
     TRY_ASSIGN(PgTools tools, pg.tools_for(conn->server_version()));
     // What a standby and the configured rollback mode need is said now, not at rollback.
-    if (auto standby = d.standby ? check_standby_privileges(ctx.config, d) : util::Result<void>{};
+    if (auto standby = d.standby && ctx.build_standbys ? check_standby_privileges(ctx.config, d)
+                                                       : util::Result<void>{};
         !standby)
       return failed(standby.error().message);
     if (auto allowed = check_rollback_privileges(ctx.config, d); !allowed)
@@ -84,6 +86,10 @@ util::Result<StepResult> check_connections(const RunContext &ctx) {
   }
   for (const auto &v : ctx.config.volumes) {
     TRY_ASSIGN(auto source, resolve_volume_source(ctx.config, v));
+    // A standby that cannot be kept is refused before any target is backed up.
+    if (v.standby && ctx.build_standbys)
+      if (auto possible = check_standby_possible(v.name, source.path); !possible)
+        return failed(possible.error().message);
     reached.push_back(fmt::format("{} ({})", v.name, source.path.string()));
   }
   std::string list;

@@ -545,7 +545,7 @@ util::Result<void> PostgresBackupStep::check(const RunContext &ctx) const {
   TRY_ASSIGN(auto conn, pg.connect("check"));
   TRY(pg.tools_for(conn->server_version()));
   // A standby is built in a new database, whatever the restore mode: said before any work.
-  if (m_target.standby) TRY(check_standby_privileges(ctx.config, m_target));
+  if (m_target.standby && ctx.build_standbys) TRY(check_standby_privileges(ctx.config, m_target));
   // A backup the configured rollback could not restore is refused now, not at rollback.
   return check_rollback_privileges(ctx.config, m_target);
 }

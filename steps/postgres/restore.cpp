@@ -477,35 +477,60 @@ util::Result<bool> database_exists(const config::PipelineConfig &config,
   return !rows.empty();
 }
 
+namespace {
+
+// How a refusal of check_rollback_privileges reads for each use.
+struct CreateRefusal {
+  const char *createdb;   // role
+  const char *member;     // owner, role, owner
+  const char *hint_other; // what else the user can do
+};
+
+CreateRefusal refusal_for(NewDatabaseFor use) {
+  if (use == NewDatabaseFor::standby)
+    return {"standby: true restores the verified dump into a standby database on the same server, "
+            "but role '{0}' may not create databases",
+            "standby: true creates the standby owned by '{1}' and swaps it in by renaming, but "
+            "role '{0}' is not a member of '{1}'",
+            "or remove standby: true for this database"};
+  return {"mode: recreate (the default) restores into a new database, but role '{0}' may not "
+          "create databases",
+          "mode: recreate creates the new database owned by '{1}' and drops the old one, but role "
+          "'{0}' is not a member of '{1}'",
+          "or set mode: clean for this database (it restores into the existing one)"};
+}
+
+} // namespace
+
 util::Result<void> check_rollback_privileges(const config::PipelineConfig &config,
-                                             const config::DatabaseTarget &target) {
-  if (target.mode != config::RestoreMode::recreate) return {};
+                                             const config::DatabaseTarget &target,
+                                             NewDatabaseFor use) {
+  if (use == NewDatabaseFor::recreate && target.mode != config::RestoreMode::recreate) return {};
   TRY_ASSIGN(auto pg, PgTarget::open(config, target));
   std::string dbname = pg.conninfo().get("dbname");
-  TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname("postgres"), "check"));
-  TRY_ASSIGN(
-      auto rows,
-      admin->query("SELECT r.rolname, r.rolsuper OR r.rolcreatedb, "
-                   "(SELECT pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = " +
-                   admin->quote_literal(dbname) +
-                   "), (SELECT pg_has_role(r.oid, d.datdba, 'MEMBER') "
-                   "FROM pg_database d WHERE d.datname = " +
-                   admin->quote_literal(dbname) +
-                   ") FROM pg_roles r WHERE r.rolname = current_user"));
+  std::string maintenance = dbname == "postgres" ? "template1" : "postgres";
+  TRY_ASSIGN(auto admin, pg.connect_to(pg.conninfo().with_dbname(maintenance), "check"));
+  std::string db = admin->quote_literal(dbname);
+  TRY_ASSIGN(auto rows,
+             admin->query("SELECT r.rolname, r.rolsuper OR r.rolcreatedb, (SELECT "
+                          "pg_get_userbyid(d.datdba) FROM pg_database d WHERE "
+                          "d.datname = " +
+                          db +
+                          "), coalesce((SELECT pg_has_role(r.oid, d.datdba, 'MEMBER') "
+                          "FROM pg_database d WHERE d.datname = " +
+                          db + "), true) FROM pg_roles r WHERE r.rolname = current_user"));
   if (rows.empty()) return {};
   std::string role = rows[0][0].value_or("");
+  std::string owner = rows[0][2].value_or("");
+  CreateRefusal refusal = refusal_for(use);
   if (rows[0][1].value_or("f") != "t")
-    return util::fail(fmt::format(
-        "{}: mode: recreate (the default) restores into a new database, but role '{}' may "
-        "not create databases\nhint: ALTER ROLE \"{}\" CREATEDB; or set mode: clean for this "
-        "database (it restores into the existing one)",
-        pg.describe(), role, role));
+    return util::fail(fmt::format("{}: {}\nhint: ALTER ROLE \"{}\" CREATEDB; {}", pg.describe(),
+                                  fmt::format(fmt::runtime(refusal.createdb), role), role,
+                                  refusal.hint_other));
   if (rows[0][3].value_or("t") != "t")
-    return util::fail(fmt::format(
-        "{}: mode: recreate creates the new database owned by '{}' and drops the old one, "
-        "but role '{}' is not a member of '{}'\nhint: GRANT \"{}\" TO \"{}\"; or set mode: "
-        "clean for this database",
-        pg.describe(), *rows[0][2], role, *rows[0][2], *rows[0][2], role));
+    return util::fail(fmt::format("{}: {}\nhint: GRANT \"{}\" TO \"{}\"; {}", pg.describe(),
+                                  fmt::format(fmt::runtime(refusal.member), role, owner), owner,
+                                  role, refusal.hint_other));
   return {};
 }
 

@@ -50,11 +50,17 @@ util::Result<std::vector<std::string>> tables_created_since(const config::Pipeli
 util::Result<bool> database_exists(const config::PipelineConfig &config,
                                    const config::DatabaseTarget &target);
 
+// What a new database beside the live one is for: a recreate rollback's, or
+// a standby's (`standby: true`, whatever the mode).
+enum class NewDatabaseFor { recreate, standby };
+
 // mode recreate needs to create a database owned by the database's owner and
-// to drop the old one: fails, naming the privilege to grant (or mode: clean),
-// when the target's role may not. Nothing for mode clean.
+// to drop the old one, and a standby to create one and rename it in: fails,
+// naming the privilege to grant (or mode: clean, or no standby), when the
+// target's role may not. Nothing for mode clean without a standby.
 util::Result<void> check_rollback_privileges(const config::PipelineConfig &config,
-                                             const config::DatabaseTarget &target);
+                                             const config::DatabaseTarget &target,
+                                             NewDatabaseFor use = NewDatabaseFor::recreate);
 
 // Creates the (dropped) target database empty, with the owner, encoding,
 // locale and tablespace `artifact` recorded (the server's defaults when the

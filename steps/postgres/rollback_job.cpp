@@ -6,6 +6,7 @@
 #include "steps/postgres/restore.hpp"
 #include "steps/postgres/standby.hpp"
 #include "steps/restore_plan.hpp"
+#include "util/cancel.hpp"
 #include "util/fault.hpp"
 #include "util/redact.hpp"
 #include "util/text.hpp"
@@ -159,6 +160,16 @@ private:
                            model::SwapState::begun,
                            0};
     TRY(journal.record(entry));
+    util::fault_point("standby.journaled");
+    if (util::cancel_requested()) { // a signal before the first change: no swap
+      (void)journal.forget(entry.rollback_id, entry.target);
+      return util::fail(util::ErrorKind::interrupted, "interrupted before the swap began");
+    }
+    // Once begun, the swap, its check and its journal entry run to their end
+    // whatever signal comes: an interrupt must not leave the journal saying
+    // `begun` for a swap that is whole, nor a check cut off by the interrupt
+    // reporting a difference.
+    util::CancelShield shield;
     if (auto swapped =
             exchange_databases(pg, *admin, entry.live, entry.standby, entry.replaced, "standby");
         !swapped) {
@@ -167,6 +178,7 @@ private:
     }
     TRY_ASSIGN(auto conn, pg.connect("rollback"));
     auto diff = compare_with_manifest(*conn, m_artifact);
+    util::fault_point("standby.before-done");
     entry.state = model::SwapState::done;
     TRY(journal.record(entry));
     if (!diff || !diff->empty())

@@ -3,6 +3,7 @@
 #include "steps/postgres/access.hpp"
 #include "steps/postgres/database_properties.hpp"
 #include "steps/postgres/facts.hpp"
+#include "steps/postgres/restore.hpp"
 #include "util/cancel.hpp"
 #include "util/fault.hpp"
 #include "util/log.hpp"
@@ -117,31 +118,7 @@ util::Result<void> check_standby_privileges(const config::PipelineConfig &config
     return util::fail("database '" + target.name +
                       "': standby: true needs the database name "
                       "in the URL");
-  TRY_ASSIGN(auto admin, standby_admin(pg));
-  std::string db = admin->quote_literal(dbname);
-  TRY_ASSIGN(auto rows,
-             admin->query("SELECT r.rolname, r.rolsuper OR r.rolcreatedb, (SELECT "
-                          "pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = " +
-                          db +
-                          "), coalesce((SELECT pg_has_role(r.oid, d.datdba, 'MEMBER') FROM "
-                          "pg_database d WHERE d.datname = " +
-                          db + "), true) FROM pg_roles r WHERE r.rolname = current_user"));
-  if (rows.empty()) return {};
-  std::string role = rows[0][0].value_or("");
-  if (rows[0][1].value_or("f") != "t")
-    return util::fail(fmt::format(
-        "{}: standby: true restores the verified dump into a standby database on the same "
-        "server, but role '{}' may not create databases\nhint: ALTER ROLE \"{}\" CREATEDB; "
-        "or remove standby: true for this database",
-        pg.describe(), role, role));
-  if (rows[0][3].value_or("t") != "t")
-    return util::fail(fmt::format(
-        "{}: standby: true creates the standby owned by '{}' and swaps it in by renaming, but "
-        "role '{}' is not a member of '{}'\nhint: GRANT \"{}\" TO \"{}\"; or remove standby: "
-        "true for this database",
-        pg.describe(), rows[0][2].value_or(""), role, rows[0][2].value_or(""),
-        rows[0][2].value_or(""), role));
-  return {};
+  return check_rollback_privileges(config, target, NewDatabaseFor::standby);
 }
 
 util::Result<std::string> standby_refusal(util::PgConnection &admin, const std::string &dbname) {

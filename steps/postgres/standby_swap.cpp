@@ -49,6 +49,12 @@ util::Result<bool> database_present(util::PgConnection &admin, const std::string
   return !rows.empty();
 }
 
+util::Result<std::string> database_oid(util::PgConnection &admin, const std::string &name) {
+  TRY_ASSIGN(auto rows, admin.query("SELECT oid::text FROM pg_database WHERE datname = " +
+                                    admin.quote_literal(name)));
+  return rows.empty() ? std::string() : rows[0][0].value_or("");
+}
+
 util::Result<PgTarget> target_of(const config::PipelineConfig &config,
                                  const model::SwapEntry &entry) {
   const auto *db = config.find_database(entry.target);
@@ -88,10 +94,34 @@ namespace {
 // or not (the live database is where it was). The access journal's entry,
 // if any, is applied by repair_database_access before this runs; opening the
 // live name again here covers a gate that died after that entry went.
+// `gate rollback --undo` cut short: its renames are one transaction, so the
+// live name holds either the database it held before (the oid recorded) or
+// the other one; either way it is opened again.
+util::Result<std::string> repair_database_swap_back(util::PgConnection &admin,
+                                                    model::SwapEntry &entry) {
+  TRY_ASSIGN(std::string oid, database_oid(admin, entry.live));
+  if (oid.empty())
+    return util::fail(fmt::format("database '{}' does not exist after a cut-short `gate rollback "
+                                  "--undo`\nhint: rename '{}' or '{}_gate_swap' back to '{}' by "
+                                  "hand",
+                                  entry.live, entry.replaced, entry.live.substr(0, 50),
+                                  entry.live));
+  (void)admin.execute("ALTER DATABASE " + admin.quote_identifier(entry.live) +
+                      " ALLOW_CONNECTIONS true");
+  bool exchanged = oid != entry.live_was;
+  entry.state = exchanged ? model::swapped_back(entry.back_from) : entry.back_from;
+  return fmt::format("database '{}': a `gate rollback --undo` was cut short {} its renames; the "
+                     "journal says so now ({}), and '{}' is open again",
+                     entry.live, exchanged ? "after" : "before", model::to_string(entry.state),
+                     entry.live);
+}
+
 util::Result<std::string> repair_database_swap(const config::PipelineConfig &config,
                                                model::SwapEntry &entry) {
   TRY_ASSIGN(auto pg, target_of(config, entry));
   TRY_ASSIGN(auto admin, standby_admin(pg));
+  if (entry.state == model::SwapState::swapping_back)
+    return repair_database_swap_back(*admin, entry);
   TRY_ASSIGN(bool replaced, database_present(*admin, entry.replaced));
   TRY_ASSIGN(bool live, database_present(*admin, entry.live));
   if (!live)
@@ -121,9 +151,17 @@ util::Result<void> swap_back_database(const config::PipelineConfig &config,
     return util::fail("database '" + entry.replaced + "' (the data a rollback replaced in '" +
                       entry.live + "') no longer exists: there is nothing to swap back");
   TRY(exchange_databases(pg, *admin, entry.live, entry.replaced, entry.replaced, "undo"));
-  entry.state =
-      entry.state == model::SwapState::done ? model::SwapState::undone : model::SwapState::done;
+  entry.state = model::swapped_back(entry.state);
   return {};
+}
+
+util::Result<std::string> live_database_oid(const config::PipelineConfig &config,
+                                            const model::SwapEntry &entry) {
+  TRY_ASSIGN(auto pg, target_of(config, entry));
+  TRY_ASSIGN(auto admin, standby_admin(pg));
+  TRY_ASSIGN(std::string oid, database_oid(*admin, entry.live));
+  if (oid.empty()) return util::fail("database '" + entry.live + "' does not exist");
+  return oid;
 }
 
 util::Result<void> drop_replaced_database(const config::PipelineConfig &config,
@@ -136,6 +174,7 @@ util::Result<void> drop_replaced_database(const config::PipelineConfig &config,
 
 } // namespace
 
-const SwapOps k_database_swap_ops{repair_database_swap, swap_back_database, drop_replaced_database};
+const SwapOps k_database_swap_ops{repair_database_swap, live_database_oid, swap_back_database,
+                                  drop_replaced_database};
 
 } // namespace gate::steps

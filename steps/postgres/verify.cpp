@@ -378,6 +378,12 @@ util::Result<StandbyDecision> standby_decision(const RunContext &ctx, const PgTa
   StandbyDecision d;
   if (!pg.target().standby || !ctx.set || ctx.set->sealed_on_disk()) return d;
   if (ctx.set->manifest().kind == "pre-rollback") return d;
+  if (!ctx.build_standbys) { // `gate backup`: the recorded deploy set keeps its standby
+    util::log_info("database '{}': a scheduled set builds no standby: '{}' stays the recorded "
+                   "deploy set's",
+                   pg.target().name, standby_database_name(pg.conninfo().get("dbname")));
+    return d;
+  }
   if (level != model::VerifyLevel::deep && pipeline_deep_verifies(ctx.config, pg.target().name))
     return d;
   TRY_ASSIGN(std::string verify_url, pg.target().verify_url.value());

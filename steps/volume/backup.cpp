@@ -92,7 +92,8 @@ util::Result<void> VolumeBackupStep::check(const RunContext &ctx) const {
   std::error_code ec;
   if (!m_target.allow_empty && std::filesystem::is_empty(source.path, ec) && !ec)
     return util::fail(empty_volume_message(m_target.name, source.path));
-  if (m_target.standby) TRY(check_standby_possible(m_target.name, source.path));
+  if (m_target.standby && ctx.build_standbys)
+    TRY(check_standby_possible(m_target.name, source.path));
   return {};
 }
 
@@ -239,7 +240,12 @@ util::Result<std::optional<std::string>> keep_standby(model::SetHandle &set,
 util::Result<StepResult> VolumeBackupStep::run(RunContext &ctx) {
   TRY_ASSIGN(VolumeSource source, resolve_volume_source(ctx.config, m_target));
   // Refused before any work on this volume, as check() says.
-  if (m_target.standby) TRY(check_standby_possible(m_target.name, source.path));
+  bool standby = m_target.standby && ctx.build_standbys;
+  if (standby) TRY(check_standby_possible(m_target.name, source.path));
+  if (m_target.standby && !standby)
+    util::log_info("{}: a scheduled set builds no standby: the one beside '{}' stays the "
+                   "recorded deploy set's",
+                   label(), source.path.string());
   TRY_ASSIGN(model::SetHandle * set, ctx.open_set());
   TRY(util::make_dirs(set->dir() / "volumes", 0700));
   std::string relative = volume_archive_path(m_target);
@@ -269,7 +275,7 @@ util::Result<StepResult> VolumeBackupStep::run(RunContext &ctx) {
     problem = "volume '" + m_target.name +
               "' was archived, but containers did not come back: " + resume_error->message;
   auto too_small = problem ? std::nullopt : size_problem(m_target, source, *stats);
-  if (!problem && !too_small && m_target.standby) {
+  if (!problem && !too_small && standby) {
     auto kept = keep_standby(*set, artifact, source, ctx, step);
     if (!kept) set->add_artifact(artifact);
     TRY_ASSIGN(problem, std::move(kept));

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 namespace gate::steps {
 
@@ -47,24 +48,79 @@ model::SwapEntry entry_of(const StandbySwap &swap) {
 
 } // namespace
 
-util::Result<void> swap_standby_in(const StandbySwap &swap) {
-  TRY_ASSIGN(model::SwapJournal journal, model::SwapJournal::load(swap.backup_root));
-  model::SwapEntry entry = entry_of(swap);
-  TRY(journal.record(entry)); // before anything moves: a kill from here on is repaired
-  util::CancelShield shield;  // the two renames finish, or are undone, whatever signal comes
-  if (auto r = rename_path(entry.live, entry.replaced); !r) {
-    (void)journal.forget(entry.rollback_id, entry.target);
-    return r;
+namespace {
+
+// A directory's device:inode, which a rename keeps.
+util::Result<std::string> inode_of(const std::string &path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0)
+    return util::fail("unable to stat '" + path + "': " + util::errno_text(errno));
+  return fmt::format("{}:{}", static_cast<unsigned long long>(st.st_dev),
+                     static_cast<unsigned long long>(st.st_ino));
+}
+
+bool exchange(const std::string &a, const std::string &b) {
+  return ::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0;
+}
+
+// A swap cut short after its exchange: the standby is live, the old data
+// still at the standby's path.
+bool exchanged_in(const model::SwapEntry &e) {
+  if (e.standby_identity.empty() || !present(e.standby)) return false;
+  auto now = inode_of(e.live);
+  return now && *now == e.standby_identity;
+}
+
+// The swap as one atomic exchange (the standby takes the live name, the live
+// data the standby's), then the old data renamed to `replaced`: the live name
+// resolves at every moment. Falls back to two renames where the filesystem
+// cannot exchange (errno EINVAL).
+util::Result<void> move_standby_in(model::SwapJournal &journal, const model::SwapEntry &entry) {
+  if (!exchange(entry.standby, entry.live)) {
+    if (errno != EINVAL) {
+      (void)journal.forget(entry.rollback_id, entry.target);
+      return util::fail("unable to exchange '" + entry.standby + "' and '" + entry.live +
+                        "': " + util::errno_text(errno) + "; nothing was changed");
+    }
+    TRY(rename_path(entry.live, entry.replaced));
+    util::fault_point("volume-standby.between-renames");
+    return rename_path(entry.standby, entry.live);
   }
+  (void)util::fsync_path(fs::path(entry.live).parent_path());
   util::fault_point("volume-standby.between-renames");
-  if (auto r = rename_path(entry.standby, entry.live); !r) {
-    if (auto back = rename_path(entry.replaced, entry.live); !back)
+  if (auto r = rename_path(entry.standby, entry.replaced); !r) {
+    if (!exchange(entry.standby, entry.live))
       return util::fail(r.error().message + "; and putting the live data back failed: " +
-                        back.error().message + " (the journal keeps the swap for repair)");
+                        util::errno_text(errno) + " (the journal keeps the swap for repair)");
     (void)journal.forget(entry.rollback_id, entry.target);
     return util::fail(r.error().message + "; the live directory was put back");
   }
+  return {};
+}
+
+} // namespace
+
+util::Result<void> swap_standby_in(const StandbySwap &swap) {
+  TRY_ASSIGN(model::SwapJournal journal, model::SwapJournal::load(swap.backup_root));
+  model::SwapEntry entry = entry_of(swap);
+  TRY_ASSIGN(entry.standby_identity, inode_of(entry.standby));
+  TRY(journal.record(entry)); // before anything moves: a kill from here on is repaired
+  util::fault_point("volume-standby.journaled");
+  if (util::cancel_requested()) { // a signal before the first rename: no swap
+    (void)journal.forget(entry.rollback_id, entry.target);
+    return util::fail(util::ErrorKind::interrupted, "interrupted before the swap began");
+  }
+  util::CancelShield shield; // the renames finish, or are undone, whatever signal comes
+  if (auto moved = move_standby_in(journal, entry); !moved) {
+    // The two-rename path stopped between them: the live data goes back.
+    if (!present(entry.live) && present(entry.replaced))
+      (void)rename_path(entry.replaced, entry.live);
+    if (present(entry.live) && !present(entry.replaced) && !exchanged_in(entry))
+      (void)journal.forget(entry.rollback_id, entry.target); // as it was: nothing to repair
+    return moved;
+  }
   (void)util::fsync_path(swap.live.parent_path());
+  util::fault_point("volume-standby.before-done");
   entry.state = model::SwapState::done;
   if (auto r = journal.record(entry); !r)
     util::log_warn("the standby of '{}' is live, but the swap journal could not say so: {} (the "
@@ -75,12 +131,40 @@ util::Result<void> swap_standby_in(const StandbySwap &swap) {
 
 namespace {
 
+util::Result<std::string> live_inode(const config::PipelineConfig &, const model::SwapEntry &e) {
+  return inode_of(e.live);
+}
+
+// `gate rollback --undo` cut short: the exchange is one atomic rename, so
+// the live name holds the directory it held before (its inode recorded) or
+// the other one.
+util::Result<std::string> repair_swap_back(const config::PipelineConfig &config,
+                                           model::SwapEntry &e) {
+  TRY_ASSIGN(std::string now, live_inode(config, e));
+  bool exchanged = now != e.live_was;
+  e.state = exchanged ? model::swapped_back(e.back_from) : e.back_from;
+  return fmt::format("volume '{}': a `gate rollback --undo` was cut short {} its exchange of '{}' "
+                     "and '{}'; the journal says so now ({}); start the containers using it if "
+                     "they are stopped",
+                     e.target, exchanged ? "after" : "before", e.live, e.replaced,
+                     model::to_string(e.state));
+}
+
 // A `begun` swap cut short: the live name is made to resolve to whole data.
-// A swap whose second rename happened is complete (done); one stopped between
-// the renames is put back (the old data live again, the standby kept for
-// another rollback); one that never started is forgotten.
-util::Result<std::string> repair(const config::PipelineConfig &, model::SwapEntry &e) {
+// A swap whose standby took the live name is completed (done); one stopped
+// between two plain renames is put back (the old data live again, the
+// standby kept for another rollback); one that never started is forgotten.
+util::Result<std::string> repair(const config::PipelineConfig &config, model::SwapEntry &e) {
+  if (e.state == model::SwapState::swapping_back) return repair_swap_back(config, e);
   bool live = present(e.live), standby = present(e.standby), replaced = present(e.replaced);
+  if (live && !replaced && exchanged_in(e)) {
+    TRY(rename_path(e.standby, e.replaced));
+    (void)util::fsync_path(fs::path(e.live).parent_path());
+    e.state = model::SwapState::done;
+    return fmt::format("volume '{}': the swap was cut short after the standby took the live name; "
+                       "it is finished (the replaced data moved from '{}' to '{}')",
+                       e.target, e.standby, e.replaced);
+  }
   if (live && !replaced) {
     e.state = model::SwapState::undone;
     return fmt::format("volume '{}': the swap had not started; '{}' was never moved", e.target,
@@ -134,7 +218,7 @@ util::Result<void> swap_back(const config::PipelineConfig &config, model::SwapEn
                                     e.target, e.live, e.replaced, util::errno_text(errno)));
     (void)util::fsync_path(fs::path(e.live).parent_path());
   }
-  e.state = e.state == model::SwapState::done ? model::SwapState::undone : model::SwapState::done;
+  e.state = model::swapped_back(e.state);
   if (quiet) TRY(quiet->resume());
   return {};
 }
@@ -145,6 +229,6 @@ util::Result<void> drop_replaced(const config::PipelineConfig &, const model::Sw
 
 } // namespace
 
-const SwapOps k_volume_swap_ops = {repair, swap_back, drop_replaced};
+const SwapOps k_volume_swap_ops = {repair, live_inode, swap_back, drop_replaced};
 
 } // namespace gate::steps

@@ -53,10 +53,11 @@ FaultProject::FaultProject(const std::string &db, std::map<std::string, std::str
 }
 
 void FaultProject::configure(const ProjectOptions &o) {
+  std::string standby = o.standby ? ", standby: true" : "";
   std::string body = "project: faults\ndatabases:\n  - {name: app, url: '${FAULT_DATABASE_URL}', "
                      "min_size: 0" +
-                     (o.database.empty() ? "" : ", " + o.database) +
-                     "}\nvolumes:\n  - {name: files, path: ./files}\n" + o.volumes;
+                     (o.database.empty() ? "" : ", " + o.database) + standby +
+                     "}\nvolumes:\n  - {name: files, path: ./files" + standby + "}\n" + o.volumes;
   m_options = o;
   body += "backup_root: ./" + o.backup_root + "\nrecord: ./" + o.record + "\n";
   if (o.retention) body += "retention: {keep_last: 1}\n";
@@ -100,6 +101,11 @@ void FaultProject::expect_intact(const Snapshot &before,
         sh("grep -rlF -D skip -- \"$SECRET\" . || true", m_dir.path(), {{"SECRET", secret}});
     EXPECT_EQ(grep.out, "") << "a secret was left in these files";
   }
+}
+
+std::string FaultProject::tree() const {
+  if (!fs::is_directory(m_dir / "files")) return "";
+  return sh("find . -type f -exec sha256sum {} + | sort", m_dir / "files").out;
 }
 
 Timed timed_gate(const FaultProject &p, const std::vector<std::string> &args) {

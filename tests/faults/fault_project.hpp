@@ -24,6 +24,7 @@ struct ProjectOptions {
   std::string volumes;                            // more entries of `volumes:` ("  - {...}\n")
   std::string backup_root = "backups";            // relative to the project
   std::string record = ".last-deployment-backup"; // likewise
+  bool standby = false;                           // standby: true on the database and the volume
 };
 
 class FaultProject {
@@ -54,6 +55,8 @@ public:
   void expect_intact(const Snapshot &before, const std::vector<std::string> &secrets) const;
   // Rows in the sample table, as the database has them now.
   std::string orders() const;
+  // Every file's SHA-256 under the volume's directory ("" when it is missing).
+  std::string tree() const;
 
 private:
   const PgServer *m_pg;

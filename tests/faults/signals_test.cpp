@@ -7,7 +7,9 @@
 // lock and succeeds. One PostgreSQL and one S3 server serve the whole suite.
 #include "faults/fault_project.hpp"
 #include "integration/s3_server.hpp"
+#include "model/swap_journal.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,6 +17,7 @@
 using namespace gate::test;
 using ::testing::AnyOf;
 using ::testing::Eq;
+using ::testing::HasSubstr;
 
 namespace {
 
@@ -28,7 +31,34 @@ struct PointCase {
   bool remote = false;    // a remote `offsite` on the suite's S3 server
   bool retention = false; // keep_last: 1
   int interrupted = 130;  // the exit code for SIGINT and SIGTERM
+  bool standby = false;   // standby: true on both targets: the rollback swaps them in
 };
+
+// The kind of target whose standby swap a point is in ("" when none).
+std::string swap_kind_of(const std::string &point) {
+  if (point.rfind("standby.", 0) == 0) return "database";
+  if (point.rfind("volume-standby.", 0) == 0) return "volume";
+  return "";
+}
+
+std::vector<gate::model::SwapEntry> swaps_in(const FaultProject &p) {
+  auto journal = gate::model::SwapJournal::load(p.backups());
+  EXPECT_TRUE(journal.has_value()) << journal.error().message;
+  return journal ? journal->entries() : std::vector<gate::model::SwapEntry>{};
+}
+
+// The swap of the other target runs at the same time as the one stopped at
+// the point: the signal is sent once that one is done (its journal entry
+// says so), so that what the test sees does not depend on a race.
+void wait_for_the_other_swap(const FaultProject &p, const std::string &stopped_kind) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (const auto &e : swaps_in(p))
+      if (e.kind != stopped_kind && e.state == gate::model::SwapState::done) return;
+    ::usleep(20000); // polls the journal: the condition, not the time, ends the wait
+  }
+  ADD_FAILURE() << "the other target's standby swap did not finish within 60 s";
+}
 
 std::vector<std::string> args_of(Command c) {
   switch (c) {
@@ -65,6 +95,7 @@ protected:
       o.bucket = k_bucket;
     }
     o.retention = retention;
+    o.standby = GetParam().standby;
     return o;
   }
 
@@ -80,8 +111,14 @@ protected:
       ASSERT_EQ(r.exit_code, 0) << r.all();
     }
     if (prunes) p.configure(options(true));
+    if (c.standby) // every rollback uses up the standbys: a deploy run and a second run
+      for (int runs = 0; runs < 2; ++runs) {
+        auto r = p.gate({"run"});
+        ASSERT_EQ(r.exit_code, 0) << r.all();
+      }
     if (c.command == Command::rollback || c.command == Command::rollback_remote)
       PgServer::get().psql(p.db(), "DELETE FROM orders WHERE id % 2 = 0");
+    if (c.standby) write_file(p.dir() / "files" / "written-after.txt", "after the backup\n");
     if (c.command == Command::rollback_remote) // only the remote holds it now
       fs::remove_all(p.backups() / recorded_id(read_file(p.record())));
   }
@@ -95,7 +132,23 @@ protected:
     if (rolls_back) {
       EXPECT_EQ(p.orders(), restored_orders);
     }
+    // A swap the fault cut short is repaired under the lock, and said.
+    for (const auto &e : m_cut_short)
+      EXPECT_THAT(
+          next.all(),
+          HasSubstr((e.kind == "database" ? "database '" + e.live : "volume '" + e.target) + "': "))
+          << "the next gate did not say how it repaired the " << e.kind << " swap";
+    if (c.standby) {
+      EXPECT_EQ(p.tree(), m_tree_in_set);
+      for (const auto &e : swaps_in(p))
+        EXPECT_NE(e.state, gate::model::SwapState::begun) << e.kind << " swap left half done";
+    }
   }
+
+  // The swaps the journal says `begun` after the fault, and the volume's
+  // files as the set holds them.
+  std::vector<gate::model::SwapEntry> m_cut_short;
+  std::string m_tree_in_set;
 };
 
 } // namespace
@@ -105,6 +158,8 @@ TEST_P(FaultPoints, KilledOrInterruptedThereLosesNothingAndTheNextGateSucceeds) 
   FaultProject p("f_" + case_name({c, 0}).substr(0, 40), env());
   p.configure(options(c.retention));
   std::string all_orders = p.orders();
+  m_tree_in_set = p.tree();
+  std::string swap_kind = swap_kind_of(c.point);
   bool first = true;
   for (int sig : {SIGKILL, SIGINT, SIGTERM}) {
     SCOPED_TRACE(std::string(c.point) + " with " + sigabbrev_np(sig));
@@ -113,11 +168,35 @@ TEST_P(FaultPoints, KilledOrInterruptedThereLosesNothingAndTheNextGateSucceeds) 
     if (HasFatalFailure()) return;
     std::string orders_before = p.orders();
     auto before = p.snapshot();
+    std::string tree_before = p.tree();
     auto gate = start_gate_at_fault(args_of(c.command), p.dir(), c.point, p.env());
+    ASSERT_TRUE(gate);
+    if (!swap_kind.empty()) wait_for_the_other_swap(p, swap_kind);
     ::kill(gate->pid(), sig);
     auto r = finish_gate(*gate);
     if (sig != SIGKILL) {
       EXPECT_EQ(r.exit_code, c.interrupted) << r.all();
+    }
+    m_cut_short.clear();
+    if (c.standby)
+      for (const auto &e : swaps_in(p))
+        if (e.state == gate::model::SwapState::begun) m_cut_short.push_back(e);
+    // An interrupt lets a swap that began finish: only a kill leaves one half done.
+    if (sig != SIGKILL) {
+      EXPECT_TRUE(m_cut_short.empty()) << "an interrupt left a swap half done: " << r.all();
+    }
+    // An interrupt before the stopped swap began cancels it: that target keeps its old data.
+    std::string point = c.point;
+    if (sig != SIGKILL && point.size() > 10 && point.substr(point.size() - 10) == ".journaled") {
+      EXPECT_EQ(swap_kind == "database"
+                    ? PgServer::get().value(p.db(), "SELECT count(*) FROM orders")
+                    : p.tree(),
+                swap_kind == "database" ? orders_before : tree_before)
+          << "the swap went on after the interrupt";
+    }
+    // The live directory is the old or the set's, never missing.
+    if (c.standby) {
+      EXPECT_THAT(p.tree(), AnyOf(Eq(tree_before), Eq(m_tree_in_set)));
     }
     p.expect_intact(before, {PgServer::get().password(), server().secret_access_key()});
     // Each database is old or restored, never half.
@@ -141,5 +220,12 @@ INSTANTIATE_TEST_SUITE_P(
         PointCase{"restore.before-reopen", Command::rollback, false, false, 4},
         PointCase{"fetch.mid-download", Command::rollback_remote, true},
         PointCase{"prune.mid-remove", Command::prune},
-        PointCase{"prune.remote-mid-set", Command::prune_remote, true}),
+        PointCase{"prune.remote-mid-set", Command::prune_remote, true},
+        PointCase{"standby.journaled", Command::rollback, false, false, 4, true},
+        PointCase{"standby.before-swap", Command::rollback, false, false, 4, true},
+        PointCase{"standby.after-swap", Command::rollback, false, false, 4, true},
+        PointCase{"standby.before-done", Command::rollback, false, false, 4, true},
+        PointCase{"volume-standby.journaled", Command::rollback, false, false, 4, true},
+        PointCase{"volume-standby.between-renames", Command::rollback, false, false, 4, true},
+        PointCase{"volume-standby.before-done", Command::rollback, false, false, 4, true}),
     case_name);

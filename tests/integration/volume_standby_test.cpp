@@ -186,7 +186,7 @@ TEST(VolumeStandby, ATamperedStandbyIsNotTrustedAndTheRollbackRestoresFromTheSet
   EXPECT_THAT(forced.out, HasSubstr("standby of files not used: the volume is redirected"));
 }
 
-TEST(VolumeStandby, AKillBetweenTheRenamesIsRepairedToWholeData) {
+TEST(VolumeStandby, AKillMidSwapNeverLeavesTheLiveNameMissingAndIsFinishedByTheNextGate) {
   TempDir t;
   Prepared p = standby_and_damage(t);
   auto gate = start_gate_at_fault({"rollback", "--last", "--yes"}, t.path(),
@@ -194,28 +194,31 @@ TEST(VolumeStandby, AKillBetweenTheRenamesIsRepairedToWholeData) {
   ASSERT_TRUE(gate);
   ::kill(gate->pid(), SIGKILL);
   (void)gate->wait();
-  EXPECT_FALSE(fs::exists(t / "files")); // the moment between the two renames
+  // The standby took the live name in one exchange; the old data is at its path.
+  EXPECT_EQ(owned_tree(t / "files"), p.original);
+  EXPECT_EQ(owned_tree(t / ".files.gate-standby"), p.damaged);
   auto swap = only_swap(t.path());
   ASSERT_EQ(swap.state, gate::model::SwapState::begun);
 
   gate::config::PipelineConfig config;
   auto repaired = gate::steps::swap_ops_for("volume")->repair(config, swap);
   ASSERT_TRUE(repaired) << repaired.error().message;
-  EXPECT_THAT(*repaired, HasSubstr("put the old data back"));
-  EXPECT_EQ(owned_tree(t / "files"), p.damaged);
-  EXPECT_TRUE(fs::is_directory(t / ".files.gate-standby"));
+  EXPECT_THAT(*repaired, HasSubstr("after the standby took the live name; it is finished"));
+  EXPECT_EQ(swap.state, gate::model::SwapState::done);
+  EXPECT_EQ(owned_tree(t / "files"), p.original);
+  EXPECT_EQ(owned_tree(swap.replaced), p.damaged);
+  EXPECT_FALSE(fs::exists(t / ".files.gate-standby"));
   // Repairing what is whole changes nothing more.
   auto twice = gate::steps::swap_ops_for("volume")->repair(config, swap);
   ASSERT_TRUE(twice);
-  EXPECT_THAT(*twice, HasSubstr("had not started"));
+  EXPECT_THAT(*twice, HasSubstr("had completed"));
   auto journal = gate::model::SwapJournal::load(t / "backups");
-  ASSERT_TRUE(journal && journal->forget(swap.rollback_id, swap.target));
+  ASSERT_TRUE(journal && journal->record(swap));
 
-  // The standby is still intact: the rollback goes through it.
-  auto r = run_gate({"rollback", "--last", "--yes"}, t.path());
-  ASSERT_EQ(r.exit_code, 0) << r.all();
-  EXPECT_THAT(r.all(), HasSubstr("the standby swapped in"));
-  EXPECT_EQ(owned_tree(t / "files"), p.original);
+  // The journal knows the swap: --undo puts the old data back.
+  auto undo = run_gate({"rollback", "--undo", "--yes"}, t.path());
+  ASSERT_EQ(undo.exit_code, 0) << undo.all();
+  EXPECT_EQ(owned_tree(t / "files"), p.damaged);
 }
 
 TEST(VolumeStandby, AStandbyOnAnotherFilesystemOrWithoutRoomIsRefusedBeforeAnyWork) {
