@@ -52,14 +52,19 @@ int read_port(util::Process &p) {
 } // namespace
 
 S3Server::S3Server(const std::vector<std::string> &buckets)
-    : m_access_key_id("AKGATE" + random_token(14)),
+    : m_buckets(buckets), m_access_key_id("AKGATE" + random_token(14)),
       m_secret_access_key("gate/" + random_token(35)) {
+  start(0);
+}
+
+void S3Server::start(int port) {
   util::ProcessSpec spec;
   spec.argv = {(source_dir() / "tests" / "s3" / "s3rver").string(), tools_dir().string(),
                (m_data.path() / "data").string()};
-  spec.argv.insert(spec.argv.end(), buckets.begin(), buckets.end());
+  spec.argv.insert(spec.argv.end(), m_buckets.begin(), m_buckets.end());
   spec.env = {{"S3RVER_ACCESS_KEY_ID", m_access_key_id},
-              {"S3RVER_SECRET_ACCESS_KEY", m_secret_access_key}};
+              {"S3RVER_SECRET_ACCESS_KEY", m_secret_access_key},
+              {"S3RVER_PORT", std::to_string(port)}};
   spec.stdin_mode = util::StreamMode::pipe; // closed when this process goes: the server exits
   spec.stdout_mode = util::StreamMode::pipe;
   spec.stderr_mode = util::StreamMode::log;
@@ -73,6 +78,17 @@ S3Server::S3Server(const std::vector<std::string> &buckets)
 S3Server::~S3Server() {
   if (m_process) m_process->kill_group(SIGTERM);
   if (m_process) (void)m_process->wait(std::chrono::seconds(10));
+}
+
+void S3Server::kill() {
+  m_process->kill_group(SIGKILL);
+  (void)m_process->wait();
+  m_process.reset();
+}
+
+void S3Server::restart() {
+  if (m_process) kill();
+  start(m_port);
 }
 
 std::string S3Server::endpoint() const {
