@@ -28,25 +28,19 @@ fs::path tools_dir() {
 // installs the npm packages, hence the generous bound (a failure bound, not a
 // synchronisation: the line is the signal).
 int read_port(util::Process &p) {
-  std::string out;
   const std::string marker = "S3rver listening on ";
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    size_t at = out.find(marker);
-    if (at != std::string::npos && out.find('\n', at) != std::string::npos) {
-      std::string address = out.substr(at + marker.size(), out.find('\n', at) - at - marker.size());
-      return std::stoi(address.substr(address.rfind(':') + 1));
-    }
-    struct pollfd fd {
-      p.stdout_fd(), POLLIN, 0
-    };
-    if (::poll(&fd, 1, 1000) <= 0) continue;
-    char buf[512];
-    ssize_t n = ::read(p.stdout_fd(), buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  throw std::runtime_error("the S3 test server did not start: " + out + p.stderr_tail());
+  std::string out = read_output_until(
+      p,
+      [&](const std::string &o) {
+        size_t at = o.find(marker);
+        return at != std::string::npos && o.find('\n', at) != std::string::npos;
+      },
+      std::chrono::minutes(5));
+  size_t at = out.find(marker);
+  if (at == std::string::npos || out.find('\n', at) == std::string::npos)
+    throw std::runtime_error("the S3 test server did not start: " + out + p.stderr_tail());
+  std::string address = out.substr(at + marker.size(), out.find('\n', at) - at - marker.size());
+  return std::stoi(address.substr(address.rfind(':') + 1));
 }
 
 } // namespace
