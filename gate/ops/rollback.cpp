@@ -13,6 +13,7 @@
 #include "steps/restore_plan.hpp"
 #include "steps/verify/verify.hpp"
 #include "util/cancel.hpp"
+#include "util/fault.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
@@ -397,6 +398,7 @@ std::vector<Timed<steps::RestoreOutcome>> restore_targets(Rollback &r, RunOutcom
     auto &job = *r.jobs[i];
     std::string label = "restore " + job.target();
     auto progress = [&](uint64_t bytes) {
+      util::fault_point("rollback.mid-restore"); // inert unless a test set it (util/fault.hpp)
       r.reporter.step_progress(label, bytes, job.artifact().bytes());
     };
     return job.restore(r.manifest(), r.info.dir, progress);

@@ -36,6 +36,8 @@ void apply(httplib::Client &c, const HttpOptions &o) {
 
 // ccache's failure_from_httplib_error: the library's error stops here.
 std::string describe(httplib::Error e) {
+  // The library's word alone ("Connection") does not say what went wrong.
+  if (e == httplib::Error::Connection) return "could not connect";
   return httplib::to_string(e);
 }
 

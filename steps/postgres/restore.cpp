@@ -336,6 +336,21 @@ util::Result<void> swap_in(const PgTarget &pg, util::PgConnection &admin, const 
   return {};
 }
 
+// After a failed restore into `fresh`: drops it, and when that fails too
+// (the server went away) says what is left and how to remove it.
+util::Error drop_partial_copy(util::PgConnection &admin, const std::string &fresh,
+                              util::Error failed) {
+  util::CancelShield shield;
+  std::string name = admin.quote_identifier(fresh);
+  auto dropped = admin.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+  if (!dropped)
+    failed.message += fmt::format(
+        "\nthe partial copy '{}' could not be dropped ({}); the live database was not touched; "
+        "the next rollback of this database drops it, or run: DROP DATABASE IF EXISTS {}",
+        fresh, dropped.error().message, name);
+  return failed;
+}
+
 // Restores into <db>_gate_new, then swaps names in one transaction.
 util::Result<void> recreate_restore(const PgTarget &pg, const PgTools &tools,
                                     const model::Artifact &a, const fs::path &set_dir,
@@ -361,8 +376,12 @@ util::Result<void> recreate_restore(const PgTarget &pg, const PgTools &tools,
       if (armed) (void)admin.execute(sql);
     }
   } drop_fresh{*admin, "DROP DATABASE IF EXISTS " + q(fresh) + " WITH (FORCE)"};
-  TRY(restore_into_created(pg, *admin, pg.conninfo().with_dbname(fresh), tools, a, set_dir,
-                           progress));
+  auto restored = restore_into_created(pg, *admin, pg.conninfo().with_dbname(fresh), tools, a,
+                                       set_dir, progress);
+  if (!restored) {
+    drop_fresh.armed = false;
+    return std::unexpected(drop_partial_copy(*admin, fresh, restored.error()));
+  }
   util::CancelShield shield; // the swap and the cleanup run to completion
   if (!exists.empty()) {
     TRY(swap_in(pg, *admin, dbname, fresh));
@@ -559,7 +578,7 @@ restore_database(const config::PipelineConfig &config, const config::DatabaseTar
     result.ms = util::elapsed_ms(start);
     return result;
   }
-  return util::fail("every dump failed to restore; first: " + first_error);
+  return util::fail(pg.describe() + ": every dump failed to restore; first: " + first_error);
 }
 
 } // namespace gate::steps

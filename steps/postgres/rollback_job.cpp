@@ -99,7 +99,7 @@ public:
     if (!r)
       return {RestoreState::not_restored,
               m_db.mode == config::RestoreMode::recreate
-                  ? "unchanged (the new copy was dropped)"
+                  ? "unchanged (the live database was not touched)"
                   : "unchanged (the restore transaction rolled back)",
               r.error().message};
     if (!r->difference.empty())

@@ -1,7 +1,11 @@
 #include "steps/volume/quiesce.hpp"
 
 #include "util/cancel.hpp"
+#include "util/fault.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
+
+#include <fmt/format.h>
 
 namespace gate::steps {
 
@@ -26,6 +30,7 @@ util::Result<std::unique_ptr<Quiescer>> Quiescer::begin(std::shared_ptr<Containe
     if (!r) return std::unexpected(r.error()); // the destructor restarts what was already stopped
     q->m_held.push_back({c, std::chrono::steady_clock::now()});
   }
+  if (!q->m_held.empty()) util::fault_point("quiesce.after-stop"); // inert unless a test set it
   return q;
 }
 
@@ -33,27 +38,45 @@ util::Result<void> Quiescer::resume() {
   if (m_resumed) return {};
   m_resumed = true;
   util::CancelShield shield; // the containers come back even after an interrupt
+  bool pause = m_mode == config::Quiesce::pause;
+  std::vector<std::string> not_back; // names, for the message and the hint
   std::string errors;
   for (const auto &h : m_held) {
-    auto r = m_mode == config::Quiesce::pause ? m_engine->unpause(h.container.id)
-                                              : m_engine->start(h.container.id);
+    auto r = pause ? m_engine->unpause(h.container.id) : m_engine->start(h.container.id);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - h.since).count();
     m_facts.push_back({{"name", h.container.name},
                        {"id", h.container.id},
-                       {"action", m_mode == config::Quiesce::pause ? "paused" : "stopped"},
+                       {"action", pause ? "paused" : "stopped"},
                        {"seconds", seconds},
                        {"resumed", r.has_value()}});
-    if (!r)
-      errors += (errors.empty() ? "" : "; ") + r.error().message;
-    else
-      util::log_info("{} container '{}' after {:.1f} s",
-                     m_mode == config::Quiesce::pause ? "unpaused" : "started", h.container.name,
-                     seconds);
+    if (!r) {
+      not_back.push_back(h.container.name);
+      errors += fmt::format("\n  {}: {}", h.container.name, r.error().message);
+    } else {
+      util::log_info("{} container '{}' after {:.1f} s", pause ? "unpaused" : "started",
+                     h.container.name, seconds);
+    }
   }
-  if (!errors.empty())
-    return util::fail(errors + "\nhint: start them by hand (docker/podman start NAME)");
-  return {};
+  if (not_back.empty()) return {};
+  return util::fail(not_resumed_message(not_back, errors));
+}
+
+// Which containers are still down, why, and the command that brings them back.
+std::string Quiescer::not_resumed_message(const std::vector<std::string> &names,
+                                          const std::string &errors) const {
+  bool pause = m_mode == config::Quiesce::pause;
+  bool podman = m_engine->engine().find("Podman") != std::string::npos;
+  std::string quoted;
+  for (const auto &n : names)
+    quoted += (quoted.empty() ? "'" : ", '") + n + "'";
+  return fmt::format("could not {} container{} {} again through {} on {}:{}\nhint: {} {} still {}; "
+                     "once the engine answers, run: {} {} {}",
+                     pause ? "unpause" : "start", names.size() > 1 ? "s" : "", quoted,
+                     m_engine->engine(), m_engine->socket(), errors, quoted,
+                     names.size() > 1 ? "are" : "is", pause ? "paused" : "stopped",
+                     podman ? "podman" : "docker", pause ? "unpause" : "start",
+                     util::join(names, " "));
 }
 
 Quiescer::~Quiescer() {

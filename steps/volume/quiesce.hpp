@@ -21,12 +21,15 @@ public:
                                                        config::Quiesce mode,
                                                        std::chrono::milliseconds timeout);
   ~Quiescer(); // resumes if resume() was not called
-  // Starts (or unpauses) what begin() stopped. Errors name each container.
+  // Starts (or unpauses) what begin() stopped. An error names each container
+  // still down, the engine, and the command that brings them back.
   util::Result<void> resume();
   // [{"name", "id", "action": "stopped"|"paused", "seconds"}] for the manifest.
   nlohmann::json facts() const { return m_facts; }
 
 private:
+  std::string not_resumed_message(const std::vector<std::string> &names,
+                                  const std::string &errors) const;
   struct Held {
     EngineContainer container;
     std::chrono::steady_clock::time_point since;

@@ -43,19 +43,20 @@ std::string recorded_id(const std::string &record_text) {
   return j.is_object() ? j.value("id", "") : "";
 }
 
-FaultProject::FaultProject(const std::string &db, std::map<std::string, std::string> env)
-    : m_db(db), m_env(std::move(env)) {
-  auto &pg = PgServer::get();
-  pg.create_database(db);
-  fill_sample_database(db, 10);
+FaultProject::FaultProject(const std::string &db, std::map<std::string, std::string> env,
+                           const PgServer &server)
+    : m_pg(&server), m_db(db), m_env(std::move(env)) {
+  m_pg->create_database(db);
+  fill_sample_database(*m_pg, db, 10);
   make_sample_tree(m_dir / "files", 4);
-  m_env["FAULT_DATABASE_URL"] = pg.url(db);
+  m_env["FAULT_DATABASE_URL"] = m_pg->url(db);
 }
 
 void FaultProject::configure(const ProjectOptions &o) {
   std::string body = "project: faults\ndatabases:\n  - {name: app, url: '${FAULT_DATABASE_URL}', "
-                     "min_size: 0}\nvolumes:\n  - {name: files, path: ./files}\n" +
-                     o.volumes;
+                     "min_size: 0" +
+                     (o.database.empty() ? "" : ", " + o.database) +
+                     "}\nvolumes:\n  - {name: files, path: ./files}\n" + o.volumes;
   m_options = o;
   body += "backup_root: ./" + o.backup_root + "\nrecord: ./" + o.record + "\n";
   if (o.retention) body += "retention: {keep_last: 1}\n";
@@ -74,7 +75,7 @@ FaultProject::Snapshot FaultProject::snapshot() const {
   if (fs::exists(record())) s.record = read_file(record());
   std::string id = recorded_id(s.record);
   if (!id.empty()) s.set_files = files_under(backups() / id);
-  s.connection_settings = PgServer::get().value(
+  s.connection_settings = m_pg->value(
       "postgres",
       "SELECT datallowconn || ',' || datconnlimit FROM pg_database WHERE datname = '" + m_db + "'");
   return s;
@@ -101,8 +102,27 @@ void FaultProject::expect_intact(const Snapshot &before,
   }
 }
 
+Timed timed_gate(const FaultProject &p, const std::vector<std::string> &args) {
+  auto start = std::chrono::steady_clock::now();
+  auto r = p.gate(args);
+  return {r, std::chrono::steady_clock::now() - start};
+}
+
+Timed gate_with_fault_at(const FaultProject &p, const std::vector<std::string> &args,
+                         const std::string &point, const std::function<void()> &fault) {
+  auto env = p.env();
+  fs::path resume = p.dir() / ".resume";
+  env["GATE_FAULT_RESUME"] = resume.string();
+  auto start = std::chrono::steady_clock::now();
+  auto gate = start_gate_at_fault(args, p.dir(), point, env);
+  fault();
+  write_file(resume, "");
+  auto r = finish_gate(*gate);
+  return {r, std::chrono::steady_clock::now() - start};
+}
+
 std::string FaultProject::orders() const {
-  return PgServer::get().value(m_db, "SELECT count(*) FROM orders");
+  return m_pg->value(m_db, "SELECT count(*) FROM orders");
 }
 
 } // namespace gate::test

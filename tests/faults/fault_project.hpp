@@ -7,6 +7,8 @@
 
 #include "integration/harness.hpp"
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -18,6 +20,7 @@ struct ProjectOptions {
   std::string bucket;
   bool retention = false;                         // keep_last: 1, locally and on the remote
   std::string extra;                              // appended to pipeline.yml
+  std::string database;                           // more keys of the database ("mode: clean")
   std::string volumes;                            // more entries of `volumes:` ("  - {...}\n")
   std::string backup_root = "backups";            // relative to the project
   std::string record = ".last-deployment-backup"; // likewise
@@ -25,12 +28,14 @@ struct ProjectOptions {
 
 class FaultProject {
 public:
-  // A fresh database `db` (dropped first) with a few rows and a small tree.
-  FaultProject(const std::string &db, std::map<std::string, std::string> env);
+  // A fresh database `db` (dropped first) on `server` with a few rows and a small tree.
+  FaultProject(const std::string &db, std::map<std::string, std::string> env,
+               const PgServer &server = PgServer::get());
   const fs::path &dir() const { return m_dir.path(); }
   fs::path backups() const { return m_dir / m_options.backup_root; }
   fs::path record() const { return m_dir / m_options.record; }
   const std::string &db() const { return m_db; }
+  const PgServer &server() const { return *m_pg; }
   // pipeline.yml for `options` (the database URL comes from the environment).
   void configure(const ProjectOptions &options);
   // The environment gate runs with: the database URL and the caller's (S3 keys).
@@ -51,6 +56,7 @@ public:
   std::string orders() const;
 
 private:
+  const PgServer *m_pg;
   TempDir m_dir;
   ProjectOptions m_options;
   std::string m_db;
@@ -59,5 +65,16 @@ private:
 
 // The set dir of the record `record_text` names ("" when none).
 std::string recorded_id(const std::string &record_text);
+
+// A gate command's result and how long it took.
+struct Timed {
+  CommandResult result;
+  std::chrono::steady_clock::duration took;
+};
+Timed timed_gate(const FaultProject &p, const std::vector<std::string> &args);
+// Runs gate until it waits at fault point `point`, causes the fault there
+// (`fault`: a server stopped, a socket removed), then lets gate go on to its end.
+Timed gate_with_fault_at(const FaultProject &p, const std::vector<std::string> &args,
+                         const std::string &point, const std::function<void()> &fault);
 
 } // namespace gate::test

@@ -1,11 +1,13 @@
 // Real faults, not simulated ones: a disk that fills up (a small tmpfs)
-// during a dump, an archive, the record write and a rollback's staging, and
-// the database terminating gate's pg_dump mid-dump. Each ends with a clear
-// error and exit code, within a bounded time, and nothing lost.
+// during a dump, an archive, the record write and a rollback's staging, the
+// database terminating gate's pg_dump mid-dump, and the server stopped
+// (`pg_ctl stop -m immediate`) mid-dump and mid-restore. Each ends with a
+// clear error and exit code, within a bounded time, and nothing lost.
 #include "faults/fault_project.hpp"
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -48,22 +50,17 @@ std::vector<std::string> secrets() {
 }
 
 // Incompressible rows, so that a dump of them takes `mib` MiB or so.
-void add_big_table(const std::string &db, int mib) {
-  PgServer::get().psql(
-      db, "CREATE TABLE big AS SELECT g AS id, string_agg(md5(random()::text), '') AS pad FROM "
-          "generate_series(1, " +
-              std::to_string(mib * 1024) + ") g, generate_series(1, 32) r GROUP BY g");
+void add_big_table(const std::string &db, int mib, const PgServer &server = PgServer::get()) {
+  server.psql(db,
+              "CREATE TABLE big AS SELECT g AS id, string_agg(md5(random()::text), '') AS pad FROM "
+              "generate_series(1, " +
+                  std::to_string(mib * 1024) + ") g, generate_series(1, 32) r GROUP BY g");
 }
 
-struct Timed {
-  CommandResult result;
-  std::chrono::steady_clock::duration took;
-};
-
-Timed timed_gate(const FaultProject &p, const std::vector<std::string> &args) {
-  auto start = std::chrono::steady_clock::now();
-  auto r = p.gate(args);
-  return {r, std::chrono::steady_clock::now() - start};
+void expect_no_space_failure(const Timed &t) {
+  EXPECT_EQ(t.result.exit_code, 1) << t.result.all();
+  EXPECT_THAT(t.result.all(), HasSubstr("No space left on device"));
+  EXPECT_LT(t.took, k_bound);
 }
 
 // A project whose backup_root is a 1 MiB tmpfs, with one good set in it.
@@ -80,40 +77,33 @@ struct FullDiskProject {
     auto r = project.gate({"run"});
     ASSERT_EQ(r.exit_code, 0) << r.all();
   }
+  // After one good run, `grow` makes the next run's output too big for the
+  // disk: that run fails naming `what`, and the good set stays as it was.
+  void expect_run_fills_it(const std::function<void()> &grow, const std::string &what) {
+    configure_and_back_up();
+    if (::testing::Test::HasFatalFailure()) return;
+    grow();
+    auto before = project.snapshot();
+    auto t = timed_gate(project, {"run"});
+    expect_no_space_failure(t);
+    EXPECT_THAT(t.result.all(), HasSubstr(what));
+    project.expect_intact(before, secrets());
+  }
 };
-
-void expect_no_space_failure(const Timed &t) {
-  EXPECT_EQ(t.result.exit_code, 1) << t.result.all();
-  EXPECT_THAT(t.result.all(), HasSubstr("No space left on device"));
-  EXPECT_LT(t.took, k_bound);
-}
 
 } // namespace
 
 TEST(RealFaults, ADiskThatFillsDuringADumpFailsTheRunAndKeepsTheLastGoodSet) {
   FullDiskProject f("rf_enospc_dump");
   REQUIRE_MOUNTED(f.disk);
-  f.configure_and_back_up();
-  if (HasFatalFailure()) return;
-  add_big_table(f.project.db(), 3);
-  auto before = f.project.snapshot();
-  auto t = timed_gate(f.project, {"run"});
-  expect_no_space_failure(t);
-  EXPECT_THAT(t.result.all(), HasSubstr("backup app"));
-  f.project.expect_intact(before, secrets());
+  f.expect_run_fills_it([&] { add_big_table(f.project.db(), 3); }, "backup app");
 }
 
 TEST(RealFaults, ADiskThatFillsDuringAnArchiveFailsTheRunAndKeepsTheLastGoodSet) {
   FullDiskProject f("rf_enospc_archive");
   REQUIRE_MOUNTED(f.disk);
-  f.configure_and_back_up();
-  if (HasFatalFailure()) return;
-  sh("head -c 3000000 /dev/urandom > files/big.bin", f.project.dir());
-  auto before = f.project.snapshot();
-  auto t = timed_gate(f.project, {"run"});
-  expect_no_space_failure(t);
-  EXPECT_THAT(t.result.all(), HasSubstr("files.tar"));
-  f.project.expect_intact(before, secrets());
+  f.expect_run_fills_it(
+      [&] { sh("head -c 3000000 /dev/urandom > files/big.bin", f.project.dir()); }, "files.tar");
 }
 
 TEST(RealFaults, ARecordOnAFullDiskFailsTheRunAndTheOldRecordStays) {
@@ -162,22 +152,91 @@ TEST(RealFaults, TheDatabaseTerminatingPgDumpMidDumpFailsTheRunClearly) {
   ASSERT_EQ(p.gate({"run"}).exit_code, 0);
   add_big_table(p.db(), 4);
   auto before = p.snapshot();
-  auto env = p.env();
-  fs::path resume = p.dir() / ".resume";
-  env["GATE_FAULT_RESUME"] = resume.string();
-  auto start = std::chrono::steady_clock::now();
-  auto gate = start_gate_at_fault({"run"}, p.dir(), "run.mid-dump", env);
-  auto killed = PgServer::get().value(
-      "postgres",
-      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" + p.db() +
-          "' AND pid <> pg_backend_pid()");
-  EXPECT_NE(killed, "0");
-  write_file(resume, "");
-  auto r = finish_gate(*gate);
-  EXPECT_EQ(r.exit_code, 1) << r.all();
-  EXPECT_THAT(r.all(), HasSubstr("pg_dump"));
-  EXPECT_THAT(r.all(), HasSubstr("backup app"));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, k_bound);
+  auto t = gate_with_fault_at(p, {"run"}, "run.mid-dump", [&] {
+    auto killed = PgServer::get().value(
+        "postgres",
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" + p.db() +
+            "' AND pid <> pg_backend_pid()");
+    EXPECT_NE(killed, "0");
+  });
+  EXPECT_EQ(t.result.exit_code, 1) << t.result.all();
+  EXPECT_THAT(t.result.all(), HasSubstr("pg_dump"));
+  EXPECT_THAT(t.result.all(), HasSubstr("backup app"));
+  EXPECT_LT(t.took, k_bound);
   p.expect_intact(before, secrets());
   EXPECT_EQ(p.gate({"run"}).exit_code, 0);
 }
+
+// The server itself stopped as a crash would stop it (`pg_ctl stop -m
+// immediate`): a private one, so the suite's shared server stays up.
+TEST(RealFaults, TheServerStoppedMidDumpFailsTheRunNamingTheDatabase) {
+  PgServer pg;
+  pg.start_private();
+  FaultProject p("rf_stopped_dump", {}, pg);
+  p.configure({});
+  ASSERT_EQ(p.gate({"run"}).exit_code, 0);
+  add_big_table(p.db(), 4, pg);
+  std::string rows = p.orders();
+  auto before = p.snapshot();
+  auto t = gate_with_fault_at(p, {"run"}, "run.mid-dump", [&] { pg.halt(); });
+  EXPECT_EQ(t.result.exit_code, 1) << t.result.all();
+  EXPECT_THAT(t.result.all(), HasSubstr("backup app"));
+  EXPECT_THAT(t.result.all(), HasSubstr("database 'app' (gate@127.0.0.1:" +
+                                        std::to_string(pg.port()) + "/rf_stopped_dump)"));
+  EXPECT_LT(t.took, k_bound);
+  EXPECT_EQ(read_file(p.record()), before.record) << "while the server is down";
+  pg.resume();
+  p.expect_intact(before, {pg.password()});
+  EXPECT_EQ(p.orders(), rows);
+  auto next = p.gate({"run"});
+  EXPECT_EQ(next.exit_code, 0) << next.all();
+}
+
+// The same stop while a rollback restores the database, in either mode.
+class ServerStoppedMidRestore : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ServerStoppedMidRestore, LeavesTheDatabaseWhollyOldAndSaysWhatToDo) {
+  const std::string mode = GetParam();
+  PgServer pg;
+  pg.start_private();
+  FaultProject p("rf_stopped_" + mode, {}, pg);
+  ProjectOptions o;
+  o.database = "mode: " + mode;
+  p.configure(o);
+  ASSERT_EQ(p.gate({"run"}).exit_code, 0);
+  std::string backed_up = p.orders();
+  pg.psql(p.db(), "DELETE FROM orders WHERE id % 2 = 0");
+  std::string live = p.orders();
+  auto before = p.snapshot();
+  std::string id = recorded_id(before.record);
+  std::vector<std::string> rollback{"rollback", id, "--yes", "--only", "db"};
+  auto t = gate_with_fault_at(p, rollback, "rollback.mid-restore", [&] { pg.halt(); });
+  std::string out = t.result.all();
+  EXPECT_EQ(t.result.exit_code, 4) << out;
+  EXPECT_THAT(out, HasSubstr("restore app"));
+  EXPECT_THAT(out, HasSubstr("unchanged (")); // and which database, on which server:
+  EXPECT_THAT(out, HasSubstr("database 'app' (gate@127.0.0.1:" + std::to_string(pg.port()) + "/" +
+                             p.db() + "): every dump failed to restore"));
+  EXPECT_THAT(out, HasSubstr("to finish by hand: gate rollback " + id + " --only db --yes"));
+  if (mode == "recreate") // the partial copy the server kept, and how to drop it
+    EXPECT_THAT(out, HasSubstr("DROP DATABASE IF EXISTS \"" + p.db() + "_gate_new\""));
+  else // how to open the database again, which the next gate does by itself
+    EXPECT_THAT(out, HasSubstr("the next gate will retry, or run: ALTER DATABASE \"" + p.db() +
+                               "\" CONNECTION LIMIT"));
+  EXPECT_LT(t.took, k_bound);
+  EXPECT_EQ(read_file(p.record()), before.record) << "while the server is down";
+  pg.resume();
+  EXPECT_EQ(p.orders(), live) << "the database must be wholly old: nothing was committed";
+  p.expect_intact(before, {pg.password()});
+  auto again = p.gate(rollback);
+  EXPECT_EQ(again.exit_code, 0) << again.all();
+  EXPECT_EQ(p.orders(), backed_up);
+  EXPECT_EQ(
+      pg.value("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE '%_gate_new'"),
+      "0");
+  auto next = p.gate({"run"});
+  EXPECT_EQ(next.exit_code, 0) << next.all();
+}
+
+INSTANTIATE_TEST_SUITE_P(RealFaults, ServerStoppedMidRestore,
+                         ::testing::Values("recreate", "clean"));

@@ -247,16 +247,35 @@ void PgServer::start() {
     std::fprintf(stderr, "unreadable PostgreSQL fixture state %s\n", state.c_str());
     std::abort();
   }
-  m_dir = fs::path("/tmp") / ("gate-pg-" + std::to_string(::getpid()));
+  start_private();
+}
+
+void PgServer::start_private() {
+  static int started = 0; // several servers in one process get their own directories
+  m_bindir = bindir_of_newest_server();
+  m_dir = fs::path("/tmp") / ("gate-pg-" + std::to_string(::getpid()) +
+                              (started++ ? "-" + std::to_string(started) : ""));
   m_port = free_port();
-  m_password = "pw-" + std::to_string(::getpid()) + "-Secr3t";
+  m_password = "pw-" + std::to_string(::getpid()) + "-" + std::to_string(started) + "-Secr3t";
   auto r = run({(source_dir() / "ci" / "pg-sandbox").string(), "start", m_dir.string(),
-                std::to_string(m_port), m_password});
+                std::to_string(m_port), m_password, "--any-port"});
   if (r.exit_code != 0) {
     std::fprintf(stderr, "unable to start PostgreSQL for the tests: %s\n", r.all().c_str());
     std::abort(); // tests needing PostgreSQL must fail, not skip
   }
+  m_port = std::stoi(read_file(m_dir / "port")); // --any-port: another if that one was taken
   m_started = true;
+}
+
+void PgServer::halt() const {
+  if (m_shared) throw std::logic_error("the shared PostgreSQL server is never halted");
+  auto r = run({(source_dir() / "ci" / "pg-sandbox").string(), "halt", m_dir.string()});
+  EXPECT_EQ(r.exit_code, 0) << "pg-sandbox halt: " << r.all();
+}
+
+void PgServer::resume() const {
+  auto r = run({(source_dir() / "ci" / "pg-sandbox").string(), "resume", m_dir.string()});
+  EXPECT_EQ(r.exit_code, 0) << "pg-sandbox resume: " << r.all();
 }
 
 void PgServer::stop() {
@@ -328,7 +347,10 @@ std::string PgServer::create_owned_database(const std::string &name, const std::
 }
 
 void fill_sample_database(const std::string &db, int n) {
-  auto &pg = PgServer::get();
+  fill_sample_database(PgServer::get(), db, n);
+}
+
+void fill_sample_database(const PgServer &pg, const std::string &db, int n) {
   pg.psql(db, "CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, note text, "
               "created timestamptz "
               "DEFAULT now())");

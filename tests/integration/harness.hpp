@@ -71,10 +71,15 @@ std::string read_file(const fs::path &path);
 // A directory tree with text files, a binary, a symlink, a hard link and modes.
 void make_sample_tree(const fs::path &root, int files = 40);
 
-// The PostgreSQL server for the whole test run.
+// The PostgreSQL server for the whole test run (get()), or a private one a
+// test starts for itself (start_private()) to stop and start again.
 class PgServer {
 public:
   static PgServer &get();
+  PgServer() = default;
+  PgServer(const PgServer &) = delete;
+  PgServer &operator=(const PgServer &) = delete;
+  ~PgServer() { stop(); }
   int port() const { return m_port; }
   const std::string &password() const { return m_password; }
   // postgresql://gate:PASSWORD@127.0.0.1:PORT/db
@@ -95,7 +100,13 @@ public:
   // The server's data directory (its own or the ctest fixture's).
   fs::path data_dir() const { return m_dir / "data"; }
   void start();
+  // Its own server (ci/pg-sandbox), never the ctest fixture's.
+  void start_private();
   void stop();
+  // As a crash would stop it (`pg_ctl stop -m immediate`), keeping its data;
+  // resume() starts it again on the same port. For a private server only.
+  void halt() const;
+  void resume() const;
   static void stop_if_started();
 
 private:
@@ -119,6 +130,7 @@ bool session_send(gate::util::Process &session, const std::string &sql);
 // Fills `db` with tables customers (n rows), orders (2n rows), an empty table
 // and some awkward data (quotes, newlines inside text, jsonb, bytea).
 void fill_sample_database(const std::string &db, int n);
+void fill_sample_database(const PgServer &server, const std::string &db, int n);
 
 // A pipeline.yml with the given body under `version: 1`.
 void write_pipeline(const fs::path &dir, const std::string &body);

@@ -42,9 +42,13 @@ inline std::string wait_for_lines(const fs::path &file, int lines) {
 
 class Podman : public ::testing::Test {
 protected:
-  static void SetUpTestSuite() {
+  static void SetUpTestSuite() { start_engine(true); }
+  // ctest's shared engine when `may_share` and there is one, else the suite's own
+  // (a suite that breaks its engine on purpose must have its own).
+  static void start_engine(bool may_share) {
     CommandResult r;
-    if (fs::path state = fixture_state("podman"); !state.empty()) { // ctest's shared engine
+    fs::path state = may_share ? fixture_state("podman") : fs::path();
+    if (!state.empty()) { // ctest's shared engine
       s_shared = true;
       r.exit_code = 0;
       r.out = read_file(state);
