@@ -22,8 +22,9 @@ struct S3GetResult;
 
 namespace gate::model {
 
-// How many objects of a set go up at once, each on its own connection (and
-// memory: an upload streams through a 1 MiB buffer, util/s3_client.hpp).
+// How many objects go up at once, each on its own connection (and memory: an
+// upload streams through a 1 MiB buffer, util/s3_client.hpp): ops/offsite
+// keeps all remotes written side by side within this, together.
 inline constexpr size_t k_upload_connections = 4;
 
 struct UploadClients;

@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
+#include <semaphore>
 
 namespace gate::ops {
 
@@ -26,6 +28,26 @@ struct Upload {
   std::string relative;
   std::filesystem::path source;
   uint64_t bytes = 0;
+};
+
+// What every remote's transfers share: at most k_upload_connections requests
+// in flight in all, however many remotes are written at once.
+class TransferBudget {
+public:
+  // One transfer's share, given back when it goes out of scope.
+  class Permit {
+  public:
+    explicit Permit(TransferBudget &b) : m_budget(b) { m_budget.m_slots.acquire(); }
+    ~Permit() { m_budget.m_slots.release(); }
+    Permit(const Permit &) = delete;
+    Permit &operator=(const Permit &) = delete;
+
+  private:
+    TransferBudget &m_budget;
+  };
+
+private:
+  std::counting_semaphore<> m_slots{static_cast<std::ptrdiff_t>(model::k_upload_connections)};
 };
 
 std::vector<Upload> uploads_of(const model::Manifest &manifest,
@@ -64,10 +86,11 @@ util::Result<bool> already_there(const model::S3SetStore &store, const model::Ma
 }
 
 // One remote: the set uploaded file by file (progress as the bytes go, a line
-// per object), each object confirmed by HEAD, then committed.
+// per object), each object confirmed by HEAD, then committed; every request
+// within `budget`, shared with the other remotes written meanwhile.
 util::Result<void> copy_to(const config::RemoteConfig &remote, const model::Manifest &manifest,
                            const std::filesystem::path &set_dir, Reporter &reporter,
-                           const std::string &label) {
+                           const std::string &label, TransferBudget &budget) {
   auto files = uploads_of(manifest, set_dir);
   uint64_t total = 0;
   for (const auto &u : files)
@@ -76,9 +99,13 @@ util::Result<void> copy_to(const config::RemoteConfig &remote, const model::Mani
   TRY_ASSIGN(auto store, model::S3SetStore::open(remote, [&](uint64_t n) {
                reporter.step_progress(label, sent += n, total);
              }));
-  TRY_ASSIGN(bool there, already_there(*store, manifest));
-  if (there) return {};
-  TRY_ASSIGN(auto writer, store->begin(manifest.id));
+  std::unique_ptr<model::SetWriter> writer;
+  {
+    TransferBudget::Permit permit(budget);
+    TRY_ASSIGN(bool there, already_there(*store, manifest));
+    if (there) return {};
+    TRY_ASSIGN(writer, store->begin(manifest.id));
+  }
   // Side by side on the store's upload connections; the biggest first, so
   // that a large dump does not start last and run alone.
   std::stable_sort(files.begin(), files.end(),
@@ -86,12 +113,14 @@ util::Result<void> copy_to(const config::RemoteConfig &remote, const model::Mani
   std::atomic<size_t> uploaded{0};
   auto put_all = util::for_each_bounded(
       files.size(), model::k_upload_connections, [&](size_t i, size_t) -> util::Result<void> {
+        TransferBudget::Permit permit(budget);
         TRY(writer->put_file(files[i].relative, files[i].source));
         reporter.event("object_uploaded",
                        fmt::format("{}: {} ({}) uploaded, {}/{}", remote.name, files[i].relative,
                                    util::human_bytes(files[i].bytes), ++uploaded, files.size()));
         return {};
       });
+  TransferBudget::Permit permit(budget);
   if (!put_all) {
     writer->abandon(put_all.error().message);
     return put_all;
@@ -122,6 +151,26 @@ void alert_optional_failure(const config::PipelineConfig &config,
   for (const auto &alert : config.alerts)
     if (std::find(alert.on.begin(), alert.on.end(), config::AlertEvent::failure) != alert.on.end())
       steps::deliver_alert(alert, p);
+}
+
+// One remote's copy as a step of the run: started, finished with its summary.
+util::Result<void> copy_reported(const config::RemoteConfig &remote,
+                                 const model::Manifest &manifest, const OutgoingSet &outgoing,
+                                 Reporter &reporter, TransferBudget &budget) {
+  auto start = std::chrono::steady_clock::now();
+  std::string label = "copy to " + remote.name;
+  reporter.step_started("off-site", label);
+  auto copied = copy_to(remote, outgoing.manifest(), outgoing.dir(), reporter, label, budget);
+  StepReport report{"off-site", label};
+  report.duration_ms = util::elapsed_ms(start);
+  report.ok = copied.has_value();
+  report.bytes = copied ? manifest.total_bytes() : 0;
+  report.summary = copied ? fmt::format("set {} copied to {} and confirmed ({})", manifest.id,
+                                        util::s3_uri(remote.bucket, remote.prefix),
+                                        util::human_bytes(manifest.total_bytes()))
+                          : copied.error().message;
+  reporter.step_finished(report);
+  return copied;
 }
 
 } // namespace
@@ -155,31 +204,33 @@ util::Result<std::vector<model::RemoteCopy>> copy_off_site(const config::Pipelin
   if (config.remotes.empty()) return confirmed;
   // Encrypted once for every remote when encryption: is configured.
   TRY_ASSIGN(auto outgoing, OutgoingSet::prepare(config, manifest, set_dir));
-  for (const auto &remote : config.remotes) {
-    auto start = std::chrono::steady_clock::now();
-    std::string label = "copy to " + remote.name;
-    reporter.step_started("off-site", label);
-    auto copied = copy_to(remote, outgoing->manifest(), outgoing->dir(), reporter, label);
-    StepReport report{"off-site", label};
-    report.duration_ms = util::elapsed_ms(start);
-    report.ok = copied.has_value();
-    report.bytes = copied ? manifest.total_bytes() : 0;
-    report.summary = copied ? fmt::format("set {} copied to {} and confirmed ({})", manifest.id,
-                                          util::s3_uri(remote.bucket, remote.prefix),
-                                          util::human_bytes(manifest.total_bytes()))
-                            : copied.error().message;
-    reporter.step_finished(report);
-    if (copied) {
-      confirmed.push_back({remote.name, remote_set_url(remote, manifest.id), remote.endpoint,
-                           util::iso8601_utc(util::Clock::now())});
+  // Every remote at once, their transfers within one budget; each piece
+  // succeeds so that a failed remote does not keep another from starting.
+  const auto &remotes = config.remotes;
+  std::vector<util::Result<void>> copied(remotes.size());
+  TransferBudget budget;
+  TRY(util::for_each_bounded(
+      remotes.size(), remotes.size(), [&](size_t i, size_t) -> util::Result<void> {
+        copied[i] = copy_reported(remotes[i], manifest, *outgoing, reporter, budget);
+        return {};
+      }));
+  std::optional<util::Error> required_failure;
+  for (size_t i = 0; i < remotes.size(); ++i) {
+    if (copied[i]) {
+      confirmed.push_back({remotes[i].name, remote_set_url(remotes[i], manifest.id),
+                           remotes[i].endpoint, util::iso8601_utc(util::Clock::now())});
       continue;
     }
     std::string message = fmt::format("the off-site copy of set {} to remote '{}' failed: {}",
-                                      manifest.id, remote.name, copied.error().message);
-    if (remote.required) return util::fail(message);
+                                      manifest.id, remotes[i].name, copied[i].error().message);
+    if (remotes[i].required) {
+      if (!required_failure) required_failure = util::Error{copied[i].error().kind, message};
+      continue;
+    }
     util::log_warn("{} (required: false: the local set stands)", message);
-    alert_optional_failure(config, remote, manifest.id, message);
+    alert_optional_failure(config, remotes[i], manifest.id, message);
   }
+  if (required_failure) return std::unexpected(*required_failure);
   if (!confirmed.empty()) note_copies_in_manifest(set_dir, confirmed);
   return confirmed;
 }

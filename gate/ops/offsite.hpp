@@ -1,5 +1,6 @@
 // Off-site copies: after a set sealed, it is copied to every remote of the
-// pipeline (model/s3_store.hpp) — each artifact file and the set's log, each
+// pipeline at once (model/s3_store.hpp), all remotes' transfers together at
+// most model::k_upload_connections at a time — each artifact file and the set's log, each
 // confirmed by HEAD, then its checksums, RESTORE.md and, last, manifest.json,
 // so a copy cut short is never listed. A remote with `required: true` (the
 // default) that cannot take the copy fails the gate before the record is

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 namespace gate::ops {
 
 namespace {
@@ -51,6 +53,22 @@ PruneResult select_for_pruning(const std::vector<model::SetInfo> &sets,
   return result;
 }
 
+util::Result<void> refuse_removing_every_set(const std::vector<model::SetInfo> &sets,
+                                             const PruneResult &result,
+                                             const std::string &location) {
+  std::set<std::string> removed(result.removed.begin(), result.removed.end());
+  size_t usable = 0, left = 0;
+  for (const auto &s : sets) {
+    if (s.failed || !s.manifest) continue;
+    ++usable;
+    left += removed.count(s.id) ? 0 : 1;
+  }
+  if (usable == 0 || left > 0) return {};
+  return util::fail(fmt::format(
+      "{}: the retention policy would remove every set there; refusing (nothing was removed)",
+      location));
+}
+
 util::Result<PruneResult> prune_sets(const config::PipelineConfig &config, PruneMode mode,
                                      Reporter &reporter) {
   if (!config.retention)
@@ -61,6 +79,7 @@ util::Result<PruneResult> prune_sets(const config::PipelineConfig &config, Prune
   TRY_ASSIGN(auto sets, store.list(model::IncludeFailed::yes));
   TRY_ASSIGN(auto record_id, model::read_record_id(config.record));
   PruneResult result = select_for_pruning(sets, record_id, *config.retention, util::Clock::now());
+  TRY(refuse_removing_every_set(sets, result, store.location()));
   for (const auto &id : result.removed) {
     std::string name = id;
     for (const auto &s : sets)

@@ -35,6 +35,14 @@ PruneResult select_for_pruning(const std::vector<model::SetInfo> &sets,
                                const std::optional<std::string> &record_id,
                                const config::Retention &retention, util::Clock::time_point now);
 
+// The last floor, behind those of select_for_pruning: fails, naming
+// `location` (backup_root or the remote), when `result.removed` holds every
+// usable set of `sets` (failed ones do not count), so a policy that would
+// delete everything is refused before anything is removed.
+util::Result<void> refuse_removing_every_set(const std::vector<model::SetInfo> &sets,
+                                             const PruneResult &result,
+                                             const std::string &location);
+
 util::Result<PruneResult> prune_sets(const config::PipelineConfig &config, PruneMode mode,
                                      Reporter &reporter);
 

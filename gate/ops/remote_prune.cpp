@@ -210,13 +210,7 @@ util::Result<PruneResult> prune_remote(const config::PipelineConfig &config,
   TRY_ASSIGN(auto record_id, model::read_record_id(config.record));
   auto now = util::Clock::now();
   RemotePrune prune{*store, mode, reporter, select_for_pruning(ours, record_id, *policy, now)};
-  size_t usable = 0;
-  for (const auto &s : ours)
-    usable += s.failed ? 0 : 1;
-  if (usable > 0 && prune.result.removed.size() >= usable)
-    return util::fail(fmt::format("{}: the retention policy would remove every set there; "
-                                  "refusing (nothing was removed)",
-                                  store->location()));
+  TRY(refuse_removing_every_set(ours, prune.result, store->location()));
   TRY(prune.abort_stale_uploads(now));
   TRY(prune.remove_incomplete(objects, now));
   for (const auto &id : prune.result.removed)

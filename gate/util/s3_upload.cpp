@@ -4,6 +4,7 @@
 #include "util/s3_client.hpp"
 
 #include "util/cancel.hpp"
+#include "util/fault.hpp"
 #include "util/fd.hpp"
 #include "util/log.hpp"
 #include "util/s3_parts.hpp"
@@ -84,6 +85,7 @@ private:
       auto etag = upload_part(n, whole);
       if (!etag) return std::unexpected(etag.error());
       etags.push_back(*etag);
+      if (n == 1) fault_point("offsite.after-part"); // inert unless a test set it (util/fault.hpp)
     }
     TRY_ASSIGN(std::string etag, complete(etags));
     return S3PutResult{m_size, whole.hex_digest(), etag, m_plan.part_count, true};
@@ -143,8 +145,10 @@ private:
     if (!aborted && aborted.error().code != "NoSuchUpload") {
       failure.message += "\nthe incomplete upload " + m_upload_id +
                          " could not be aborted either: " + aborted.error().message +
-                         "\nhint: a lifecycle rule AbortIncompleteMultipartUpload removes such "
-                         "parts";
+                         "\nhint: once it is a day old, `gate prune --remote " +
+                         m_impl.options.remote +
+                         "` (and retention after each run) aborts it; so does a lifecycle rule "
+                         "AbortIncompleteMultipartUpload";
       log_warn("{}", aborted.error().message);
     }
   }

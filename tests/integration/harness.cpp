@@ -105,6 +105,24 @@ std::unique_ptr<gate::util::Process> start_gate_at_fault(const std::vector<std::
   return gate;
 }
 
+std::string read_output_until(gate::util::Process &p,
+                              const std::function<bool(const std::string &)> &done,
+                              std::chrono::seconds bound) {
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + bound;
+  while (!done(out) && std::chrono::steady_clock::now() < deadline) {
+    struct pollfd fd {
+      p.stdout_fd(), POLLIN, 0
+    };
+    if (::poll(&fd, 1, 1000) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::read(p.stdout_fd(), buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
 CommandResult finish_gate(gate::util::Process &gate) {
   CommandResult r;
   char buf[4096];

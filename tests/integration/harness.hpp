@@ -5,7 +5,9 @@
 
 #include "util/process.hpp"
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -46,6 +48,11 @@ start_gate_at_fault(const std::vector<std::string> &args, const fs::path &cwd,
                     const std::string &point, std::map<std::string, std::string> env = {});
 // Reads a started gate's stdout to the end and waits for it.
 CommandResult finish_gate(gate::util::Process &gate);
+// Reads the process's stdout until `done` holds for what was read (or its
+// stdout ends, or `bound` passes: a failure bound, not a pause); returns it.
+std::string read_output_until(gate::util::Process &p,
+                              const std::function<bool(const std::string &)> &done,
+                              std::chrono::seconds bound);
 
 // A directory removed with everything in it when the test ends.
 class TempDir {

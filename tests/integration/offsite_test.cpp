@@ -5,6 +5,7 @@
 #include "integration/harness.hpp"
 #include "integration/s3_server.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -163,4 +164,84 @@ TEST_F(Offsite, AGateKilledMidUploadLeavesNoUsableRemoteSetAndTheNextRunSucceeds
   auto after = run_gate({"list", "--remote", "offsite", "--json"}, m_dir.path(), env());
   EXPECT_THAT(after.out, HasSubstr("\"" + newest + "\""));
   EXPECT_THAT(read_file(m_dir / ".last-deployment-backup"), HasSubstr(newest));
+}
+
+namespace {
+
+// Remotes `offsite` and `second` (its own bucket on the same server).
+std::string two_remotes(const std::string &db, const std::string &endpoint,
+                        const std::string &second_extra) {
+  return "remotes:\n  - name: offsite\n    url: s3://" + std::string(k_bucket) + "/hosts/" + db +
+         "\n    endpoint: " + endpoint + "\n  - name: second\n    url: s3://gate-second/hosts/" +
+         db + "\n    endpoint: " + endpoint + "\n" + second_extra;
+}
+
+} // namespace
+
+// Two remotes are written side by side: while one remote's upload is held at
+// a fault point (after its first object), the other commits its whole set;
+// then the first completes too, and each bucket holds a set aws reads back.
+TEST_F(Offsite, TwoRemotesAreWrittenSideBySideAndBothGetCompleteSets) {
+  ASSERT_EQ(server().aws({"s3", "mb", "s3://gate-second"}).exit_code, 0);
+  PgServer::get().create_database("off_two");
+  fill_sample_database("off_two", 25);
+  make_sample_tree(m_dir / "files", 6);
+  write_pipeline(m_dir.path(),
+                 "databases:\n  - name: app\n    url: " + PgServer::get().url("off_two") +
+                     "\nvolumes:\n  - name: files\n    path: ./files\n" +
+                     two_remotes("off_two", server().endpoint(), ""));
+  auto e = env();
+  fs::path resume = m_dir / ".resume";
+  e["GATE_FAULT_RESUME"] = resume.string();
+  auto gate = start_gate_at_fault({"run"}, m_dir.path(), "offsite.after-object", e);
+  // One remote's upload waits at the point; the other is not held up by it.
+  std::string early = read_output_until(
+      *gate, [](const std::string &out) { return out.find("and confirmed") != std::string::npos; },
+      std::chrono::seconds(60));
+  EXPECT_THAT(early, HasSubstr("and confirmed")) << "no remote finished while one waited";
+  write_file(resume, "");
+  auto r = finish_gate(*gate);
+  ASSERT_EQ(r.exit_code, 0) << early << r.all();
+  std::string all = early + r.out;
+  EXPECT_THAT(all, HasSubstr("[ok] copy to offsite"));
+  EXPECT_THAT(all, HasSubstr("[ok] copy to second"));
+  std::string id = newest_set(m_dir / "backups");
+  for (const std::string bucket : {k_bucket, "gate-second"}) {
+    TempDir down;
+    auto cp = server().aws({"s3", "cp", "--recursive",
+                            "s3://" + bucket + "/hosts/off_two/" + id + "/", down.path().string()});
+    ASSERT_EQ(cp.exit_code, 0) << cp.all();
+    EXPECT_TRUE(fs::exists(down / "manifest.json")) << bucket;
+    auto check = sh("sha256sum -c --quiet checksums.sha256", down.path());
+    EXPECT_EQ(check.exit_code, 0) << bucket << ": " << check.all();
+  }
+  std::string record = read_file(m_dir / ".last-deployment-backup");
+  EXPECT_THAT(record, HasSubstr("\"offsite\""));
+  EXPECT_THAT(record, HasSubstr("\"second\""));
+}
+
+// An optional remote that fails (its bucket does not exist) does not stop the
+// other, which gets its whole set; the run passes with a warning naming it.
+TEST_F(Offsite, AnOptionalRemoteFailingDoesNotStopTheOther) {
+  PgServer::get().create_database("off_two_opt");
+  fill_sample_database("off_two_opt", 25);
+  make_sample_tree(m_dir / "files", 6);
+  std::string remotes = two_remotes("off_two_opt", server().endpoint(), "    required: false\n");
+  size_t at = remotes.find("s3://gate-second/");
+  remotes.replace(at, std::string("s3://gate-second/").size(), "s3://gate-no-such-bucket/");
+  write_pipeline(m_dir.path(),
+                 "databases:\n  - name: app\n    url: " + PgServer::get().url("off_two_opt") +
+                     "\nvolumes:\n  - name: files\n    path: ./files\n" + remotes);
+  auto r = run_gate({"run"}, m_dir.path(), env());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_THAT(r.all(), HasSubstr("remote 'second' failed"));
+  EXPECT_THAT(r.all(), HasSubstr("gate-no-such-bucket"));
+  EXPECT_THAT(r.all(), HasSubstr("[ok] copy to offsite"));
+  std::string id = newest_set(m_dir / "backups");
+  auto ls = server().aws({"s3", "ls", "--recursive",
+                          std::string("s3://") + k_bucket + "/hosts/off_two_opt/" + id + "/"});
+  EXPECT_THAT(ls.out, HasSubstr("manifest.json"));
+  std::string record = read_file(m_dir / ".last-deployment-backup");
+  EXPECT_THAT(record, HasSubstr("\"offsite\""));
+  EXPECT_THAT(record, Not(HasSubstr("\"second\"")));
 }

@@ -28,38 +28,37 @@ fs::path tools_dir() {
 // installs the npm packages, hence the generous bound (a failure bound, not a
 // synchronisation: the line is the signal).
 int read_port(util::Process &p) {
-  std::string out;
   const std::string marker = "S3rver listening on ";
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    size_t at = out.find(marker);
-    if (at != std::string::npos && out.find('\n', at) != std::string::npos) {
-      std::string address = out.substr(at + marker.size(), out.find('\n', at) - at - marker.size());
-      return std::stoi(address.substr(address.rfind(':') + 1));
-    }
-    struct pollfd fd {
-      p.stdout_fd(), POLLIN, 0
-    };
-    if (::poll(&fd, 1, 1000) <= 0) continue;
-    char buf[512];
-    ssize_t n = ::read(p.stdout_fd(), buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  throw std::runtime_error("the S3 test server did not start: " + out + p.stderr_tail());
+  std::string out = read_output_until(
+      p,
+      [&](const std::string &o) {
+        size_t at = o.find(marker);
+        return at != std::string::npos && o.find('\n', at) != std::string::npos;
+      },
+      std::chrono::minutes(5));
+  size_t at = out.find(marker);
+  if (at == std::string::npos || out.find('\n', at) == std::string::npos)
+    throw std::runtime_error("the S3 test server did not start: " + out + p.stderr_tail());
+  std::string address = out.substr(at + marker.size(), out.find('\n', at) - at - marker.size());
+  return std::stoi(address.substr(address.rfind(':') + 1));
 }
 
 } // namespace
 
 S3Server::S3Server(const std::vector<std::string> &buckets)
-    : m_access_key_id("AKGATE" + random_token(14)),
+    : m_buckets(buckets), m_access_key_id("AKGATE" + random_token(14)),
       m_secret_access_key("gate/" + random_token(35)) {
+  start(0);
+}
+
+void S3Server::start(int port) {
   util::ProcessSpec spec;
   spec.argv = {(source_dir() / "tests" / "s3" / "s3rver").string(), tools_dir().string(),
                (m_data.path() / "data").string()};
-  spec.argv.insert(spec.argv.end(), buckets.begin(), buckets.end());
+  spec.argv.insert(spec.argv.end(), m_buckets.begin(), m_buckets.end());
   spec.env = {{"S3RVER_ACCESS_KEY_ID", m_access_key_id},
-              {"S3RVER_SECRET_ACCESS_KEY", m_secret_access_key}};
+              {"S3RVER_SECRET_ACCESS_KEY", m_secret_access_key},
+              {"S3RVER_PORT", std::to_string(port)}};
   spec.stdin_mode = util::StreamMode::pipe; // closed when this process goes: the server exits
   spec.stdout_mode = util::StreamMode::pipe;
   spec.stderr_mode = util::StreamMode::log;
@@ -73,6 +72,17 @@ S3Server::S3Server(const std::vector<std::string> &buckets)
 S3Server::~S3Server() {
   if (m_process) m_process->kill_group(SIGTERM);
   if (m_process) (void)m_process->wait(std::chrono::seconds(10));
+}
+
+void S3Server::kill() {
+  m_process->kill_group(SIGKILL);
+  (void)m_process->wait();
+  m_process.reset();
+}
+
+void S3Server::restart() {
+  if (m_process) kill();
+  start(m_port);
 }
 
 std::string S3Server::endpoint() const {

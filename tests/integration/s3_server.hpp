@@ -22,6 +22,10 @@ public:
   // Starts the server with `buckets` created; throws when it cannot start.
   explicit S3Server(const std::vector<std::string> &buckets);
   ~S3Server(); // stops it and removes its data
+  // A server dying: SIGKILL, and returns once it is gone (its data stays).
+  void kill();
+  // Starts it again on the same data directory, key pair and port.
+  void restart();
   S3Server(const S3Server &) = delete;
   S3Server &operator=(const S3Server &) = delete;
 
@@ -37,6 +41,9 @@ public:
   CommandResult aws(const std::vector<std::string> &args) const;
 
 private:
+  void start(int port);
+
+  std::vector<std::string> m_buckets;
   TempDir m_data;
   std::string m_access_key_id;
   std::string m_secret_access_key;
