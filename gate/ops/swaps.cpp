@@ -26,7 +26,9 @@ std::vector<std::string> repair_swaps(const config::PipelineConfig &config) {
   std::vector<std::string> out;
   auto journal = load_journal(config);
   if (!journal) return out;
-  for (auto entry : journal->entries()) {
+  // A copy: recording or forgetting an entry changes the journal's list.
+  const std::vector<model::SwapEntry> entries = journal->entries();
+  for (auto entry : entries) {
     if (!model::cut_short(entry.state)) continue;
     bool swapping_back = entry.state == model::SwapState::swapping_back;
     const auto *ops = steps::swap_ops_for(entry.kind);
@@ -56,7 +58,8 @@ std::vector<std::string> age_replaced_copies(const config::PipelineConfig &confi
   std::vector<std::string> out;
   auto journal = load_journal(config);
   if (!journal) return out;
-  for (auto entry : journal->entries()) {
+  const std::vector<model::SwapEntry> entries = journal->entries(); // record/forget change it
+  for (auto entry : entries) {
     if (model::cut_short(entry.state)) continue;
     ++entry.runs_since;
     const auto *ops = steps::swap_ops_for(entry.kind);

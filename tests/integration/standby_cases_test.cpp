@@ -135,7 +135,8 @@ TEST(StandbyBackup, AScheduledBackupLeavesTheDeploySetsStandbysForRollbackLast) 
   EXPECT_EQ(p.oid_of(p.db + "_gate_standby"), standby_oid);
   EXPECT_EQ(sh("find . -type f -exec sha256sum {} + | sort", p.t / ".files.gate-standby").out,
             standby_tree);
-  for (const auto &a : p.manifest(newest_set(p.t / "backups"))["artifacts"])
+  auto newest = p.manifest(newest_set(p.t / "backups")); // alive for the loop
+  for (const auto &a : newest["artifacts"])
     EXPECT_FALSE(a["details"].contains("standby")) << a.dump();
 
   std::string orders = p.orders(), tree = p.tree();
