@@ -44,6 +44,8 @@ struct Identity {
   bool allow_connections = true;
   std::string sessions;    // client sessions ever opened (pg_stat_database)
   std::string stats_reset; // empty: never reset
+  // Client sessions only: autovacuum enters closed databases too (it must
+  // freeze them) and counts in neither pg_stat_database.sessions nor here.
   long long open_sessions = 0;
   long long size_bytes = 0;
 };
@@ -52,7 +54,8 @@ util::Result<std::optional<Identity>> read_identity(util::PgConnection &admin,
                                                     const std::string &name) {
   TRY_ASSIGN(auto rows,
              admin.query("SELECT d.oid, d.datallowconn, s.sessions, coalesce(s.stats_reset::text, "
-                         "''), (SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid), "
+                         "''), (SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid AND "
+                         "a.backend_type = 'client backend'), "
                          "pg_database_size(d.oid) FROM pg_database d LEFT JOIN pg_stat_database s "
                          "ON s.datid = d.oid WHERE d.datname = " +
                          admin.quote_literal(name)));
