@@ -15,8 +15,6 @@ using ::testing::HasSubstr;
 
 namespace {
 
-constexpr auto k_bound = std::chrono::seconds(60);
-
 class EngineFaults : public Podman {
 protected:
   static void SetUpTestSuite() { start_engine(false); } // this suite removes the socket

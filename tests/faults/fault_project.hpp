@@ -15,6 +15,9 @@
 
 namespace gate::test {
 
+// How long a fault may take to be reported: bounded, never a hang.
+constexpr auto k_bound = std::chrono::seconds(60);
+
 struct ProjectOptions {
   std::string remote_endpoint; // empty: no remote
   std::string bucket;

@@ -1,9 +1,12 @@
 // Real faults, not simulated ones: a disk that fills up (a small tmpfs)
-// during a dump, an archive, the record write and a rollback's staging, the
+// during a dump, an archive, the record write, a rollback's staging and a
+// download from the remote, the
 // database terminating gate's pg_dump mid-dump, and the server stopped
 // (`pg_ctl stop -m immediate`) mid-dump and mid-restore. Each ends with a
 // clear error and exit code, within a bounded time, and nothing lost.
 #include "faults/fault_project.hpp"
+#include "integration/s3_server.hpp"
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -42,8 +45,6 @@ private:
 
 #define REQUIRE_MOUNTED(disk)                                                                      \
   if (!(disk).mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << (disk).error()
-
-constexpr auto k_bound = std::chrono::seconds(60);
 
 std::vector<std::string> secrets() {
   return {PgServer::get().password()};
@@ -144,6 +145,49 @@ TEST(RealFaults, ARollbackWhoseStagingFillsTheDiskLeavesTheVolumeAsItWas) {
       sh("find . -printf '%p %s %m\\n' | sort; md5sum blob.bin", p.dir() / "vol" / "data").out,
       live)
       << "the live volume must be wholly old";
+}
+
+// `gate fetch` bringing a set home into a backup_root that fills up midway:
+// the download fails naming the disk error, nothing half-fetched is kept or
+// listed, the remote copy stays complete, and once there is room the same
+// command brings the set home whole.
+TEST(RealFaults, ADownloadThatFillsTheDiskKeepsNothingHalfFetchedAndTheNextFetchSucceeds) {
+  S3Server s3({"gate-full"});
+  FaultProject p("rf_enospc_fetch", {{"AWS_ACCESS_KEY_ID", s3.access_key_id()},
+                                     {"AWS_SECRET_ACCESS_KEY", s3.secret_access_key()}});
+  SmallDisk disk(p.dir() / "small", "8m");
+  REQUIRE_MOUNTED(disk);
+  sh("head -c 3000000 /dev/urandom > files/big.bin", p.dir());
+  ProjectOptions o;
+  o.backup_root = "small/backups";
+  o.remote_endpoint = s3.endpoint();
+  o.bucket = "gate-full";
+  o.extra = "space_factor: 0\n";
+  p.configure(o);
+  ASSERT_EQ(p.gate({"run"}).exit_code, 0);
+  std::string id = newest_set(p.backups());
+  fs::remove_all(p.backups() / id); // this host lost its copy
+  // 8 MiB less 6 MiB: room for a part of the 3 MB archive's download.
+  ASSERT_EQ(sh("head -c 6291456 /dev/zero > filler", p.dir() / "small").exit_code, 0);
+  std::vector<std::string> secrets{PgServer::get().password(), s3.secret_access_key()};
+  auto before = p.snapshot();
+
+  auto t = timed_gate(p, {"fetch", "--remote", "offsite", id});
+  expect_no_space_failure(t);
+  EXPECT_THAT(t.result.all(), HasSubstr("set '" + id + "' was not fetched"));
+  EXPECT_THAT(t.result.all(), HasSubstr("files.tar")) << "the file being written when it failed";
+  EXPECT_FALSE(fs::exists(p.backups() / id)) << "nothing half-fetched is kept";
+  auto list = p.gate({"list", "--json"});
+  EXPECT_THAT(list.out, ::testing::Not(HasSubstr(id))) << list.all();
+  auto remote = p.gate({"verify", "--remote", "offsite", id, "--quick"});
+  EXPECT_EQ(remote.exit_code, 0) << "the remote copy stays complete: " << remote.all();
+  p.expect_intact(before, secrets);
+
+  fs::remove(p.dir() / "small" / "filler");
+  auto again = p.gate({"fetch", "--remote", "offsite", id});
+  ASSERT_EQ(again.exit_code, 0) << again.all();
+  auto check = sh("sha256sum -c --quiet checksums.sha256", p.backups() / id);
+  EXPECT_EQ(check.exit_code, 0) << check.all();
 }
 
 TEST(RealFaults, TheDatabaseTerminatingPgDumpMidDumpFailsTheRunClearly) {

@@ -18,13 +18,12 @@ using ::testing::Not;
 
 namespace {
 
-constexpr const char *k_bucket = "gate-dying";
-constexpr auto k_bound = std::chrono::seconds(60);
+constexpr const char *k_dying_bucket = "gate-dying";
 
 // A project whose volume `big` holds 12 MiB of random bytes: with part_size
 // 5MiB its archive goes up in three parts.
 struct DyingServerCase {
-  S3Server s3{{k_bucket}};
+  S3Server s3{{k_dying_bucket}};
   FaultProject project;
 
   DyingServerCase(const std::string &db, bool required)
@@ -34,7 +33,7 @@ struct DyingServerCase {
     sh("head -c 12582912 /dev/urandom > blob.bin", project.dir() / "big");
     ProjectOptions o;
     o.remote_endpoint = s3.endpoint();
-    o.bucket = k_bucket;
+    o.bucket = k_dying_bucket;
     o.retention = true; // keep_last: 1; the remote's sweep of day-old uploads runs after a run
     o.volumes = "  - {name: big, path: ./big}\n";
     o.extra = std::string("    part_size: 5MiB\n") + (required ? "" : "    required: false\n");
@@ -65,12 +64,12 @@ struct DyingServerCase {
   std::string objects_of(const std::string &id) const {
     return s3
         .aws({"s3", "ls", "--recursive",
-              std::string("s3://") + k_bucket + "/" + project.db() + "/" + id + "/"})
+              std::string("s3://") + k_dying_bucket + "/" + project.db() + "/" + id + "/"})
         .out;
   }
 
   std::string multipart_uploads() const {
-    auto r = s3.aws({"s3api", "list-multipart-uploads", "--bucket", k_bucket});
+    auto r = s3.aws({"s3api", "list-multipart-uploads", "--bucket", k_dying_bucket});
     EXPECT_EQ(r.exit_code, 0) << r.all();
     return r.out;
   }
@@ -88,7 +87,7 @@ TEST(RemoteFaults, AServerDyingMidMultipartFailsTheRunAndLeavesNothingHalfListed
   auto r = c.run_while_the_server_dies(took);
   EXPECT_EQ(r.exit_code, 1) << r.all();
   EXPECT_THAT(r.all(), HasSubstr("remote 'offsite'"));
-  EXPECT_THAT(r.all(), HasSubstr(std::string("s3://") + k_bucket));
+  EXPECT_THAT(r.all(), HasSubstr(std::string("s3://") + k_dying_bucket));
   EXPECT_THAT(r.all(), HasSubstr("attempts")) << "retries are bounded in count";
   EXPECT_LT(took, k_bound);
   EXPECT_THAT(r.all(), HasSubstr("gate prune --remote offsite")) << "the hint names the sweep";
@@ -102,7 +101,8 @@ TEST(RemoteFaults, AServerDyingMidMultipartFailsTheRunAndLeavesNothingHalfListed
   // The dead server could not take the abort: the upload of part 1 is still
   // there. Aged by a day, the next run's sweep aborts it.
   ASSERT_THAT(c.multipart_uploads(), HasSubstr(cut)) << "the fault comes after part 1";
-  auto aged = sh("touch -d '2 days ago' ._S3rver_uploads/*", c.s3.data_dir() / "data" / k_bucket);
+  auto aged =
+      sh("touch -d '2 days ago' ._S3rver_uploads/*", c.s3.data_dir() / "data" / k_dying_bucket);
   ASSERT_EQ(aged.exit_code, 0) << aged.all();
   auto next = p.gate({"run"});
   ASSERT_EQ(next.exit_code, 0) << next.all();

@@ -21,7 +21,7 @@ using ::testing::HasSubstr;
 
 namespace {
 
-constexpr const char *k_bucket = "gate-faults";
+constexpr const char *k_faults_bucket = "gate-faults";
 
 enum class Command { run, rollback, rollback_remote, prune, prune_remote };
 
@@ -86,13 +86,13 @@ std::string case_name(const ::testing::TestParamInfo<PointCase> &info) {
 
 class FaultPoints : public S3Suite, public ::testing::WithParamInterface<PointCase> {
 protected:
-  static void SetUpTestSuite() { start_server(k_bucket); }
+  static void SetUpTestSuite() { start_server(k_faults_bucket); }
 
   ProjectOptions options(bool retention) const {
     ProjectOptions o;
     if (GetParam().remote) {
       o.remote_endpoint = server().endpoint();
-      o.bucket = k_bucket;
+      o.bucket = k_faults_bucket;
     }
     o.retention = retention;
     o.standby = GetParam().standby;

@@ -16,7 +16,7 @@ using ::testing::StartsWith;
 
 namespace {
 
-const char *k_volume_pipeline = R"(project: test
+const char *k_console_volume_pipeline = R"(project: test
 volumes:
   - name: data
     path: ./data
@@ -69,7 +69,7 @@ void write_random_file(const fs::path &path, size_t bytes) {
 TEST(Console, TranscriptAndVerdictOnStdoutDiagnosticsOnStderr) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), std::string(k_volume_pipeline) + R"(stages:
+  write_pipeline(t.path(), std::string(k_console_volume_pipeline) + R"(stages:
   - name: backup
     steps: [{backup: data}, {verify: all}]
   - name: migrate
@@ -116,7 +116,7 @@ TEST(Console, AnExecStepsOutputIsShownLiveAndMasked) {
   TempDir t;
   make_sample_tree(t / "data", 3);
   std::string secret = "Xyzzy-s3cret-42";
-  write_pipeline(t.path(), std::string(k_volume_pipeline) + R"(stages:
+  write_pipeline(t.path(), std::string(k_console_volume_pipeline) + R"(stages:
   - name: backup
     steps: [{backup: data}]
   - name: migrate
@@ -141,7 +141,7 @@ TEST(Console, AnExecStepsOutputIsShownLiveAndMasked) {
 TEST(Console, WithoutATerminalALongBackupPrintsProgressLines) {
   TempDir t;
   write_random_file(t / "data" / "big.bin", 48u << 20);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_console_volume_pipeline);
   auto r = run_gate({"backup"}, t.path(), {{"GATE_PROGRESS_INTERVAL", "0.001"}});
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_THAT(r.out,
@@ -163,14 +163,14 @@ TEST(Console, WithoutATerminalALongBackupPrintsProgressLines) {
 TEST(Console, OnlyADeployIsToldNotToProceedAndNeverOnADetailLine) {
   TempDir t;
   fs::create_directories(t / "data");
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_console_volume_pipeline);
   auto backup = run_gate({"backup"}, t.path());
   EXPECT_EQ(backup.exit_code, 1) << backup.all();
   EXPECT_THAT(backup.out, HasSubstr("FAILED in stage 'backup': volume 'data':"));
   EXPECT_THAT(backup.all(), Not(HasSubstr("deploy")));
 
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), std::string(k_volume_pipeline) + R"(stages:
+  write_pipeline(t.path(), std::string(k_console_volume_pipeline) + R"(stages:
   - name: backup
     steps: [{backup: data}]
   - name: migrate
@@ -195,8 +195,8 @@ TEST(Console, CheckNamesAWrongPasswordOnceAndRefusesAnEmptyVolume) {
   fs::create_directories(t / "data");
   std::string url = pg.url("postgres");
   url.replace(url.find(pg.password()), pg.password().size(), "wrong-password");
-  write_pipeline(t.path(), std::string(k_volume_pipeline) + "databases:\n  - {name: app, url: '" +
-                               url + "'}\n");
+  write_pipeline(t.path(), std::string(k_console_volume_pipeline) +
+                               "databases:\n  - {name: app, url: '" + url + "'}\n");
   auto r = run_gate({"check"}, t.path());
   EXPECT_EQ(r.exit_code, 1) << r.all();
   // once on the step that met it, once in the verdict

@@ -17,12 +17,12 @@ using ::testing::Not;
 
 namespace {
 
-struct AgeKey {
+struct KeyFile {
   fs::path file;
   std::string recipient;
 };
 
-AgeKey keygen(const fs::path &file) {
+KeyFile key_file(const fs::path &file) {
   auto gen = run({"age-keygen", "-o", file.string()});
   EXPECT_EQ(gen.exit_code, 0) << "age-keygen (Debian package 'age') is needed: " << gen.all();
   auto pub = run({"age-keygen", "-y", file.string()});
@@ -34,7 +34,7 @@ nlohmann::json manifest_of(const fs::path &set_dir) {
   return nlohmann::json::parse(read_file(set_dir / "manifest.json"));
 }
 
-std::string sha256_of(const fs::path &file) {
+std::string sha256sum_of(const fs::path &file) {
   auto r = run({"sha256sum", file.string()});
   return r.out.substr(0, 64);
 }
@@ -52,7 +52,7 @@ void expect_age_decrypts_every_file(const fs::path &set_dir, const fs::path &key
       auto d = run({"age", "-d", "-i", key.string(), "-o", (out / "plain").string(),
                     (set_dir / path).string()});
       ASSERT_EQ(d.exit_code, 0) << path << ": " << d.all();
-      EXPECT_EQ(sha256_of(out / "plain"), f["plaintext_sha256"].get<std::string>()) << path;
+      EXPECT_EQ(sha256sum_of(out / "plain"), f["plaintext_sha256"].get<std::string>()) << path;
       EXPECT_EQ(fs::file_size(out / "plain"), f["plaintext_bytes"].get<uint64_t>()) << path;
       ++files;
     }
@@ -111,7 +111,7 @@ protected:
 
   TempDir m_dir;
   TempDir m_keys;
-  AgeKey m_key = keygen(m_keys / "key.txt");
+  KeyFile m_key = key_file(m_keys / "key.txt");
 };
 
 } // namespace
@@ -171,7 +171,7 @@ TEST_F(EncryptedSets, WithoutAnIdentityVerifySaysWhatItCheckedAndDeepVerifyAndRo
   EXPECT_EQ(rollback.exit_code, 2) << rollback.all();
   EXPECT_THAT(rollback.all(), HasSubstr(refusal));
   // Another key, and a file that is no identity at all, are refused the same way.
-  AgeKey other = keygen(m_keys / "other.txt");
+  KeyFile other = key_file(m_keys / "other.txt");
   auto wrong = run_gate({"rollback", id, "--yes", "--identity", other.file.string()}, m_dir.path());
   EXPECT_EQ(wrong.exit_code, 2) << wrong.all();
   EXPECT_THAT(wrong.all(), HasSubstr(refusal));
@@ -301,11 +301,11 @@ TEST_F(EncryptedSets, APassphraseSetDecryptsWithItsVariableAndNoSecretIsWrittenA
 
 namespace {
 
-constexpr const char *k_bucket = "gate-encrypted";
+constexpr const char *k_encrypted_bucket = "gate-encrypted";
 
 class EncryptedOffsite : public EncryptedSets {
 protected:
-  static void SetUpTestSuite() { s_server = new S3Server({k_bucket}); }
+  static void SetUpTestSuite() { s_server = new S3Server({k_encrypted_bucket}); }
   static void TearDownTestSuite() {
     delete s_server;
     s_server = nullptr;
@@ -322,7 +322,7 @@ S3Server *EncryptedOffsite::s_server = nullptr;
 
 TEST_F(EncryptedOffsite, TheRemoteCopyIsCiphertextWhileTheLocalSetStaysPlaintext) {
   write_config("enc_offsite", "  recipients: [" + m_key.recipient + "]\n",
-               std::string("remotes:\n  - name: offsite\n    url: s3://") + k_bucket +
+               std::string("remotes:\n  - name: offsite\n    url: s3://") + k_encrypted_bucket +
                    "/hosts/enc\n    endpoint: " + s_server->endpoint() + "\n");
   auto r = run_gate({"run"}, m_dir.path(), env());
   ASSERT_EQ(r.exit_code, 0) << r.all();
@@ -333,7 +333,7 @@ TEST_F(EncryptedOffsite, TheRemoteCopyIsCiphertextWhileTheLocalSetStaysPlaintext
   EXPECT_TRUE(manifest_of(local)["artifacts"][0]["encryption"].is_null());
   TempDir down;
   auto cp = s_server->aws({"s3", "cp", "--recursive",
-                           std::string("s3://") + k_bucket + "/hosts/enc/" + id + "/",
+                           std::string("s3://") + k_encrypted_bucket + "/hosts/enc/" + id + "/",
                            down.path().string()});
   ASSERT_EQ(cp.exit_code, 0) << cp.all();
   auto check = sh("sha256sum -c --quiet checksums.sha256", down.path());
@@ -350,7 +350,7 @@ TEST_F(EncryptedOffsite, TheRemoteCopyIsCiphertextWhileTheLocalSetStaysPlaintext
     for (const auto &f : a["files"]) {
       std::string path = f["path"];
       EXPECT_EQ(f["plaintext_sha256"].get<std::string>(),
-                sha256_of(local / path.substr(0, path.size() - 4)));
+                sha256sum_of(local / path.substr(0, path.size() - 4)));
     }
   EXPECT_THAT(read_file(down / "RESTORE.md"), HasSubstr("age -d -i key.txt"));
   expect_no_working_copies(backups());
@@ -444,7 +444,7 @@ TEST_F(EncryptedSets, AKilledOrInterruptedGateLeavesNoPlaintextUnderBackupRoot) 
 // the credentials and the identity, no backup_root, no record.
 TEST_F(EncryptedOffsite, AnEncryptedRemoteSetIsRestoredOnAHostWithNoLocalSet) {
   write_config("enc_dr", "  recipients: [" + m_key.recipient + "]\n",
-               std::string("remotes:\n  - name: offsite\n    url: s3://") + k_bucket +
+               std::string("remotes:\n  - name: offsite\n    url: s3://") + k_encrypted_bucket +
                    "/hosts/enc_dr\n    endpoint: " + s_server->endpoint() + "\n");
   ASSERT_EQ(run_gate({"run"}, m_dir.path(), env()).exit_code, 0);
   std::string before = rows("enc_dr");

@@ -22,7 +22,7 @@ using ::testing::Not;
 
 namespace {
 
-const char *k_volume_pipeline = R"(project: test
+const char *k_engine_volume_pipeline = R"(project: test
 environment: ci
 volumes:
   - name: data
@@ -58,7 +58,7 @@ std::string wait_for_creation(const fs::path &dir, const std::string &prefix) {
 TEST(Engine, SetPassesSha256sumAndTarGivesTheSameTree) {
   TempDir t;
   make_sample_tree(t / "data");
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_THAT(r.out, HasSubstr("OK: set pre-deployment-"));
@@ -106,7 +106,7 @@ TEST(Engine, GzipAndUncompressedArchivesAreReadByTar) {
 TEST(Engine, FlippedByteMakesVerifyFailAndTheSetUnusable) {
   TempDir t;
   make_sample_tree(t / "data");
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   std::string set = set_dir(t);
   std::string id = newest_set(t / "backups");
@@ -130,7 +130,7 @@ TEST(Engine, FlippedByteMakesVerifyFailAndTheSetUnusable) {
 TEST(Engine, FullVerifyCatchesAFlippedByteTooAndRollbackRefusesIt) {
   TempDir t;
   make_sample_tree(t / "data");
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   std::string set = set_dir(t);
   auto archive = fs::path(set) / "volumes/data.tar.zst";
@@ -149,7 +149,7 @@ TEST(Engine, FullVerifyCatchesAFlippedByteTooAndRollbackRefusesIt) {
 TEST(Engine, BadInputFailsClearlyAndLeavesTheRecordAlone) {
   TempDir t;
   make_sample_tree(t / "data");
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   std::string record = read_file(t / ".last-deployment-backup");
 
@@ -209,7 +209,7 @@ TEST(Engine, ASecondRunExits3NamingTheHolder) {
   make_sample_tree(t / "data", 3);
   ASSERT_EQ(::mkfifo((t / "ready").c_str(), 0600), 0);
   ASSERT_EQ(::mkfifo((t / "release").c_str(), 0600), 0);
-  write_pipeline(t.path(), std::string(k_volume_pipeline) + R"(stages:
+  write_pipeline(t.path(), std::string(k_engine_volume_pipeline) + R"(stages:
   - name: backup
     steps: [{backup: data}, {verify: all}]
   - name: hold
@@ -230,7 +230,7 @@ TEST(Engine, ASecondRunExits3NamingTheHolder) {
 TEST(Engine, ALockLeftByADeadProcessIsTakenOverWithAWarning) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   write_file(t / "backups" / ".gate.lock",
              "pid=999999 started=2026-01-01T00:00:00Z command=gate run\n");
   auto r = run_gate({"run"}, t.path());
@@ -242,13 +242,13 @@ TEST(Engine, ALockLeftByADeadProcessIsTakenOverWithAWarning) {
 TEST(Engine, SigintDuringALargeBackupLeavesNoSetAndTheRecordUntouched) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   std::string record = read_file(t / ".last-deployment-backup");
   std::string good = newest_set(t / "backups");
   // A sparse file large enough that archiving it takes many seconds.
   ASSERT_EQ(sh("truncate -s 40G data/huge.img", t.path()).exit_code, 0);
-  write_pipeline(t.path(), std::string(k_volume_pipeline) +
+  write_pipeline(t.path(), std::string(k_engine_volume_pipeline) +
                                "stages:\n  - name: backup\n    steps: [{backup: data}]\n");
   auto run = start_gate({"run"}, t.path());
   std::string partial = wait_for_creation(t / "backups", ".partial-");
@@ -276,7 +276,7 @@ TEST(Engine, SparseFilesRoundTripAndStaySparse) {
                t.path())
                 .exit_code,
             0);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   auto x = sh("mkdir out && tar --zstd -xpf " + set_dir(t) +
@@ -301,7 +301,7 @@ TEST(Engine, AFileThatShrinksWhileArchivedIsReportedByName) {
   make_sample_tree(t / "data", 3);
   fs::path log = t / "data" / "app.log";
   ASSERT_EQ(sh("truncate -s 1G data/app.log", t.path()).exit_code, 0);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   gate::util::UniqueFd watch(inotify_init1(IN_CLOEXEC));
   ASSERT_GE(inotify_add_watch(watch.get(), log.c_str(), IN_ACCESS), 0);
   auto run = start_gate({"run"}, t.path());
@@ -330,7 +330,7 @@ TEST(Engine, AMistypedCommandIsNamedWithTheClosestOne) {
 TEST(Engine, DryRunAndStageSelectionChangeNothing) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   auto dry = run_gate({"run", "--dry-run"}, t.path());
   EXPECT_EQ(dry.exit_code, 0) << dry.all();
   EXPECT_THAT(dry.out, HasSubstr("archive "));
@@ -350,7 +350,7 @@ TEST(Engine, DryRunAndStageSelectionChangeNothing) {
 TEST(Engine, TheFirstFailedCheckStopsTheRun) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), std::string(k_volume_pipeline) + R"(stages:
+  write_pipeline(t.path(), std::string(k_engine_volume_pipeline) + R"(stages:
   - name: gatekeeper
     steps: [{exec: ["false"]}]
   - name: backup
@@ -366,7 +366,7 @@ TEST(Engine, TheFirstFailedCheckStopsTheRun) {
 TEST(Engine, PruneDryRunListsAndDeletesNothing) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   for (int i = 0; i < 3; ++i)
     ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   EXPECT_EQ(sh("ls backups | wc -l", t.path()).out, "3\n");
@@ -377,7 +377,7 @@ TEST(Engine, PruneDryRunListsAndDeletesNothing) {
   auto record = nlohmann::json::parse(read_file(t / ".last-deployment-backup"));
   record["id"] = oldest;
   write_file(t / ".last-deployment-backup", record.dump());
-  write_pipeline(t.path(), std::string(k_volume_pipeline) + "retention: {keep_last: 1}\n");
+  write_pipeline(t.path(), std::string(k_engine_volume_pipeline) + "retention: {keep_last: 1}\n");
   auto dry = run_gate({"prune", "--dry-run"}, t.path());
   EXPECT_EQ(dry.exit_code, 0) << dry.all();
   EXPECT_EQ(sh("echo \"$OUT\" | grep -c 'would remove'", {}, {{"OUT", dry.out}}).out, "1\n");
@@ -391,7 +391,7 @@ TEST(Engine, PruneDryRunListsAndDeletesNothing) {
 TEST(Engine, JsonAndEnvOutputsAreMachineReadable) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   auto r = run_gate({"--json", "run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   std::string last = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
@@ -409,7 +409,7 @@ TEST(Engine, JsonAndEnvOutputsAreMachineReadable) {
 TEST(Engine, RunsInTheSameSecondGetDistinctIds) {
   TempDir t;
   make_sample_tree(t / "data", 2);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   ASSERT_EQ(run_gate({"backup"}, t.path()).exit_code, 0);
@@ -420,7 +420,7 @@ TEST(Engine, RunsInTheSameSecondGetDistinctIds) {
 TEST(Engine, TheRecordNamesTheGitCommitBranchAndDirtyFlag) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   ASSERT_EQ(run_gate({"run"}, t.path()).exit_code, 0);
   EXPECT_TRUE(nlohmann::json::parse(read_file(t / ".last-deployment-backup"))["git"]
                   .is_null()); // not a repository
@@ -446,7 +446,7 @@ TEST(Engine, TheRecordNamesTheGitCommitBranchAndDirtyFlag) {
 TEST(Engine, ReadingGitLeavesTheDeploysIndexAlone) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   auto git = sh(
       "git init -q && git -c user.name=t -c user.email=t@t add pipeline.yml && "
       "git -c user.name=t -c user.email=t@t commit -q -m one && touch -d 2030-01-01 pipeline.yml",
@@ -464,7 +464,7 @@ TEST(Engine, SigtermStopsLikeSigint) {
   TempDir t;
   make_sample_tree(t / "data", 3);
   ASSERT_EQ(sh("truncate -s 40G data/huge.img", t.path()).exit_code, 0);
-  write_pipeline(t.path(), std::string(k_volume_pipeline) +
+  write_pipeline(t.path(), std::string(k_engine_volume_pipeline) +
                                "stages:\n  - name: backup\n    steps: [{backup: data}]\n");
   fs::create_directories(t / "backups");
   auto run = start_gate({"run"}, t.path());
@@ -481,7 +481,7 @@ TEST(Engine, SigtermStopsLikeSigint) {
 TEST(Engine, LockWaitStillEndsWithExit3NamingTheHolder) {
   TempDir t;
   make_sample_tree(t / "data", 2);
-  write_pipeline(t.path(), std::string(k_volume_pipeline) + "lock_wait: 300ms\n");
+  write_pipeline(t.path(), std::string(k_engine_volume_pipeline) + "lock_wait: 300ms\n");
   fs::create_directories(t / "backups");
   // The test holds the lock itself, as another gate would.
   gate::util::UniqueFd fd(::open((t / "backups" / ".gate.lock").c_str(), O_RDWR | O_CREAT, 0600));
@@ -500,7 +500,7 @@ TEST(Engine, ABackupRootThatCannotHoldBackupsFailsTheCheckAndTheRunWithAVerdict)
   make_sample_tree(t / "data", 3);
   // A file where the directory should be.
   write_file(t / "backups", "not a directory\n");
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   auto check = run_gate({"check"}, t.path());
   EXPECT_EQ(check.exit_code, 1) << check.all();
   EXPECT_THAT(check.all(),
@@ -641,7 +641,7 @@ TEST(Engine, TheCommitRecordedIsThePipelinesRepositoryWhereverGateRuns) {
   ASSERT_EQ(app.exit_code, 0) << app.all();
   ASSERT_EQ(sh("cd other && git init -q && " + commit + " other", t.path()).exit_code, 0);
   make_sample_tree(t / "app" / "data", 3);
-  write_pipeline(t / "app", k_volume_pipeline);
+  write_pipeline(t / "app", k_engine_volume_pipeline);
   auto r = run_gate({"--config", "../app/pipeline.yml", "run"}, t / "other");
   ASSERT_EQ(r.exit_code, 0) << r.all();
   auto record = nlohmann::json::parse(read_file(t / "app" / ".last-deployment-backup"));
@@ -652,7 +652,7 @@ TEST(Engine, ARepositoryWithoutACommitGivesAWarning) {
   TempDir t;
   ASSERT_EQ(sh("git init -q", t.path()).exit_code, 0);
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   auto r = run_gate({"run"}, t.path());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_THAT(r.err, HasSubstr("warning: the git repository at '" + t.path().string() +
@@ -664,7 +664,7 @@ TEST(Engine, ARepositoryWithoutACommitGivesAWarning) {
 TEST(Engine, StatusSaysFreshStaleFailedOrMissingWithOneLine) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   auto none = run_gate({"status"}, t.path());
   EXPECT_EQ(none.exit_code, 1) << none.all();
   EXPECT_THAT(none.out, HasSubstr("FAILED: there is no verified backup set"));
@@ -693,13 +693,13 @@ TEST(Engine, StatusSaysFreshStaleFailedOrMissingWithOneLine) {
 TEST(Engine, MinFreeOnTheBackupRootFailsThePreflightAndTheStatus) {
   TempDir t;
   make_sample_tree(t / "data", 3);
-  write_pipeline(t.path(), std::string(k_volume_pipeline) + "min_free: 1000000TiB\n");
+  write_pipeline(t.path(), std::string(k_engine_volume_pipeline) + "min_free: 1000000TiB\n");
   auto check = run_gate({"check"}, t.path());
   EXPECT_EQ(check.exit_code, 1) << check.all();
   EXPECT_THAT(check.all(), HasSubstr("below min_free"));
-  write_pipeline(t.path(), k_volume_pipeline);
+  write_pipeline(t.path(), k_engine_volume_pipeline);
   ASSERT_EQ(run_gate({"backup"}, t.path()).exit_code, 0);
-  write_pipeline(t.path(), std::string(k_volume_pipeline) + "min_free: 1000000TiB\n");
+  write_pipeline(t.path(), std::string(k_engine_volume_pipeline) + "min_free: 1000000TiB\n");
   auto status = run_gate({"status"}, t.path());
   EXPECT_EQ(status.exit_code, 1) << status.all();
   EXPECT_THAT(status.out, HasSubstr("FAILED: only"));

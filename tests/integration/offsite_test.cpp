@@ -16,11 +16,11 @@ using ::testing::Not;
 
 namespace {
 
-constexpr const char *k_bucket = "gate-offsite";
+constexpr const char *k_offsite_bucket = "gate-offsite";
 
 class Offsite : public S3Suite {
 protected:
-  static void SetUpTestSuite() { start_server(k_bucket); }
+  static void SetUpTestSuite() { start_server(k_offsite_bucket); }
 
   // A database and a directory, copied to the remote `offsite`.
   void write_config(const std::string &db, const std::string &remote_extra = "") {
@@ -30,7 +30,7 @@ protected:
     write_pipeline(m_dir.path(), "databases:\n  - name: app\n    url: " + PgServer::get().url(db) +
                                      "\nvolumes:\n  - name: files\n    path: ./files\n"
                                      "remotes:\n  - name: offsite\n    url: s3://" +
-                                     k_bucket + "/hosts/" + db + "\n    endpoint: " +
+                                     k_offsite_bucket + "/hosts/" + db + "\n    endpoint: " +
                                      server().endpoint() + "\n" + remote_extra);
   }
 };
@@ -43,7 +43,7 @@ TEST_F(Offsite, AVerifiedSetIsCopiedWholeAndAwsReadsBackWhatTheChecksumsSay) {
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_THAT(r.all(), HasSubstr("copied to s3://gate-offsite/hosts/off_copy"));
   std::string id = newest_set(m_dir / "backups");
-  std::string prefix = std::string("s3://") + k_bucket + "/hosts/off_copy/" + id + "/";
+  std::string prefix = std::string("s3://") + k_offsite_bucket + "/hosts/off_copy/" + id + "/";
   auto ls = server().aws({"s3", "ls", "--recursive", prefix});
   EXPECT_THAT(ls.out, HasSubstr("manifest.json"));
   EXPECT_THAT(ls.out, HasSubstr("checksums.sha256"));
@@ -76,7 +76,8 @@ TEST_F(Offsite, RcloneListsAndCopiesASetOfManyObjectsThatSha256sumChecks) {
                      "\n    formats: [custom, directory, csv]\n"
                      "volumes:\n  - name: files\n    path: ./files\n"
                      "remotes:\n  - name: offsite\n    url: s3://" +
-                     k_bucket + "/hosts/off_rclone\n    endpoint: " + server().endpoint() + "\n");
+                     k_offsite_bucket + "/hosts/off_rclone\n    endpoint: " + server().endpoint() +
+                     "\n");
   auto r = run_gate({"run"}, m_dir.path(), env());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   std::string id = newest_set(m_dir / "backups");
@@ -92,7 +93,7 @@ TEST_F(Offsite, RcloneListsAndCopiesASetOfManyObjectsThatSha256sumChecks) {
       {"RCLONE_CONFIG_GATES3_FORCE_PATH_STYLE", "true"},
       {"RCLONE_CONFIG_GATES3_ACCESS_KEY_ID", server().access_key_id()},
       {"RCLONE_CONFIG_GATES3_SECRET_ACCESS_KEY", server().secret_access_key()}};
-  std::string remote = std::string("gates3:") + k_bucket + "/hosts/off_rclone/" + id;
+  std::string remote = std::string("gates3:") + k_offsite_bucket + "/hosts/off_rclone/" + id;
   auto ls = run({"rclone", "lsf", "-R", "--files-only", remote}, m_dir.path(), rclone_env);
   ASSERT_EQ(ls.exit_code, 0) << "rclone (Debian package 'rclone') is needed: " << ls.all();
   EXPECT_THAT(ls.out, HasSubstr("manifest.json"));
@@ -151,7 +152,7 @@ TEST_F(Offsite, AGateKilledMidUploadLeavesNoUsableRemoteSetAndTheNextRunSucceeds
   EXPECT_EQ(read_file(m_dir / ".last-deployment-backup"), record);
   auto objects =
       server().aws({"s3", "ls", "--recursive",
-                    std::string("s3://") + k_bucket + "/hosts/off_killed/" + killed + "/"});
+                    std::string("s3://") + k_offsite_bucket + "/hosts/off_killed/" + killed + "/"});
   EXPECT_THAT(objects.out, Not(HasSubstr("manifest.json"))) << objects.all();
   EXPECT_NE(objects.out, "") << "the fault point comes after an object was uploaded";
   auto list = run_gate({"list", "--remote", "offsite", "--json"}, m_dir.path(), env());
@@ -171,9 +172,10 @@ namespace {
 // Remotes `offsite` and `second` (its own bucket on the same server).
 std::string two_remotes(const std::string &db, const std::string &endpoint,
                         const std::string &second_extra) {
-  return "remotes:\n  - name: offsite\n    url: s3://" + std::string(k_bucket) + "/hosts/" + db +
-         "\n    endpoint: " + endpoint + "\n  - name: second\n    url: s3://gate-second/hosts/" +
-         db + "\n    endpoint: " + endpoint + "\n" + second_extra;
+  return "remotes:\n  - name: offsite\n    url: s3://" + std::string(k_offsite_bucket) + "/hosts/" +
+         db + "\n    endpoint: " + endpoint +
+         "\n  - name: second\n    url: s3://gate-second/hosts/" + db +
+         "\n    endpoint: " + endpoint + "\n" + second_extra;
 }
 
 } // namespace
@@ -206,7 +208,7 @@ TEST_F(Offsite, TwoRemotesAreWrittenSideBySideAndBothGetCompleteSets) {
   EXPECT_THAT(all, HasSubstr("[ok] copy to offsite"));
   EXPECT_THAT(all, HasSubstr("[ok] copy to second"));
   std::string id = newest_set(m_dir / "backups");
-  for (const std::string bucket : {k_bucket, "gate-second"}) {
+  for (const std::string bucket : {k_offsite_bucket, "gate-second"}) {
     TempDir down;
     auto cp = server().aws({"s3", "cp", "--recursive",
                             "s3://" + bucket + "/hosts/off_two/" + id + "/", down.path().string()});
@@ -238,8 +240,9 @@ TEST_F(Offsite, AnOptionalRemoteFailingDoesNotStopTheOther) {
   EXPECT_THAT(r.all(), HasSubstr("gate-no-such-bucket"));
   EXPECT_THAT(r.all(), HasSubstr("[ok] copy to offsite"));
   std::string id = newest_set(m_dir / "backups");
-  auto ls = server().aws({"s3", "ls", "--recursive",
-                          std::string("s3://") + k_bucket + "/hosts/off_two_opt/" + id + "/"});
+  auto ls =
+      server().aws({"s3", "ls", "--recursive",
+                    std::string("s3://") + k_offsite_bucket + "/hosts/off_two_opt/" + id + "/"});
   EXPECT_THAT(ls.out, HasSubstr("manifest.json"));
   std::string record = read_file(m_dir / ".last-deployment-backup");
   EXPECT_THAT(record, HasSubstr("\"offsite\""));

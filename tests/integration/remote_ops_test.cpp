@@ -22,7 +22,7 @@ using ::testing::Not;
 
 namespace {
 
-constexpr const char *k_bucket = "gate-remote-ops";
+constexpr const char *k_ops_bucket = "gate-remote-ops";
 
 std::string our_tag() {
   return gate::model::host_tag(gate::util::host_name());
@@ -30,7 +30,7 @@ std::string our_tag() {
 
 // One server for the suite, started on first use, stopped when the tests exit.
 S3Server &server() {
-  static S3Server shared({k_bucket});
+  static S3Server shared({k_ops_bucket});
   return shared;
 }
 
@@ -41,17 +41,20 @@ protected:
                     const std::string &endpoint = "", const std::string &top_extra = "") {
     m_name = name;
     if (!fs::exists(m_dir / "files")) make_sample_tree(m_dir / "files", 6);
-    write_pipeline(m_dir.path(), "volumes:\n  - name: files\n    path: ./files\n"
-                                 "remotes:\n  - name: offsite\n    url: s3://" +
-                                     std::string(k_bucket) + "/hosts/" + name + "\n    endpoint: " +
-                                     (endpoint.empty() ? server().endpoint() : endpoint) + "\n" +
-                                     remote_extra + top_extra);
+    write_pipeline(m_dir.path(),
+                   "volumes:\n  - name: files\n    path: ./files\n"
+                   "remotes:\n  - name: offsite\n    url: s3://" +
+                       std::string(k_ops_bucket) + "/hosts/" + name +
+                       "\n    endpoint: " + (endpoint.empty() ? server().endpoint() : endpoint) +
+                       "\n" + remote_extra + top_extra);
   }
   std::map<std::string, std::string> env() const {
     return {{"AWS_ACCESS_KEY_ID", server().access_key_id()},
             {"AWS_SECRET_ACCESS_KEY", server().secret_access_key()}};
   }
-  std::string prefix() const { return std::string("s3://") + k_bucket + "/hosts/" + m_name + "/"; }
+  std::string prefix() const {
+    return std::string("s3://") + k_ops_bucket + "/hosts/" + m_name + "/";
+  }
   // The set ids the prefix holds (aws s3 ls: "PRE id/" lines).
   std::set<std::string> remote_ids() {
     auto ls = server().aws({"s3", "ls", prefix()});
@@ -222,7 +225,7 @@ TEST_F(RemoteOps, PruneRemoteAbortsThisHostsMultipartUploadsOverADayOldUnderTheP
   write_config("sweep", "    retention: {keep_last: 2}\n");
   gate_run();
   auto start = [&](const std::string &key) {
-    auto made = server().aws({"s3api", "create-multipart-upload", "--bucket", k_bucket, "--key",
+    auto made = server().aws({"s3api", "create-multipart-upload", "--bucket", k_ops_bucket, "--key",
                               "hosts/sweep/" + key, "--query", "UploadId", "--output", "text"});
     EXPECT_EQ(made.exit_code, 0) << made.all();
     std::string id = made.out.substr(0, made.out.find_last_not_of(" \n") + 1);
@@ -239,7 +242,7 @@ TEST_F(RemoteOps, PruneRemoteAbortsThisHostsMultipartUploadsOverADayOldUnderTheP
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_EQ(json_of(r.out)["aborted_uploads"], nlohmann::json::array({"hosts/sweep/" + ours}));
   auto listed = server().aws(
-      {"s3api", "list-multipart-uploads", "--bucket", k_bucket, "--prefix", "hosts/sweep/"});
+      {"s3api", "list-multipart-uploads", "--bucket", k_ops_bucket, "--prefix", "hosts/sweep/"});
   EXPECT_THAT(listed.out, Not(HasSubstr(old_id)));
   EXPECT_THAT(listed.out, HasSubstr(other_id));
   EXPECT_THAT(listed.out, HasSubstr(untagged_id));

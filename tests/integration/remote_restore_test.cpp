@@ -18,17 +18,17 @@ using ::testing::Not;
 
 namespace {
 
-constexpr const char *k_bucket = "gate-restore";
+constexpr const char *k_restore_bucket = "gate-restore";
 
 class RemoteRestore : public S3Suite {
 protected:
-  static void SetUpTestSuite() { start_server(k_bucket); }
+  static void SetUpTestSuite() { start_server(k_restore_bucket); }
 
   std::string pipeline_body(const std::string &db, const std::string &prefix) const {
     return "databases:\n  - name: app\n    url: " + PgServer::get().url(db) +
            "\nvolumes:\n  - name: files\n    path: ./files\n"
            "remotes:\n  - name: offsite\n    url: s3://" +
-           k_bucket + "/" + prefix + "\n    endpoint: " + server().endpoint() + "\n";
+           k_restore_bucket + "/" + prefix + "\n    endpoint: " + server().endpoint() + "\n";
   }
   // A database and a directory, copied to the remote `offsite` under hosts/DB.
   void write_config(const std::string &db) {
@@ -53,7 +53,7 @@ protected:
     return path;
   }
   std::string uri(const std::string &db, const std::string &id, const std::string &path) const {
-    return std::string("s3://") + k_bucket + "/hosts/" + db + "/" + id + "/" + path;
+    return std::string("s3://") + k_restore_bucket + "/hosts/" + db + "/" + id + "/" + path;
   }
   std::string leftover_feeds() const {
     return sh("ls -d /dev/shm/gate-remote-verify-* ${TMPDIR:-/tmp}/gate-remote-verify-* "
@@ -95,7 +95,7 @@ TEST_F(RemoteRestore, VerifyRemoteAtEachLevel) {
   auto refused = run_gate({"verify", "--remote", "offsite", id}, m_dir.path(), wrong);
   EXPECT_EQ(refused.exit_code, 1) << refused.all();
   EXPECT_THAT(refused.all(), HasSubstr("remote 'offsite'"));
-  EXPECT_THAT(refused.all(), HasSubstr(k_bucket));
+  EXPECT_THAT(refused.all(), HasSubstr(k_restore_bucket));
   EXPECT_THAT(refused.all(), Not(HasSubstr("not-the-secret")));
 }
 
@@ -156,7 +156,7 @@ TEST_F(RemoteRestore, ASetUploadedByAwsIsAcceptedByVerifyRemote) {
   ASSERT_EQ(run_gate({"run"}, m_dir.path()).exit_code, 0);
   std::string id = newest_set(m_dir / "backups");
   auto cp = server().aws({"s3", "cp", "--recursive", (m_dir / "backups" / id).string(),
-                          std::string("s3://") + k_bucket + "/by-aws/" + id + "/"});
+                          std::string("s3://") + k_restore_bucket + "/by-aws/" + id + "/"});
   ASSERT_EQ(cp.exit_code, 0) << cp.all();
   write_pipeline(m_dir.path(), pipeline_body("rr_aws", "by-aws"));
   auto full = run_gate({"verify", "--remote", "offsite", id}, m_dir.path(), env());

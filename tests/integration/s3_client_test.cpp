@@ -35,7 +35,7 @@ using gate::util::S3Credentials;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr const char *k_bucket = "gate-test";
+constexpr const char *k_client_bucket = "gate-test";
 constexpr uint64_t k_mib = 1024 * 1024;
 
 // `size` bytes of seeded pseudo-random data (incompressible, different per seed).
@@ -62,7 +62,7 @@ std::string sha256sum(const fs::path &path) {
 S3ClientOptions options_for(const std::string &endpoint) {
   S3ClientOptions o;
   o.remote = "offsite";
-  o.bucket = k_bucket;
+  o.bucket = k_client_bucket;
   o.endpoint = endpoint;
   o.timeout = std::chrono::seconds(20);
   o.retry.base_delay = std::chrono::milliseconds(5);
@@ -78,7 +78,7 @@ S3Client client_for(const S3Server &server, S3ClientOptions o = {}) {
 
 class S3ClientTest : public ::testing::Test {
 protected:
-  static void SetUpTestSuite() { s_server = new S3Server({k_bucket}); }
+  static void SetUpTestSuite() { s_server = new S3Server({k_client_bucket}); }
   static void TearDownTestSuite() {
     delete s_server;
     s_server = nullptr;
@@ -106,13 +106,15 @@ TEST_F(S3ClientTest, ObjectsOfEverySizeUploadedByGateAreReadBackByAws) {
     EXPECT_EQ(put->sha256, sha256sum(m_dir / name)) << name;
     EXPECT_EQ(put->multipart, size > 5 * k_mib) << name;
   }
-  auto ls = server().aws({"s3", "ls", "--recursive", std::string("s3://") + k_bucket + "/sizes/"});
+  auto ls =
+      server().aws({"s3", "ls", "--recursive", std::string("s3://") + k_client_bucket + "/sizes/"});
   ASSERT_EQ(ls.exit_code, 0) << ls.all();
   for (const auto &[name, size] : files) {
     EXPECT_THAT(ls.out, HasSubstr(std::to_string(size) + " sizes/" + name));
     fs::path back = m_dir / (name + ".aws");
-    auto cp = server().aws({"s3", "cp", "--no-progress",
-                            std::string("s3://") + k_bucket + "/sizes/" + name, back.string()});
+    auto cp =
+        server().aws({"s3", "cp", "--no-progress",
+                      std::string("s3://") + k_client_bucket + "/sizes/" + name, back.string()});
     ASSERT_EQ(cp.exit_code, 0) << cp.all();
     EXPECT_EQ(sha256sum(back), sha256sum(m_dir / name)) << name;
   }
@@ -129,7 +131,7 @@ TEST_F(S3ClientTest, ObjectsUploadedByAwsAreReadByGate) {
   make_file(m_dir / "small", 1000, 8);
   for (const char *name : {"big", "small"}) {
     auto cp = server().aws({"s3", "cp", "--no-progress", (m_dir / name).string(),
-                            std::string("s3://") + k_bucket + "/by-aws/" + name});
+                            std::string("s3://") + k_client_bucket + "/by-aws/" + name});
     ASSERT_EQ(cp.exit_code, 0) << cp.all();
   }
   S3Client client = client_for(server());
@@ -218,8 +220,9 @@ TEST_F(S3ClientTest, AFailedMultipartUploadIsAborted) {
 }
 
 TEST_F(S3ClientTest, IncompleteUploadsAreListedAndAborted) {
-  auto created = server().aws({"s3api", "create-multipart-upload", "--bucket", k_bucket, "--key",
-                               "pending/left-behind", "--query", "UploadId", "--output", "text"});
+  auto created =
+      server().aws({"s3api", "create-multipart-upload", "--bucket", k_client_bucket, "--key",
+                    "pending/left-behind", "--query", "UploadId", "--output", "text"});
   ASSERT_EQ(created.exit_code, 0) << created.all();
   std::string id = created.out.substr(0, created.out.find('\n'));
   S3Client client = client_for(server());
@@ -230,7 +233,7 @@ TEST_F(S3ClientTest, IncompleteUploadsAreListedAndAborted) {
   EXPECT_EQ((*uploads)[0].upload_id, id);
   auto aborted = client.abort_multipart_upload("pending/left-behind", id);
   ASSERT_TRUE(aborted) << aborted.error().message;
-  auto listed = server().aws({"s3api", "list-multipart-uploads", "--bucket", k_bucket});
+  auto listed = server().aws({"s3api", "list-multipart-uploads", "--bucket", k_client_bucket});
   ASSERT_EQ(listed.exit_code, 0) << listed.all();
   EXPECT_THAT(listed.out, Not(HasSubstr(id)));
 }

@@ -1,6 +1,7 @@
 // The C2SP/CCTV age test vectors (tests/unit/data/age, all but the hybrid and
 // armored ones) run through gate's decryptor: each must end with the expected
 // verdict, and the plaintext gate released must hash as the vector says.
+#include "unit/age_test_support.hpp"
 #include "util/age_header.hpp"
 #include "util/age_stream.hpp"
 #include "util/sha256.hpp"
@@ -76,16 +77,6 @@ std::vector<Vector> all_vectors() {
   return out;
 }
 
-Source memory_source(const std::string &data) {
-  auto pos = std::make_shared<size_t>(0);
-  return [&data, pos](char *d, size_t n) -> Result<size_t> {
-    size_t k = std::min(n, data.size() - *pos);
-    std::memcpy(d, data.data() + *pos, k);
-    *pos += k;
-    return k;
-  };
-}
-
 AgeFailure expected_failure(const std::string &expect) {
   if (expect == "success") return AgeFailure::none;
   if (expect == "no match") return AgeFailure::no_match;
@@ -110,7 +101,7 @@ Outcome decrypt_vector(const Vector &v) {
     if (id) ids.x25519.push_back(std::move(*id));
   }
   if (auto p = v.field("passphrase"); !p.empty()) ids.passphrase = Secret(p);
-  AgeDecryptor dec(memory_source(v.file), v.name);
+  AgeDecryptor dec(gate::test_age::memory_source(v.file), v.name);
   Outcome out;
   auto opened = dec.open(ids);
   Result<uint64_t> r = std::unexpected(opened ? Error{} : opened.error());
@@ -179,7 +170,7 @@ TEST(AgeVectors, HeadersThatParseReencodeIdentically) {
   for (const auto &v : all_vectors()) {
     if (v.field("expect") == "header failure") continue;
     SCOPED_TRACE(v.name);
-    BufferedSource in(memory_source(v.file));
+    BufferedSource in(gate::test_age::memory_source(v.file));
     auto header = parse_header(in);
     ASSERT_TRUE(header) << header.error().message;
     EXPECT_EQ(encode_header_mac_input(header->stanzas), header->mac_input);

@@ -10,15 +10,15 @@ using namespace gate;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempRoot {
+struct SetsRoot {
   fs::path path = fs::temp_directory_path() / ("gate-unit-sets-" + std::to_string(::getpid()));
-  TempRoot() { fs::create_directories(path); }
-  ~TempRoot() { fs::remove_all(path); }
+  SetsRoot() { fs::create_directories(path); }
+  ~SetsRoot() { fs::remove_all(path); }
 };
 } // namespace
 
 TEST(BackupSet, IdsAreUniqueWithinOneSecond) {
-  TempRoot root;
+  SetsRoot root;
   model::LocalSetStore store(root.path);
   auto now = *util::parse_iso8601_utc("2026-11-22T01:45:00Z");
   std::string first = store.reserve_id("pre-deployment", now);
@@ -31,7 +31,7 @@ TEST(BackupSet, IdsAreUniqueWithinOneSecond) {
 }
 
 TEST(BackupSet, AnUnverifiedSetCannotBeSealedAndIsKeptAsFailed) {
-  TempRoot root;
+  SetsRoot root;
   model::LocalSetStore store(root.path);
   auto set = model::PendingSet::create(store, "scheduled", {});
   ASSERT_TRUE(set.has_value()) << set.error().message;
@@ -58,7 +58,7 @@ TEST(BackupSet, AnUnverifiedSetCannotBeSealedAndIsKeptAsFailed) {
 }
 
 TEST(BackupSet, APartialSetOfADeadProcessIsRecoveredAsFailed) {
-  TempRoot root;
+  SetsRoot root;
   fs::create_directories(root.path / ".partial-pre-deployment-20260101_000000");
   std::ofstream(root.path / ".partial-pre-deployment-20260101_000000" / ".owner") << "999999\n";
   model::LocalSetStore store(root.path);

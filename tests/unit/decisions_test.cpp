@@ -21,10 +21,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempRoot {
+struct DecisionsRoot {
   fs::path path = fs::temp_directory_path() / ("gate-unit-decide-" + std::to_string(::getpid()));
-  TempRoot() { fs::create_directories(path / "backups"); }
-  ~TempRoot() { fs::remove_all(path); }
+  DecisionsRoot() { fs::create_directories(path / "backups"); }
+  ~DecisionsRoot() { fs::remove_all(path); }
 };
 
 // A committed set with one volume artifact, verified at `level`.
@@ -47,7 +47,7 @@ void add_set(const fs::path &root, const std::string &id, const std::string &kin
   ASSERT_TRUE(model::save_manifest(root / id, m));
 }
 
-config::PipelineConfig config_in(const TempRoot &t) {
+config::PipelineConfig config_in(const DecisionsRoot &t) {
   config::PipelineConfig c;
   c.file = t.path / "pipeline.yml";
   c.base_dir = t.path;
@@ -66,7 +66,7 @@ std::vector<std::string> ids_of(const std::vector<model::Manifest> &ms) {
 } // namespace
 
 TEST(Decisions, LastMeansTheNewestSetButNeverASafetySnapshot) {
-  TempRoot t;
+  DecisionsRoot t;
   auto config = config_in(t);
   EXPECT_FALSE(ops::resolve_last_set(config).has_value()); // no set at all
   add_set(config.backup_root, "pre-deployment-20261201_010000", "pre-deployment",
@@ -79,7 +79,7 @@ TEST(Decisions, LastMeansTheNewestSetButNeverASafetySnapshot) {
 }
 
 TEST(Decisions, ARecordNamingAMissingSetIsRefusedNotReplacedByTheNewest) {
-  TempRoot t;
+  DecisionsRoot t;
   auto config = config_in(t);
   add_set(config.backup_root, "pre-deployment-20261201_010000", "pre-deployment",
           "2026-12-01T01:00:00Z");
@@ -92,7 +92,7 @@ TEST(Decisions, ARecordNamingAMissingSetIsRefusedNotReplacedByTheNewest) {
 }
 
 TEST(Decisions, ShrinkBaselinesAreVerifiedDeploySetsNeverSafetySnapshots) {
-  TempRoot t;
+  DecisionsRoot t;
   auto config = config_in(t);
   add_set(config.backup_root, "pre-deployment-20261201_010000", "pre-deployment",
           "2026-12-01T01:00:00Z");
@@ -106,7 +106,7 @@ TEST(Decisions, ShrinkBaselinesAreVerifiedDeploySetsNeverSafetySnapshots) {
 }
 
 TEST(Decisions, PruneKeepsTheRecordedTheNewestVerifiedAndYoungSafetySnapshots) {
-  TempRoot t;
+  DecisionsRoot t;
   auto config = config_in(t);
   for (int h = 1; h <= 5; ++h)
     add_set(config.backup_root, "scheduled-2026120" + std::to_string(h) + "_000000", "scheduled",
@@ -133,7 +133,7 @@ TEST(Decisions, PruneKeepsTheRecordedTheNewestVerifiedAndYoungSafetySnapshots) {
 }
 
 TEST(Decisions, ADirectoryRollbackPlansFromTheManifestAndTheLiveDirectory) {
-  TempRoot t;
+  DecisionsRoot t;
   auto config = config_in(t);
   add_set(config.backup_root, "scheduled-20261201_000000", "scheduled", "2026-12-01T00:00:00Z");
   auto m = model::load_manifest(config.backup_root / "scheduled-20261201_000000");

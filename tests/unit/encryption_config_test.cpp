@@ -24,7 +24,7 @@ std::string pipeline(const std::string &encryption) {
   return "version: 1\nvolumes:\n  - {name: data, path: /srv/data}\nencryption:\n" + encryption;
 }
 
-std::string error_of(const std::string &yaml, const std::string &file = "pipeline.yml") {
+std::string encryption_error_of(const std::string &yaml, const std::string &file = "pipeline.yml") {
   auto r = parse_pipeline(yaml, file);
   EXPECT_FALSE(r.has_value());
   if (r) return {};
@@ -65,29 +65,29 @@ TEST(EncryptionConfig, RecipientsAndDefaults) {
 }
 
 TEST(EncryptionConfig, ErrorsCarryLineAndColumn) {
-  EXPECT_EQ(error_of(pipeline("  recipient: [x]\n")),
+  EXPECT_EQ(encryption_error_of(pipeline("  recipient: [x]\n")),
             "pipeline.yml:5:3: unknown key 'recipient' in encryption (did you mean 'recipients'?)");
   std::string bad = k_recipient;
   bad.back() = 'q';
-  EXPECT_THAT(error_of(pipeline(std::string("  recipients:\n    - ") + k_recipient + "\n    - " +
-                                bad + "\n")),
+  EXPECT_THAT(encryption_error_of(pipeline(std::string("  recipients:\n    - ") + k_recipient +
+                                           "\n    - " + bad + "\n")),
               HasSubstr("pipeline.yml:7:7: malformed age recipient '" + bad + "': bad checksum"));
-  EXPECT_EQ(error_of(pipeline("  local: true\n")),
+  EXPECT_EQ(encryption_error_of(pipeline("  local: true\n")),
             "pipeline.yml:5:3: encryption needs recipients, a recipients_file or a passphrase");
-  EXPECT_THAT(error_of(pipeline("  local: maybe\n  passphrase: ${GATE_TEST_PW}\n")),
+  EXPECT_THAT(encryption_error_of(pipeline("  local: maybe\n  passphrase: ${GATE_TEST_PW}\n")),
               HasSubstr("pipeline.yml:5:10:"));
-  auto secret = error_of(pipeline(std::string("  recipients: [") + k_identity + "]\n"));
+  auto secret = encryption_error_of(pipeline(std::string("  recipients: [") + k_identity + "]\n"));
   EXPECT_THAT(secret, HasSubstr("pipeline.yml:5:16: a secret key"));
   EXPECT_THAT(secret, ::testing::Not(HasSubstr("GFPYYSJZ")));
 }
 
 TEST(EncryptionConfig, PassphraseIsAloneFromTheEnvironmentAndDeferred) {
-  EXPECT_EQ(error_of(pipeline(std::string("  recipients: [") + k_recipient +
-                              "]\n  passphrase: ${GATE_TEST_PW}\n")),
+  EXPECT_EQ(encryption_error_of(pipeline(std::string("  recipients: [") + k_recipient +
+                                         "]\n  passphrase: ${GATE_TEST_PW}\n")),
             "pipeline.yml:6:15: a passphrase cannot be combined with recipients: age allows a "
             "passphrase (scrypt) only on its own");
   EXPECT_EQ(
-      error_of(pipeline("  passphrase: hunter2\n")),
+      encryption_error_of(pipeline("  passphrase: hunter2\n")),
       "pipeline.yml:5:15: the passphrase must come from the environment (passphrase: ${VAR})");
 
   ::unsetenv("GATE_TEST_UNSET_PW");
@@ -126,10 +126,10 @@ TEST(EncryptionConfig, RecipientsFileAndIdentityFile) {
   ASSERT_TRUE(ids) << ids.error().message;
   EXPECT_EQ(ids->x25519.at(0).recipient().encode(), k_recipient);
 
-  EXPECT_EQ(error_of(pipeline("  recipients_file: bad.txt\n"), file),
+  EXPECT_EQ(encryption_error_of(pipeline("  recipients_file: bad.txt\n"), file),
             file + ":5:20: " + (dir.path / "bad.txt").string() +
                 ":3: malformed age recipient 'age1bogus': too short for a checksum");
-  EXPECT_THAT(error_of(pipeline("  recipients_file: missing.txt\n"), file),
+  EXPECT_THAT(encryption_error_of(pipeline("  recipients_file: missing.txt\n"), file),
               HasSubstr(file + ":5:20: unable to read '" + (dir.path / "missing.txt").string()));
 
   auto no_identity = parse_pipeline(pipeline("  recipients_file: keys.txt\n"), file);

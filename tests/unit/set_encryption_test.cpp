@@ -17,10 +17,10 @@ namespace age = util::age;
 
 namespace {
 
-struct TempRoot {
+struct EncryptionRoot {
   fs::path path = fs::temp_directory_path() / ("gate-unit-enc-" + std::to_string(::getpid()));
-  TempRoot() { fs::create_directories(path / "databases"); }
-  ~TempRoot() { fs::remove_all(path); }
+  EncryptionRoot() { fs::create_directories(path / "databases"); }
+  ~EncryptionRoot() { fs::remove_all(path); }
 };
 
 model::Artifact dump_artifact(const fs::path &dir, const std::string &content) {
@@ -43,7 +43,7 @@ age::X25519Identity identity() {
 } // namespace
 
 TEST(SetEncryption, AnArtifactIsReplacedByCiphertextThatDecryptsToTheVerifiedPlaintext) {
-  TempRoot root;
+  EncryptionRoot root;
   auto a = dump_artifact(root.path, std::string(200000, 'x'));
   age::Recipients to;
   to.x25519.push_back(identity().recipient());
@@ -78,7 +78,7 @@ TEST(SetEncryption, AnArtifactIsReplacedByCiphertextThatDecryptsToTheVerifiedPla
 }
 
 TEST(SetEncryption, AFileChangedSinceItWasVerifiedIsNotEncryptedAndLeavesNothing) {
-  TempRoot root;
+  EncryptionRoot root;
   auto a = dump_artifact(root.path, "verified");
   std::ofstream(root.path / "databases/app.dump.zst") << "changed!";
   age::Recipients to;
@@ -98,7 +98,7 @@ TEST(SetEncryption, APassphraseIsRecordedAsScryptNeverItself) {
 }
 
 TEST(SetEncryption, PlainCommandsReadThroughAgeDecrypt) {
-  TempRoot root;
+  EncryptionRoot root;
   auto a = dump_artifact(root.path, "x");
   a.files[0] = {"databases/app.dump.zst.age", 40, "c", model::StoredFile::Plaintext{1, "p"}};
   a.encryption = {{"format", "age-v1"}, {"recipients", {"age1abc"}}};
