@@ -3,6 +3,7 @@
 #include "ops/rollback.hpp"
 #include "ops/swaps.hpp"
 #include "steps/postgres/access.hpp"
+#include "steps/volume/quiesce_journal.hpp"
 #include "util/log.hpp"
 #include "util/pg.hpp"
 
@@ -11,10 +12,13 @@ namespace gate::cli {
 namespace {
 
 // What a gate killed with SIGKILL could not clean up, repaired by the next
-// one whatever its command: a database it left closed to connections, and
-// the password files that gate versions before 0.2 wrote.
+// one whatever its command: a database it left closed to connections, the
+// containers it left stopped, and the password files that gate versions
+// before 0.2 wrote.
 void repair_after_dead_gate(const config::PipelineConfig &config) {
   for (const auto &line : steps::repair_database_access(config))
+    util::log_warn("{}", line);
+  for (const auto &line : steps::repair_quiesced_containers(config))
     util::log_warn("{}", line);
   if (int removed = util::remove_stale_password_files(); removed > 0)
     util::log_warn(

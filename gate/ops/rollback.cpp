@@ -427,15 +427,23 @@ void conclude(const Rollback &r, const std::vector<Timed<steps::RestoreOutcome>>
   std::vector<std::string> failed;
   for (size_t i = 0; i < done.size(); ++i)
     if (!done[i].value.ok()) failed.push_back(r.jobs[i]->target());
+  bool swapped = std::any_of(r.jobs.begin(), r.jobs.end(),
+                             [](const auto &job) { return job->swaps_in_standby(); });
+  std::string undo_swaps = swapped ? "; undo the standby swaps with: gate rollback --undo" : "";
   if (util::cancel_requested() || !failed.empty()) {
     out.ok = false;
     out.exit_code = util::exit_code_for(util::ErrorKind::rollback_failed);
     out.reason = util::cancel_requested() ? "interrupted during the rollback"
                                           : "could not restore " + util::join(failed, ", ");
-    out.verdict = failed.empty() || util::cancel_requested()
-                      ? "ROLLBACK INTERRUPTED: see each target's state above" + before
-                      : "ROLLBACK FAILED for " + util::join(failed, ", ") +
-                            " — see each target's state above" + before;
+    if (!failed.empty())
+      out.verdict = (util::cancel_requested()
+                         ? "ROLLBACK INTERRUPTED: " + util::join(failed, ", ") + " not restored"
+                         : "ROLLBACK FAILED for " + util::join(failed, ", ")) +
+                    " — see each target's state above" + before;
+    else // a restore or swap that had begun was let finish, and every one did
+      out.verdict = fmt::format("ROLLBACK INTERRUPTED after every target was restored and "
+                                "checked: set {} is in place{}{}",
+                                r.id(), before, undo_swaps);
     return;
   }
   out.ok = true;
@@ -454,9 +462,7 @@ void conclude(const Rollback &r, const std::vector<Timed<steps::RestoreOutcome>>
                   "against the manifest{}",
                   r.id(), short_commit(r.manifest()), util::human_duration_ms(out.duration_ms),
                   r.safety_id.empty() ? "" : "; undo with: gate rollback " + r.safety_id);
-  bool swapped = std::any_of(r.jobs.begin(), r.jobs.end(),
-                             [](const auto &job) { return job->swaps_in_standby(); });
-  if (swapped) out.verdict += "; undo the standby swaps with: gate rollback --undo";
+  out.verdict += undo_swaps;
 }
 
 // A rollback that stopped before it changed anything (or, for

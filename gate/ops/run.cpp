@@ -15,6 +15,7 @@
 #include "ops/rollback.hpp"
 #include "ops/runner.hpp"
 #include "ops/swaps.hpp"
+#include "steps/check/check.hpp"
 #include "steps/verify/verify.hpp"
 #include "util/cancel.hpp"
 #include "util/fs.hpp"
@@ -173,12 +174,24 @@ void print_dry_run(PipelineRun &r, const Plan &plan) {
   r.out.verdict = "dry run: nothing was changed";
 }
 
-// Phase 2: a migration that cannot even start stops the run before any
-// backup work.
-bool exec_steps_can_start(PipelineRun &r, const Plan &plan) {
+bool checks_connections(const Plan &plan) {
   for (const auto &stage : plan)
     for (const auto &step : stage.steps)
-      if (step->category() == steps::StepCategory::exec)
+      if (const auto *check = dynamic_cast<const steps::CheckStep *>(step.get()))
+        if (check->kind() == steps::CheckKind::connections) return true;
+  return false;
+}
+
+// Phase 2: a migration that cannot even start stops the run before any
+// backup work. So does a backup refused by its pre-flight (a standby that
+// cannot be kept, a role that could not restore the dump) in a pipeline
+// without `check: connections`, the step that refuses them otherwise.
+bool steps_can_start(PipelineRun &r, const Plan &plan) {
+  bool backups_too = !checks_connections(plan);
+  for (const auto &stage : plan)
+    for (const auto &step : stage.steps)
+      if (step->category() == steps::StepCategory::exec ||
+          (backups_too && step->category() == steps::StepCategory::backup))
         if (auto ok = step->check(r.ctx); !ok) {
           set_failure(r.out, stage.name, step->label(), ok.error());
           r.out.verdict = failed_verdict(r.request.mode, stage.name, ok.error().message);
@@ -371,7 +384,7 @@ RunOutcome run_pipeline(const config::PipelineConfig &config, const RunRequest &
     print_dry_run(r, *plan);
     return r.out;
   }
-  if (!exec_steps_can_start(r, *plan)) return r.out;
+  if (!steps_can_start(r, *plan)) return r.out;
   if (auto locked = lock_root(r); !locked) return failed_before_start(locked.error());
   wire_context(r);
   bool rollback_requested = false;

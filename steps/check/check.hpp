@@ -20,6 +20,7 @@ public:
   util::Result<void> check(const RunContext &ctx) const override { return {}; }
   util::Result<StepResult> run(RunContext &ctx) override;
   std::string plan(const RunContext &ctx) const override;
+  CheckKind kind() const { return m_kind; }
 
 private:
   CheckKind m_kind;

@@ -4,6 +4,7 @@
 #include "util/fs.hpp"
 #include "util/json.hpp"
 #include "util/log.hpp"
+#include "util/process.hpp"
 #include "util/time.hpp"
 
 #include <fmt/format.h>
@@ -25,11 +26,7 @@ fs::path journal_path(const config::PipelineConfig &config, const std::string &t
 // True while the gate that wrote an entry still runs (it will put the
 // database back itself).
 bool writer_alive(const nlohmann::json &entry) {
-  if (entry.value("host", std::string()) != util::host_name()) return false;
-  long pid = entry.value("pid", 0L);
-  if (pid <= 0 || pid == ::getpid()) return false;
-  auto comm = util::read_file("/proc/" + std::to_string(pid) + "/comm");
-  return comm && comm->rfind("gate", 0) == 0;
+  return util::other_gate_alive(entry.value("host", std::string()), entry.value("pid", 0L));
 }
 
 std::string by_hand(const DatabaseAccess &a) {

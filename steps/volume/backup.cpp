@@ -122,9 +122,11 @@ util::TarCreateOptions archive_options(const config::VolumeTarget &target, RunCo
 // Stops (or pauses) the containers using the volume, as configured; nothing
 // to do for a plain directory.
 util::Result<std::unique_ptr<Quiescer>> quiesce_users(const VolumeSource &source,
-                                                      const config::VolumeTarget &target) {
+                                                      const config::VolumeTarget &target,
+                                                      const std::filesystem::path &backup_root) {
   if (!source.engine || target.quiesce == config::Quiesce::none) return std::unique_ptr<Quiescer>();
-  auto q = Quiescer::begin(source.engine, source.volume, target.quiesce, target.stop_timeout);
+  auto q = Quiescer::begin(source.engine, source.volume, target.quiesce, target.stop_timeout,
+                           backup_root);
   if (!q) return std::unexpected(q.error().with_context("volume '" + target.name + "'"));
   return std::move(*q);
 }
@@ -255,7 +257,8 @@ util::Result<StepResult> VolumeBackupStep::run(RunContext &ctx) {
       archive_options(m_target, ctx, step, util::tree_bytes(source.path).value_or(0));
 
   auto start = std::chrono::steady_clock::now();
-  TRY_ASSIGN(std::unique_ptr<Quiescer> quiet, quiesce_users(source, m_target));
+  TRY_ASSIGN(std::unique_ptr<Quiescer> quiet,
+             quiesce_users(source, m_target, ctx.config.backup_root));
   util::log_info("{}: archiving '{}' into {}", step, source.path.string(), relative);
   ArchiveRun written = write_archive(source.path, archive, std::move(options), m_read_back);
   std::optional<util::Error> resume_error;

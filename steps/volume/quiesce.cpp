@@ -12,17 +12,26 @@ namespace gate::steps {
 util::Result<std::unique_ptr<Quiescer>> Quiescer::begin(std::shared_ptr<ContainerEngine> engine,
                                                         const std::string &volume,
                                                         config::Quiesce mode,
-                                                        std::chrono::milliseconds timeout) {
+                                                        std::chrono::milliseconds timeout,
+                                                        const std::filesystem::path &journal_dir) {
   auto q = std::unique_ptr<Quiescer>(new Quiescer());
   q->m_engine = std::move(engine);
   q->m_mode = mode;
   TRY_ASSIGN(auto users, q->m_engine->containers_using(volume));
+  std::vector<EngineContainer> running;
   for (const auto &c : users) {
-    if (c.state != "running") {
-      util::log_info("container '{}' uses volume '{}' but is {}: left as it is", c.name, volume,
-                     c.state);
+    if (c.state == "running") {
+      running.push_back(c);
       continue;
     }
+    util::log_info("container '{}' uses volume '{}' but is {}: left as it is", c.name, volume,
+                   c.state);
+  }
+  if (running.empty()) return q;
+  // Journaled before the first stop: a gate killed now is repaired by the next.
+  TRY_ASSIGN(auto journal, QuiesceJournal::open(journal_dir, volume, *q->m_engine, mode, running));
+  q->m_journal = journal;
+  for (const auto &c : running) {
     util::log_info("{} container '{}' (uses volume '{}')",
                    mode == config::Quiesce::pause ? "pausing" : "stopping", c.name, volume);
     auto r = mode == config::Quiesce::pause ? q->m_engine->pause(c.id)
@@ -30,7 +39,7 @@ util::Result<std::unique_ptr<Quiescer>> Quiescer::begin(std::shared_ptr<Containe
     if (!r) return std::unexpected(r.error()); // the destructor restarts what was already stopped
     q->m_held.push_back({c, std::chrono::steady_clock::now()});
   }
-  if (!q->m_held.empty()) util::fault_point("quiesce.after-stop"); // inert unless a test set it
+  util::fault_point("quiesce.after-stop"); // inert unless a test set it
   return q;
 }
 
@@ -58,8 +67,12 @@ util::Result<void> Quiescer::resume() {
                      h.container.name, seconds);
     }
   }
-  if (not_back.empty()) return {};
-  return util::fail(not_resumed_message(not_back, errors));
+  if (not_back.empty()) {
+    if (m_journal) m_journal->done();
+    return {};
+  }
+  return util::fail(
+      not_resumed_message(not_back, errors)); // the journal stays: the next gate retries
 }
 
 // Which containers are still down, why, and the command that brings them back.

@@ -134,7 +134,8 @@ public:
     std::unique_ptr<Quiescer> quiet;
     if (m_source.engine) {
       auto q = Quiescer::begin(m_source.engine, m_source.volume, config::Quiesce::stop,
-                               m_volume ? m_volume->stop_timeout : std::chrono::seconds(30));
+                               m_volume ? m_volume->stop_timeout : std::chrono::seconds(30),
+                               m_config.backup_root);
       if (!q) return {RestoreState::not_restored, "unchanged (wholly old)", q.error().message};
       quiet = std::move(*q);
     }

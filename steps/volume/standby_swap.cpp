@@ -199,7 +199,8 @@ util::Result<std::unique_ptr<Quiescer>> quiesce_for_swap(const config::PipelineC
   const auto *volume = config.find_volume(target);
   if (!volume || volume->volume.empty()) return std::unique_ptr<Quiescer>();
   TRY_ASSIGN(VolumeSource source, resolve_volume_source(config, *volume));
-  return Quiescer::begin(source.engine, source.volume, config::Quiesce::stop, volume->stop_timeout);
+  return Quiescer::begin(source.engine, source.volume, config::Quiesce::stop, volume->stop_timeout,
+                         config.backup_root);
 }
 
 util::Result<void> swap_back(const config::PipelineConfig &config, model::SwapEntry &e) {

@@ -4,12 +4,14 @@
 // running again afterwards, container configs, rollback into a removed volume.
 #include "integration/podman_fixture.hpp"
 
+#include <csignal>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 using namespace gate::test;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST_F(Podman, ResolvesANamedVolumeAndRecordsTheEngine) {
   std::string mountpoint = make_volume(k_volume);
@@ -123,6 +125,50 @@ TEST_F(Podman, PausedWhileArchivedThenUnpaused) {
   auto m =
       nlohmann::json::parse(read_file(t / "backups" / newest_set(t / "backups") / "manifest.json"));
   EXPECT_EQ(m["artifacts"][0]["details"]["containers_stopped"][0]["action"], "paused");
+}
+
+// A gate killed (SIGKILL: no destructor runs) while the volume's users are
+// stopped or paused leaves its journal in backup_root; the next gate, whatever
+// its command, brings exactly those containers back and says so. Interrupted
+// there (SIGTERM, SIGINT), gate brings them back itself.
+TEST_F(Podman, ContainersLeftStoppedByAKilledGateAreBroughtBackByTheNextOne) {
+  make_volume(k_volume);
+  podman_out("run -d --name wiki --network none -v " + k_volume +
+             ":/data localhost/gate-busybox:latest sleep 600");
+  podman_out("run -d --name idle --network none -v " + k_volume +
+             ":/data localhost/gate-busybox:latest sleep 600");
+  podman_out("stop -t 0 idle"); // stopped by its owner: no gate starts it
+  TempDir t;
+  for (const std::string mode : {"true", "pause"}) {
+    SCOPED_TRACE("stop_containers: " + mode);
+    write_pipeline(t.path(),
+                   pipeline(k_volume, "    stop_containers: " + mode + "\n    stop_timeout: 2s\n"));
+    std::string held = mode == "pause" ? "paused" : "exited";
+    auto killed = start_gate_at_fault({"run"}, t.path(), "quiesce.after-stop");
+    EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), held);
+    ::kill(killed->pid(), SIGKILL);
+    (void)killed->wait();
+    EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), held)
+        << "nothing ran after the kill";
+    auto next = run_gate({"list"}, t.path());
+    EXPECT_EQ(next.exit_code, 0) << next.all();
+    EXPECT_THAT(next.all(),
+                HasSubstr("containers of volume '" + k_volume + "' were left " +
+                          (mode == "pause" ? "paused" : "stopped") + " by a gate that died"));
+    EXPECT_THAT(next.all(), HasSubstr(mode == "pause" ? "unpaused 'wiki'" : "started 'wiki'"));
+    EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), "running");
+    EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' idle"), "exited");
+    EXPECT_EQ(sh("ls -A | grep -c gate-quiesced || true", t / "backups").out, "0\n");
+    auto again = run_gate({"list"}, t.path());
+    EXPECT_THAT(again.all(), Not(HasSubstr("by a gate that died"))) << "repaired once";
+
+    auto interrupted = start_gate_at_fault({"run"}, t.path(), "quiesce.after-stop");
+    ::kill(interrupted->pid(), mode == "pause" ? SIGINT : SIGTERM);
+    auto stopped = finish_gate(*interrupted);
+    EXPECT_EQ(stopped.exit_code, 130) << stopped.all();
+    EXPECT_EQ(podman_out("inspect --format '{{.State.Status}}' wiki"), "running");
+    EXPECT_EQ(sh("ls -A | grep -c gate-quiesced || true", t / "backups").out, "0\n");
+  }
 }
 
 TEST_F(Podman, RollbackRecreatesARemovedVolumeAndRestartsItsUsers) {

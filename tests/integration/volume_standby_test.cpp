@@ -249,6 +249,24 @@ TEST(VolumeStandby, AStandbyOnAnotherFilesystemOrWithoutRoomIsRefusedBeforeAnyWo
                                     (t / "small" / "files").string() + "' holds 2.9 MiB"));
   EXPECT_THAT(full.all(), HasSubstr("a standby doubles the volume's footprint"));
   EXPECT_TRUE(newest_set(t / "backups").empty());
+
+  // Stages of the user's own, without `check: connections`: still refused
+  // before the first backup step, not when its turn comes.
+  ASSERT_EQ(sh("mount -t tmpfs -o size=4m tmpfs small", t.path()).exit_code, 0);
+  ASSERT_EQ(sh("mkdir small/files && head -c 3000000 /dev/urandom > small/files/big.bin", t.path())
+                .exit_code,
+            0);
+  write_file(t / "other" / "a.txt", "backed up first\n");
+  write_pipeline(t.path(), "volumes:\n  - {name: first, path: ./other}\n"
+                           "  - {name: files, path: ./small/files, standby: true}\n"
+                           "stages:\n  - name: backup\n"
+                           "    steps: [{backup: first}, {backup: files}, {verify: all}]\n");
+  auto custom = run_gate({"run"}, t.path());
+  sh("umount small", t.path());
+  EXPECT_EQ(custom.exit_code, 1) << custom.all();
+  EXPECT_THAT(custom.all(), HasSubstr("no room for its standby"));
+  EXPECT_THAT(custom.all(), Not(HasSubstr("[ok] backup first"))) << "nothing was backed up first";
+  EXPECT_TRUE(newest_set(t / "backups").empty());
 }
 
 TEST_F(Podman, AStandbyRollbackSwapsTheNamedVolumeWithItsContainerStoppedAndStarted) {
