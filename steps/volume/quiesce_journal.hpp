@@ -21,8 +21,8 @@ class QuiesceJournal {
 public:
   // Writes the entry (durably) before the caller stops any of `containers`.
   static util::Result<QuiesceJournal> open(const std::filesystem::path &backup_root,
-                                           const std::string &volume,
-                                           const ContainerEngine &engine, config::Quiesce mode,
+                                           const std::string &volume, const ContainerEngine &engine,
+                                           config::Quiesce mode,
                                            const std::vector<EngineContainer> &containers);
   // Every container is running again: the entry goes.
   void done() const;

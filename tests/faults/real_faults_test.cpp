@@ -1,7 +1,7 @@
 // Real faults, not simulated ones: a disk that fills up (a small tmpfs)
 // during a dump, an archive, the record write, a rollback's staging and a
-// download from the remote, the
-// database terminating gate's pg_dump mid-dump, and the server stopped
+// download from the remote, the database terminating gate's pg_dump
+// mid-dump and its restore mid-restore, and the server stopped
 // (`pg_ctl stop -m immediate`) mid-dump and mid-restore. Each ends with a
 // clear error and exit code, within a bounded time, and nothing lost.
 #include "faults/fault_project.hpp"
@@ -209,6 +209,48 @@ TEST(RealFaults, TheDatabaseTerminatingPgDumpMidDumpFailsTheRunClearly) {
   EXPECT_LT(t.took, k_bound);
   p.expect_intact(before, secrets());
   EXPECT_EQ(p.gate({"run"}).exit_code, 0);
+}
+
+// The database ending the restore's session (pg_terminate_backend, as an
+// administrator or a failover would) while a rollback streams the dump in:
+// the rollback fails for that target, the database is wholly old, and the
+// same rollback then succeeds.
+TEST(RealFaults, TheDatabaseTerminatingTheRestoreLeavesTheDatabaseWhollyOld) {
+  FaultProject p("rf_terminated_restore", {});
+  p.configure({});
+  add_big_table(p.db(), 2);
+  ASSERT_EQ(p.gate({"run"}).exit_code, 0);
+  std::string backed_up = p.orders();
+  PgServer::get().psql(p.db(), "DELETE FROM orders WHERE id % 2 = 0");
+  std::string live = p.orders();
+  auto before = p.snapshot();
+  std::string id = recorded_id(before.record);
+  std::vector<std::string> rollback{"rollback", id, "--yes", "--only", "db"};
+  // The restore writes into <db>_gate_new (recreate mode); pg_restore
+  // connects once it has read the dump's table of contents, which the bytes
+  // sent before the point hold: its session is awaited, then ended.
+  std::string restoring = "datname = '" + p.db() + "_gate_new' AND backend_type = 'client backend'";
+  auto t = gate_with_fault_at(p, rollback, "rollback.mid-restore", [&] {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (PgServer::get().value("postgres",
+                                 "SELECT count(*) FROM pg_stat_activity WHERE " + restoring) == "0")
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the restore never connected";
+    auto killed = PgServer::get().value(
+        "postgres",
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE " + restoring);
+    EXPECT_NE(killed, "0") << "the restore's session was not found";
+  });
+  std::string out = t.result.all();
+  EXPECT_EQ(t.result.exit_code, 4) << out;
+  EXPECT_THAT(out, HasSubstr("restore app"));
+  EXPECT_THAT(out, HasSubstr("unchanged ("));
+  EXPECT_THAT(out, HasSubstr("to finish by hand: gate rollback " + id + " --only db --yes"));
+  EXPECT_LT(t.took, k_bound);
+  EXPECT_EQ(p.orders(), live) << "the database must be wholly old";
+  p.expect_intact(before, secrets());
+  auto again = p.gate(rollback);
+  EXPECT_EQ(again.exit_code, 0) << again.all();
+  EXPECT_EQ(p.orders(), backed_up);
 }
 
 // The server itself stopped as a crash would stop it (`pg_ctl stop -m
