@@ -186,6 +186,17 @@ util::Result<nlohmann::json> ContainerEngine::inspect_container(const std::strin
   return j;
 }
 
+util::Result<std::optional<std::string>> ContainerEngine::container_state(const std::string &id) {
+  TRY_ASSIGN(auto r, call("GET", "/containers/" + util::url_encode(id) + "/json"));
+  if (r.status == 404) return std::optional<std::string>();
+  if (r.status != 200)
+    return util::fail("unable to inspect container '" + id + "': " + api_error(r));
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (!j.is_object() || !j.contains("State") || !j["State"].is_object())
+    return util::fail("unable to inspect container '" + id + "': no State in the answer");
+  return std::optional<std::string>(j["State"].value("Status", std::string()));
+}
+
 util::Result<void> ContainerEngine::stop(const std::string &id, std::chrono::milliseconds timeout) {
   long long t =
       std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(timeout).count());

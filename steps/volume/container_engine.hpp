@@ -49,6 +49,9 @@ public:
   // Every container (running, paused or stopped) with `volume` mounted.
   util::Result<std::vector<EngineContainer>> containers_using(const std::string &volume);
   util::Result<nlohmann::json> inspect_container(const std::string &id);
+  // The container's State.Status ("running", "exited", "paused"...), or
+  // nullopt when no container has that id any more.
+  util::Result<std::optional<std::string>> container_state(const std::string &id);
   util::Result<void> stop(const std::string &id, std::chrono::milliseconds timeout);
   util::Result<void> start(const std::string &id);
   util::Result<void> pause(const std::string &id);

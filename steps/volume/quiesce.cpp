@@ -71,8 +71,8 @@ util::Result<void> Quiescer::resume() {
     if (m_journal) m_journal->done();
     return {};
   }
-  return util::fail(
-      not_resumed_message(not_back, errors)); // the journal stays: the next gate retries
+  // The journal stays: the next gate tries again.
+  return util::fail(not_resumed_message(not_back, errors));
 }
 
 // Which containers are still down, why, and the command that brings them back.

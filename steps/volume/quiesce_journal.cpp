@@ -32,8 +32,9 @@ fs::path journal_path(const fs::path &backup_root, const std::string &volume) {
 util::Result<std::string> bring_back(ContainerEngine &engine, const nlohmann::json &c, bool pause) {
   std::string id = c.value("id", std::string());
   std::string name = c.value("name", id);
-  TRY_ASSIGN(auto info, engine.inspect_container(id));
-  std::string state = info["State"].value("Status", std::string());
+  TRY_ASSIGN(auto found, engine.container_state(id));
+  if (!found) return "'" + name + "' no longer exists (removed or recreated since)";
+  const std::string &state = *found;
   if (pause && state == "paused") {
     TRY(engine.unpause(id));
     return "unpaused '" + name + "'";
