@@ -416,11 +416,4 @@ Result<CommandOutput> run_command(const ProcessSpec &spec_in,
   return out;
 }
 
-bool other_gate_alive(const std::string &host, long pid) {
-  if (host != host_name()) return false;
-  if (pid <= 0 || pid == ::getpid()) return false;
-  auto comm = read_file("/proc/" + std::to_string(pid) + "/comm");
-  return comm && comm->rfind("gate", 0) == 0;
-}
-
 } // namespace gate::util

@@ -120,8 +120,4 @@ Result<CommandOutput> run_command(const ProcessSpec &spec,
 // Looks `name` up in PATH; returns an empty path when not found.
 std::filesystem::path find_in_path(const std::string &name);
 
-// True while another gate process `pid` runs on this host `host`: the writer
-// of a journal entry that will clean up after itself. False for this process.
-bool other_gate_alive(const std::string &host, long pid);
-
 } // namespace gate::util

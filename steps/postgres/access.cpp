@@ -2,9 +2,9 @@
 
 #include "util/cancel.hpp"
 #include "util/fs.hpp"
+#include "util/gate_journal.hpp"
 #include "util/json.hpp"
 #include "util/log.hpp"
-#include "util/process.hpp"
 #include "util/time.hpp"
 
 #include <fmt/format.h>
@@ -23,12 +23,6 @@ fs::path journal_path(const config::PipelineConfig &config, const std::string &t
   return config.backup_root / (std::string(k_prefix) + target + ".json");
 }
 
-// True while the gate that wrote an entry still runs (it will put the
-// database back itself).
-bool writer_alive(const nlohmann::json &entry) {
-  return util::other_gate_alive(entry.value("host", std::string()), entry.value("pid", 0L));
-}
-
 std::string by_hand(const DatabaseAccess &a) {
   return fmt::format("ALTER DATABASE \"{}\" CONNECTION LIMIT {};{}", a.database, a.connection_limit,
                      a.allow_connections
@@ -42,15 +36,10 @@ util::Result<AccessJournal> AccessJournal::open(const config::PipelineConfig &co
                                                 const DatabaseAccess &before) {
   AccessJournal j;
   j.m_path = journal_path(config, before.target);
-  nlohmann::json entry{{"target", before.target},
-                       {"database", before.database},
-                       {"connection_limit", before.connection_limit},
-                       {"allow_connections", before.allow_connections},
-                       {"pid", static_cast<long>(::getpid())},
-                       {"host", util::host_name()},
-                       {"at", util::iso8601_utc(util::Clock::now())}};
-  TRY(util::make_dirs(config.backup_root, 0700));
-  TRY(util::write_file_atomic(j.m_path, util::json_text(entry, 2) + "\n", 0600));
+  TRY(util::write_gate_journal(j.m_path, {{"target", before.target},
+                                          {"database", before.database},
+                                          {"connection_limit", before.connection_limit},
+                                          {"allow_connections", before.allow_connections}}));
   return j;
 }
 
@@ -86,13 +75,7 @@ util::Result<void> restore_database_access(const PgTarget &pg, const DatabaseAcc
 std::vector<std::string> repair_database_access(const config::PipelineConfig &config) {
   std::vector<std::string> out;
   std::error_code ec;
-  for (fs::directory_iterator it(config.backup_root, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (name.rfind(k_prefix, 0) != 0) continue;
-    auto text = util::read_file(it->path());
-    if (!text) continue;
-    nlohmann::json entry = nlohmann::json::parse(*text, nullptr, false);
-    if (!entry.is_object() || writer_alive(entry)) continue;
+  for (const auto &[path, entry] : util::dead_gate_journals(config.backup_root, k_prefix)) {
     DatabaseAccess before{
         entry.value("target", std::string()), entry.value("database", std::string()),
         entry.value("connection_limit", std::string("-1")), entry.value("allow_connections", true)};
@@ -106,7 +89,7 @@ std::vector<std::string> repair_database_access(const config::PipelineConfig &co
         repaired = std::unexpected(pg.error());
     }
     if (repaired) {
-      fs::remove(it->path(), ec);
+      fs::remove(path, ec);
       out.push_back(fmt::format(
           "database '{}' was left closed to connections by a gate that died (pid {}); its "
           "connection limit ({}) is restored",

@@ -1,15 +1,11 @@
 #include "steps/volume/quiesce_journal.hpp"
 
-#include "util/fs.hpp"
-#include "util/json.hpp"
-#include "util/process.hpp"
+#include "util/gate_journal.hpp"
 #include "util/text.hpp"
-#include "util/time.hpp"
 
 #include <cctype>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 namespace gate::steps {
 
@@ -88,16 +84,12 @@ util::Result<QuiesceJournal> QuiesceJournal::open(const fs::path &backup_root,
   for (const auto &c : containers)
     listed.push_back({{"id", c.id}, {"name", c.name}});
   bool podman = engine.engine().find("Podman") != std::string::npos;
-  nlohmann::json entry{{"volume", volume},
-                       {"socket", engine.socket()},
-                       {"command", podman ? "podman" : "docker"},
-                       {"mode", mode == config::Quiesce::pause ? "pause" : "stop"},
-                       {"containers", listed},
-                       {"pid", static_cast<long>(::getpid())},
-                       {"host", util::host_name()},
-                       {"at", util::iso8601_utc(util::Clock::now())}};
-  TRY(util::make_dirs(backup_root, 0700));
-  TRY(util::write_file_atomic(j.m_path, util::json_text(entry, 2) + "\n", 0600));
+  TRY(util::write_gate_journal(j.m_path,
+                               {{"volume", volume},
+                                {"socket", engine.socket()},
+                                {"command", podman ? "podman" : "docker"},
+                                {"mode", mode == config::Quiesce::pause ? "pause" : "stop"},
+                                {"containers", listed}}));
   return j;
 }
 
@@ -109,20 +101,14 @@ void QuiesceJournal::done() const {
 std::vector<std::string> repair_quiesced_containers(const config::PipelineConfig &config) {
   std::vector<std::string> out;
   std::error_code ec;
-  for (fs::directory_iterator it(config.backup_root, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename().string().rfind(k_prefix, 0) != 0) continue;
-    auto text = util::read_file(it->path());
-    if (!text) continue;
-    nlohmann::json entry = nlohmann::json::parse(*text, nullptr, false);
-    if (!entry.is_object() || !entry["containers"].is_array()) continue;
+  for (const auto &[path, entry] : util::dead_gate_journals(config.backup_root, k_prefix)) {
+    if (!entry.contains("containers") || !entry["containers"].is_array()) continue;
     bool well_formed = true;
     for (const auto &c : entry["containers"])
       well_formed = well_formed && c.is_object();
     if (!well_formed) continue;
-    if (util::other_gate_alive(entry.value("host", std::string()), entry.value("pid", 0L)))
-      continue;
     std::string line = repair_entry(entry);
-    if (line.find("\nhint:") == std::string::npos) fs::remove(it->path(), ec);
+    if (line.find("\nhint:") == std::string::npos) fs::remove(path, ec);
     out.push_back(line);
   }
   return out;
